@@ -20,7 +20,9 @@ OPEN_CLOCK_SECONDS = 9 * 3600 + 30 * 60  # 09:30 wall clock, for labels only
 
 def day_of(t):
     """Trading day index (0-based) of clock time ``t`` seconds; scalars and arrays."""
-    return np.floor_divide(t, SECONDS_PER_DAY).astype(int) if np.ndim(t) else int(t // SECONDS_PER_DAY)
+    return (
+        np.floor_divide(t, SECONDS_PER_DAY).astype(int) if np.ndim(t) else int(t // SECONDS_PER_DAY)
+    )
 
 
 def time_of_day(t):
@@ -39,4 +41,8 @@ def wall_clock(hhmm: str) -> float:
 
 def years(seconds):
     """Trading seconds to the year fraction used by option pricing."""
-    return np.asarray(seconds, dtype=float) / SECONDS_PER_YEAR if np.ndim(seconds) else seconds / SECONDS_PER_YEAR
+    return (
+        np.asarray(seconds, dtype=float) / SECONDS_PER_YEAR
+        if np.ndim(seconds)
+        else seconds / SECONDS_PER_YEAR
+    )
