@@ -1,0 +1,261 @@
+"""Structured configs: the schema every Hydra override is type-checked against.
+
+The tree mirrors ``conf/``: ``scenario``, ``market``, ``agents`` (one node per population) and
+``desk``. Types are enforced by OmegaConf while composing (a string where a number belongs fails
+then, naming the key); ranges are enforced by each dataclass's ``__post_init__`` when the composed
+config becomes objects, before any simulation work, with a message that names the field and the
+allowed range.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+
+from hydra.core.config_store import ConfigStore
+
+from agents.background import BackgroundConfig
+from agents.customers import CustomersConfig
+from agents.dealers import DealersConfig
+from agents.desk import DeskConfig
+from agents.insurers import InsurersConfig
+from agents.liquidity import LiquidityConfig
+from market.clock import wall_clock
+
+
+class ConfigError(ValueError):
+    """A configuration value outside its allowed range."""
+
+
+def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
+    """Raise :class:`ConfigError` naming ``name`` unless ``lo <= value <= hi`` (open ends optional)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    bad = (lo is not None and (value <= lo if lo_open else value < lo)) or (
+        hi is not None and (value >= hi if hi_open else value > hi)
+    )
+    if bad:
+        left = "(" if lo_open else "["
+        right = ")" if hi_open else "]"
+        lo_s = "-inf" if lo is None else lo
+        hi_s = "inf" if hi is None else hi
+        raise ConfigError(f"{name} must be in {left}{lo_s}, {hi_s}{right}, got {value!r}")
+
+
+class EventKind(Enum):
+    """Scheduled scenario events (lower-case names so overrides read ``kind=parent_order``)."""
+
+    fundamental_shock = "fundamental_shock"
+    parent_order = "parent_order"
+    surface_shift = "surface_shift"
+    rule_change = "rule_change"
+
+
+@dataclass
+class EventConfig:
+    """One scheduled event at ``day`` (0-based) and wall-clock ``at`` ("HH:MM" or "HH:MM:SS").
+
+    fundamental_shock: ``size`` is a log return applied to the fundamental value (-0.03 = -3%).
+    parent_order: ``side`` (+1 buy, -1 sell), ``qty`` shares, ``algo`` "pov" or "twap",
+    ``participation`` (POV rate of recent volume), ``horizon_s`` (TWAP horizon in seconds),
+    ``limit_price`` (currency; null = none), ``urgency`` in [0, 1].
+    surface_shift: ``dlevel`` (vol points as a fraction, 0.05 = +5 vol), ``dskew``, ``dterm``.
+    rule_change: ``target`` names a rule parameter (e.g. "stop_logic.max_move"), ``value`` its new value.
+    """
+
+    kind: EventKind = EventKind.fundamental_shock
+    day: int = 0
+    at: str = "10:00"
+    size: float = 0.0
+    side: int = 0
+    qty: int = 0
+    algo: str = "pov"
+    participation: float = 0.1
+    horizon_s: float = 1800.0
+    limit_price: float | None = None
+    urgency: float = 0.5
+    dlevel: float = 0.0
+    dskew: float = 0.0
+    dterm: float = 0.0
+    target: str = ""
+    value: float = 0.0
+
+    def time_of_day(self) -> float:
+        """Seconds since the open of the event's day."""
+        parts = self.at.split(":")
+        if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+            raise ConfigError(f"scenario.events[].at must be 'HH:MM' or 'HH:MM:SS', got {self.at!r}")
+        extra = int(parts[2]) if len(parts) == 3 else 0
+        return wall_clock(f"{parts[0]}:{parts[1]}") + extra
+
+    def validate(self, where: str, days: int) -> None:
+        check_range(f"{where}.day", self.day, 0, days - 1)
+        try:
+            self.time_of_day()
+        except ValueError as exc:
+            raise ConfigError(f"{where}.at: {exc}") from exc
+        if self.kind is EventKind.parent_order:
+            if self.side not in (1, -1):
+                raise ConfigError(f"{where}.side must be +1 (buy) or -1 (sell), got {self.side}")
+            check_range(f"{where}.qty", self.qty, 0, None, lo_open=True)
+            if self.algo not in ("pov", "twap"):
+                raise ConfigError(f"{where}.algo must be 'pov' or 'twap', got {self.algo!r}")
+            check_range(f"{where}.participation", self.participation, 0.0, 1.0, lo_open=True)
+            check_range(f"{where}.horizon_s", self.horizon_s, 0.0, None, lo_open=True)
+            check_range(f"{where}.urgency", self.urgency, 0.0, 1.0)
+            if self.limit_price is not None:
+                check_range(f"{where}.limit_price", self.limit_price, 0.0, None, lo_open=True)
+        elif self.kind is EventKind.fundamental_shock:
+            check_range(f"{where}.size", self.size, -2.0, 2.0)
+        elif self.kind is EventKind.rule_change and not self.target:
+            raise ConfigError(f"{where}.target must name a rule parameter for a rule_change event")
+
+
+@dataclass
+class ScenarioConfig:
+    """What is simulated: how many days, and the scheduled events."""
+
+    name: str = "baseline"
+    description: str = "One calm trading day with every population present."
+    days: int = 1
+    events: list[EventConfig] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_range("scenario.days", self.days, 1, 250)
+        for i, ev in enumerate(self.events):
+            ev.validate(f"scenario.events[{i}]", self.days)
+
+
+@dataclass
+class RulesConfig:
+    """Trading rules: market-wide circuit breakers, limit-up/limit-down, CME-style stop logic."""
+
+    circuit_breakers: bool = True
+    cb_levels: list[float] = field(default_factory=lambda: [0.07, 0.13, 0.20])
+    cb_halt_seconds: float = 900.0
+    cb_cutoff: str = "15:25"
+    luld: bool = False
+    luld_band_pct: float = 0.05
+    luld_limit_state_seconds: float = 15.0
+    luld_pause_seconds: float = 300.0
+    stop_logic: bool = True
+    stop_max_move: float = 0.15
+    stop_pause_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if len(self.cb_levels) != 3 or sorted(self.cb_levels) != list(self.cb_levels):
+            raise ConfigError(
+                f"market.rules.cb_levels must be three increasing fractions, got {self.cb_levels}"
+            )
+        for i, lvl in enumerate(self.cb_levels):
+            check_range(f"market.rules.cb_levels[{i}]", lvl, 0.0, 1.0, lo_open=True, hi_open=True)
+        check_range("market.rules.cb_halt_seconds", self.cb_halt_seconds, 0.0, 23400.0, lo_open=True)
+        try:
+            wall_clock(self.cb_cutoff)
+        except ValueError as exc:
+            raise ConfigError(f"market.rules.cb_cutoff: {exc}") from exc
+        check_range("market.rules.luld_band_pct", self.luld_band_pct, 0.0, 0.5, lo_open=True)
+        check_range("market.rules.luld_limit_state_seconds", self.luld_limit_state_seconds, 0.0, 3600.0)
+        check_range("market.rules.luld_pause_seconds", self.luld_pause_seconds, 0.0, 23400.0, lo_open=True)
+        check_range("market.rules.stop_max_move", self.stop_max_move, 0.0, None, lo_open=True)
+        check_range("market.rules.stop_pause_seconds", self.stop_pause_seconds, 0.0, 3600.0, lo_open=True)
+
+
+@dataclass
+class SurfaceConfig:
+    """Implied volatility surface (SSVI, see market.surface).
+
+    ``atm_vol`` one-month at-the-money vol; ``skew`` d vol / d log-moneyness at the money at one
+    month (negative: puts richer); ``curvature`` half the second derivative there; ``term_slope``
+    long-end minus short-end ATM vol.
+    """
+
+    atm_vol: float = 0.175
+    skew: float = -0.67
+    curvature: float = 0.05
+    term_slope: float = 0.035
+
+    def __post_init__(self) -> None:
+        check_range("market.surface.atm_vol", self.atm_vol, 0.01, 3.0)
+        # beyond about 0.8 in absolute value the smile has butterfly arbitrage (market.surface)
+        check_range("market.surface.skew", self.skew, -0.8, 0.8)
+        check_range("market.surface.curvature", self.curvature, 0.0, 5.0)
+        check_range("market.surface.term_slope", self.term_slope, -1.0, 1.0)
+
+
+@dataclass
+class ChainConfig:
+    """Listed options: expiries (trading days from the start, expiring at that day's close)."""
+
+    expiry_days: list[int] = field(default_factory=lambda: [0, 4, 19])
+    strike_step_pct: float = 0.01
+    n_strikes_each_side: int = 10
+    multiplier: int = 100
+
+    def __post_init__(self) -> None:
+        if not self.expiry_days:
+            raise ConfigError("market.chain.expiry_days must list at least one day")
+        for i, d in enumerate(self.expiry_days):
+            check_range(f"market.chain.expiry_days[{i}]", d, 0, 250)
+        check_range("market.chain.strike_step_pct", self.strike_step_pct, 0.0, 0.2, lo_open=True)
+        check_range("market.chain.n_strikes_each_side", self.n_strikes_each_side, 1, 100)
+        check_range("market.chain.multiplier", self.multiplier, 1, 10_000)
+
+
+@dataclass
+class MarketConfig:
+    """The underlying and its venue. Prices in currency; the tick is the price grid."""
+
+    initial_price: float = 100.0
+    tick_size: float = 0.01
+    fundamental_vol: float = 0.15
+    step_seconds: float = 1.0
+    record_interval: float = 10.0
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    surface: SurfaceConfig = field(default_factory=SurfaceConfig)
+    chain: ChainConfig = field(default_factory=ChainConfig)
+
+    def __post_init__(self) -> None:
+        check_range("market.initial_price", self.initial_price, 0.0, None, lo_open=True)
+        check_range("market.tick_size", self.tick_size, 0.0, self.initial_price / 10, lo_open=True)
+        ticks = self.initial_price / self.tick_size
+        if abs(ticks - round(ticks)) > 1e-6:
+            raise ConfigError(
+                f"market.initial_price {self.initial_price} is off the tick grid {self.tick_size}"
+            )
+        check_range("market.fundamental_vol", self.fundamental_vol, 0.0, 5.0)
+        check_range("market.step_seconds", self.step_seconds, 0.01, 60.0)
+        check_range("market.record_interval", self.record_interval, self.step_seconds, 3600.0)
+
+
+@dataclass
+class AgentsConfig:
+    """One node per population; each population's module documents its own fields."""
+
+    background: BackgroundConfig = field(default_factory=BackgroundConfig)
+    liquidity: LiquidityConfig = field(default_factory=LiquidityConfig)
+    customers: CustomersConfig = field(default_factory=CustomersConfig)
+    dealers: DealersConfig = field(default_factory=DealersConfig)
+    insurers: InsurersConfig = field(default_factory=InsurersConfig)
+
+
+@dataclass
+class RunConfig:
+    """The whole run. ``seed`` seeds Mesa's generators and every population's own stream."""
+
+    seed: int = 0
+    progress: bool = True
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    market: MarketConfig = field(default_factory=MarketConfig)
+    agents: AgentsConfig = field(default_factory=AgentsConfig)
+    desk: DeskConfig = field(default_factory=DeskConfig)
+
+    def __post_init__(self) -> None:
+        check_range("seed", self.seed, 0, 2**63 - 1)
+
+
+def register_configs() -> None:
+    """Register the schema so that conf/config.yaml can type-check against it."""
+    cs = ConfigStore.instance()
+    cs.store(name="run_schema", node=RunConfig)
