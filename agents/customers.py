@@ -1,0 +1,432 @@
+"""Option customers: buy and sell calls and puts at the dealers' quotes.
+
+Their flow sets the dealers' true positions and the open interest by strike and expiry. Each
+action is one option trade through ``model.trade_option`` (the best dealer quote), drawn from a
+configurable mix of flow types (:class:`FlowType`):
+
+- ``protective_put``: buy out-of-the-money puts (strike / spot in ``put_moneyness``);
+- ``speculative_call``: buy out-of-the-money calls (``call_moneyness``);
+- ``covered_call``: write (sell) out-of-the-money calls, ``covered_call_moneyness`` (the stock
+  they cover is held outside the simulated market);
+- ``call_frenzy``: heavy buying of near-the-money calls (``frenzy_moneyness``), sized
+  ``frenzy_size_multiplier`` times the usual, in the nearest expiry if ``frenzy_nearest_expiry``;
+  its intensity chases the recent return: it is multiplied by
+  ``1 + frenzy_chase * max(r, 0) / 1%`` where ``r`` is the log return over ``frenzy_window_seconds``
+  (the whole population's activity rises by exactly the extra frenzy intensity);
+- ``put_selling``: sell out-of-the-money puts (``put_selling_moneyness``).
+
+Weights are relative intensities (``*_weight``, >= 0, at least one > 0). With ``typed=False``
+each action draws its flow type from the weights; with ``typed=True`` each customer gets one type
+for the whole run (drawn from the weights at construction) and a chasing frenzy makes frenzy
+customers trade more often (extra trades per action) while the others keep their pace.
+
+Contracts: only live contracts expiring more than ``min_seconds_to_expiry`` from now; the expiry
+is drawn from ``expiry_weights`` (aligned with ``market.chain.expiry_days``; empty = equal
+weights; expired ones drop out), the strike uniformly among the listed strikes whose moneyness
+(strike / mid) lies in the flow's range, or the listed strike nearest the range if none does.
+Sizes are uniform whole contracts in ``[contracts_min, contracts_max]``. A customer whose cash is
+not positive only sells.
+
+The dealers' opening book (``agents.dealers.initial_book``) is executed by this population: while
+it is not complete, each acting customer executes the next ``opening_trades_per_act`` of its
+trades instead of its own flow, so every opening position is a recorded trade between a customer
+and a dealer. Trades the dealers refuse are dropped and counted in ``opening_refused``.
+
+Units and signs: side +1 buy / -1 sell (the customer's); quantities in contracts; cash in
+currency; moneyness is strike / spot.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from agents.base import Participant
+from market.chain import expiry_of_day
+
+
+class FlowType(Enum):
+    """The kinds of customer option flow."""
+
+    protective_put = "protective_put"
+    speculative_call = "speculative_call"
+    covered_call = "covered_call"
+    call_frenzy = "call_frenzy"
+    put_selling = "put_selling"
+
+
+FLOW_TYPES = tuple(FlowType)
+#: flow type -> (customer side, is_call)
+FLOW_TRADE = {
+    FlowType.protective_put: (1, False),
+    FlowType.speculative_call: (1, True),
+    FlowType.covered_call: (-1, True),
+    FlowType.call_frenzy: (1, True),
+    FlowType.put_selling: (-1, False),
+}
+OPENING = "opening"
+_FRENZY = FLOW_TYPES.index(FlowType.call_frenzy)
+
+
+def _check(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
+    # Imported here: experiments.config imports this module for the schema.
+    from experiments.config import check_range
+
+    check_range(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
+
+
+@dataclass
+class CustomersConfig:
+    """Parameters of the option-customer population (see the module docstring).
+
+    ``rate``: option trades per second per customer; ``initial_cash`` (currency) each.
+    """
+
+    n: int = 60
+    rate: float = 0.001
+    initial_cash: float = 1_000_000.0
+    protective_put_weight: float = 0.35
+    speculative_call_weight: float = 0.25
+    covered_call_weight: float = 0.25
+    call_frenzy_weight: float = 0.0
+    put_selling_weight: float = 0.15
+    typed: bool = False
+    put_moneyness: list[float] = field(default_factory=lambda: [0.90, 0.98])
+    call_moneyness: list[float] = field(default_factory=lambda: [1.02, 1.10])
+    covered_call_moneyness: list[float] = field(default_factory=lambda: [1.01, 1.06])
+    frenzy_moneyness: list[float] = field(default_factory=lambda: [1.00, 1.05])
+    put_selling_moneyness: list[float] = field(default_factory=lambda: [0.93, 0.99])
+    contracts_min: int = 1
+    contracts_max: int = 40
+    frenzy_size_multiplier: float = 3.0
+    frenzy_chase: float = 1.0
+    frenzy_window_seconds: float = 1800.0
+    frenzy_nearest_expiry: bool = True
+    expiry_weights: list[float] = field(default_factory=list)
+    min_seconds_to_expiry: float = 600.0
+    opening_trades_per_act: int = 4
+
+    def __post_init__(self) -> None:
+        p = "agents.customers"
+        _check(f"{p}.n", self.n, 0, 100_000)
+        _check(f"{p}.rate", self.rate, 0.0, 100.0)
+        _check(f"{p}.initial_cash", self.initial_cash, 0.0, 1e15)
+        for ft in FLOW_TYPES:
+            _check(f"{p}.{ft.value}_weight", getattr(self, f"{ft.value}_weight"), 0.0, 1e6)
+        if self.weights().sum() <= 0.0:
+            raise ValueError(f"{p}: at least one of the *_weight fields must be > 0")
+        for name in ("typed", "frenzy_nearest_expiry"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{p}.{name} must be true or false, got {getattr(self, name)!r}")
+        for name in (
+            "put_moneyness",
+            "call_moneyness",
+            "covered_call_moneyness",
+            "frenzy_moneyness",
+            "put_selling_moneyness",
+        ):
+            rng = list(getattr(self, name))
+            if len(rng) != 2:
+                raise ValueError(f"{p}.{name} must be [low, high] (strike / spot), got {rng!r}")
+            _check(f"{p}.{name}[0]", rng[0], 0.0, 10.0, lo_open=True)
+            _check(f"{p}.{name}[1]", rng[1], rng[0], 10.0)
+        for name in ("n", "contracts_min", "contracts_max", "opening_trades_per_act"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or value != int(value):
+                raise ValueError(f"{p}.{name} must be a whole number, got {value!r}")
+            setattr(self, name, int(value))
+        _check(f"{p}.contracts_min", self.contracts_min, 1, 1e6)
+        _check(f"{p}.contracts_max", self.contracts_max, self.contracts_min, 1e6)
+        _check(f"{p}.frenzy_size_multiplier", self.frenzy_size_multiplier, 1.0, 1e3)
+        _check(f"{p}.frenzy_chase", self.frenzy_chase, 0.0, 1e3)
+        _check(f"{p}.frenzy_window_seconds", self.frenzy_window_seconds, 0.0, 1e7, lo_open=True)
+        for i, w in enumerate(self.expiry_weights):
+            _check(f"{p}.expiry_weights[{i}]", w, 0.0, 1e6)
+        if self.expiry_weights and sum(self.expiry_weights) <= 0:
+            raise ValueError(f"{p}.expiry_weights must have a positive entry (or be empty)")
+        _check(f"{p}.min_seconds_to_expiry", self.min_seconds_to_expiry, 0.0, 1e7)
+        _check(f"{p}.opening_trades_per_act", self.opening_trades_per_act, 1, 1e6)
+
+    def weights(self) -> np.ndarray:
+        """Flow-type weights in :data:`FLOW_TYPES` order."""
+        return np.array([getattr(self, f"{ft.value}_weight") for ft in FLOW_TYPES], dtype=float)
+
+    def moneyness(self, flow: FlowType) -> tuple[float, float]:
+        name = {
+            FlowType.protective_put: "put_moneyness",
+            FlowType.speculative_call: "call_moneyness",
+            FlowType.covered_call: "covered_call_moneyness",
+            FlowType.call_frenzy: "frenzy_moneyness",
+            FlowType.put_selling: "put_selling_moneyness",
+        }[flow]
+        lo, hi = getattr(self, name)
+        return float(lo), float(hi)
+
+
+def chase_factor(cfg: CustomersConfig, recent_return: float) -> float:
+    """Multiplier on the frenzy intensity: ``1 + frenzy_chase * max(r, 0) / 0.01``."""
+    return 1.0 + cfg.frenzy_chase * max(recent_return, 0.0) / 0.01
+
+
+def population_boost(cfg: CustomersConfig, recent_return: float) -> float:
+    """Factor on the population's activity: ``(W + w_frenzy * (chase - 1)) / W``.
+
+    ``W`` is the sum of the flow weights: the other flows keep their intensity and the frenzy's
+    grows by the chase factor.
+    """
+    w_frenzy = cfg.call_frenzy_weight
+    if w_frenzy <= 0.0 or cfg.frenzy_chase <= 0.0 or recent_return <= 0.0:
+        return 1.0
+    total = float(cfg.weights().sum())
+    return (total + w_frenzy * (chase_factor(cfg, recent_return) - 1.0)) / total
+
+
+class OpeningBook:
+    """The dealers' opening book as a queue of customer trades ``(contract, side, qty)``.
+
+    Shared by the whole customer population; the first customers to act work through it.
+    """
+
+    def __init__(self, trades: list[tuple[int, int, int]]) -> None:
+        self.pending: deque[tuple[int, int, int]] = deque(trades)
+        self.planned = len(trades)
+        self.done = 0
+        self.refused = 0
+
+    @classmethod
+    def from_dealers_config(cls, dealers_cfg, chain, spot: float) -> OpeningBook:
+        """Trades that give the dealers ``dealers_cfg.initial_book`` (module docstring)."""
+        kind = getattr(getattr(dealers_cfg, "initial_book", "flat"), "value", None) or str(
+            getattr(dealers_cfg, "initial_book", "flat")
+        )
+        if kind == "flat":
+            return cls([])
+        if kind not in ("short_gamma", "long_gamma"):
+            raise ValueError(
+                f"agents.dealers.initial_book must be flat, short_gamma or long_gamma; got {kind!r}"
+            )
+        side = 1 if kind == "short_gamma" else -1  # customers buy -> dealers short
+        expiries = np.unique(np.asarray(chain.expiry))
+        idx = int(dealers_cfg.initial_book_expiry)
+        if idx >= expiries.size:
+            raise ValueError(
+                f"agents.dealers.initial_book_expiry must be in [0, {expiries.size - 1}] "
+                f"(the listed expiries), got {idx}"
+            )
+        in_expiry = np.asarray(chain.expiry) == expiries[idx]
+        strikes = np.unique(np.asarray(chain.strike)[in_expiry])
+        centre = int(np.argmin(np.abs(strikes - spot)))
+        width = int(dealers_cfg.initial_book_strikes)
+        chosen = strikes[max(0, centre - width) : centre + width + 1]
+        qty = int(dealers_cfg.initial_book_contracts)
+        trades = []
+        strike_arr = np.asarray(chain.strike)
+        call_arr = np.asarray(chain.is_call)
+        for k in chosen:
+            for is_call in (True, False):
+                hit = np.flatnonzero(in_expiry & np.isclose(strike_arr, k) & (call_arr == is_call))
+                if hit.size:
+                    trades.append((int(hit[0]), side, qty))
+        return cls(trades)
+
+
+class OptionCustomer(Participant):
+    """An end user of options: one trade of its flow mix per action at the dealers' quotes.
+
+    Per-agent counters (contracts), keyed by flow type name and ``"opening"``:
+    ``contracts_bought``, ``contracts_sold``, ``refused`` (no dealer quoted); ``premium_paid``
+    (currency, net of premium received).
+    """
+
+    population = "customers"
+
+    def __init__(
+        self,
+        model,
+        stream: np.random.Generator,
+        rate: float,
+        cfg: CustomersConfig | None = None,
+        opening: OpeningBook | None = None,
+        flow_type: FlowType | None = None,
+    ) -> None:
+        super().__init__(model, stream, rate)
+        self.cfg = cfg = cfg if cfg is not None else CustomersConfig()
+        self.opening = opening if opening is not None else OpeningBook([])
+        self.flow_type = flow_type
+        names = [ft.value for ft in FLOW_TYPES] + [OPENING]
+        self.contracts_bought = dict.fromkeys(names, 0)
+        self.contracts_sold = dict.fromkeys(names, 0)
+        self.refused = dict.fromkeys(names, 0)
+        self.premium_paid = 0.0
+        self._weights = cfg.weights()
+        self._cum_weights = np.cumsum(self._weights).tolist()
+        self._ranges = [cfg.moneyness(ft) for ft in FLOW_TYPES]
+        chain = model.chain
+        self._strike = np.asarray(chain.strike, dtype=float)
+        self._expiry = np.asarray(chain.expiry, dtype=float)
+        self._is_call = np.asarray(chain.is_call, dtype=bool)
+        self._expiries = np.unique(self._expiry)
+        self._expiry_weights = _expiry_weights(cfg, model, self._expiries)
+
+    # ------------------------------------------------------------------ intensity
+    @classmethod
+    def activity_multiplier(cls, model) -> float:
+        """The chasing boost of :func:`population_boost` for the run's customers config."""
+        cfg = model.cfg.agents.customers
+        if cfg.call_frenzy_weight <= 0.0 or cfg.frenzy_chase <= 0.0:
+            return 1.0
+        return population_boost(cfg, model.state.log_return(cfg.frenzy_window_seconds))
+
+    # ------------------------------------------------------------------ actions
+    def act(self) -> None:
+        if self.opening.pending:
+            self._work_opening()
+            return
+        m = self.model
+        cfg = self.cfg
+        r = m.state.log_return(cfg.frenzy_window_seconds)
+        f = chase_factor(cfg, r)
+        if self.flow_type is None:
+            cum = self._cum_weights
+            if f != 1.0:
+                w = self._weights.copy()
+                w[_FRENZY] *= f
+                cum = np.cumsum(w).tolist()
+            flow = FLOW_TYPES[bisect.bisect_right(cum, self.stream.random() * cum[-1])]
+            self._trade(flow)
+            return
+        # A typed population's clock runs at the chasing-boosted rate for everyone: others thin
+        # back to their own pace, frenzy customers add trades to reach theirs.
+        boost = population_boost(cfg, r)
+        if self.flow_type is FlowType.call_frenzy:
+            extra = self.stream.poisson(max(f / boost - 1.0, 0.0))
+            for _ in range(1 + int(extra)):
+                self._trade(self.flow_type)
+        elif boost <= 1.0 or self.stream.random() < 1.0 / boost:
+            self._trade(self.flow_type)
+
+    def _work_opening(self) -> None:
+        ob = self.opening
+        for _ in range(self.cfg.opening_trades_per_act):
+            if not ob.pending:
+                break
+            contract, side, qty = ob.pending.popleft()
+            if self._execute(contract, side, qty, OPENING):
+                ob.done += 1
+            else:
+                ob.refused += 1
+
+    def pick_contract(self, flow: FlowType) -> int | None:
+        """A live contract for ``flow`` (module docstring), or None if none is listed."""
+        m = self.model
+        now = m.now
+        spot = m.state.mid
+        live_expiry = self._expiries > now + self.cfg.min_seconds_to_expiry
+        if not live_expiry.any():
+            return None
+        if flow is FlowType.call_frenzy and self.cfg.frenzy_nearest_expiry:
+            expiry = self._expiries[np.flatnonzero(live_expiry)[0]]
+        else:
+            cum = np.cumsum(self._expiry_weights * live_expiry)
+            if cum[-1] <= 0.0:
+                return None
+            pick = np.searchsorted(cum, self.stream.random() * cum[-1], side="right")
+            expiry = self._expiries[int(pick)]
+        _, is_call = FLOW_TRADE[flow]
+        lo, hi = self._ranges[FLOW_TYPES.index(flow)]
+        rows = np.flatnonzero((self._expiry == expiry) & (self._is_call == is_call))
+        rows = rows[~m.chain.expired[rows]]
+        if rows.size == 0:
+            return None
+        mny = self._strike[rows] / spot
+        inside = rows[(mny >= lo) & (mny <= hi)]
+        if inside.size:
+            return int(inside[self.stream.integers(inside.size)])
+        # nothing listed in the range: the listed strike closest to it
+        dist = np.maximum(lo - mny, 0.0) + np.maximum(mny - hi, 0.0)
+        return int(rows[int(np.argmin(dist))])
+
+    def _trade(self, flow: FlowType) -> None:
+        side, _ = FLOW_TRADE[flow]
+        if side > 0 and self.model.ledger.cash[self.account] <= 0:
+            self.refused[flow.value] += 1
+            return
+        contract = self.pick_contract(flow)
+        if contract is None:
+            self.refused[flow.value] += 1
+            return
+        cfg = self.cfg
+        qty = int(self.stream.integers(cfg.contracts_min, cfg.contracts_max + 1))
+        if flow is FlowType.call_frenzy:
+            qty = max(1, math.ceil(qty * cfg.frenzy_size_multiplier))
+        self._execute(contract, side, qty, flow.value)
+
+    def _execute(self, contract: int, side: int, qty: int, label: str) -> bool:
+        price = self.model.trade_option(self, contract, side, qty)
+        if price is None:
+            self.refused[label] += qty
+            return False
+        if side > 0:
+            self.contracts_bought[label] += qty
+        else:
+            self.contracts_sold[label] += qty
+        self.premium_paid += side * qty * price * self.model.ledger.multiplier
+        return True
+
+
+def _expiry_weights(cfg: CustomersConfig, model, expiries: np.ndarray) -> np.ndarray:
+    """Weights aligned with the sorted listed ``expiries`` from ``cfg.expiry_weights``."""
+    if not cfg.expiry_weights:
+        return np.ones(expiries.size)
+    days = list(model.cfg.market.chain.expiry_days)
+    if len(cfg.expiry_weights) != len(days):
+        raise ValueError(
+            f"agents.customers.expiry_weights must have one weight per market.chain.expiry_days "
+            f"entry ({len(days)}), got {len(cfg.expiry_weights)}"
+        )
+    out = np.zeros(expiries.size)
+    for day, w in zip(days, cfg.expiry_weights, strict=True):
+        hit = np.flatnonzero(np.isclose(expiries, expiry_of_day(day)))
+        out[hit] = float(w)
+    return out
+
+
+def flow_totals(customers: list[OptionCustomer]) -> dict[str, dict[str, int]]:
+    """Population totals: ``{"bought": {flow: contracts}, "sold": {...}, "refused": {...}}``."""
+    names = [ft.value for ft in FLOW_TYPES] + [OPENING]
+    out = {k: dict.fromkeys(names, 0) for k in ("bought", "sold", "refused")}
+    for c in customers:
+        for name in names:
+            out["bought"][name] += c.contracts_bought[name]
+            out["sold"][name] += c.contracts_sold[name]
+            out["refused"][name] += c.refused[name]
+    return out
+
+
+def populate(model, cfg: CustomersConfig, stream: np.random.Generator) -> list[OptionCustomer]:
+    """Build ``cfg.n`` customers (cash only) and the shared opening book of the dealers."""
+    if cfg.n == 0:
+        return []
+    dealers_cfg = getattr(getattr(model.cfg, "agents", None), "dealers", None)
+    opening = (
+        OpeningBook.from_dealers_config(dealers_cfg, model.chain, model.cfg.market.initial_price)
+        if dealers_cfg is not None and getattr(dealers_cfg, "n", 0) > 0
+        else OpeningBook([])
+    )
+    types: list[FlowType | None] = [None] * cfg.n
+    if cfg.typed:
+        w = cfg.weights()
+        draws = stream.choice(len(FLOW_TYPES), size=cfg.n, p=w / w.sum())
+        types = [FLOW_TYPES[int(i)] for i in draws]
+    customers = []
+    for flow_type in types:
+        c = OptionCustomer(model, stream, cfg.rate, cfg, opening, flow_type)
+        c.initial_cash = float(cfg.initial_cash)
+        c.initial_shares = 0
+        customers.append(c)
+    return customers

@@ -1,0 +1,673 @@
+"""Option dealers: quote off the surface with a Leland spread and delta-hedge in the shared book.
+
+An :class:`OptionDealer` takes the other side of every option customer (through
+``model.trade_option``), holds the resulting book, and hedges its delta by trading the underlying
+in the same order book as everyone else, with a pluggable policy from
+:mod:`agents.hedging_policies`. A dealer that is short gamma buys as the price rises and sells as it
+falls (amplifying moves); a long-gamma dealer does the reverse (damping them).
+
+Units and signs, stated once:
+
+- side +1 buy / -1 sell; option positions in contracts (+ = the dealer is long), each covering
+  ``multiplier`` shares (the ledger's); the underlying in shares.
+- Greeks of the book: ``option_delta`` and ``net_delta`` in shares (d value / d spot),
+  ``net_gamma`` in shares per 1 currency unit of spot, ``net_vega`` in currency per 1.00 of
+  volatility (divide by 100 for one vol point), ``net_theta`` in currency per trading year.
+  ``gex`` is the dealer's dollar gamma per 1% move, ``net_gamma * spot**2 * 0.01`` (currency),
+  from its true positions.
+- Prices: option quotes in currency per share, on the ``option_tick`` grid; the underlying's
+  marks are the book mid (``model.state.mid``); option marks are Black-Scholes at the surface vol.
+- Time: clock seconds (:mod:`market.clock`); option maturities in trading years.
+
+Quoting. The mid is Black-Scholes at the surface vol. A dealer that sells (the customer buys)
+asks the price at Leland's vol for a short option, ``vol * sqrt(1 + Le)``; one that buys bids at
+the long-option vol ``vol * sqrt(max(1 - Le, 0))``, with ``Le = sqrt(2/pi) k / (vol sqrt(dt))``:
+``k`` is the round-trip cost of trading the underlying estimated from the current book spread
+(``cost_spread_multiple * spread / mid``, at least ``min_round_trip_cost``) and ``dt`` the
+rebalancing interval the dealer's own policy expects for its book including the new trade
+(never shorter than its mean time between looks, ``1 / rate``). Wider book spreads and more
+frequent rebalancing both widen the quote. An inventory term moves both quotes by
+``-inventory_vol * net_vega / vega_limit`` vol (a dealer already short vega asks more and bids
+more). Each quote sits at least ``min_half_spread_ticks`` option ticks from the mid. The dealer
+refuses (``None``) expired contracts, a bid that would be below one tick, and trades that would
+take ``|net_gamma|`` beyond ``gamma_limit`` or ``|net_vega|`` beyond ``vega_limit`` (trades that
+reduce an exposure are always accepted).
+
+Hedging. At each look (its Poisson clock) the dealer recomputes the Greeks of its live positions
+in one vectorised ``bs_greeks`` call and asks its policy for a trade. Hedge orders are market
+orders or IOC limits ``ioc_offset_ticks`` through the far touch, sliced into child orders of at
+most ``max_order_size`` shares, at most ``max_child_orders`` per look; a hedge not completed (a
+halt, an empty book side, the slicing cap) is resumed at the next look.
+
+Profit and loss. The dealer's mark-to-market value changes split exactly into three parts:
+
+- ``pnl_premium``: edge captured on option trades, ``qty * (surface mid - price) * multiplier``
+  at the moment of each trade (qty signed for the dealer);
+- ``pnl_hedge_cost``: minus the cost paid on hedge fills versus the mid when the hedge was
+  decided, ``-side * qty * (fill price - decision mid)``;
+- ``pnl_gamma_theta``: everything else, i.e. the change in value of the positions held at mid
+  marks: option revaluation (gamma, theta, vega from surface moves), the hedge shares at mid, and
+  expiry settlement. Computed from the positions and marks, not as a remainder.
+
+The figures are refreshed at each look at most every ``mark_interval_seconds``, at each close,
+and whenever :meth:`OptionDealer.mark` is called.
+
+Start-of-run positioning. ``initial_book`` (``flat``, ``short_gamma`` or ``long_gamma``) gives the
+dealers an opening book that comes from real, recorded option trades: the *customers* population
+executes it on its first actions (see :mod:`agents.customers`), buying (``short_gamma``) or selling
+(``long_gamma``) ``initial_book_contracts`` contracts of the call and the put at each of the
+``2 * initial_book_strikes + 1`` strikes nearest the initial price, in the
+``initial_book_expiry``-th listed expiry (0 = nearest), at the dealers' quotes. So it needs the
+customers population; the dealers' quotes and risk limits apply to it like any other trade.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+from typing import NamedTuple
+
+import numpy as np
+
+from agents.base import Participant
+from agents.hedging_policies import HedgePolicyKind, make_policy
+from agents.ledger import to_cents
+from market.clock import SECONDS_PER_YEAR
+from market.pricing import bs_greeks, bs_price, leland_number
+
+
+class InitialBook(Enum):
+    """The dealers' opening option book, executed by the customers at the start of the run."""
+
+    flat = "flat"
+    short_gamma = "short_gamma"
+    long_gamma = "long_gamma"
+
+
+class HedgeOrderType(Enum):
+    """How hedge orders are sent: market orders, or IOC limits a few ticks through the touch."""
+
+    market = "market"
+    ioc = "ioc"
+
+
+def _check(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
+    # Imported here: experiments.config imports this module for the schema.
+    from experiments.config import check_range
+
+    check_range(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
+
+
+def _as_enum(name: str, value, enum_cls):
+    if isinstance(value, enum_cls):
+        return value
+    try:
+        return enum_cls(getattr(value, "value", value))
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_cls)
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}") from None
+
+
+@dataclass
+class DealersConfig:
+    """Parameters of the option-dealer population (times in seconds; see the module docstring).
+
+    - ``n``: number of dealers; ``rate``: looks at the book per second per dealer.
+    - ``hedge``: False = the control arm in which dealers hedge nothing (same as ``policy=none``).
+    - ``policy``: ``none``, ``fixed_band``, ``time_based``, ``gamma_band``, ``whalley_wilmott``.
+    - ``band_shares``: fixed band half-width, and the base of the gamma band (shares).
+    - ``interval_seconds``: time-based rebalancing interval.
+    - ``gamma_multiplier``, ``gamma_horizon_seconds``: the gamma band's widening,
+      ``gamma_multiplier * |gamma| * spot * vol * sqrt(horizon)`` shares.
+    - ``risk_aversion``: Whalley-Wilmott absolute risk aversion (per currency unit).
+    - ``min_trade_shares``: hedge trades smaller than this are not sent.
+    - ``order_type`` (``market`` / ``ioc``), ``ioc_offset_ticks``, ``max_order_size`` (shares per
+      child order), ``max_child_orders`` (per look).
+    - ``cost_spread_multiple``, ``min_round_trip_cost``: the round-trip cost estimate ``k``.
+    - ``option_tick`` (currency), ``min_half_spread_ticks``, ``inventory_vol`` (vol at full vega
+      limit): quoting.
+    - ``gamma_limit`` (shares per currency unit), ``vega_limit`` (currency per 1.00 vol).
+    - ``mark_interval_seconds``: how often a look also refreshes the P&L figures.
+    - ``initial_cash``: each dealer's cash endowment (currency); dealers start with no shares.
+    - ``initial_book``, ``initial_book_contracts``, ``initial_book_strikes``,
+      ``initial_book_expiry``: the opening book (module docstring).
+    """
+
+    n: int = 4
+    rate: float = 0.05
+    hedge: bool = True
+    policy: HedgePolicyKind = HedgePolicyKind.fixed_band
+    band_shares: float = 2000.0
+    interval_seconds: float = 300.0
+    gamma_multiplier: float = 1.0
+    gamma_horizon_seconds: float = 300.0
+    risk_aversion: float = 1e-4
+    min_trade_shares: int = 100
+    order_type: HedgeOrderType = HedgeOrderType.ioc
+    ioc_offset_ticks: int = 3
+    max_order_size: int = 2000
+    max_child_orders: int = 3
+    cost_spread_multiple: float = 1.0
+    min_round_trip_cost: float = 0.0001
+    option_tick: float = 0.01
+    min_half_spread_ticks: int = 1
+    inventory_vol: float = 0.02
+    gamma_limit: float = 100_000.0
+    vega_limit: float = 1_000_000.0
+    mark_interval_seconds: float = 60.0
+    initial_cash: float = 50_000_000.0
+    initial_book: InitialBook = InitialBook.flat
+    initial_book_contracts: int = 200
+    initial_book_strikes: int = 2
+    initial_book_expiry: int = 0
+
+    def __post_init__(self) -> None:
+        p = "agents.dealers"
+        self.policy = _as_enum(f"{p}.policy", self.policy, HedgePolicyKind)
+        self.order_type = _as_enum(f"{p}.order_type", self.order_type, HedgeOrderType)
+        self.initial_book = _as_enum(f"{p}.initial_book", self.initial_book, InitialBook)
+        if not isinstance(self.hedge, bool):
+            raise ValueError(f"{p}.hedge must be true or false, got {self.hedge!r}")
+        _check(f"{p}.n", self.n, 0, 1000)
+        _check(f"{p}.rate", self.rate, 0.0, 100.0, lo_open=True)
+        _check(f"{p}.band_shares", self.band_shares, 0.0, 1e9)
+        _check(f"{p}.interval_seconds", self.interval_seconds, 0.0, 1e7, lo_open=True)
+        _check(f"{p}.gamma_multiplier", self.gamma_multiplier, 0.0, 1e3)
+        _check(f"{p}.gamma_horizon_seconds", self.gamma_horizon_seconds, 0.0, 1e7, lo_open=True)
+        _check(f"{p}.risk_aversion", self.risk_aversion, 0.0, 1e3, lo_open=True)
+        _check(f"{p}.min_trade_shares", self.min_trade_shares, 1, 1e9)
+        _check(f"{p}.ioc_offset_ticks", self.ioc_offset_ticks, 0, 1e6)
+        _check(f"{p}.max_order_size", self.max_order_size, 1, 1e9)
+        _check(f"{p}.max_child_orders", self.max_child_orders, 1, 1000)
+        _check(f"{p}.cost_spread_multiple", self.cost_spread_multiple, 0.0, 100.0)
+        _check(f"{p}.min_round_trip_cost", self.min_round_trip_cost, 0.0, 0.5)
+        _check(f"{p}.option_tick", self.option_tick, 0.0, 100.0, lo_open=True)
+        _check(f"{p}.min_half_spread_ticks", self.min_half_spread_ticks, 1, 1e4)
+        _check(f"{p}.inventory_vol", self.inventory_vol, 0.0, 1.0)
+        _check(f"{p}.gamma_limit", self.gamma_limit, 0.0, None, lo_open=True)
+        _check(f"{p}.vega_limit", self.vega_limit, 0.0, None, lo_open=True)
+        _check(f"{p}.mark_interval_seconds", self.mark_interval_seconds, 0.0, 1e7)
+        _check(f"{p}.initial_cash", self.initial_cash, 0.0, 1e15)
+        _check(f"{p}.initial_book_contracts", self.initial_book_contracts, 1, 1e7)
+        _check(f"{p}.initial_book_strikes", self.initial_book_strikes, 0, 100)
+        _check(f"{p}.initial_book_expiry", self.initial_book_expiry, 0, 250)
+        for name in (
+            "n",
+            "min_trade_shares",
+            "ioc_offset_ticks",
+            "max_order_size",
+            "max_child_orders",
+            "min_half_spread_ticks",
+            "initial_book_contracts",
+            "initial_book_strikes",
+            "initial_book_expiry",
+        ):
+            value = getattr(self, name)
+            if value != int(value):
+                raise ValueError(f"{p}.{name} must be a whole number, got {value!r}")
+            setattr(self, name, int(value))
+
+
+class BookGreeks(NamedTuple):
+    """Greeks of an option book (units in the module docstring); ``value`` in currency."""
+
+    delta: float
+    gamma: float
+    vega: float
+    theta: float
+    value: float
+
+
+class ContractMarks(NamedTuple):
+    """Mid-market marks of one contract at one instant (per share of underlying)."""
+
+    t: float  # years to expiry
+    vol: float  # surface vol
+    mid: float  # Black-Scholes price at the surface vol
+    delta: float
+    gamma: float
+    vega: float
+
+
+class SurfaceMarks:
+    """Per-contract surface marks shared by one dealer population.
+
+    A customer's request is put to every dealer in turn at the same instant; the marks (surface
+    vol, mid price, Greeks) are the same for all of them, so they are computed once and reused
+    while ``(surface, time, spot, contract)`` is unchanged. Each dealer still prices its own side.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._surface = None
+        self._value: ContractMarks | None = None
+        self.computed = 0
+
+    def get(self, model, contract: int, spot: float) -> ContractMarks:
+        surface = model.surface
+        key = (model.now, spot, contract)
+        if self._key == key and self._surface is surface:
+            return self._value
+        chain = model.chain
+        strike = float(chain.strike[contract])
+        call = bool(chain.is_call[contract])
+        t = max(float(chain.expiry[contract]) - model.now, 0.0) / SECONDS_PER_YEAR
+        vol = float(surface.vol(strike, t, spot))
+        g = bs_greeks(spot, strike, t, vol, call=call)
+        mid = bs_price(spot, strike, t, vol, call=call)
+        self._value = ContractMarks(t, vol, mid, g.delta, g.gamma, g.vega)
+        self._key = key
+        self._surface = surface
+        self.computed += 1
+        return self._value
+
+
+class OptionDealer(Participant):
+    """An options market maker that quotes off the surface and delta-hedges in the shared book.
+
+    Public figures (plain attributes, units in the module docstring): ``net_delta`` (shares,
+    options + stock), ``option_delta``, ``net_gamma``, ``net_vega``, ``net_theta``, ``gex``;
+    ``hedge_flow`` (cumulative signed shares bought for hedging), ``hedge_trades`` (prints),
+    ``hedge_orders`` (child orders sent), ``hedge_waits`` (looks that found the market halted);
+    ``pnl_premium``, ``pnl_gamma_theta``, ``pnl_hedge_cost`` and ``pnl_total`` (currency);
+    ``contracts_bought``, ``contracts_sold``, ``quotes_refused``.
+    """
+
+    population = "dealers"
+    wants_fills = True
+
+    def __init__(
+        self,
+        model,
+        stream: np.random.Generator,
+        rate: float,
+        cfg: DealersConfig | None = None,
+        marks: SurfaceMarks | None = None,
+    ) -> None:
+        super().__init__(model, stream, rate)
+        self.cfg = cfg = cfg if cfg is not None else DealersConfig()
+        self.marks = marks if marks is not None else SurfaceMarks()
+        kind = cfg.policy if cfg.hedge else HedgePolicyKind.none
+        self.policy = make_policy(
+            kind,
+            band_shares=cfg.band_shares,
+            interval_seconds=cfg.interval_seconds,
+            gamma_multiplier=cfg.gamma_multiplier,
+            horizon_seconds=cfg.gamma_horizon_seconds,
+            risk_aversion=cfg.risk_aversion,
+            min_trade_shares=cfg.min_trade_shares,
+        )
+        self.hedging = kind is not HedgePolicyKind.none
+        self.look_gap = 1.0 / rate if rate > 0 else math.inf
+
+        self.net_delta = 0.0
+        self.option_delta = 0.0
+        self.net_gamma = 0.0
+        self.net_vega = 0.0
+        self.net_theta = 0.0
+        self.gex = 0.0
+        self.hedge_flow = 0
+        self.hedge_trades = 0
+        self.hedge_orders = 0
+        self.hedge_waits = 0
+        self.contracts_bought = 0
+        self.contracts_sold = 0
+        self.quotes_refused = 0
+        self.pnl_premium = 0.0
+        self.pnl_gamma_theta = 0.0
+        self.pnl_hedge_cost = 0.0
+
+        self._started = False
+        self._target: float | None = None  # net delta a partly executed hedge is working toward
+        self._decision_mid = 0.0
+        self._filled = 0
+        self._last_quote: tuple | None = None  # (contract, now, spot, marks)
+        self._last_mark_time = -math.inf
+        # P&L bookkeeping since the last mark: see mark()
+        self._mark_cash = 0
+        self._mark_shares = 0
+        self._mark_spot = 0.0
+        self._mark_option_value = 0.0
+        self._option_cash = 0  # cents paid (-) or received (+) for options since the mark
+        self._option_basis = 0.0  # currency: sum of qty * mid * multiplier at trade times
+        self._share_cash = 0  # cents for hedge fills since the mark
+        self._share_basis = 0.0  # currency: sum of signed qty * decision mid
+
+    # ------------------------------------------------------------------ setup
+    def _start(self) -> None:
+        """First contact with the ledger (it does not exist while populations are built)."""
+        m = self.model
+        led = m.ledger
+        self._mult = float(led.multiplier)
+        self._cents_per_tick = round(m.tick * 100)
+        chain = m.chain
+        self._strike = np.asarray(chain.strike, dtype=float)
+        self._expiry = np.asarray(chain.expiry, dtype=float)
+        self._is_call = np.asarray(chain.is_call, dtype=bool)
+        acct = self.account
+        self._mark_cash = int(led.cash[acct])
+        self._mark_shares = int(led.shares[acct])
+        self._mark_spot = float(m.state.mid)
+        self._mark_option_value = self._option_value(self._mark_spot, m.now)
+        self._last_mark_time = m.now
+        self._started = True
+
+    # ------------------------------------------------------------------ observations
+    @property
+    def pnl_total(self) -> float:
+        """Sum of the three P&L parts (currency).
+
+        Premium and hedge costs are booked as trades and fills happen, the gamma/theta part at
+        each mark; right after a mark the sum equals the change in the account's value at mid.
+        """
+        return self.pnl_premium + self.pnl_gamma_theta + self.pnl_hedge_cost
+
+    def round_trip_cost(self) -> float:
+        """Round-trip proportional cost of the underlying estimated from the book spread."""
+        st = self.model.state
+        k = 0.0
+        if st.spread_ticks > 0 and st.mid > 0:
+            k = self.cfg.cost_spread_multiple * st.spread_ticks * self.model.tick / st.mid
+        return max(k, self.cfg.min_round_trip_cost)
+
+    def _held(self, now: float) -> np.ndarray:
+        pos = self.model.ledger.options[self.account]
+        held = np.flatnonzero(pos)
+        if held.size:
+            held = held[self._expiry[held] > now]
+        return held
+
+    def book_greeks(self) -> BookGreeks:
+        """Greeks of the live option positions at the current mid, in one ``bs_greeks`` call.
+
+        Updates ``option_delta``, ``net_delta`` (plus the shares held), ``net_gamma``,
+        ``net_vega``, ``net_theta`` and ``gex``; ``value`` is the options' value at mid.
+        """
+        return self._evaluate(with_value=True)
+
+    def _evaluate(self, with_value: bool) -> BookGreeks:
+        if not self._started:
+            self._start()
+        m = self.model
+        now = m.now
+        spot = m.state.mid
+        held = self._held(now)
+        value = 0.0
+        if held.size:
+            strike = self._strike[held]
+            call = self._is_call[held]
+            t = (self._expiry[held] - now) / SECONDS_PER_YEAR
+            vol = m.surface.vol(strike, t, spot)
+            g = bs_greeks(spot, strike, t, vol, call=call)
+            w = m.ledger.options[self.account][held] * self._mult
+            delta = float(w @ g.delta)
+            gamma = float(w @ g.gamma)
+            vega = float(w @ g.vega)
+            theta = float(w @ g.theta)
+            if with_value:
+                value = float(w @ bs_price(spot, strike, t, vol, call=call))
+        else:
+            delta = gamma = vega = theta = 0.0
+        self.option_delta = delta
+        self.net_delta = delta + float(m.ledger.shares[self.account])
+        self.net_gamma = gamma
+        self.net_vega = vega
+        self.net_theta = theta
+        self.gex = gamma * spot * spot * 0.01
+        return BookGreeks(delta, gamma, vega, theta, value)
+
+    def _option_value(self, spot: float, now: float) -> float:
+        held = self._held(now)
+        if not held.size:
+            return 0.0
+        m = self.model
+        strike = self._strike[held]
+        t = (self._expiry[held] - now) / SECONDS_PER_YEAR
+        vol = m.surface.vol(strike, t, spot)
+        values = bs_price(spot, strike, t, vol, call=self._is_call[held])
+        return float(m.ledger.options[self.account][held] @ values) * self._mult
+
+    def mark(self, option_value: float | None = None) -> None:
+        """Mark the book at the current mid and surface and update the P&L figures.
+
+        Since the previous mark, the value of the positions held changed by
+        ``option value now - option value then - option basis`` (the basis being what new option
+        positions were worth at mid when traded) plus ``shares * spot now - shares then * spot
+        then - share basis`` (new hedge shares at their decision mid) plus the cash that expiries
+        paid; that is the gamma/theta part. Premium edge and hedge costs were booked as trades
+        and fills happened. ``option_value`` (currency, at the current mid) saves recomputing it
+        when the caller has just valued the book.
+        """
+        if not self._started:
+            self._start()
+            return
+        m = self.model
+        led = m.ledger
+        acct = self.account
+        spot = float(m.state.mid)
+        now = m.now
+        if option_value is None:
+            option_value = self._option_value(spot, now)
+        cash = int(led.cash[acct])
+        shares = int(led.shares[acct])
+        expiry_cash = (cash - self._mark_cash) - self._option_cash - self._share_cash
+        self.pnl_gamma_theta += (
+            (option_value - self._mark_option_value - self._option_basis)
+            + (shares * spot - self._mark_shares * self._mark_spot - self._share_basis)
+            + expiry_cash / 100.0
+        )
+        self._mark_cash = cash
+        self._mark_shares = shares
+        self._mark_spot = spot
+        self._mark_option_value = option_value
+        self._option_cash = 0
+        self._option_basis = 0.0
+        self._share_cash = 0
+        self._share_basis = 0.0
+        self._last_mark_time = now
+
+    def value(self) -> float:
+        """Mark-to-market value of the account now (currency): cash + shares + options at mid."""
+        if not self._started:
+            self._start()
+        m = self.model
+        led = m.ledger
+        spot = float(m.state.mid)
+        return (
+            led.cash[self.account] / 100.0
+            + float(led.shares[self.account]) * spot
+            + self._option_value(spot, m.now)
+        )
+
+    # ------------------------------------------------------------------ quoting
+    def quote(self, contract: int, side: int, qty: int) -> float | None:
+        """Price per share at which this dealer takes the other side of a customer on ``side``.
+
+        ``side`` is the customer's (+1 the customer buys, so this is the dealer's ask); ``qty`` in
+        contracts. ``None`` = no quote (expired contract, bid under one tick, risk limits).
+        """
+        if side not in (1, -1):
+            raise ValueError(
+                f"side must be +1 (customer buys) or -1 (customer sells), got {side!r}"
+            )
+        if isinstance(qty, bool) or not isinstance(qty, (int, np.integer)) or qty < 1:
+            raise ValueError(f"qty must be a whole number of contracts >= 1, got {qty!r}")
+        if not self._started:
+            self._start()
+        m = self.model
+        n = self._expiry.size
+        if (
+            isinstance(contract, bool)
+            or not isinstance(contract, (int, np.integer))
+            or not (0 <= contract < n)
+        ):
+            raise ValueError(f"contract must be a chain row in [0, {n - 1}], got {contract!r}")
+        c = int(contract)
+        now = m.now
+        if self._expiry[c] <= now or m.chain.expired[c]:
+            self.quotes_refused += 1
+            return None
+        cfg = self.cfg
+        spot = float(m.state.mid)
+        mk = self.marks.get(m, c, spot)
+        tick = cfg.option_tick
+        edge = cfg.min_half_spread_ticks * tick
+        if side < 0 and mk.mid - edge < tick - 1e-12:  # its bid could not reach one tick
+            self.quotes_refused += 1
+            return None
+        dq = -side * int(qty)  # the dealer's side of the trade, in contracts
+        d_gamma = dq * mk.gamma * self._mult
+        d_vega = dq * mk.vega * self._mult
+        g_after = self.net_gamma + d_gamma
+        v_after = self.net_vega + d_vega
+        if (abs(g_after) > cfg.gamma_limit and abs(g_after) > abs(self.net_gamma)) or (
+            abs(v_after) > cfg.vega_limit and abs(v_after) > abs(self.net_vega)
+        ):
+            self.quotes_refused += 1
+            return None
+
+        k = self.round_trip_cost()
+        gap = self.policy.expected_interval(abs(self.net_gamma) + abs(d_gamma), spot, mk.vol, k)
+        gap = max(gap, self.look_gap)
+        le = (
+            leland_number(mk.vol, k, gap / SECONDS_PER_YEAR)
+            if math.isfinite(gap) and mk.vol > 0
+            else 0.0
+        )
+        # Leland: a short option costs more to replicate, a long one less
+        factor = 1.0 + le if side > 0 else max(1.0 - le, 0.0)
+        inventory = cfg.inventory_vol * max(-1.0, min(1.0, self.net_vega / cfg.vega_limit))
+        vol_q = max(mk.vol * math.sqrt(factor) - inventory, 0.0)
+        price = bs_price(spot, float(self._strike[c]), mk.t, vol_q, call=bool(self._is_call[c]))
+        if side > 0:
+            price = math.ceil(max(price, mk.mid + edge) / tick - 1e-9) * tick
+            price = max(price, tick)
+        else:
+            price = math.floor(min(price, mk.mid - edge) / tick + 1e-9) * tick
+            if price < tick - 1e-12:
+                self.quotes_refused += 1
+                return None
+        self._last_quote = (c, now, spot, mk)
+        return round(price, 10)
+
+    def on_option_trade(self, contract: int, qty_for_dealer: int, premium: float) -> None:
+        """Book a customer trade: ``qty_for_dealer`` contracts (+ bought) at ``premium`` per share.
+
+        The ledger already holds the position and the cash; here the dealer books its premium
+        edge against the surface mid, and adds the trade's Greeks to its running figures so
+        that risk limits hold between looks.
+        """
+        if not self._started:
+            self._start()
+        m = self.model
+        c = int(contract)
+        q = int(qty_for_dealer)
+        last = self._last_quote
+        if last is not None and last[0] == c and last[1] == m.now:
+            mk = last[3]
+        else:
+            mk = self.marks.get(m, c, float(m.state.mid))
+        cents = to_cents(premium * self._mult) * abs(q)
+        cash = -cents if q > 0 else cents
+        mid_value = q * mk.mid * self._mult
+        self._option_cash += cash
+        self._option_basis += mid_value
+        self.pnl_premium += mid_value + cash / 100.0
+        self.option_delta += q * mk.delta * self._mult
+        self.net_delta += q * mk.delta * self._mult
+        self.net_gamma += q * mk.gamma * self._mult
+        self.net_vega += q * mk.vega * self._mult
+        spot = float(m.state.mid)
+        self.gex = self.net_gamma * spot * spot * 0.01
+        if q > 0:
+            self.contracts_bought += q
+        else:
+            self.contracts_sold -= q
+
+    # ------------------------------------------------------------------ hedging
+    def act(self) -> None:
+        m = self.model
+        if not self._started:
+            self._start()
+        if m.now - self._last_mark_time >= self.cfg.mark_interval_seconds:
+            self.mark(self._evaluate(with_value=True).value)
+        else:
+            self._evaluate(with_value=False)
+        if not self.hedging:
+            return
+        if m.book.halted:
+            self.hedge_waits += 1
+            return
+        spot = float(m.state.mid)
+        trade = self.policy.decide(
+            self.net_delta, self.net_gamma, spot, m.state.vol, m.now, self.round_trip_cost()
+        )
+        if trade:
+            self._target = self.net_delta + trade
+        elif self._target is not None:
+            rest = self._target - self.net_delta
+            if abs(rest) < self.cfg.min_trade_shares:
+                self._target = None
+            else:
+                trade = round(rest)
+        if trade:
+            self._execute(trade, spot)
+
+    def _execute(self, trade: int, decision_mid: float) -> None:
+        cfg = self.cfg
+        m = self.model
+        venue = m.venue
+        book = m.book
+        remaining = int(trade)
+        self._decision_mid = decision_mid
+        for _ in range(cfg.max_child_orders):
+            side = 1 if remaining > 0 else -1
+            qty = min(abs(remaining), cfg.max_order_size)
+            self._filled = 0
+            if cfg.order_type is HedgeOrderType.market:
+                oid = venue.market(self.account, side, qty)
+            else:
+                touch = book.best_ask if side > 0 else book.best_bid
+                if touch is None:
+                    break
+                limit = max(1, touch + side * cfg.ioc_offset_ticks)
+                oid = venue.ioc(self.account, side, limit, qty)
+            if oid is None:  # halted between the look and the order
+                self.hedge_waits += 1
+                break
+            self.hedge_orders += 1
+            remaining -= side * self._filled
+            if self._filled < qty or remaining == 0:
+                break
+        if remaining == 0:
+            self._target = None
+
+    def on_fill(self, order_id: int, side: int, qty: int, price: int, aggressor: bool) -> None:
+        """A hedge fill: book its cost against the decision mid and track the hedge."""
+        self._filled += qty
+        px = price * self.model.tick
+        self.pnl_hedge_cost -= side * qty * (px - self._decision_mid)
+        self._share_cash -= side * qty * price * self._cents_per_tick
+        self._share_basis += side * qty * self._decision_mid
+        self.hedge_flow += side * qty
+        self.hedge_trades += 1
+        self.net_delta += side * qty
+
+    def on_close(self, day: int) -> None:
+        """Mark the book after the day's expiries are settled."""
+        self.mark(self._evaluate(with_value=True).value)
+
+
+def populate(model, cfg: DealersConfig, stream: np.random.Generator) -> list[OptionDealer]:
+    """Build ``cfg.n`` dealers sharing one :class:`SurfaceMarks`; cash endowment, no shares."""
+    if cfg.n == 0:
+        return []
+    marks = SurfaceMarks()
+    dealers = []
+    for _ in range(cfg.n):
+        d = OptionDealer(model, stream, cfg.rate, cfg, marks)
+        d.initial_cash = float(cfg.initial_cash)
+        d.initial_shares = 0
+        dealers.append(d)
+    return dealers
