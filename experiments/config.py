@@ -13,7 +13,9 @@ import math
 from dataclasses import dataclass, field
 from enum import Enum
 
+import yaml
 from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf, ValidationError
 
 from agents.background import BackgroundConfig
 from agents.customers import CustomersConfig
@@ -29,7 +31,7 @@ class ConfigError(ValueError):
 
 
 def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
-    """Raise :class:`ConfigError` naming ``name`` unless ``lo <= value <= hi`` (open ends optional)."""
+    """Raise :class:`ConfigError` naming ``name`` unless ``lo <= value <= hi`` ."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         raise ConfigError(f"{name} must be a number, got {value!r}")
     bad = (lo is not None and (value <= lo if lo_open else value < lo)) or (
@@ -61,7 +63,8 @@ class EventConfig:
     ``participation`` (POV rate of recent volume), ``horizon_s`` (TWAP horizon in seconds),
     ``limit_price`` (currency; null = none), ``urgency`` in [0, 1].
     surface_shift: ``dlevel`` (vol points as a fraction, 0.05 = +5 vol), ``dskew``, ``dterm``.
-    rule_change: ``target`` names a rule parameter (e.g. "stop_logic.max_move"), ``value`` its new value.
+    rule_change: ``target`` names a rule parameter (e.g. "stop_logic.max_move"), ``value``
+    its new value.
     """
 
     kind: EventKind = EventKind.fundamental_shock
@@ -85,7 +88,9 @@ class EventConfig:
         """Seconds since the open of the event's day."""
         parts = self.at.split(":")
         if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-            raise ConfigError(f"scenario.events[].at must be 'HH:MM' or 'HH:MM:SS', got {self.at!r}")
+            raise ConfigError(
+                f"scenario.events[].at must be 'HH:MM' or 'HH:MM:SS', got {self.at!r}"
+            )
         extra = int(parts[2]) if len(parts) == 3 else 0
         return wall_clock(f"{parts[0]}:{parts[1]}") + extra
 
@@ -120,9 +125,27 @@ class ScenarioConfig:
     description: str = "One calm trading day with every population present."
     days: int = 1
     events: list[EventConfig] = field(default_factory=list)
+    #: arm name -> dotted ``key=value`` overrides applied when the run's ``arm`` is that name
+    #: (the control arms that switch a feedback mechanism off)
+    arms: dict[str, list[str]] = field(default_factory=dict)
+    #: [start, end] clock seconds of the stress window (empty: none)
+    stress_window: list[float] = field(default_factory=list)
+    #: the strike the close is compared with in pinning scenarios (currency; null: none)
+    pin_strike: float | None = None
+    #: real-world reference figures (reference.md) that studies compare the metrics with
+    reference: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_range("scenario.days", self.days, 1, 250)
+        if self.stress_window and (
+            len(self.stress_window) != 2 or not self.stress_window[0] < self.stress_window[1]
+        ):
+            raise ConfigError(
+                "scenario.stress_window must be [start, end] with start < end, "
+                f"got {self.stress_window}"
+            )
+        if self.pin_strike is not None:
+            check_range("scenario.pin_strike", self.pin_strike, 0.0, None, lo_open=True)
         for i, ev in enumerate(self.events):
             ev.validate(f"scenario.events[{i}]", self.days)
 
@@ -150,16 +173,24 @@ class RulesConfig:
             )
         for i, lvl in enumerate(self.cb_levels):
             check_range(f"market.rules.cb_levels[{i}]", lvl, 0.0, 1.0, lo_open=True, hi_open=True)
-        check_range("market.rules.cb_halt_seconds", self.cb_halt_seconds, 0.0, 23400.0, lo_open=True)
+        check_range(
+            "market.rules.cb_halt_seconds", self.cb_halt_seconds, 0.0, 23400.0, lo_open=True
+        )
         try:
             wall_clock(self.cb_cutoff)
         except ValueError as exc:
             raise ConfigError(f"market.rules.cb_cutoff: {exc}") from exc
         check_range("market.rules.luld_band_pct", self.luld_band_pct, 0.0, 0.5, lo_open=True)
-        check_range("market.rules.luld_limit_state_seconds", self.luld_limit_state_seconds, 0.0, 3600.0)
-        check_range("market.rules.luld_pause_seconds", self.luld_pause_seconds, 0.0, 23400.0, lo_open=True)
+        check_range(
+            "market.rules.luld_limit_state_seconds", self.luld_limit_state_seconds, 0.0, 3600.0
+        )
+        check_range(
+            "market.rules.luld_pause_seconds", self.luld_pause_seconds, 0.0, 23400.0, lo_open=True
+        )
         check_range("market.rules.stop_max_move", self.stop_max_move, 0.0, None, lo_open=True)
-        check_range("market.rules.stop_pause_seconds", self.stop_pause_seconds, 0.0, 3600.0, lo_open=True)
+        check_range(
+            "market.rules.stop_pause_seconds", self.stop_pause_seconds, 0.0, 3600.0, lo_open=True
+        )
 
 
 @dataclass
@@ -246,6 +277,8 @@ class RunConfig:
 
     seed: int = 0
     progress: bool = True
+    #: "treatment" or the name of one of ``scenario.arms`` (a control arm)
+    arm: str = "treatment"
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     market: MarketConfig = field(default_factory=MarketConfig)
     agents: AgentsConfig = field(default_factory=AgentsConfig)
@@ -253,6 +286,47 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_range("seed", self.seed, 0, 2**63 - 1)
+
+
+def apply_arm(cfg: DictConfig) -> DictConfig:
+    """Apply the overrides of the control arm named by ``cfg.arm`` (a copy; types checked).
+
+    ``treatment`` leaves the scenario as configured. An unknown arm, or an override naming a key
+    that does not exist, raises :class:`ConfigError` naming it.
+    """
+    arm = cfg.get("arm", "treatment")
+    if arm == "treatment":
+        return cfg
+    arms = cfg.scenario.get("arms") or {}
+    if arm not in arms:
+        raise ConfigError(
+            f"arm must be 'treatment' or one of {sorted(arms)} for scenario "
+            f"{cfg.scenario.name!r}, got {arm!r}"
+        )
+    out = cfg.copy()
+    for item in arms[arm]:
+        key, sep, raw = str(item).partition("=")
+        if not sep or OmegaConf.select(out, key.strip(), default=_MISSING) is _MISSING:
+            raise ConfigError(
+                f"scenario.arms.{arm}: {item!r} must be 'key=value' naming an existing key"
+            )
+        OmegaConf.update(out, key.strip(), yaml.safe_load(raw), merge=False)
+    return out
+
+
+_MISSING = object()
+
+
+def to_run_config(cfg: DictConfig | RunConfig) -> RunConfig:
+    """Composed config (or dataclasses) -> validated :class:`RunConfig` with its arm applied."""
+    if isinstance(cfg, RunConfig):
+        cfg = OmegaConf.structured(cfg)
+    try:
+        return OmegaConf.to_object(apply_arm(cfg))
+    except ValidationError as exc:
+        raise ConfigError(
+            str(exc).splitlines()[0] + f" (key: {getattr(exc, 'full_key', '?')})"
+        ) from exc
 
 
 def register_configs() -> None:

@@ -1,0 +1,297 @@
+"""Everything a run leaves behind: summary.json, Parquet tables, the flow network and figures.
+
+All writes are atomic (a temporary name, then a rename), so an interrupted run never leaves a
+half-written file under a final name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from market.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.stylized import max_drawdown_pct, stylized_facts
+
+
+# ---------------------------------------------------------------------------- atomic writes
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_json(path: Path, obj) -> None:
+    _atomic(
+        path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, default=_json_default))
+    )
+
+
+def write_parquet(path: Path, df: pd.DataFrame) -> None:
+    _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return None if not np.isfinite(o) else float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.bool_):
+        return bool(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _clean(x):
+    """NaN/inf to None, recursively, so summary.json is strict JSON."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return None if not math.isfinite(float(x)) else float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+# ---------------------------------------------------------------------------- tables
+def timeseries_frame(model) -> pd.DataFrame:
+    """One row per recorded interval (Mesa DataCollector model variables)."""
+    return model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+
+def trades_frame(model) -> pd.DataFrame:
+    """Every print with the populations of the aggressor, the resting side, buyer and seller."""
+    names = np.array([*model.populations, "other"], dtype=object)
+    df = pd.DataFrame(model.book.trades.columns()).rename(columns={"price": "price_ticks"})
+    df["price"] = df["price_ticks"] * model.tick
+    agg_pop = model.population_of[df["aggressor_owner"].to_numpy()]
+    rest_pop = model.population_of[df["resting_owner"].to_numpy()]
+    df["aggressor_population"] = names[agg_pop] if len(df) else np.array([], dtype=object)
+    df["resting_population"] = names[rest_pop] if len(df) else np.array([], dtype=object)
+    buy_aggr = df["aggressor_side"].to_numpy() > 0
+    df["buyer_population"] = np.where(
+        buy_aggr, df["aggressor_population"], df["resting_population"]
+    )
+    df["seller_population"] = np.where(
+        buy_aggr, df["resting_population"], df["aggressor_population"]
+    )
+    return df
+
+
+# ---------------------------------------------------------------------------- flow network
+def flow_network(model) -> tuple[nx.DiGraph, pd.DataFrame]:
+    """Directed graph of net share volume between populations (edge: net seller -> net buyer).
+
+    Per time window of ``model.flow_window`` seconds and for the whole run; the DataFrame lists
+    every window's edges (window start in clock seconds, seller, buyer, net shares).
+    """
+    names = [*model.populations, "other"]
+    rows = []
+    total = np.zeros((len(names), len(names)), dtype=np.int64)
+    for w, mat in sorted(model.flow_matrices.items()):
+        total += mat
+        net = mat - mat.T
+        for i, j in zip(*np.nonzero(net > 0), strict=True):
+            rows.append(
+                {
+                    "window_start": w * model.flow_window,
+                    "seller": names[i],
+                    "buyer": names[j],
+                    "shares": int(net[i, j]),
+                }
+            )
+    g = nx.DiGraph()
+    g.add_nodes_from(names)
+    net = total - total.T
+    for i, j in zip(*np.nonzero(net > 0), strict=True):
+        g.add_edge(names[i], names[j], shares=int(net[i, j]))
+    return g, pd.DataFrame(rows, columns=["window_start", "seller", "buyer", "shares"])
+
+
+def flow_summary(g: nx.DiGraph) -> dict:
+    """Who absorbed whose selling: per net-selling population, its buyers by share."""
+    out = {}
+    for node in g.nodes:
+        sold = sum(d["shares"] for _, _, d in g.out_edges(node, data=True))
+        if sold:
+            out[node] = {
+                "net_sold": int(sold),
+                "absorbed_by": {
+                    b: int(d["shares"])
+                    for _, b, d in sorted(
+                        g.out_edges(node, data=True), key=lambda e: -e[2]["shares"]
+                    )
+                },
+            }
+    return out
+
+
+# ---------------------------------------------------------------------------- summary
+def _pop_figures(model) -> dict:
+    out = {}
+    for p, (name, members) in enumerate(model.populations.items()):
+        out[name] = {
+            "n_agents": len(members),
+            "volume": int(model.pop_volume[p]),
+            "net_flow": int(model.pop_net[p]),
+        }
+    return out
+
+
+def summarise(model, wall_seconds: float) -> dict:
+    """The run's summary (the keys are stable; README documents them)."""
+    cfg = model.cfg
+    n = model.state.n
+    mids = model.state.mids[: n + 1]
+    times = np.arange(n + 1) * model.dt
+    facts = stylized_facts(times, mids) if n > 60 else {}
+    ts = timeseries_frame(model)
+    r1 = np.diff(np.log(mids[:: max(1, round(60 / model.dt))]))
+    price = {
+        "open": float(mids[0]),
+        "close": float(model.state.last),
+        "min": float(np.nanmin(mids)),
+        "max": float(np.nanmax(mids)),
+        "max_drawdown_pct": float(max_drawdown_pct(mids)),
+        "realised_vol_annual": float(
+            np.sqrt(np.sum(r1**2) * SECONDS_PER_YEAR / max(times[-1], 1.0))
+        )
+        if r1.size
+        else None,
+        "daily_closes": list(model.closes),
+        "median_spread_ticks": float(ts["spread_ticks"].median()) if len(ts) else None,
+    }
+    summary = {
+        "scenario": cfg.scenario.name,
+        "seed": cfg.seed,
+        "days": cfg.scenario.days,
+        "wall_seconds": wall_seconds,
+        "n_agents": len(model.agents),
+        "n_steps": int(model.steps),
+        "n_book_events": int(model.book.n_events),
+        "n_trades": len(model.book.trades),
+        "option_contracts_traded": int(model.option_volume),
+        "price": price,
+        "stylized_facts": facts,
+        "populations": _pop_figures(model),
+        "halts": model.halt_records(),
+        "conservation_residuals": model.ledger.residuals(),
+    }
+    summary.update(model.population_summaries())
+    return _clean(summary)
+
+
+# ---------------------------------------------------------------------------- figures
+def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
+    """Price and volume, net flow per population, dealer gamma and hedge flow, insurers, desk."""
+    hours = ts["time"].to_numpy() / 3600.0
+    fig, axes = plt.subplots(
+        5, 1, figsize=(12, 14), sharex=True, gridspec_kw={"height_ratios": [3, 1.2, 2, 2, 2]}
+    )
+    ax = axes[0]
+    ax.plot(hours, ts["mid"], color="black", lw=1.0, label="mid")
+    ax.plot(hours, ts["fundamental"], color="tab:green", lw=0.8, alpha=0.7, label="fundamental")
+    halted = ts["halted"].to_numpy().astype(bool)
+    if halted.any():
+        ax.fill_between(
+            hours,
+            ts["mid"].min(),
+            ts["mid"].max(),
+            where=halted,
+            color="tab:red",
+            alpha=0.15,
+            step="post",
+            label="halted",
+        )
+    for d in range(1, model.days):
+        for a in axes:
+            a.axvline(d * SECONDS_PER_DAY / 3600, color="grey", lw=0.5, ls=":")
+    ax.set_ylabel("price")
+    ax.set_title(f"hedgeloop — {model.cfg.scenario.name} (seed {model.cfg.seed})")
+    ax.legend(loc="upper left", fontsize=8)
+    axes[1].bar(
+        hours,
+        ts["volume"],
+        width=(hours[1] - hours[0]) if len(hours) > 1 else 0.01,
+        color="tab:blue",
+        alpha=0.6,
+    )
+    axes[1].set_ylabel("volume\n(shares)")
+    ax = axes[2]
+    for name in model.populations:
+        col = f"net_{name}"
+        if col in ts and model.populations[name]:
+            ax.plot(hours, ts[col], lw=1.0, label=name)
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set_ylabel("cumulative net\nflow (shares)")
+    ax.legend(loc="upper left", fontsize=8, ncol=3)
+    ax = axes[3]
+    ax.plot(
+        hours,
+        ts["dealer_gex"] / 1e6,
+        color="tab:purple",
+        lw=1.0,
+        label="dealer GEX, true ($m per 1%)",
+    )
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set_ylabel("dealer GEX\n($m per 1%)")
+    ax2 = ax.twinx()
+    ax2.plot(
+        hours,
+        ts["dealer_hedge_flow"],
+        color="tab:orange",
+        lw=1.0,
+        label="dealer hedge flow (shares)",
+    )
+    ax2.set_ylabel("hedge flow\n(shares)")
+    lines = ax.get_lines()[:1] + ax2.get_lines()[:1]
+    ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left", fontsize=8)
+    ax = axes[4]
+    ax.plot(
+        hours, ts["insurer_demanded"], color="tab:red", lw=1.0, ls="--", label="insurers demanded"
+    )
+    ax.plot(hours, ts["insurer_executed"], color="tab:red", lw=1.0, label="insurers executed")
+    ax.plot(hours, ts["desk_filled"], color="tab:cyan", lw=1.2, label="desk filled (signed)")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set_ylabel("cumulative\nshares")
+    ax.set_xlabel("trading hours since the first open")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------- everything
+def write_outputs(model, summary: dict, out: Path) -> None:
+    """Write the output contract of a run into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    ts = timeseries_frame(model)
+    write_parquet(out / "timeseries.parquet", ts)
+    write_parquet(out / "trades.parquet", trades_frame(model))
+    g, edges = flow_network(model)
+    _atomic(out / "flow_network.graphml", lambda tmp: nx.write_graphml(g, tmp))
+    _atomic(out / "flow_network.csv", lambda tmp: edges.to_csv(tmp, index=False))
+    summary["flow_network"] = flow_summary(g)
+    for name, frame in model.extra_tables().items():
+        write_parquet(out / f"{name}.parquet", frame)
+    overview_figure(model, ts, out / "figures" / "overview.png")
+    write_json(out / "summary.json", summary)
