@@ -1,0 +1,376 @@
+"""Background traders: a Chiarella-Iori-Perello population (fundamentalist, chartist, noise).
+
+After Chiarella, Iori & Perello (2009), "The impact of heterogeneous trading rules on the limit
+order book and order flows". Every trader ``i`` carries its own weights ``w_f >= 0``
+(fundamentalist), ``w_c`` (chartist; negative = contrarian) and ``w_n >= 0`` (noise), and its own
+horizon ``tau_i`` in seconds. When its clock fires it forms an expected log return over its
+horizon::
+
+    f = log(F / p) * min(1, tau_i / tau_F)       fundamentalist: the gap to the fundamental F closes
+                                                 at the rate 1 / tau_F (tau_F = fundamental_horizon)
+    c = log(p_t / p_{t - tau_i})                 chartist: the last tau_i seconds' move goes on
+    n = noise_sd * eps,  eps ~ N(0, 1)           noise
+    r_hat = (w_f * f + w_c * c + w_n * n) / (w_f + |w_c| + w_n),  clipped to +/- max_expected_return
+
+with ``p`` the current mid and ``F`` the model's fundamental value, seen with a log error of
+standard deviation ``fundamental_noise``. The expected price is ``p_hat = p * exp(r_hat)`` and the
+side is the sign of ``r_hat`` (+1 buy, -1 sell). Then
+
+* with probability ``market_order_fraction`` it sends a market order;
+* else a limit order; with probability ``marketable_fraction`` it is priced to cross, at the
+  better of the opposite best and ``p_hat`` (so it sweeps at most up to its own expected price,
+  and rests the remainder there); otherwise it is passive, ``p_hat`` shaded away from the market by
+  an exponential fraction of mean ``limit_offset`` and kept one tick behind the opposite best.
+  A resting order is cancelled after an exponential lifetime of mean ``order_lifetime`` seconds.
+
+Sizes are whole round lots: ``lots = floor(U ** (-1 / size_tail_exponent))`` capped at
+``max_lots`` (a discrete power law, ``P(lots >= k) = k ** -size_tail_exponent``).
+
+Activity feedback: the whole population's rate is multiplied by
+``min(activity_max_multiplier, max(1, sigma / activity_reference_vol) ** activity_feedback)``, where ``sigma`` is a blend of the model's EWMA realised volatility and
+a slower-memory average of it (``activity_memory`` seconds half-life, weight ``activity_memory_weight``).
+Traders come to the market when it moves: bursts of activity beget moves, which is how volatility
+clustering emerges here, not from a scripted volatility process.
+
+Endowment: ``initial_shares`` shares and ``initial_cash`` currency each. This population may sell
+short and borrow cash (negative ledger positions are allowed): it stands for the rest of the
+market, whose balance sheet is outside the model.
+
+Units: rates in actions per second per agent, horizons and lifetimes in seconds, ``noise_sd``,
+``fundamental_noise`` and ``limit_offset`` as log-return / price fractions, sizes in shares.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.base import Participant
+
+_BUFFER = 4096
+
+
+def _check(name: str, value, lo=None, hi=None, *, lo_open: bool = False, hi_open: bool = False):
+    """Range check naming ``agents.background.<name>`` (config checks cannot import the config module)."""
+    from experiments.config import check_range  # lazy: experiments.config imports this module
+
+    check_range(f"agents.background.{name}", value, lo, hi, lo_open=lo_open, hi_open=hi_open)
+
+
+@dataclass
+class BackgroundConfig:
+    """Parameters of the background population (rates per agent per second).
+
+    Weights are drawn per agent as ``|Laplace(0, scale)|`` (the chartist weight is then negated
+    for a ``contrarian_share`` of agents); a scale of 0 switches that component off.
+    """
+
+    n: int = 900
+    rate: float = 0.003
+    fundamentalist_scale: float = 1.0
+    chartist_scale: float = 1.0
+    noise_scale: float = 1.0
+    contrarian_share: float = 0.65
+    horizon_min: float = 30.0
+    horizon_max: float = 900.0
+    fundamental_horizon: float = 1800.0
+    fundamental_noise: float = 0.0
+    noise_sd: float = 0.0005
+    max_expected_return: float = 0.003
+    order_lifetime: float = 120.0
+    limit_offset: float = 0.002
+    marketable_fraction: float = 0.1
+    market_order_fraction: float = 0.25
+    lot_size: int = 100
+    size_tail_exponent: float = 1.3
+    max_lots: int = 100
+    activity_feedback: float = 0.7
+    activity_reference_vol: float = 0.15
+    activity_max_multiplier: float = 3.0
+    activity_memory: float = 1800.0
+    activity_memory_weight: float = 0.5
+    activity_habituation: float = 7200.0
+    aggression_feedback: float = 1.0
+    initial_shares: int = 1000
+    initial_cash: float = 100_000.0
+
+    def __post_init__(self) -> None:
+        _check("n", self.n, 0, 1_000_000)
+        _check("rate", self.rate, 0.0, 100.0)
+        for name in ("fundamentalist_scale", "chartist_scale", "noise_scale"):
+            _check(name, getattr(self, name), 0.0, 1e6)
+        if self.fundamentalist_scale + self.chartist_scale + self.noise_scale <= 0.0:
+            raise ValueError(
+                "agents.background: fundamentalist_scale, chartist_scale and noise_scale "
+                "must not all be 0"
+            )
+        _check("contrarian_share", self.contrarian_share, 0.0, 1.0)
+        _check("horizon_min", self.horizon_min, 0.0, 86_400.0, lo_open=True)
+        _check("horizon_max", self.horizon_max, self.horizon_min, 86_400.0)
+        _check("fundamental_horizon", self.fundamental_horizon, 0.0, 1e7, lo_open=True)
+        _check("fundamental_noise", self.fundamental_noise, 0.0, 1.0)
+        _check("noise_sd", self.noise_sd, 0.0, 1.0)
+        _check("max_expected_return", self.max_expected_return, 0.0, 1.0, lo_open=True)
+        _check("order_lifetime", self.order_lifetime, 0.0, 1e6, lo_open=True)
+        _check("limit_offset", self.limit_offset, 0.0, 0.5)
+        _check("marketable_fraction", self.marketable_fraction, 0.0, 1.0)
+        _check("market_order_fraction", self.market_order_fraction, 0.0, 1.0)
+        _check("lot_size", self.lot_size, 1, 1_000_000)
+        _check("size_tail_exponent", self.size_tail_exponent, 0.0, 100.0, lo_open=True)
+        _check("max_lots", self.max_lots, 1, 1_000_000)
+        _check("activity_feedback", self.activity_feedback, 0.0, 10.0)
+        _check("activity_reference_vol", self.activity_reference_vol, 0.0, 10.0, lo_open=True)
+        _check("activity_max_multiplier", self.activity_max_multiplier, 1.0, 1000.0)
+        _check("activity_memory", self.activity_memory, 0.0, 1e7, lo_open=True)
+        _check("activity_memory_weight", self.activity_memory_weight, 0.0, 1.0)
+        _check("aggression_feedback", self.aggression_feedback, 0.0, 1.0)
+        _check("activity_habituation", self.activity_habituation, 0.0, 1e7, lo_open=True)
+        _check("initial_shares", self.initial_shares, -1e12, 1e12)
+        _check("initial_cash", self.initial_cash, -1e15, 1e15)
+
+
+class BackgroundCrowd:
+    """What one model's background population shares: its random draws and its activity level.
+
+    Draws come from the population's stream in blocks (a Python float from a list is far cheaper
+    than a scalar call into the generator); the order of draws is fixed by the order of actions,
+    so runs stay reproducible.
+    """
+
+    def __init__(self, cfg: BackgroundConfig, stream: np.random.Generator) -> None:
+        self.cfg = cfg
+        self.stream = stream
+        self._u: list[float] = []
+        self._z: list[float] = []
+        self._e: list[float] = []
+        self._seen_step = -1
+        self._set_mix(1.0)
+        self._slow_var: float | None = None
+        self._slow_decay = 1.0
+        self._habit_var = 0.0
+        self._habit_decay = 1.0
+        self.multiplier_sum = 0.0
+        self.multiplier_steps = 0
+
+    def _set_mix(self, multiplier: float) -> None:
+        """Order-type probabilities at activity ``multiplier``.
+
+        Resting orders arrive at ``multiplier ** (1 - aggression_feedback)`` times their base
+        rate, so with ``aggression_feedback = 1`` the extra actions of a moving market are all
+        aggressive (traders react to moves by trading now) and with 0 every order type scales
+        alike. ``p_market`` and ``p_aggressive`` are cumulative thresholds for one uniform draw.
+        """
+        cfg = self.cfg
+        base_market = cfg.market_order_fraction
+        base_aggressive = base_market + (1.0 - base_market) * cfg.marketable_fraction
+        aggressive = 1.0 - (1.0 - base_aggressive) / multiplier**cfg.aggression_feedback
+        self._multiplier = multiplier
+        self.p_aggressive = aggressive
+        self.p_market = aggressive * base_market / base_aggressive if base_aggressive > 0 else 0.0
+
+    def uniform(self) -> float:
+        """A U(0, 1) draw."""
+        if not self._u:
+            self._u = self.stream.random(_BUFFER).tolist()
+        return self._u.pop()
+
+    def normal(self) -> float:
+        """A N(0, 1) draw."""
+        if not self._z:
+            self._z = self.stream.standard_normal(_BUFFER).tolist()
+        return self._z.pop()
+
+    def exponential(self) -> float:
+        """An Exp(1) draw."""
+        if not self._e:
+            self._e = self.stream.standard_exponential(_BUFFER).tolist()
+        return self._e.pop()
+
+    def lots(self) -> int:
+        """Order size in lots: a discrete power law, ``P(lots >= k) = k ** -size_tail_exponent``."""
+        cfg = self.cfg
+        u = 1.0 - self.uniform()  # in (0, 1]
+        return min(cfg.max_lots, int(u ** (-1.0 / cfg.size_tail_exponent)))
+
+    def activity_multiplier(self, state, dt: float) -> float:
+        """The population's rate factor from the market's recent volatility (once per step).
+
+        ``sigma``: the model's EWMA volatility blended with a slower average of it (memory
+        ``activity_memory``); ``reference``: ``activity_reference_vol``, or the volatility the
+        traders have grown used to (an average over ``activity_habituation``) if that is higher,
+        so that a stressed market does not keep them at full activity for ever.
+        """
+        if state.n == self._seen_step:
+            return self._multiplier
+        self._seen_step = state.n
+        cfg = self.cfg
+        fast_var = state.vol**2
+        if self._slow_var is None:
+            self._slow_var = self._habit_var = fast_var
+            self._slow_decay = 0.5 ** (dt / cfg.activity_memory)
+            self._habit_decay = 0.5 ** (dt / cfg.activity_habituation)
+        else:
+            self._slow_var += (1.0 - self._slow_decay) * (fast_var - self._slow_var)
+            self._habit_var += (1.0 - self._habit_decay) * (fast_var - self._habit_var)
+        w = cfg.activity_memory_weight
+        sigma = math.sqrt((1.0 - w) * fast_var + w * self._slow_var)
+        reference = max(cfg.activity_reference_vol, math.sqrt(self._habit_var))
+        # calm markets keep the base rate; only moves above the reference draw traders in
+        ratio = sigma / reference
+        m = min(cfg.activity_max_multiplier, ratio**cfg.activity_feedback) if ratio > 1.0 else 1.0
+        self._set_mix(m)
+        self.multiplier_sum += m
+        self.multiplier_steps += 1
+        return m
+
+    @property
+    def mean_multiplier(self) -> float:
+        """Average activity multiplier over the steps so far (1 before any step)."""
+        return self.multiplier_sum / self.multiplier_steps if self.multiplier_steps else 1.0
+
+
+class BackgroundTrader(Participant):
+    """One fundamentalist / chartist / noise trader (see the module docstring).
+
+    Attributes: ``w_fundamental``, ``w_chartist``, ``w_noise`` (weights), ``horizon`` (seconds),
+    ``crowd`` (the shared :class:`BackgroundCrowd`), counters ``n_market``, ``n_marketable``,
+    ``n_passive``.
+    """
+
+    population = "background"
+
+    def __init__(
+        self,
+        model,
+        stream: np.random.Generator,
+        rate: float,
+        crowd: BackgroundCrowd,
+        w_fundamental: float,
+        w_chartist: float,
+        w_noise: float,
+        horizon: float,
+    ) -> None:
+        super().__init__(model, stream, rate)
+        if not (horizon > 0 and math.isfinite(horizon)):
+            raise ValueError(f"background: horizon must be finite and > 0 seconds, got {horizon}")
+        self.crowd = crowd
+        self.horizon = float(horizon)
+        self.set_weights(w_fundamental, w_chartist, w_noise)
+        self.n_market = 0
+        self.n_marketable = 0
+        self.n_passive = 0
+
+    def set_weights(self, w_fundamental: float, w_chartist: float, w_noise: float) -> None:
+        """Set the three weights (``w_chartist < 0``: contrarian); checked before any change."""
+        if not (w_fundamental >= 0 and w_noise >= 0):
+            raise ValueError(
+                "background: w_fundamental and w_noise must be >= 0, "
+                f"got {w_fundamental}, {w_noise}"
+            )
+        total = w_fundamental + abs(w_chartist) + w_noise
+        if not (total > 0 and math.isfinite(total)):
+            raise ValueError("background: the weights must be finite and not all 0")
+        self.w_fundamental = float(w_fundamental)
+        self.w_chartist = float(w_chartist)
+        self.w_noise = float(w_noise)
+        self._inv_total = 1.0 / total
+
+    @property
+    def reach(self) -> float:
+        """Share of the fundamental gap this trader expects to close within its horizon."""
+        return min(1.0, self.horizon / self.crowd.cfg.fundamental_horizon)
+
+    @classmethod
+    def activity_multiplier(cls, model) -> float:
+        members = model.populations.get(cls.population) if hasattr(model, "populations") else None
+        if not members:
+            return 1.0
+        return members[0].crowd.activity_multiplier(model.state, model.dt)
+
+    def expected_log_return(self, price: float, fundamental: float, trend: float, eps: float) -> float:
+        """Expected log return over the horizon from the three components.
+
+        ``price`` and ``fundamental`` in currency, ``trend`` the log return of the mid over the
+        last ``horizon`` seconds, ``eps`` a standard normal draw. Positive = the trader expects a
+        rise, so it buys.
+        """
+        f = math.log(fundamental / price) * self.reach
+        n = self.crowd.cfg.noise_sd * eps
+        r = (self.w_fundamental * f + self.w_chartist * trend + self.w_noise * n) * self._inv_total
+        cap = self.crowd.cfg.max_expected_return
+        return cap if r > cap else -cap if r < -cap else r
+
+    def act(self) -> None:
+        m = self.model
+        crowd = self.crowd
+        cfg = crowd.cfg
+        st = m.state
+        p = st.mid
+        fundamental = m.fundamental
+        if cfg.fundamental_noise:
+            fundamental *= math.exp(cfg.fundamental_noise * crowd.normal())
+        trend = st.log_return(self.horizon) if self.w_chartist else 0.0
+        r_hat = self.expected_log_return(p, fundamental, trend, crowd.normal())
+        side = 1 if r_hat > 0.0 else -1 if r_hat < 0.0 else (1 if crowd.uniform() < 0.5 else -1)
+        qty = crowd.lots() * cfg.lot_size
+        venue = m.venue
+        acc = self.unique_id
+        u = crowd.uniform()
+        if u < crowd.p_market:
+            venue.market(acc, side, qty)
+            self.n_market += 1
+            return
+        target = p * math.exp(r_hat) / m.tick
+        book = m.book
+        opp = book.best_ask if side > 0 else book.best_bid
+        if u < crowd.p_aggressive and opp is not None:
+            # marketable: cross at least to the touch, at most to the expected price
+            price = max(opp, int(target)) if side > 0 else min(opp, math.ceil(target))
+            self.n_marketable += 1
+        else:
+            shade = cfg.limit_offset * crowd.exponential()
+            if side > 0:
+                price = int(target * (1.0 - shade))
+                crossed = opp is not None and price >= opp
+            else:
+                price = math.ceil(target * (1.0 + shade))
+                crossed = opp is not None and price <= opp
+            if crossed:
+                self.n_marketable += 1
+            else:
+                self.n_passive += 1
+        if price < 1:
+            price = 1
+        oid = venue.limit(acc, side, price, qty)
+        if book.remaining(oid):
+            m.cancel_at(oid, m.now + cfg.order_lifetime * crowd.exponential())
+
+
+def _laplace_abs(stream: np.random.Generator, scale: float, n: int) -> np.ndarray:
+    return np.abs(stream.laplace(0.0, scale, n)) if scale > 0 else np.zeros(n)
+
+
+def populate(model, cfg: BackgroundConfig, stream: np.random.Generator) -> list[BackgroundTrader]:
+    """Create ``cfg.n`` background traders with their own weights and horizons."""
+    if cfg.n == 0:
+        return []
+    n = cfg.n
+    crowd = BackgroundCrowd(cfg, stream)
+    w_f = _laplace_abs(stream, cfg.fundamentalist_scale, n)
+    w_c = _laplace_abs(stream, cfg.chartist_scale, n)
+    w_c = np.where(stream.random(n) < cfg.contrarian_share, -w_c, w_c)
+    w_n = _laplace_abs(stream, cfg.noise_scale, n)
+    # an agent whose weights all came out 0 would have no opinion: give it a little noise
+    w_n = np.where(w_f + np.abs(w_c) + w_n > 0, w_n, 1e-9)
+    horizons = stream.uniform(cfg.horizon_min, cfg.horizon_max, n)
+    members = []
+    for i in range(n):
+        a = BackgroundTrader(
+            model, stream, cfg.rate, crowd, w_f[i], w_c[i], w_n[i], float(horizons[i])
+        )
+        a.initial_shares = cfg.initial_shares
+        a.initial_cash = cfg.initial_cash
+        members.append(a)
+    return members
