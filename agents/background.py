@@ -6,38 +6,50 @@ order book and order flows". Every trader ``i`` carries its own weights ``w_f >=
 horizon ``tau_i`` in seconds. When its clock fires it forms an expected log return over its
 horizon::
 
-    f = log(F / p) * min(1, tau_i / tau_F)       fundamentalist: the gap to the fundamental F closes
-                                                 at the rate 1 / tau_F (tau_F = fundamental_horizon)
-    c = log(p_t / p_{t - tau_i})                 chartist: the last tau_i seconds' move goes on
-    n = noise_sd * eps,  eps ~ N(0, 1)           noise
+    f = log(F / p) * min(1, tau_i / tau_F)     fundamentalist: the gap to the fundamental closes
+                                               at the rate 1 / tau_F (tau_F = fundamental_horizon)
+    c = log(p_t / p_{t - tau_i})               chartist: the last tau_i seconds' move goes on
+    n = noise_sd * eps,  eps ~ N(0, 1)         noise
     r_hat = (w_f * f + w_c * c + w_n * n) / (w_f + |w_c| + w_n),  clipped to +/- max_expected_return
 
 with ``p`` the current mid and ``F`` the model's fundamental value, seen with a log error of
-standard deviation ``fundamental_noise``. The expected price is ``p_hat = p * exp(r_hat)`` and the
-side is the sign of ``r_hat`` (+1 buy, -1 sell). Then
+standard deviation ``fundamental_noise``. The clip keeps a trader from chasing a price far beyond
+the book: a chartist's marketable order priced at its expected price could otherwise sweep a thin
+book and so feed the next chartist's trend. The expected price is ``p_hat = p * exp(r_hat)`` and
+the side is the sign of ``r_hat`` (+1 buy, -1 sell). Each action is then one of
 
-* with probability ``market_order_fraction`` it sends a market order;
-* else a limit order; with probability ``marketable_fraction`` it is priced to cross, at the
-  better of the opposite best and ``p_hat`` (so it sweeps at most up to its own expected price,
-  and rests the remainder there); otherwise it is passive, ``p_hat`` shaded away from the market by
-  an exponential fraction of mean ``limit_offset`` and kept one tick behind the opposite best.
-  A resting order is cancelled after an exponential lifetime of mean ``order_lifetime`` seconds.
+* a **market order** (probability ``market_order_fraction`` at base activity);
+* a **marketable limit order** (``marketable_fraction`` of the limit orders at base activity):
+  priced at the opposite best or at ``p_hat`` if that is further, so it sweeps at most up to its
+  own expected price and rests any remainder there;
+* a **passive limit order**: ``p_hat`` shaded away from the market by a fraction drawn from a
+  gamma (Erlang) distribution with ``offset_shape`` stages and mean ``limit_offset``. Shape 1 is
+  exponential (resting depth peaks at the touch); larger shapes put the peak a few ticks behind
+  it, as in real books, so that a large order meets more liquidity the further it sweeps. If the
+  shaded price is still through the opposite best (a strong opinion) it crosses as well.
 
-Sizes are whole round lots: ``lots = floor(U ** (-1 / size_tail_exponent))`` capped at
-``max_lots`` (a discrete power law, ``P(lots >= k) = k ** -size_tail_exponent``).
+A resting order is cancelled after an exponential lifetime of mean ``order_lifetime`` seconds.
+Sizes are whole round lots of ``lot_size`` shares, ``lots = floor(U ** (-1 / size_tail_exponent))``
+capped at ``max_lots`` (a discrete power law, ``P(lots >= k) = k ** -size_tail_exponent``).
 
-Activity feedback: the whole population's rate is multiplied by
-``min(activity_max_multiplier, max(1, sigma / activity_reference_vol) ** activity_feedback)``, where ``sigma`` is a blend of the model's EWMA realised volatility and
-a slower-memory average of it (``activity_memory`` seconds half-life, weight ``activity_memory_weight``).
-Traders come to the market when it moves: bursts of activity beget moves, which is how volatility
-clustering emerges here, not from a scripted volatility process.
+Activity feedback (traders come to the market when it moves). The population's rate is
+multiplied by ``m = min(activity_max_multiplier, max(1, sigma / reference) ** activity_feedback)``
+where ``sigma`` blends the model's EWMA volatility with a slower average of it (half-life
+``activity_memory``, weight ``activity_memory_weight``) and ``reference`` is
+``activity_reference_vol`` or, if higher, the volatility the crowd has grown used to (an average
+with half-life ``activity_habituation``). Resting orders arrive at
+``m ** (1 - aggression_feedback)`` times their base rate, so the extra actions of a moving
+market are mostly aggressive: moves bring aggressive flow, which thins the book and moves the
+price further, until habituation and the fundamentalists calm it. Volatility clusters emerge
+from this loop; no volatility process is scripted.
 
 Endowment: ``initial_shares`` shares and ``initial_cash`` currency each. This population may sell
 short and borrow cash (negative ledger positions are allowed): it stands for the rest of the
 market, whose balance sheet is outside the model.
 
-Units: rates in actions per second per agent, horizons and lifetimes in seconds, ``noise_sd``,
-``fundamental_noise`` and ``limit_offset`` as log-return / price fractions, sizes in shares.
+Units: rates in actions per second per agent; horizons, lifetimes and memories in seconds;
+``noise_sd``, ``fundamental_noise``, ``max_expected_return`` as log returns; ``limit_offset`` as a
+fraction of the price; volatilities annualised (0.2 = 20%); sizes in shares.
 """
 
 from __future__ import annotations
@@ -53,7 +65,7 @@ _BUFFER = 4096
 
 
 def _check(name: str, value, lo=None, hi=None, *, lo_open: bool = False, hi_open: bool = False):
-    """Range check naming ``agents.background.<name>`` (config checks cannot import the config module)."""
+    """Range check naming ``agents.background.<name>``."""
     from experiments.config import check_range  # lazy: experiments.config imports this module
 
     check_range(f"agents.background.{name}", value, lo, hi, lo_open=lo_open, hi_open=hi_open)
@@ -61,38 +73,40 @@ def _check(name: str, value, lo=None, hi=None, *, lo_open: bool = False, hi_open
 
 @dataclass
 class BackgroundConfig:
-    """Parameters of the background population (rates per agent per second).
+    """Parameters of the background population (units in the module docstring).
 
-    Weights are drawn per agent as ``|Laplace(0, scale)|`` (the chartist weight is then negated
-    for a ``contrarian_share`` of agents); a scale of 0 switches that component off.
+    Weights are drawn per agent as ``|Laplace(0, scale)|`` (the chartist weight then negated for
+    a ``contrarian_share`` of the agents); a scale of 0 switches that component off. Horizons are
+    uniform in ``[horizon_min, horizon_max]``.
     """
 
-    n: int = 900
+    n: int = 905
     rate: float = 0.003
     fundamentalist_scale: float = 1.0
     chartist_scale: float = 1.0
     noise_scale: float = 1.0
-    contrarian_share: float = 0.65
+    contrarian_share: float = 0.5
     horizon_min: float = 30.0
     horizon_max: float = 900.0
     fundamental_horizon: float = 1800.0
     fundamental_noise: float = 0.0
     noise_sd: float = 0.0005
     max_expected_return: float = 0.003
-    order_lifetime: float = 120.0
-    limit_offset: float = 0.002
+    market_order_fraction: float = 0.3
     marketable_fraction: float = 0.1
-    market_order_fraction: float = 0.25
+    limit_offset: float = 0.0015
+    offset_shape: int = 2
+    order_lifetime: float = 300.0
     lot_size: int = 100
     size_tail_exponent: float = 1.3
-    max_lots: int = 100
-    activity_feedback: float = 0.7
-    activity_reference_vol: float = 0.15
-    activity_max_multiplier: float = 3.0
+    max_lots: int = 300
+    activity_feedback: float = 2.0
+    activity_reference_vol: float = 0.12
+    activity_max_multiplier: float = 2.0
     activity_memory: float = 1800.0
     activity_memory_weight: float = 0.5
     activity_habituation: float = 7200.0
-    aggression_feedback: float = 1.0
+    aggression_feedback: float = 0.5
     initial_shares: int = 1000
     initial_cash: float = 100_000.0
 
@@ -113,10 +127,11 @@ class BackgroundConfig:
         _check("fundamental_noise", self.fundamental_noise, 0.0, 1.0)
         _check("noise_sd", self.noise_sd, 0.0, 1.0)
         _check("max_expected_return", self.max_expected_return, 0.0, 1.0, lo_open=True)
-        _check("order_lifetime", self.order_lifetime, 0.0, 1e6, lo_open=True)
-        _check("limit_offset", self.limit_offset, 0.0, 0.5)
-        _check("marketable_fraction", self.marketable_fraction, 0.0, 1.0)
         _check("market_order_fraction", self.market_order_fraction, 0.0, 1.0)
+        _check("marketable_fraction", self.marketable_fraction, 0.0, 1.0)
+        _check("limit_offset", self.limit_offset, 0.0, 0.5)
+        _check("offset_shape", self.offset_shape, 1, 20)
+        _check("order_lifetime", self.order_lifetime, 0.0, 1e6, lo_open=True)
         _check("lot_size", self.lot_size, 1, 1_000_000)
         _check("size_tail_exponent", self.size_tail_exponent, 0.0, 100.0, lo_open=True)
         _check("max_lots", self.max_lots, 1, 1_000_000)
@@ -125,8 +140,8 @@ class BackgroundConfig:
         _check("activity_max_multiplier", self.activity_max_multiplier, 1.0, 1000.0)
         _check("activity_memory", self.activity_memory, 0.0, 1e7, lo_open=True)
         _check("activity_memory_weight", self.activity_memory_weight, 0.0, 1.0)
-        _check("aggression_feedback", self.aggression_feedback, 0.0, 1.0)
         _check("activity_habituation", self.activity_habituation, 0.0, 1e7, lo_open=True)
+        _check("aggression_feedback", self.aggression_feedback, 0.0, 1.0)
         _check("initial_shares", self.initial_shares, -1e12, 1e12)
         _check("initial_cash", self.initial_cash, -1e15, 1e15)
 
@@ -134,9 +149,10 @@ class BackgroundConfig:
 class BackgroundCrowd:
     """What one model's background population shares: its random draws and its activity level.
 
-    Draws come from the population's stream in blocks (a Python float from a list is far cheaper
-    than a scalar call into the generator); the order of draws is fixed by the order of actions,
-    so runs stay reproducible.
+    Draws come from the population's stream in blocks (a Python float popped from a list is far
+    cheaper than a scalar call into the generator); their order is fixed by the order of actions,
+    so runs stay reproducible. ``multiplier`` is the activity multiplier of the current step,
+    ``p_market`` / ``p_aggressive`` the cumulative order-type thresholds that go with it.
     """
 
     def __init__(self, cfg: BackgroundConfig, stream: np.random.Generator) -> None:
@@ -146,30 +162,16 @@ class BackgroundCrowd:
         self._z: list[float] = []
         self._e: list[float] = []
         self._seen_step = -1
-        self._set_mix(1.0)
         self._slow_var: float | None = None
         self._slow_decay = 1.0
         self._habit_var = 0.0
         self._habit_decay = 1.0
         self.multiplier_sum = 0.0
         self.multiplier_steps = 0
+        self.shade_scale = cfg.limit_offset / cfg.offset_shape
+        self.set_mix(1.0)
 
-    def _set_mix(self, multiplier: float) -> None:
-        """Order-type probabilities at activity ``multiplier``.
-
-        Resting orders arrive at ``multiplier ** (1 - aggression_feedback)`` times their base
-        rate, so with ``aggression_feedback = 1`` the extra actions of a moving market are all
-        aggressive (traders react to moves by trading now) and with 0 every order type scales
-        alike. ``p_market`` and ``p_aggressive`` are cumulative thresholds for one uniform draw.
-        """
-        cfg = self.cfg
-        base_market = cfg.market_order_fraction
-        base_aggressive = base_market + (1.0 - base_market) * cfg.marketable_fraction
-        aggressive = 1.0 - (1.0 - base_aggressive) / multiplier**cfg.aggression_feedback
-        self._multiplier = multiplier
-        self.p_aggressive = aggressive
-        self.p_market = aggressive * base_market / base_aggressive if base_aggressive > 0 else 0.0
-
+    # ------------------------------------------------------------------ draws
     def uniform(self) -> float:
         """A U(0, 1) draw."""
         if not self._u:
@@ -194,16 +196,31 @@ class BackgroundCrowd:
         u = 1.0 - self.uniform()  # in (0, 1]
         return min(cfg.max_lots, int(u ** (-1.0 / cfg.size_tail_exponent)))
 
+    # ------------------------------------------------------------------ activity
+    def set_mix(self, multiplier: float) -> None:
+        """Set the activity ``multiplier`` (>= 1) and the order-type thresholds that go with it.
+
+        Resting orders arrive at ``multiplier ** (1 - aggression_feedback)`` times their base
+        rate; market and marketable orders share the rest in their base proportion.
+        """
+        if not multiplier >= 1.0:
+            raise ValueError(f"background: activity multiplier must be >= 1, got {multiplier}")
+        cfg = self.cfg
+        base_market = cfg.market_order_fraction
+        base_aggressive = base_market + (1.0 - base_market) * cfg.marketable_fraction
+        aggressive = 1.0 - (1.0 - base_aggressive) / multiplier**cfg.aggression_feedback
+        self.multiplier = multiplier
+        self.p_aggressive = aggressive
+        self.p_market = aggressive * base_market / base_aggressive if base_aggressive > 0 else 0.0
+
     def activity_multiplier(self, state, dt: float) -> float:
         """The population's rate factor from the market's recent volatility (once per step).
 
-        ``sigma``: the model's EWMA volatility blended with a slower average of it (memory
-        ``activity_memory``); ``reference``: ``activity_reference_vol``, or the volatility the
-        traders have grown used to (an average over ``activity_habituation``) if that is higher,
-        so that a stressed market does not keep them at full activity for ever.
+        ``state`` is the model's :class:`market.market_state.MarketState`, ``dt`` the step in
+        seconds. Repeated calls within one step return the same value.
         """
         if state.n == self._seen_step:
-            return self._multiplier
+            return self.multiplier
         self._seen_step = state.n
         cfg = self.cfg
         fast_var = state.vol**2
@@ -217,10 +234,10 @@ class BackgroundCrowd:
         w = cfg.activity_memory_weight
         sigma = math.sqrt((1.0 - w) * fast_var + w * self._slow_var)
         reference = max(cfg.activity_reference_vol, math.sqrt(self._habit_var))
-        # calm markets keep the base rate; only moves above the reference draw traders in
         ratio = sigma / reference
+        # a calm market keeps the base rate; only moves beyond the usual draw traders in
         m = min(cfg.activity_max_multiplier, ratio**cfg.activity_feedback) if ratio > 1.0 else 1.0
-        self._set_mix(m)
+        self.set_mix(m)
         self.multiplier_sum += m
         self.multiplier_steps += 1
         return m
@@ -235,8 +252,8 @@ class BackgroundTrader(Participant):
     """One fundamentalist / chartist / noise trader (see the module docstring).
 
     Attributes: ``w_fundamental``, ``w_chartist``, ``w_noise`` (weights), ``horizon`` (seconds),
-    ``crowd`` (the shared :class:`BackgroundCrowd`), counters ``n_market``, ``n_marketable``,
-    ``n_passive``.
+    ``crowd`` (the shared :class:`BackgroundCrowd`), counters of actions ``n_market``,
+    ``n_marketable`` (limit orders that crossed on arrival) and ``n_passive``.
     """
 
     population = "background"
@@ -279,27 +296,29 @@ class BackgroundTrader(Participant):
 
     @property
     def reach(self) -> float:
-        """Share of the fundamental gap this trader expects to close within its horizon."""
+        """Share of the gap to the fundamental this trader expects to close within its horizon."""
         return min(1.0, self.horizon / self.crowd.cfg.fundamental_horizon)
 
     @classmethod
     def activity_multiplier(cls, model) -> float:
-        members = model.populations.get(cls.population) if hasattr(model, "populations") else None
+        members = getattr(model, "populations", {}).get(cls.population)
         if not members:
             return 1.0
         return members[0].crowd.activity_multiplier(model.state, model.dt)
 
-    def expected_log_return(self, price: float, fundamental: float, trend: float, eps: float) -> float:
-        """Expected log return over the horizon from the three components.
+    def expected_log_return(
+        self, price: float, fundamental: float, trend: float, eps: float
+    ) -> float:
+        """Expected log return over the horizon (the clipped ``r_hat`` of the module docstring).
 
         ``price`` and ``fundamental`` in currency, ``trend`` the log return of the mid over the
-        last ``horizon`` seconds, ``eps`` a standard normal draw. Positive = the trader expects a
-        rise, so it buys.
+        last ``horizon`` seconds, ``eps`` a standard normal draw. Positive: the trader buys.
         """
+        cfg = self.crowd.cfg
         f = math.log(fundamental / price) * self.reach
-        n = self.crowd.cfg.noise_sd * eps
-        r = (self.w_fundamental * f + self.w_chartist * trend + self.w_noise * n) * self._inv_total
-        cap = self.crowd.cfg.max_expected_return
+        r = (self.w_fundamental * f + self.w_chartist * trend + self.w_noise * cfg.noise_sd * eps)
+        r *= self._inv_total
+        cap = cfg.max_expected_return
         return cap if r > cap else -cap if r < -cap else r
 
     def act(self) -> None:
@@ -313,7 +332,12 @@ class BackgroundTrader(Participant):
             fundamental *= math.exp(cfg.fundamental_noise * crowd.normal())
         trend = st.log_return(self.horizon) if self.w_chartist else 0.0
         r_hat = self.expected_log_return(p, fundamental, trend, crowd.normal())
-        side = 1 if r_hat > 0.0 else -1 if r_hat < 0.0 else (1 if crowd.uniform() < 0.5 else -1)
+        if r_hat > 0.0:
+            side = 1
+        elif r_hat < 0.0:
+            side = -1
+        else:
+            side = 1 if crowd.uniform() < 0.5 else -1
         qty = crowd.lots() * cfg.lot_size
         venue = m.venue
         acc = self.unique_id
@@ -326,11 +350,13 @@ class BackgroundTrader(Participant):
         book = m.book
         opp = book.best_ask if side > 0 else book.best_bid
         if u < crowd.p_aggressive and opp is not None:
-            # marketable: cross at least to the touch, at most to the expected price
             price = max(opp, int(target)) if side > 0 else min(opp, math.ceil(target))
             self.n_marketable += 1
         else:
-            shade = cfg.limit_offset * crowd.exponential()
+            e = crowd.exponential()
+            for _ in range(cfg.offset_shape - 1):
+                e += crowd.exponential()
+            shade = crowd.shade_scale * e
             if side > 0:
                 price = int(target * (1.0 - shade))
                 crossed = opp is not None and price >= opp
@@ -362,13 +388,14 @@ def populate(model, cfg: BackgroundConfig, stream: np.random.Generator) -> list[
     w_c = _laplace_abs(stream, cfg.chartist_scale, n)
     w_c = np.where(stream.random(n) < cfg.contrarian_share, -w_c, w_c)
     w_n = _laplace_abs(stream, cfg.noise_scale, n)
-    # an agent whose weights all came out 0 would have no opinion: give it a little noise
+    # an agent whose weights all came out 0 would have no opinion at all: give it a little noise
     w_n = np.where(w_f + np.abs(w_c) + w_n > 0, w_n, 1e-9)
     horizons = stream.uniform(cfg.horizon_min, cfg.horizon_max, n)
     members = []
     for i in range(n):
         a = BackgroundTrader(
-            model, stream, cfg.rate, crowd, w_f[i], w_c[i], w_n[i], float(horizons[i])
+            model, stream, cfg.rate, crowd, float(w_f[i]), float(w_c[i]), float(w_n[i]),
+            float(horizons[i]),
         )
         a.initial_shares = cfg.initial_shares
         a.initial_cash = cfg.initial_cash

@@ -1,37 +1,46 @@
 """Fast liquidity providers: two-sided quotes skewed by inventory; they withdraw under stress.
 
-Each provider, when its clock fires, cancels its live quotes and replaces them (cancel-replace),
-so its quotes never go stale by more than one action interval. Quotes are ``quote_levels`` price
-levels a side, ``quote_size`` shares each, ``level_spacing_ticks`` apart, around a centre
+Each provider, when its clock fires, re-prices its quotes: quotes still wanted at the same price
+stay in the book (keeping their queue place), the others are cancelled and replaced. Quotes are
+``quote_levels`` price levels a side, ``quote_size`` shares each, ``level_spacing_ticks`` apart.
+The innermost pair is built around the current mid ``m`` (ticks)::
 
-    centre = mid - skew_per_share * inventory          (ticks; long -> both quotes lower)
+    centre = m - skew_per_share * inventory            (long -> both quotes lower)
+    half   = half_spread_ticks * (1 + vol_widening * max(0, vol / reference_vol - 1)
+                                    + inventory_widening * |inventory| / inventory_limit)
+    bid    = floor(centre - half),   ask = ceil(centre + half)
 
-with inventory = shares held - initial shares. The half spread in ticks is
+with ``inventory`` = shares held - initial shares and ``vol`` the model's EWMA realised
+volatility (annualised). Two rules keep quoting from feeding on itself:
 
-    half = half_spread_ticks * (1 + vol_widening * max(0, vol / reference_vol - 1)
-                                  + inventory_widening * |inventory| / inventory_limit)
+* the skew never improves the touch: on the side that reduces its inventory a provider quotes
+  no better than the current best price or its own unskewed price, whichever is better for it.
+  (An improving skew moves the mid; the next requote would skew from the moved mid, and the
+  providers' common inventory would compound into a drift of the price.)
+* quotes never cross the other participants' best prices: providers rest, they do not take.
 
-where ``vol`` is the model's EWMA realised volatility (annualised). Quotes never cross the other
-participants' best prices (the provider does not take liquidity with its quotes).
+Stress rules, checked in this order at every action:
 
-Stress rules (checked in this order at every action):
-
+* **Halt**: while the book is halted the provider pulls its quotes and waits for the reopening.
 * **Withdrawal** (only if ``withdrawal_enabled``): when ``vol`` exceeds the provider's withdrawal
   threshold, or its loss today reaches ``loss_limit`` (mark-to-market value against the value at
   the start of the day), it cancels everything and stops quoting (``quoting = False``,
   ``withdrawn_since`` = the time, ``n_withdrawals`` += 1). It comes back once ``vol`` has stayed
-  below its re-entry threshold for ``cooldown_seconds`` (observed at its own actions), and, if the
-  loss limit caused the withdrawal, not before the next day (the loss limit is a daily stop).
-  Thresholds are spread across providers by ``threshold_dispersion`` (each provider's are scaled
-  by one factor drawn from U(1 - d, 1 + d)), so a crowd withdraws gradually as stress builds.
-* **Inventory limit**: when ``|inventory| > inventory_limit`` the provider quotes only the side
-  that reduces it (``inventory_action = reduce_only``) or sells/buys the excess down to
-  ``dump_target * inventory_limit`` with a market order (``hot_potato``), then quotes the reducing
-  side. This is not counted as a withdrawal.
+  below its re-entry threshold for ``cooldown_seconds`` (seen at its own actions), or, calm or
+  not, once it has been out for ``max_withdrawal_seconds`` (a market without providers can stay
+  too jumpy to look calm, yet they do come back); after a loss-limit withdrawal not before the
+  next day (a daily stop). Back in, the usual checks apply at once, so a provider that returns
+  into a market still above its withdrawal threshold pulls out again. Each provider's thresholds are
+  the configured ones times its own factor from U(1 - d, 1 + d), ``d = threshold_dispersion``,
+  so that a crowd pulls out gradually as stress builds.
+* **Inventory limit**: beyond ``|inventory| > inventory_limit`` the provider quotes only the side
+  that reduces it (``inventory_action = reduce_only``), or first sells/buys the excess down to
+  ``dump_target * inventory_limit`` with a market order (``hot_potato``). This is not counted
+  as a withdrawal.
 
 P&L (currency, mark-to-market from the ledger): ``cash / 100 + shares * mid - initial value``.
 Units: rates in actions per second, sizes in shares, spreads in ticks, volatilities annualised
-(0.2 = 20%), times in seconds, loss limit in currency. Side +1 buy, -1 sell.
+(0.2 = 20%), times in seconds, the loss limit in currency. Side +1 buy, -1 sell.
 """
 
 from __future__ import annotations
@@ -46,7 +55,7 @@ from agents.base import Participant
 
 
 def _check(name: str, value, lo=None, hi=None, *, lo_open: bool = False, hi_open: bool = False):
-    """Range check naming ``agents.liquidity.<name>`` (config checks cannot import the config module)."""
+    """Range check naming ``agents.liquidity.<name>``."""
     from experiments.config import check_range  # lazy: experiments.config imports this module
 
     check_range(f"agents.liquidity.{name}", value, lo, hi, lo_open=lo_open, hi_open=hi_open)
@@ -68,7 +77,7 @@ class WithdrawalReason(Enum):
 
 @dataclass
 class LiquidityConfig:
-    """Parameters of the liquidity-provider population (see the module docstring for units)."""
+    """Parameters of the liquidity-provider population (units in the module docstring)."""
 
     n: int = 20
     rate: float = 0.2
@@ -85,15 +94,16 @@ class LiquidityConfig:
     reference_vol: float = 0.2
     vol_widening: float = 1.0
     withdrawal_enabled: bool = True
-    withdraw_vol: float = 0.8
-    reentry_vol: float = 0.4
+    withdraw_vol: float = 1.0
+    reentry_vol: float = 0.5
     cooldown_seconds: float = 120.0
+    max_withdrawal_seconds: float = 1800.0
     threshold_dispersion: float = 0.3
     initial_shares: int = 0
     initial_cash: float = 1_000_000.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.inventory_action, str):
+        if not isinstance(self.inventory_action, InventoryAction):
             try:
                 self.inventory_action = InventoryAction(self.inventory_action)
             except ValueError:
@@ -102,6 +112,11 @@ class LiquidityConfig:
                     f"agents.liquidity.inventory_action must be one of {allowed}, "
                     f"got {self.inventory_action!r}"
                 ) from None
+        if not isinstance(self.withdrawal_enabled, bool):
+            raise ValueError(
+                "agents.liquidity.withdrawal_enabled must be true or false, "
+                f"got {self.withdrawal_enabled!r}"
+            )
         _check("n", self.n, 0, 100_000)
         _check("rate", self.rate, 0.0, 1000.0)
         _check("quote_levels", self.quote_levels, 1, 100)
@@ -118,6 +133,7 @@ class LiquidityConfig:
         _check("withdraw_vol", self.withdraw_vol, 0.0, 100.0, lo_open=True)
         _check("reentry_vol", self.reentry_vol, 0.0, self.withdraw_vol, lo_open=True)
         _check("cooldown_seconds", self.cooldown_seconds, 0.0, 1e7)
+        _check("max_withdrawal_seconds", self.max_withdrawal_seconds, 0.0, 1e9)
         _check("threshold_dispersion", self.threshold_dispersion, 0.0, 1.0, hi_open=True)
         _check("initial_shares", self.initial_shares, -1e12, 1e12)
         _check("initial_cash", self.initial_cash, -1e15, 1e15)
@@ -126,14 +142,15 @@ class LiquidityConfig:
 class LiquidityProvider(Participant):
     """A fast two-sided market maker (see the module docstring).
 
-    Public state: ``inventory`` (shares vs the endowment), ``quoting`` (bool), ``withdrawn_since``
-    (clock seconds, ``None`` while quoting), ``n_withdrawals``, ``withdrawal_reason``,
-    ``withdrawn_seconds`` (total time spent withdrawn, up to the last action), ``pnl`` (currency),
-    ``n_dumps`` / ``dumped_shares`` (hot-potato market orders), ``withdraw_vol`` / ``reentry_vol``
-    (this provider's own thresholds).
+    Public state: ``inventory`` (shares beyond the endowment), ``quoting`` (bool),
+    ``withdrawn_since`` (clock seconds; ``None`` while quoting), ``n_withdrawals``,
+    ``withdrawal_reason``, ``withdrawn_seconds`` (time spent withdrawn before the last return),
+    ``pnl`` (currency), ``n_dumps`` / ``dumped_shares`` (hot-potato market orders),
+    ``withdraw_vol`` / ``reentry_vol`` (this provider's own thresholds), ``live_orders``.
     """
 
     population = "liquidity"
+    wants_fills = True  # fills tell it which quotes are gone without asking the book
 
     def __init__(
         self,
@@ -145,7 +162,9 @@ class LiquidityProvider(Participant):
     ) -> None:
         super().__init__(model, stream, rate)
         if not (threshold_scale > 0 and math.isfinite(threshold_scale)):
-            raise ValueError(f"liquidity: threshold_scale must be finite and > 0, got {threshold_scale}")
+            raise ValueError(
+                f"liquidity: threshold_scale must be finite and > 0, got {threshold_scale}"
+            )
         self.cfg = cfg
         self.withdraw_vol = cfg.withdraw_vol * threshold_scale
         self.reentry_vol = cfg.reentry_vol * threshold_scale
@@ -157,7 +176,11 @@ class LiquidityProvider(Participant):
         self.n_dumps = 0
         self.dumped_shares = 0
         self._calm_since: float | None = None
-        self._quotes: dict[int, int] = {}  # side * price (ticks) -> order id
+        # side * price (ticks) -> [order id, shares left]; and order id -> that key
+        self._quotes: dict[int, list[int]] = {}
+        self._key_of: dict[int, int] = {}
+        self._last_quote: tuple | None = None  # (bid, ask, sides) of the last requote
+        self._last_count = 0
         self._day_start_value: float | None = None
         self._stopped_day: int | None = None
 
@@ -165,14 +188,14 @@ class LiquidityProvider(Participant):
     @property
     def inventory(self) -> int:
         """Shares held beyond the endowment (+ long)."""
-        return int(self.model.ledger.shares[self.unique_id]) - self.initial_shares
+        return self.model.ledger.shares.item(self.unique_id) - self.initial_shares
 
     def value(self, mid: float | None = None) -> float:
         """Mark-to-market value in currency at ``mid`` (default: the model's mid)."""
         led = self.model.ledger
         acc = self.unique_id
         px = self.model.state.mid if mid is None else mid
-        return led.cash[acc] / 100.0 + int(led.shares[acc]) * px
+        return led.cash.item(acc) / 100.0 + led.shares.item(acc) * px
 
     @property
     def initial_value(self) -> float:
@@ -186,32 +209,80 @@ class LiquidityProvider(Participant):
 
     @property
     def live_orders(self) -> list[int]:
-        """Ids of the quotes left in the book at the last action (some may have filled since)."""
-        return list(self._quotes.values())
+        """Ids of this provider's quotes resting in the book."""
+        return [q[0] for q in self._quotes.values()]
 
     # ------------------------------------------------------------------ decisions
     def quote_prices(self, mid_ticks: float, inventory: int, vol: float) -> tuple[float, float]:
-        """Unrounded (bid, ask) of the innermost level in ticks, from the mid, inventory and vol.
-
-        The centre moves against inventory (long -> lower) and the half spread widens with
-        volatility above ``reference_vol`` and with ``|inventory|``.
-        """
+        """Unrounded (bid, ask) of the innermost level in ticks (the formula of the module doc)."""
         cfg = self.cfg
-        centre = mid_ticks - cfg.skew_per_share * inventory
         half = cfg.half_spread_ticks * (
-            1.0 + cfg.vol_widening * max(0.0, vol / cfg.reference_vol - 1.0)
-        ) + self._widening(inventory)
+            1.0
+            + cfg.vol_widening * max(0.0, vol / cfg.reference_vol - 1.0)
+            + cfg.inventory_widening * abs(inventory) / cfg.inventory_limit
+        )
+        centre = mid_ticks - cfg.skew_per_share * inventory
         return centre - half, centre + half
 
-    def _widening(self, inventory: int) -> float:
+    def quote_ticks(
+        self,
+        mid_ticks: float,
+        inventory: int,
+        vol: float,
+        best_bid: int | None,
+        best_ask: int | None,
+    ) -> tuple[int, int]:
+        """Innermost (bid, ask) in whole ticks, given the book's best prices before requoting.
+
+        Applies the no-improvement rule of the skew (module docstring); ``best_bid`` /
+        ``best_ask`` may be ``None`` for an empty side.
+        """
         cfg = self.cfg
-        return cfg.half_spread_ticks * cfg.inventory_widening * abs(inventory) / cfg.inventory_limit
+        bid_f, ask_f = self.quote_prices(mid_ticks, inventory, vol)
+        bid = math.floor(bid_f)
+        ask = math.ceil(ask_f)
+        if inventory:
+            # the same quotes without the centre shift: the reducing side goes no further
+            shift = cfg.skew_per_share * inventory
+            if inventory > 0:
+                flat_ask = math.ceil(ask_f + shift)
+                ask = max(ask, flat_ask if best_ask is None else min(flat_ask, best_ask))
+            else:
+                flat_bid = math.floor(bid_f + shift)
+                bid = min(bid, flat_bid if best_bid is None else max(flat_bid, best_bid))
+        if ask <= bid:
+            ask = bid + 1
+        return bid, ask
+
+    def _ladder(self, bid: int, ask: int, sides: tuple[int, ...]) -> list[int]:
+        """Signed price keys (side * ticks) of the wanted quotes, innermost first."""
+        step = self.cfg.level_spacing_ticks
+        levels = self.cfg.quote_levels
+        want: list[int] = []
+        for side in sides:
+            px = bid if side > 0 else ask
+            for _ in range(levels):
+                if px < 1:
+                    break
+                want.append(side * px)
+                px -= step * side
+        return want
+
+    def _cancel_unwanted(self, want: list[int]) -> None:
+        quotes = self._quotes
+        cancel = self.model.venue.cancel
+        for key in [k for k in quotes if k not in want]:
+            oid = quotes.pop(key)[0]
+            del self._key_of[oid]
+            cancel(oid)
 
     def _cancel_all(self) -> None:
         cancel = self.model.venue.cancel
-        for oid in self._quotes.values():
+        for oid, _left in self._quotes.values():
             cancel(oid)
         self._quotes.clear()
+        self._key_of.clear()
+        self._last_quote = None
 
     def _withdraw(self, reason: WithdrawalReason, now: float) -> None:
         self._cancel_all()
@@ -234,54 +305,58 @@ class LiquidityProvider(Participant):
         now = m.now
         st = m.state
         vol = st.vol
-        if self._day_start_value is None:
-            self._day_start_value = self.initial_value
         if not self.quoting:
-            if vol >= self.reentry_vol:
-                self._calm_since = None
-                return
-            if self._calm_since is None:
-                self._calm_since = now
-            if now - self._calm_since < cfg.cooldown_seconds:
-                return
             if self.withdrawal_reason is WithdrawalReason.loss_limit and self._stopped_day == m.day:
                 return
+            if now - self.withdrawn_since < cfg.max_withdrawal_seconds:
+                if vol >= self.reentry_vol:
+                    self._calm_since = None
+                    return
+                if self._calm_since is None:
+                    self._calm_since = now
+                if now - self._calm_since < cfg.cooldown_seconds:
+                    return
             self._return(now)
         book = m.book
         if book.halted:
-            # a halted book is crossed and ends in an auction: quote again on the reopened book
-            self._cancel_all()
+            # a halted book may be crossed and ends in an auction: quote on the reopened book
+            if self._quotes:
+                self._cancel_all()
             return
+        acc = self.unique_id
+        led = m.ledger
+        shares = led.shares.item(acc)
         if cfg.withdrawal_enabled:
             if vol > self.withdraw_vol:
                 self._withdraw(WithdrawalReason.volatility, now)
                 return
-            if self.value(st.mid) - self._day_start_value <= -cfg.loss_limit:
+            if self._day_start_value is None:
+                self._day_start_value = self.initial_value
+            value = led.cash.item(acc) / 100.0 + shares * st.mid
+            if value - self._day_start_value <= -cfg.loss_limit:
                 self._stopped_day = m.day
                 self._withdraw(WithdrawalReason.loss_limit, now)
                 return
-        acc = self.unique_id
         venue = m.venue
-        inv = int(m.ledger.shares[acc]) - self.initial_shares
+        inv = shares - self.initial_shares
         limit = cfg.inventory_limit
-        if inv > limit or inv < -limit:
-            if cfg.inventory_action is InventoryAction.hot_potato:
-                excess = abs(inv) - int(cfg.dump_target * limit)
-                if excess > 0 and venue.market(acc, -1 if inv > 0 else 1, excess) is not None:
-                    self.n_dumps += 1
-                    self.dumped_shares += excess
-                    inv = int(m.ledger.shares[acc]) - self.initial_shares
-            sides = (-1,) if inv > 0 else (1,) if inv < 0 else (1, -1)
-        else:
-            sides = (1, -1)
+        if (inv > limit or inv < -limit) and cfg.inventory_action is InventoryAction.hot_potato:
+            excess = abs(inv) - int(cfg.dump_target * limit)
+            if venue.market(acc, -1 if inv > 0 else 1, excess) is not None:
+                self.n_dumps += 1
+                self.dumped_shares += excess
+                inv = led.shares.item(acc) - self.initial_shares
+        sides = (-1,) if inv > limit else (1,) if inv < -limit else (1, -1)
         bb, ba = book.best_bid, book.best_ask
         ref = 0.5 * (bb + ba) if bb is not None and ba is not None and ba > bb else st.mid / m.tick
         bid, ask = self.quote_ticks(ref, inv, vol, bb, ba)
+        quotes = self._quotes
+        if (bid, ask, sides) == self._last_quote and len(quotes) == self._last_count:
+            return  # nothing moved and nothing filled: the quotes in the book are still right
         want = self._ladder(bid, ask, sides)
-        # keep quotes already resting at a wanted price (their queue place is worth keeping)
         self._cancel_unwanted(want)
-        # never cross the others' best: the quotes rest, they do not take (own quotes left in
-        # the book are all in ``want``, so they never lie on the wrong side of bid / ask)
+        # own quotes left in the book are all in ``want``, so the best prices now are others'
+        # wherever they would make this provider cross
         bb, ba = book.best_bid, book.best_ask
         crossed = False
         if ba is not None and bid >= ba:
@@ -291,63 +366,26 @@ class LiquidityProvider(Participant):
         if crossed:
             want = self._ladder(bid, ask, sides)
             self._cancel_unwanted(want)
-        quotes = self._quotes
+        key_of = self._key_of
         size = cfg.quote_size
         limit_order = venue.limit
         for key in want:
             if key not in quotes:
-                quotes[key] = limit_order(acc, 1 if key > 0 else -1, key if key > 0 else -key, size)
+                oid = limit_order(acc, 1 if key > 0 else -1, key if key > 0 else -key, size)
+                quotes[key] = [oid, size]
+                key_of[oid] = key
+        self._last_quote = (bid, ask, sides)
+        self._last_count = len(quotes)
 
-    def quote_ticks(
-        self, mid_ticks: float, inventory: int, vol: float, best_bid: int | None,
-        best_ask: int | None,
-    ) -> tuple[int, int]:
-        """Innermost (bid, ask) in whole ticks, given the book's best prices before requoting.
-
-        The skew never improves the touch: on the side that reduces its inventory the provider
-        moves its quote at most to the current best price or to its unskewed price, whichever is
-        better for it. An improving skew would move the mid, the next requote would skew from
-        the moved mid, and the providers' inventory would compound into a drift of the price.
-        """
-        bid_f, ask_f = self.quote_prices(mid_ticks, inventory, vol)
-        bid = math.floor(bid_f)
-        ask = math.ceil(ask_f)
-        if inventory > 0:
-            unskewed = math.ceil(self.quote_prices(mid_ticks, 0, vol)[1] + self._widening(inventory))
-            floor = unskewed if best_ask is None else min(unskewed, best_ask)
-            ask = max(ask, floor)
-        elif inventory < 0:
-            unskewed = math.floor(self.quote_prices(mid_ticks, 0, vol)[0] - self._widening(inventory))
-            cap = unskewed if best_bid is None else max(unskewed, best_bid)
-            bid = min(bid, cap)
-        if ask <= bid:
-            ask = bid + 1
-        return bid, ask
-
-    def _ladder(self, bid: int, ask: int, sides: tuple[int, ...]) -> list[int]:
-        """Signed price keys (side * ticks) of the wanted quotes, innermost first."""
-        cfg = self.cfg
-        step = cfg.level_spacing_ticks
-        want: list[int] = []
-        for side in sides:
-            px = bid if side > 0 else ask
-            for _ in range(cfg.quote_levels):
-                if px < 1:
-                    break
-                want.append(side * px)
-                px -= step * side
-        return want
-
-    def _cancel_unwanted(self, want: list[int]) -> None:
-        quotes = self._quotes
-        remaining = self.model.book.remaining
-        cancel = self.model.venue.cancel
-        for key in list(quotes):
-            oid = quotes[key]
-            if key in want and remaining(oid):
-                continue
-            cancel(oid)
-            del quotes[key]
+    def on_fill(self, order_id: int, side: int, qty: int, price: int, aggressor: bool) -> None:
+        key = self._key_of.get(order_id)
+        if key is None:
+            return  # a hot-potato market order, not a quote
+        quote = self._quotes[key]
+        quote[1] -= qty
+        if quote[1] <= 0:
+            del self._quotes[key]
+            del self._key_of[order_id]
 
     def on_close(self, day: int) -> None:
         # the loss limit is a daily stop: tomorrow's losses count from tonight's mark
@@ -355,7 +393,7 @@ class LiquidityProvider(Participant):
 
 
 def populate(model, cfg: LiquidityConfig, stream: np.random.Generator) -> list[LiquidityProvider]:
-    """Create ``cfg.n`` providers, each with its own threshold scale."""
+    """Create ``cfg.n`` providers, each with its own threshold factor."""
     if cfg.n == 0:
         return []
     d = cfg.threshold_dispersion

@@ -1,0 +1,344 @@
+"""Background traders: config checks, the decision rule, order types, sizes, activity feedback."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from agents.background import BackgroundConfig, BackgroundCrowd, BackgroundTrader, populate
+from experiments.config import RunConfig
+from experiments.model import HedgeLoopModel
+from market.clock import SECONDS_PER_YEAR
+
+
+def small_config(
+    seed: int = 0, n_background: int = 60, n_liquidity: int = 0, **background
+) -> RunConfig:
+    """Background (and optionally liquidity providers) only: nothing else trades."""
+    cfg = RunConfig(seed=seed, progress=False)
+    cfg.agents.customers.n = 0
+    cfg.agents.dealers.n = 0
+    cfg.agents.insurers.n = 0
+    cfg.desk.enabled = False
+    cfg.agents.liquidity.n = n_liquidity
+    cfg.agents.background.n = n_background
+    for key, value in background.items():
+        setattr(cfg.agents.background, key, value)
+    return cfg
+
+
+def force_vol(model: HedgeLoopModel, vol: float) -> None:
+    """Make the model's EWMA volatility read ``vol`` (annualised)."""
+    st = model.state
+    st._var = vol**2 * st._vol_sample / SECONDS_PER_YEAR
+    assert st.vol == pytest.approx(vol)
+
+
+def orders_of(model: HedgeLoopModel, owner: int, since: int = 0):
+    book = model.book
+    return [
+        rec
+        for rec in (book.order_record(i) for i in range(since + 1, book.n_orders + 1))
+        if rec.owner == owner
+    ]
+
+
+# ---------------------------------------------------------------------- config
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("n", -1, "[0, "),
+        ("rate", -0.1, "[0.0, "),
+        ("contrarian_share", 1.5, "[0.0, 1.0]"),
+        ("horizon_min", 0.0, "(0.0, "),
+        ("noise_sd", -0.01, "[0.0, 1.0]"),
+        ("limit_offset", 0.9, "[0.0, 0.5]"),
+        ("market_order_fraction", 1.2, "[0.0, 1.0]"),
+        ("marketable_fraction", -0.2, "[0.0, 1.0]"),
+        ("lot_size", 0, "[1, "),
+        ("size_tail_exponent", 0.0, "(0.0, "),
+        ("max_lots", 0, "[1, "),
+        ("order_lifetime", 0.0, "(0.0, "),
+        ("activity_max_multiplier", 0.5, "[1.0, "),
+        ("activity_reference_vol", 0.0, "(0.0, "),
+        ("max_expected_return", 0.0, "(0.0, "),
+    ],
+)
+def test_config_rejects_out_of_range_values_naming_the_field(field, value, allowed):
+    with pytest.raises(ValueError, match=rf"agents\.background\.{field} must be in") as err:
+        BackgroundConfig(**{field: value})
+    assert allowed in str(err.value)
+
+
+def test_config_rejects_inverted_horizons_and_no_components():
+    with pytest.raises(ValueError, match=r"agents\.background\.horizon_max"):
+        BackgroundConfig(horizon_min=100.0, horizon_max=50.0)
+    with pytest.raises(ValueError, match="must not all be 0"):
+        BackgroundConfig(fundamentalist_scale=0.0, chartist_scale=0.0, noise_scale=0.0)
+
+
+def test_populate_with_no_traders_builds_nothing():
+    assert populate(None, BackgroundConfig(n=0), np.random.default_rng(0)) == []
+
+
+def test_population_weights_horizons_and_endowment():
+    cfg = small_config(n_background=400, contrarian_share=0.25, horizon_min=40.0, horizon_max=80.0)
+    model = HedgeLoopModel(cfg)
+    members = model.populations["background"]
+    assert len(members) == 400
+    wc = np.array([a.w_chartist for a in members])
+    assert all(a.w_fundamental >= 0 and a.w_noise >= 0 for a in members)
+    assert 0.15 < np.mean(wc < 0) < 0.35  # the contrarian share
+    assert all(40.0 <= a.horizon <= 80.0 for a in members)
+    assert all(a.rate == cfg.agents.background.rate for a in members)
+    shares = model.ledger.shares[[a.unique_id for a in members]]
+    assert np.all(shares == cfg.agents.background.initial_shares)
+    # one shared crowd per model
+    assert len({id(a.crowd) for a in members}) == 1
+
+
+def test_trader_rejects_bad_weights():
+    model = HedgeLoopModel(small_config(n_background=2))
+    trader = model.populations["background"][0]
+    with pytest.raises(ValueError, match="w_fundamental and w_noise must be >= 0"):
+        trader.set_weights(-1.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="not all 0"):
+        trader.set_weights(0.0, 0.0, 0.0)
+
+
+# ---------------------------------------------------------------------- the decision rule
+def test_fundamentalist_expects_the_gap_to_close():
+    model = HedgeLoopModel(
+        small_config(n_background=2, fundamental_horizon=600.0, max_expected_return=0.05)
+    )
+    trader = model.populations["background"][0]
+    trader.set_weights(1.0, 0.0, 0.0)
+    trader.horizon = 300.0
+    below = trader.expected_log_return(100.0, 102.0, 0.0, 0.0)
+    above = trader.expected_log_return(100.0, 98.0, 0.0, 0.0)
+    assert below == pytest.approx(math.log(1.02) * 0.5)  # half the gap closes within its horizon
+    assert above < 0 < below
+
+
+def test_chartist_follows_and_contrarian_fades_the_trend():
+    model = HedgeLoopModel(small_config(n_background=2))
+    trader = model.populations["background"][0]
+    trader.set_weights(0.0, 1.0, 0.0)
+    assert trader.expected_log_return(100.0, 100.0, 0.002, 0.0) == pytest.approx(0.002)
+    trader.set_weights(0.0, -1.0, 0.0)
+    assert trader.expected_log_return(100.0, 100.0, 0.002, 0.0) == pytest.approx(-0.002)
+
+
+def test_expected_return_is_clipped():
+    model = HedgeLoopModel(small_config(n_background=2, max_expected_return=0.001))
+    trader = model.populations["background"][0]
+    trader.set_weights(0.0, 1.0, 0.0)
+    assert trader.expected_log_return(100.0, 100.0, 0.05, 0.0) == pytest.approx(0.001)
+    assert trader.expected_log_return(100.0, 100.0, -0.05, 0.0) == pytest.approx(-0.001)
+
+
+def _sides_after_acting(model, trader, n_actions=200):
+    since = model.book.n_orders
+    for _ in range(n_actions):
+        trader.act()
+    recs = orders_of(model, trader.unique_id, since)
+    assert recs, "the trader sent no orders"
+    return np.array([r.side for r in recs])
+
+
+def test_fundamentalists_buy_below_and_sell_above_the_fundamental():
+    model = HedgeLoopModel(small_config(n_background=2, market_order_fraction=0.0))
+    trader = model.populations["background"][0]
+    trader.set_weights(1.0, 0.0, 0.0)
+    model.fundamental = model.state.mid * 1.01
+    assert np.all(_sides_after_acting(model, trader) == 1)
+    model.fundamental = model.state.mid * 0.99
+    assert np.all(_sides_after_acting(model, trader) == -1)
+
+
+def test_trend_followers_buy_after_a_rise_and_contrarians_sell():
+    model = HedgeLoopModel(small_config(n_background=2, market_order_fraction=0.0))
+    st = model.state
+    st.mids[: 601] = np.linspace(99.0, 100.0, 601)  # a rising mid over the last 600 s
+    st.n = 600
+    st.mid = 100.0
+    trader = model.populations["background"][0]
+    trader.horizon = 300.0
+    trader.set_weights(0.0, 1.0, 0.0)
+    assert np.all(_sides_after_acting(model, trader) == 1)
+    trader.set_weights(0.0, -1.0, 0.0)
+    assert np.all(_sides_after_acting(model, trader) == -1)
+
+
+def test_noise_traders_pick_both_sides():
+    model = HedgeLoopModel(small_config(n_background=2, market_order_fraction=0.0))
+    trader = model.populations["background"][0]
+    trader.set_weights(0.0, 0.0, 1.0)
+    sides = _sides_after_acting(model, trader, 400)
+    assert 0.4 < np.mean(sides == 1) < 0.6
+
+
+# ---------------------------------------------------------------------- orders
+def test_order_type_mix_follows_the_fractions():
+    model = HedgeLoopModel(
+        small_config(n_background=2, market_order_fraction=0.3, marketable_fraction=0.5)
+    )
+    # a resting two-sided book from another account so that marketable orders have a touch
+    other = model.populations["background"][1].unique_id
+    for k in range(1, 6):
+        model.venue.limit(other, 1, 10_000 - 50 * k, 10**6)
+        model.venue.limit(other, -1, 10_000 + 50 * k, 10**6)
+    trader = model.populations["background"][0]
+    trader.set_weights(0.0, 0.0, 1.0)
+    n = 2000
+    for _ in range(n):
+        trader.act()
+    assert trader.n_market + trader.n_marketable + trader.n_passive == n
+    assert trader.n_market / n == pytest.approx(0.3, abs=0.04)
+    # half of the limit orders are priced to cross; passive ones shaded by the noise may cross too
+    assert trader.n_marketable / n >= 0.7 * 0.5 - 0.04
+
+
+def test_all_market_orders_when_the_fraction_is_one():
+    model = HedgeLoopModel(small_config(n_background=2, market_order_fraction=1.0))
+    trader = model.populations["background"][0]
+    for _ in range(50):
+        trader.act()
+    assert trader.n_market == 50 and trader.n_passive == 0
+    assert all(r.kind == "market" for r in orders_of(model, trader.unique_id))
+
+
+@pytest.mark.parametrize(("shape", "near_share"), [(1, 1 - math.exp(-0.25)), (4, 0.019)])
+def test_passive_orders_rest_behind_the_expected_price(shape, near_share):
+    model = HedgeLoopModel(
+        small_config(n_background=2, market_order_fraction=0.0, marketable_fraction=0.0,
+                     limit_offset=0.01, offset_shape=shape)
+    )
+    trader = model.populations["background"][0]
+    trader.set_weights(1.0, 0.0, 0.0)
+    model.fundamental = 101.0
+    mid = model.state.mid
+    target = mid * math.exp(trader.expected_log_return(mid, 101.0, 0.0, 0.0))
+    for _ in range(3000):
+        trader.act()
+    assert trader.n_passive == 3000
+    prices = np.array([r.price for r in orders_of(model, trader.unique_id)]) * model.tick
+    shade = (target - prices) / target
+    assert np.all(shade >= 0)
+    # the shade has mean limit_offset; shape 1 piles orders at the expected price, shape 4 a few
+    # ticks behind it (gamma with 4 stages: 1.9% of draws below a quarter of the mean)
+    assert np.mean(shade) == pytest.approx(0.01, rel=0.1)
+    assert np.mean(shade < 0.0025) == pytest.approx(near_share, abs=0.03)
+
+
+def test_sizes_are_round_lots_with_a_power_law_tail():
+    cfg = BackgroundConfig(lot_size=100, size_tail_exponent=1.5, max_lots=1000)
+    crowd = BackgroundCrowd(cfg, np.random.default_rng(3))
+    lots = np.array([crowd.lots() for _ in range(40_000)])
+    assert lots.min() >= 1 and lots.max() <= 1000
+    assert np.mean(lots >= 2) == pytest.approx(2**-1.5, abs=0.01)
+    assert np.mean(lots >= 10) == pytest.approx(10**-1.5, abs=0.006)
+    capped = BackgroundCrowd(BackgroundConfig(max_lots=3), np.random.default_rng(3))
+    assert max(capped.lots() for _ in range(5000)) == 3
+
+
+def test_order_lifetime_cancels_resting_orders():
+    def resting_after(lifetime: float) -> int:
+        model = HedgeLoopModel(small_config(n_background=200, order_lifetime=lifetime))
+        for _ in range(400):
+            model.step()
+        ids = {a.unique_id for a in model.populations["background"]}
+        book = model.book
+        return sum(
+            1 for i in range(1, book.n_orders + 1)
+            if book.remaining(i) and book.order_record(i).owner in ids
+        )
+
+    assert resting_after(5.0) < 0.2 * resting_after(300.0)
+
+
+# ---------------------------------------------------------------------- activity feedback
+def test_activity_multiplier_rises_with_volatility_and_is_capped():
+    cfg = small_config(activity_reference_vol=0.2, activity_feedback=1.0,
+                       activity_max_multiplier=3.0, activity_memory_weight=0.0)
+    model = HedgeLoopModel(cfg)
+    cls = BackgroundTrader
+    force_vol(model, 0.1)
+    assert cls.activity_multiplier(model) == 1.0  # calm: the base rate
+    model.state.n += 1
+    force_vol(model, 0.4)
+    assert cls.activity_multiplier(model) == pytest.approx(2.0)
+    model.state.n += 1
+    force_vol(model, 2.0)
+    assert cls.activity_multiplier(model) == pytest.approx(3.0)
+
+
+def test_extra_activity_is_aggressive_and_feedback_zero_switches_it_off():
+    def crowd(aggression):
+        cfg = BackgroundConfig(market_order_fraction=0.1, marketable_fraction=0.2,
+                               aggression_feedback=aggression)
+        return BackgroundCrowd(cfg, np.random.default_rng(0))
+
+    base_passive = 0.9 * 0.8
+    all_aggressive, half, alike = crowd(1.0), crowd(0.5), crowd(0.0)
+    assert 1.0 - all_aggressive.p_aggressive == pytest.approx(base_passive)
+    for c in (all_aggressive, half, alike):
+        c.set_mix(4.0)
+        # market and marketable orders keep their base proportion
+        assert c.p_market / c.p_aggressive == pytest.approx(0.1 / (0.1 + 0.9 * 0.2))
+    # resting orders arrive at multiplier ** (1 - aggression_feedback) times their base rate
+    assert 1.0 - all_aggressive.p_aggressive == pytest.approx(base_passive / 4)
+    assert 1.0 - half.p_aggressive == pytest.approx(base_passive / 2)
+    assert 1.0 - alike.p_aggressive == pytest.approx(base_passive)
+    with pytest.raises(ValueError, match="multiplier must be >= 1"):
+        alike.set_mix(0.5)
+
+    model = HedgeLoopModel(small_config(activity_feedback=0.0))
+    force_vol(model, 3.0)
+    assert BackgroundTrader.activity_multiplier(model) == 1.0
+
+
+def test_habituation_brings_activity_back_down_in_a_lasting_storm():
+    cfg = small_config(activity_reference_vol=0.2, activity_feedback=1.0,
+                       activity_max_multiplier=10.0, activity_habituation=600.0,
+                       activity_memory_weight=0.0)
+    model = HedgeLoopModel(cfg)
+    force_vol(model, 0.2)
+    BackgroundTrader.activity_multiplier(model)
+    levels = []
+    for k in range(1, 3601):
+        model.state.n = k
+        force_vol(model, 0.8)
+        levels.append(BackgroundTrader.activity_multiplier(model))
+    assert levels[0] == pytest.approx(4.0, rel=0.01)
+    assert levels[-1] < 1.2  # the traders got used to the new level
+
+
+def test_runs_are_reproducible_and_conserve_the_ledger():
+    def trades(seed):
+        model = HedgeLoopModel(small_config(seed=seed, n_background=300, n_liquidity=5))
+        for _ in range(900):
+            model.step()
+        model.finish()
+        return [(t.time, t.price, t.qty, t.aggressor_owner) for t in model.book.trades]
+
+    first = trades(4)
+    assert len(first) > 100
+    assert first == trades(4)
+    assert first != trades(5)
+
+
+def test_a_fundamental_shock_is_priced_in():
+    cfg = small_config(n_background=900, n_liquidity=20)
+    cfg.market.fundamental_vol = 0.0
+    model = HedgeLoopModel(cfg)
+    for _ in range(300):
+        model.step()
+    before = model.state.mid
+    model.fundamental *= math.exp(0.02)
+    for _ in range(3600):
+        model.step()
+    # the background crowd pulls the price most of the way to the new value within the hour
+    assert math.log(model.state.mid / before) > 0.01
