@@ -376,6 +376,8 @@ class HedgeLoopModel(mesa.Model):
         for col, (pop, attr) in sums.items():
             rep[col] = lambda m, pop=pop, attr=attr: m.population_sum(pop, attr)
         rep["lp_quoting"] = lambda m: m.population_sum("liquidity", "quoting")
+        for col in desk.HPI_REPORT_COLUMNS:
+            rep[col] = lambda m, col=col: desk.hpi_report(m, col)
         return rep
 
     def population_sum(self, population: str, attr: str) -> float:
