@@ -20,6 +20,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from experiments.scenario_metrics import scenario_figure, scenario_metrics
 from market.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.stylized import max_drawdown_pct, stylized_facts
 
@@ -197,6 +198,7 @@ def summarise(model, wall_seconds: float) -> dict:
         "conservation_residuals": model.ledger.residuals(),
     }
     summary.update(model.population_summaries())
+    summary["scenario_metrics"] = scenario_metrics(model)
     return _clean(summary)
 
 
@@ -294,4 +296,5 @@ def write_outputs(model, summary: dict, out: Path) -> None:
     for name, frame in model.extra_tables().items():
         write_parquet(out / f"{name}.parquet", frame)
     overview_figure(model, ts, out / "figures" / "overview.png")
+    scenario_figure(model, ts, out / "figures" / f"{model.cfg.scenario.name}.png")
     write_json(out / "summary.json", summary)

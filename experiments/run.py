@@ -18,6 +18,8 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from experiments.config import RunConfig, register_configs, to_run_config
+from experiments.hpi_study import run_from_config as run_hpi_study
+from experiments.study import sweep_job
 
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 register_configs()
@@ -58,8 +60,8 @@ def simulate(run_cfg: RunConfig, out_dir: Path | None = None, progress: bool = F
     return summary
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
-def main(cfg: DictConfig) -> float:
+def run_configured(cfg: DictConfig) -> float:
+    """One run of a composed config: validate, simulate, write the outputs; max drawdown (%)."""
     try:
         run_cfg = to_run_config(cfg)
     except ValueError as exc:  # ConfigError and OmegaConf validation both subclass ValueError
@@ -72,6 +74,14 @@ def main(cfg: DictConfig) -> float:
         f"{summary['wall_seconds']:.1f} s; results in {out}"
     )
     return float(summary["price"]["max_drawdown_pct"])
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
+def main(cfg: DictConfig) -> float:
+    if "hpi_study" in cfg:  # --config-name hpi_study: the HPI execution study
+        return run_hpi_study(cfg)
+    # in a multirun: skip a finished job, record a failed one instead of aborting the sweep
+    return sweep_job(cfg, run_configured)
 
 
 if __name__ == "__main__":

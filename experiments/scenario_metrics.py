@@ -1,0 +1,690 @@
+"""What a stress scenario is judged by: its metrics (for summary.json) and its figure.
+
+:func:`scenario_metrics` reads a finished :class:`experiments.model.HedgeLoopModel` and returns a
+dict with stable names (the keys of ``scenario.reference`` in the scenario configs are these
+names, flattened with dots, e.g. ``insurers.executed_share_at_max_backlog``). Every run's
+summary.json carries it under ``"scenario_metrics"``. :func:`scenario_figure` draws one PNG per
+scenario that tells its story at a glance (``figures/<scenario>.png``).
+
+Conventions, stated once:
+
+- Prices are the book mid, one per step; a step's mid is dated at the end of the step.
+- Returns and moves are percentages, signed: negative = the price fell. ``peak_to_trough_pct`` is
+  therefore <= 0 and ``max_rally_pct`` >= 0.
+- Volatilities are annualised with the trading-time year of :mod:`market.clock`, from one-minute
+  log returns of the mid.
+- Shares are signed: + bought, - sold (side +1 buy / -1 sell). Currency values of flows keep the
+  sign of the shares (a sale is negative).
+- GEX is the dealers' dollar gamma per 1% move from their true positions (currency, + = long).
+- Time is clock seconds since the first open (``market.clock``); durations in seconds.
+
+The metric names (top level unless a section is given):
+
+``open``, ``close`` (currency); ``return_pct``; ``peak_to_trough_pct``, ``peak_time_s``,
+``trough_time_s``, ``time_to_trough_s``; ``retrace_pct`` (share of the fall recovered within 30
+minutes of the low, %); ``max_rally_pct``; ``worst_5min_return_pct``; ``daily_returns_pct``
+(close to close, day 0 against the initial price), ``worst_day_pct``, ``worst_day``,
+``best_day_pct``; ``intraday_low_pct`` (lowest mid against the previous close, over all days);
+``worst_day_close_above_low_pct`` (how far the worst day closed above its own low, %; 0 = closed
+at the low).
+
+- ``halts``: every halt or pause (``rule``, ``level`` (circuit breakers; else null), ``time``,
+  ``end``, ``length_s``, ``price`` (trigger, currency), ``level_price`` (the circuit-breaker
+  level's price that day)); ``n_halts``, ``n_circuit_breaker_halts``, ``n_stop_logic_pauses``,
+  ``n_luld_pauses``, ``first_halt_time_s``.
+- ``vol``: ``in_window``, ``out_window``, ``ratio`` (inside / outside ``scenario.stress_window``).
+- ``volume``: ``in_window_per_s``, ``out_window_per_s``, ``ratio`` (shares per second).
+- ``populations.<name>``: ``volume``, ``net_flow``, ``net_flow_in_window`` (shares).
+- ``dealers``: ``hedge_flow``, ``hedge_flow_in_window`` (signed shares bought to hedge),
+  ``hedge_trades``, ``gex_start``, ``gex_min``, ``gex_max``, ``gex_end``,
+  ``hedge_flow_return_corr`` (correlation of 5-minute hedge flow with 5-minute returns; > 0 =
+  buying rallies and selling dips, the short-gamma amplifier).
+- ``insurers``: ``demanded``, ``executed``, ``backlog`` (shares at the end), ``demanded_value``
+  and ``executed_value`` (those shares marked at the final close, currency), ``executed_cash``
+  (currency actually paid for the trades, signed like the shares), ``max_backlog`` (the backlog
+  of largest size, signed shares) and ``max_backlog_value`` (marked at the mid then),
+  ``max_backlog_time_s``, ``executed_share_at_max_backlog`` (executed / demanded then; the
+  1987 "$4 bn of $12 bn" figure), ``sell_share_in_window_pct``
+  (insurers' sales as % of all shares traded in the stress window), ``demanded_at_close`` and
+  ``executed_at_close`` (per day).
+- ``desk``: ``qty``, ``filled``, ``completion``, ``slippage_bps`` (fill-weighted implementation
+  shortfall against each parent's arrival mid, positive = cost), ``duration_s`` (first arrival to
+  the last fill), ``filled_by_trough_share`` (share of the parent quantity filled by the trough),
+  ``participation_realised`` (desk fills / market volume while it worked).
+- ``liquidity``: ``withdrawals``, ``min_quoting``, ``max_abs_net_inventory`` (shares),
+  ``bid_depth_min_ratio`` (lowest bid depth within 5 ticks in the stress window / its median
+  before the window).
+- ``pin``: ``strike``, ``close_distance_pct`` (final close against the strike),
+  ``abs_distance_pct``, ``last_hour_mean_abs_distance_pct``, ``pull_to_strike_bp`` (how much
+  closer to the strike the close is than the fundamental value, basis points; > 0 = the close was
+  drawn toward the strike, the pinning effect). The strike is ``scenario.pin_strike``
+  or else the strike of largest open interest among the contracts still listed at the end of the
+  run (the nearest expiry that has any); ``None`` when neither exists.
+
+A figure or section that does not apply (no insurers, no stress window, ...) is NaN or an empty
+value, never a made-up number; summary.json turns NaN into ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from market.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.rules import circuit_breaker_levels
+
+#: seconds after the low within which a retrace is measured
+RETRACE_WINDOW_S = 1800.0
+#: bin of the fastest-fall and hedge-flow figures
+FIVE_MINUTES = 300.0
+MINUTE = 60.0
+NAN = math.nan
+
+
+class ScenarioMetricsError(ValueError):
+    """The model cannot be measured (nothing simulated yet, or a malformed input)."""
+
+
+# ---------------------------------------------------------------------------- pure price maths
+def _as_path(prices, name: str = "prices") -> np.ndarray:
+    p = np.asarray(prices, dtype=float)
+    if p.ndim != 1 or p.size < 1:
+        raise ScenarioMetricsError(f"{name} must be a one-dimensional array of at least 1 price")
+    if not np.all(np.isfinite(p)) or np.any(p <= 0.0):
+        raise ScenarioMetricsError(f"{name} must be finite and > 0")
+    return p
+
+
+def peak_to_trough(prices) -> tuple[float, int, int]:
+    """The largest fall from a running peak: ``(pct <= 0, peak index, trough index)``.
+
+    ``pct = 100 * (p[trough] / p[peak] - 1)``; a path that never falls gives ``(0.0, 0, 0)``.
+    """
+    p = _as_path(prices)
+    peak = np.maximum.accumulate(p)
+    dd = p / peak - 1.0
+    trough = int(np.argmin(dd))
+    if dd[trough] >= 0.0:
+        return 0.0, 0, 0
+    top = int(np.argmax(p[: trough + 1]))
+    return float(100.0 * dd[trough]), top, trough
+
+
+def max_rally(prices) -> tuple[float, int, int]:
+    """The largest rise from a running low: ``(pct >= 0, low index, high index)``."""
+    p = _as_path(prices)
+    low = np.minimum.accumulate(p)
+    up = p / low - 1.0
+    high = int(np.argmax(up))
+    if up[high] <= 0.0:
+        return 0.0, 0, 0
+    bottom = int(np.argmin(p[: high + 1]))
+    return float(100.0 * up[high]), bottom, high
+
+
+def retrace_share(prices, peak: int, trough: int, within: int) -> float:
+    """Percent of the fall ``p[peak] -> p[trough]`` recovered by the best price in the ``within``
+    samples after the trough (0 = none, 100 = back to the peak); NaN without a fall."""
+    p = _as_path(prices)
+    if not (0 <= peak <= trough < p.size):
+        raise ScenarioMetricsError(
+            f"need 0 <= peak <= trough < {p.size}, got peak={peak}, trough={trough}"
+        )
+    if within < 0:
+        raise ScenarioMetricsError(f"within must be >= 0 samples, got {within}")
+    fall = p[peak] - p[trough]
+    if fall <= 0.0:
+        return NAN
+    after = p[trough + 1 : trough + 1 + within]
+    best = after.max() if after.size else p[trough]
+    return float(100.0 * max(best - p[trough], 0.0) / fall)
+
+
+def worst_window_return(prices, window: int) -> float:
+    """Most negative percent return over any ``window`` consecutive samples (vectorised)."""
+    p = _as_path(prices)
+    if window < 1:
+        raise ScenarioMetricsError(f"window must be >= 1 sample, got {window}")
+    if p.size <= window:
+        return float(100.0 * (p[-1] / p[0] - 1.0)) if p.size > 1 else 0.0
+    return float(100.0 * np.min(p[window:] / p[:-window] - 1.0))
+
+
+def annualised_vol(minute_returns) -> float:
+    """Annualised volatility of one-minute log returns (not demeaned); NaN for none."""
+    r = np.asarray(minute_returns, dtype=float)
+    if r.size == 0:
+        return NAN
+    return float(np.sqrt(np.mean(r**2) * SECONDS_PER_YEAR / MINUTE))
+
+
+def _corr(x: np.ndarray, y: np.ndarray) -> float:
+    if x.size < 3 or np.std(x) == 0.0 or np.std(y) == 0.0:
+        return NAN
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+# ---------------------------------------------------------------------------- the run's paths
+class _Run:
+    """The arrays every metric reads, taken from the model once."""
+
+    def __init__(self, model) -> None:
+        st = model.state
+        n = st.n
+        if n < 1:
+            raise ScenarioMetricsError("the model has not been stepped: nothing to measure")
+        self.model = model
+        self.dt = float(model.dt)
+        self.mids = np.asarray(st.mids[: n + 1], dtype=float)
+        self.volumes = np.asarray(st.volumes[: n + 1], dtype=float)
+        self.times = np.arange(n + 1) * self.dt
+        self.end = float(self.times[-1])
+        win = list(model.cfg.scenario.stress_window)
+        self.window = (float(win[0]), float(win[1])) if win else None
+        self.ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        self.spd = int(model.steps_per_day)
+
+    def in_window(self, t) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        if self.window is None:
+            return np.zeros(t.shape, dtype=bool)
+        return (t >= self.window[0]) & (t <= self.window[1])
+
+    def prev_close(self, day: int) -> float:
+        if day == 0:
+            return float(self.model.cfg.market.initial_price)
+        return float(self.model.closes[day - 1])
+
+
+# ---------------------------------------------------------------------------- metric sections
+def _price_metrics(run: _Run) -> dict:
+    p, t = run.mids, run.times
+    model = run.model
+    out: dict = {"open": float(p[0]), "close": float(model.state.last)}
+    out["return_pct"] = 100.0 * (out["close"] / out["open"] - 1.0)
+    pct, peak, trough = peak_to_trough(p)
+    out["peak_to_trough_pct"] = pct
+    out["peak_time_s"] = float(t[peak]) if pct < 0 else NAN
+    out["trough_time_s"] = float(t[trough]) if pct < 0 else NAN
+    out["time_to_trough_s"] = float(t[trough] - t[peak]) if pct < 0 else NAN
+    within = round(RETRACE_WINDOW_S / run.dt)
+    out["retrace_pct"] = retrace_share(p, peak, trough, within) if pct < 0 else NAN
+    out["max_rally_pct"] = max_rally(p)[0]
+    out["worst_5min_return_pct"] = worst_window_return(p, max(1, round(FIVE_MINUTES / run.dt)))
+
+    closes = list(model.closes)
+    daily = [100.0 * (c / run.prev_close(d) - 1.0) for d, c in enumerate(closes)]
+    out["daily_returns_pct"] = daily
+    if daily:
+        worst = int(np.argmin(daily))
+        out["worst_day_pct"] = float(daily[worst])
+        out["worst_day"] = worst
+        out["best_day_pct"] = float(max(daily))
+        seg = p[worst * run.spd + 1 : (worst + 1) * run.spd + 1]
+        low = float(seg.min()) if seg.size else NAN
+        out["worst_day_close_above_low_pct"] = 100.0 * (closes[worst] / low - 1.0)
+    else:
+        out.update(worst_day_pct=NAN, worst_day=None, best_day_pct=NAN,
+                   worst_day_close_above_low_pct=NAN)
+    lows = []
+    for d in range(math.ceil((p.size - 1) / run.spd)):
+        seg = p[d * run.spd + 1 : (d + 1) * run.spd + 1]
+        if seg.size:
+            lows.append(100.0 * (seg.min() / run.prev_close(d) - 1.0))
+    out["intraday_low_pct"] = float(min(lows)) if lows else NAN
+    return out
+
+
+def halt_list(model) -> list[dict]:
+    """Every halt or pause, in time order, with its rule, level, time, end and length.
+
+    Circuit-breaker halts come from the rule's own records (level, trigger price, the level's
+    price that day); stop-logic and LULD pauses from the rule events, each ended by the rule's
+    next ``reopen`` event (a pause still in force at the end lasts to the end of the run).
+    """
+    end_of_run = float(model.now + model.dt)
+    out: list[dict] = []
+    for name, rule in model.rules.items():
+        halts = getattr(rule, "halts", None)
+        if halts is not None:
+            for h in halts:
+                day = int(h.start // SECONDS_PER_DAY)
+                prev = model.cfg.market.initial_price if day == 0 else model.closes[day - 1]
+                level_price = float(circuit_breaker_levels(prev, rule.pcts)[h.level - 1])
+                end = float(h.end) if h.end is not None else min(h.scheduled_end, end_of_run)
+                out.append({"rule": name, "level": int(h.level), "time": float(h.start),
+                            "end": end, "length_s": end - float(h.start),
+                            "price": float(h.trigger_price), "level_price": level_price})
+            continue
+        events = list(getattr(rule, "events", []))
+        for i, ev in enumerate(events):
+            if ev.kind not in ("pause", "halt"):
+                continue
+            reopen = next((e for e in events[i + 1 :] if e.kind == "reopen"), None)
+            end = float(reopen.time) if reopen is not None else end_of_run
+            out.append({"rule": name, "level": None, "time": float(ev.time), "end": end,
+                        "length_s": end - float(ev.time),
+                        "price": None if ev.price is None else float(ev.price),
+                        "level_price": None})
+    return sorted(out, key=lambda h: h["time"])
+
+
+def _halt_metrics(model) -> dict:
+    halts = halt_list(model)
+    count = {r: sum(h["rule"] == r for h in halts)
+             for r in ("circuit_breakers", "stop_logic", "luld")}
+    return {
+        "halts": halts,
+        "n_halts": len(halts),
+        "n_circuit_breaker_halts": count["circuit_breakers"],
+        "n_stop_logic_pauses": count["stop_logic"],
+        "n_luld_pauses": count["luld"],
+        "first_halt_time_s": halts[0]["time"] if halts else NAN,
+    }
+
+
+def _window_metrics(run: _Run) -> dict:
+    k = max(1, round(MINUTE / run.dt))
+    p = run.mids[::k]
+    t = run.times[::k]
+    r = np.diff(np.log(p))
+    inside = run.in_window(t[1:])
+    vol_in = annualised_vol(r[inside]) if run.window else NAN
+    vol_out = annualised_vol(r[~inside])
+    v = run.volumes[1:]
+    tv = run.times[1:]
+    vin = run.in_window(tv)
+    per_s_in = float(v[vin].sum() / (vin.sum() * run.dt)) if run.window and vin.any() else NAN
+    per_s_out = float(v[~vin].sum() / ((~vin).sum() * run.dt)) if (~vin).any() else NAN
+    return {
+        "vol": {"in_window": vol_in, "out_window": vol_out,
+                "ratio": vol_in / vol_out if vol_out and vol_out > 0 else NAN},
+        "volume": {"in_window_per_s": per_s_in, "out_window_per_s": per_s_out,
+                   "ratio": per_s_in / per_s_out if per_s_out and per_s_out > 0 else NAN},
+    }
+
+
+def _trades(model) -> dict[str, np.ndarray]:
+    cols = model.book.trades.columns()
+    aggr_buy = cols["aggressor_side"] > 0
+    buyer = np.where(aggr_buy, cols["aggressor_owner"], cols["resting_owner"])
+    seller = np.where(aggr_buy, cols["resting_owner"], cols["aggressor_owner"])
+    return {"time": cols["time"], "qty": cols["qty"],
+            "buyer_pop": model.population_of[buyer] if buyer.size else buyer,
+            "seller_pop": model.population_of[seller] if seller.size else seller}
+
+
+def _population_metrics(run: _Run, trades: dict) -> dict:
+    model = run.model
+    inside = run.in_window(trades["time"])
+    out = {}
+    for p, name in enumerate(model.populations):
+        bought = trades["qty"][inside & (trades["buyer_pop"] == p)].sum()
+        sold = trades["qty"][inside & (trades["seller_pop"] == p)].sum()
+        out[name] = {"volume": int(model.pop_volume[p]), "net_flow": int(model.pop_net[p]),
+                     "net_flow_in_window": int(bought - sold) if run.window else None}
+    return out
+
+
+def _binned(ts: pd.DataFrame, column: str, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """Change of ``column`` and log return of the mid per bin of ``seconds`` (timeseries rows)."""
+    t = ts["time"].to_numpy(dtype=float)
+    edges = np.arange(0.0, t[-1] + seconds, seconds)
+    idx = np.searchsorted(t, edges, side="right") - 1
+    idx = np.unique(idx[idx >= 0])
+    vals = ts[column].to_numpy(dtype=float)[idx]
+    mids = ts["mid"].to_numpy(dtype=float)[idx]
+    return np.diff(vals), np.diff(np.log(mids))
+
+
+def _dealer_metrics(run: _Run) -> dict:
+    members = run.model.populations.get("dealers", [])
+    ts = run.ts
+    if not members or ts.empty:
+        return dict.fromkeys(("hedge_flow", "hedge_flow_in_window", "hedge_trades", "gex_start",
+                              "gex_min", "gex_max", "gex_end", "hedge_flow_return_corr"), NAN)
+    gex = ts["dealer_gex"].to_numpy(dtype=float)
+    flow = ts["dealer_hedge_flow"].to_numpy(dtype=float)
+    t = ts["time"].to_numpy(dtype=float)
+    inside = np.flatnonzero(run.in_window(t))
+    in_window = float(flow[inside[-1]] - flow[max(inside[0] - 1, 0)]) if inside.size else NAN
+    dflow, ret = _binned(ts, "dealer_hedge_flow", FIVE_MINUTES) if len(ts) > 2 else ([], [])
+    return {
+        "hedge_flow": float(sum(d.hedge_flow for d in members)),
+        "hedge_flow_in_window": in_window,
+        "hedge_trades": int(sum(d.hedge_trades for d in members)),
+        "gex_start": float(gex[0]),
+        "gex_min": float(gex.min()),
+        "gex_max": float(gex.max()),
+        "gex_end": float(gex[-1]),
+        "hedge_flow_return_corr": _corr(np.asarray(dflow), np.asarray(ret)),
+    }
+
+
+def _insurer_metrics(run: _Run, trades: dict) -> dict:
+    model = run.model
+    members = model.populations.get("insurers", [])
+    keys = ("demanded", "executed", "backlog", "demanded_value", "executed_value",
+            "executed_cash", "max_backlog", "max_backlog_value", "max_backlog_time_s",
+            "executed_share_at_max_backlog", "sell_share_in_window_pct")
+    if not members:
+        return {**dict.fromkeys(keys, NAN), "demanded_at_close": [], "executed_at_close": []}
+    ts = run.ts
+    dem = ts["insurer_demanded"].to_numpy(dtype=float)
+    exe = ts["insurer_executed"].to_numpy(dtype=float)
+    mid = ts["mid"].to_numpy(dtype=float)
+    t = ts["time"].to_numpy(dtype=float)
+    backlog = dem - exe
+    at = int(np.argmax(np.abs(backlog)))
+    close = float(model.state.last)
+    led = model.ledger
+    cash_change = sum(led.cash[m.account] / 100.0 - m.initial_cash for m in members)
+    p = list(model.populations).index("insurers")
+    inside = run.in_window(trades["time"])
+    total = trades["qty"][inside].sum()
+    sold = trades["qty"][inside & (trades["seller_pop"] == p)].sum()
+    closes = [(d + 1) * SECONDS_PER_DAY - run.dt for d in range(len(model.closes))]
+    rows = np.clip(np.searchsorted(t, closes, side="right") - 1, 0, len(t) - 1)
+    return {
+        "demanded": float(sum(m.demanded for m in members)),
+        "executed": float(sum(m.executed for m in members)),
+        "backlog": float(sum(m.backlog for m in members)),
+        "demanded_value": float(sum(m.demanded for m in members) * close),
+        "executed_value": float(sum(m.executed for m in members) * close),
+        # selling raises cash: the signed value of the trades is minus the cash received
+        "executed_cash": float(-cash_change),
+        "max_backlog": float(backlog[at]),
+        "max_backlog_value": float(backlog[at] * mid[at]),
+        "max_backlog_time_s": float(t[at]) if backlog[at] != 0 else NAN,
+        "executed_share_at_max_backlog": float(exe[at] / dem[at]) if dem[at] != 0 else NAN,
+        "sell_share_in_window_pct": float(100.0 * sold / total) if run.window and total else NAN,
+        "demanded_at_close": [float(dem[i]) for i in rows],
+        "executed_at_close": [float(exe[i]) for i in rows],
+    }
+
+
+def _desk_metrics(run: _Run, trough_time: float) -> dict:
+    members = run.model.populations.get("desk", [])
+    parents = [p for d in members for p in d.parents]
+    keys = ("qty", "filled", "completion", "slippage_bps", "duration_s", "filled_by_trough_share",
+            "participation_realised")
+    if not parents:
+        return dict.fromkeys(keys, NAN)
+    qty = sum(p.qty for p in parents)
+    filled = sum(p.filled for p in parents)
+    cost = sum(p.slippage_bps * p.filled for p in parents if p.filled)
+    fills = [f for p in parents for f in p.fills]  # (time, qty, price)
+    start = min(p.arrival_time for p in parents)
+    last = max((f[0] for f in fills), default=NAN)
+    by_trough = sum(f[1] for f in fills if f[0] <= trough_time) if math.isfinite(trough_time) \
+        else NAN
+    participation = NAN
+    if fills:
+        worked = (run.times > start) & (run.times <= last + run.dt)
+        market = run.volumes[worked].sum()
+        participation = filled / market if market > 0 else NAN
+    return {
+        "qty": float(qty),
+        "filled": float(filled),
+        "completion": filled / qty,
+        "slippage_bps": cost / filled if filled else NAN,
+        "duration_s": float(last - start) if fills else NAN,
+        "filled_by_trough_share": by_trough / qty if math.isfinite(by_trough) else NAN,
+        "participation_realised": participation,
+    }
+
+
+def _liquidity_metrics(run: _Run) -> dict:
+    members = run.model.populations.get("liquidity", [])
+    ts = run.ts
+    if not members or ts.empty:
+        return dict.fromkeys(("withdrawals", "min_quoting", "max_abs_net_inventory",
+                              "bid_depth_min_ratio"), NAN)
+    t = ts["time"].to_numpy(dtype=float)
+    depth = ts["bid_depth"].to_numpy(dtype=float)
+    ratio = NAN
+    if run.window is not None:
+        before = depth[t < run.window[0]]
+        inside = depth[run.in_window(t)]
+        if before.size and inside.size and np.median(before) > 0:
+            ratio = float(inside.min() / np.median(before))
+    return {
+        "withdrawals": int(sum(m.n_withdrawals for m in members)),
+        "min_quoting": float(ts["lp_quoting"].min()),
+        "max_abs_net_inventory": float(np.abs(ts["net_liquidity"].to_numpy(dtype=float)).max()),
+        "bid_depth_min_ratio": ratio,
+    }
+
+
+def pin_strike_of(model) -> float | None:
+    """The strike the close is compared with: ``scenario.pin_strike``, else the strike of the
+    largest open interest in the nearest expiry still listed; ``None`` if there is neither."""
+    if model.cfg.scenario.pin_strike is not None:
+        return float(model.cfg.scenario.pin_strike)
+    chain = model.chain
+    oi = np.asarray(chain.open_interest)
+    live = ~np.asarray(chain.expired) & (oi > 0)
+    if not live.any():
+        return None
+    expiry = np.asarray(chain.expiry)
+    nearest = live & (expiry == expiry[live].min())
+    rows = np.flatnonzero(nearest)
+    strikes = np.asarray(chain.strike)[rows]
+    uniq, where = np.unique(strikes, return_inverse=True)
+    by_strike = np.bincount(where, weights=oi[rows])
+    return float(uniq[int(np.argmax(by_strike))])
+
+
+def _pin_metrics(run: _Run) -> dict:
+    strike = pin_strike_of(run.model)
+    if strike is None:
+        return {"strike": None, "close_distance_pct": NAN, "abs_distance_pct": NAN,
+                "last_hour_mean_abs_distance_pct": NAN, "pull_to_strike_bp": NAN}
+    close = float(run.model.state.last)
+    last_hour = run.mids[run.times >= run.end - 3600.0]
+    dist = 100.0 * (close / strike - 1.0)
+    fundamental_gap = abs(float(run.model.fundamental) / strike - 1.0)
+    return {
+        "strike": strike,
+        "close_distance_pct": dist,
+        "abs_distance_pct": abs(dist),
+        "last_hour_mean_abs_distance_pct": float(np.mean(np.abs(last_hour / strike - 1.0)) * 100),
+        "pull_to_strike_bp": 1e4 * (fundamental_gap - abs(close / strike - 1.0)),
+    }
+
+
+def scenario_metrics(model) -> dict:
+    """The scenario's figures for summary.json (names and units in the module docstring)."""
+    run = _Run(model)
+    trades = _trades(model)
+    out = _price_metrics(run)
+    out.update(_halt_metrics(model))
+    out.update(_window_metrics(run))
+    out["populations"] = _population_metrics(run, trades)
+    out["dealers"] = _dealer_metrics(run)
+    out["insurers"] = _insurer_metrics(run, trades)
+    out["desk"] = _desk_metrics(run, out["trough_time_s"])
+    out["liquidity"] = _liquidity_metrics(run)
+    out["pin"] = _pin_metrics(run)
+    return out
+
+
+# ---------------------------------------------------------------------------- the figure
+def _hours(t) -> np.ndarray:
+    return np.asarray(t, dtype=float) / 3600.0
+
+
+def _shade_halts(ax, model, color: str = "tab:red") -> None:
+    for i, h in enumerate(halt_list(model)):
+        ax.axvspan(_hours(h["time"]), _hours(max(h["end"], h["time"] + model.dt)), color=color,
+                   alpha=0.25, lw=0, label="halt / pause" if i == 0 else None)
+
+
+def _shade_window(axes, model) -> None:
+    win = list(model.cfg.scenario.stress_window)
+    if win:
+        for ax in axes:
+            ax.axvspan(_hours(win[0]), _hours(win[1]), color="tab:orange", alpha=0.06, lw=0)
+
+
+def _price_panel(ax, model, ts: pd.DataFrame, *, fundamental: bool = True) -> None:
+    h = _hours(ts["time"])
+    ax.plot(h, ts["mid"], color="black", lw=0.9, label="mid")
+    if fundamental:
+        ax.plot(h, ts["fundamental"], color="tab:green", lw=0.8, alpha=0.7, label="fundamental")
+    for d in range(1, model.days):
+        ax.axvline(d * SECONDS_PER_DAY / 3600.0, color="grey", lw=0.5, ls=":")
+    _shade_halts(ax, model)
+    ax.set_ylabel("price")
+
+
+def _crash_panels(fig, model, ts) -> list:
+    axes = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2, 1.3]})
+    h = _hours(ts["time"])
+    _price_panel(axes[0], model, ts)
+    ax = axes[1]
+    ax.plot(h, ts["insurer_demanded"], color="tab:red", ls="--", lw=1.0, label="demanded")
+    ax.plot(h, ts["insurer_executed"], color="tab:red", lw=1.2, label="executed")
+    ax.fill_between(h, ts["insurer_executed"], ts["insurer_demanded"], color="tab:red",
+                    alpha=0.15, label="backlog")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set_ylabel("insurers, cumulative\nshares (- = sold)")
+    axes[2].plot(h, ts["volume"], color="tab:blue", lw=0.6)
+    axes[2].set_ylabel("volume per\nrecord (shares)")
+    return axes
+
+
+def _flash_panels(fig, model, ts) -> list:
+    axes = fig.subplots(4, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.5, 1.5, 1.5]})
+    win = list(model.cfg.scenario.stress_window)
+    view = ts
+    if win:  # the afternoon around the event, where the story is
+        view = ts[(ts["time"] >= win[0] - 3600.0) & (ts["time"] <= win[1] + 3600.0)]
+    h = _hours(view["time"])
+    _price_panel(axes[0], model, view)
+    ax = axes[1]
+    ax.plot(h, view["lp_quoting"], color="tab:purple", lw=1.0, label="LPs quoting")
+    ax.set_ylabel("LPs quoting")
+    ax2 = ax.twinx()
+    ax2.plot(h, view["net_liquidity"], color="tab:olive", lw=1.0, label="LP net inventory")
+    ax2.set_ylabel("LP inventory\n(shares)")
+    ax.legend([*ax.get_lines(), *ax2.get_lines()], ["LPs quoting", "LP net inventory"],
+              loc="lower left", fontsize=8)
+    axes[2].plot(h, view["desk_filled"], color="tab:cyan", lw=1.2)
+    axes[2].set_ylabel("desk filled\n(shares)")
+    axes[3].plot(h, view["bid_depth"], color="tab:green", lw=0.8, label="bid depth (5 ticks)")
+    axes[3].plot(h, view["ask_depth"], color="tab:red", lw=0.8, label="ask depth (5 ticks)")
+    axes[3].set_ylabel("depth\n(shares)")
+    axes[3].legend(loc="upper left", fontsize=8)
+    return axes
+
+
+def _covid_panels(fig, model, ts) -> list:
+    axes = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.6, 1.6]})
+    _price_panel(axes[0], model, ts)
+    cb = model.rules.get("circuit_breakers")
+    if cb is not None:
+        prev_closes = [model.cfg.market.initial_price, *model.closes][: model.days]
+        for d, prev in enumerate(prev_closes):
+            lv = circuit_breaker_levels(prev, cb.pcts)
+            x = [d * SECONDS_PER_DAY / 3600.0, (d + 1) * SECONDS_PER_DAY / 3600.0]
+            for i, style in zip(range(2), (":", "--"), strict=True):
+                axes[0].plot(x, [lv[i]] * 2, color="tab:red", lw=0.8, ls=style,
+                             label=f"L{i + 1} ({cb.pcts[i]:.0%})" if d == 0 else None)
+    h = _hours(ts["time"])
+    axes[1].plot(h, ts["dealer_gex"] / 1e6, color="tab:purple", lw=1.0)
+    axes[1].axhline(0, color="grey", lw=0.5)
+    axes[1].set_ylabel("dealer GEX\n($m per 1%)")
+    axes[2].plot(h, ts["dealer_hedge_flow"], color="tab:orange", lw=1.0)
+    axes[2].set_ylabel("dealer hedge flow\n(cum. shares)")
+    return axes
+
+
+def _squeeze_panels(fig, model, ts) -> list:
+    grid = fig.add_gridspec(3, 2, width_ratios=[3, 1.2], height_ratios=[3, 1.6, 1.6])
+    ax0 = fig.add_subplot(grid[0, 0])
+    axes = [ax0, fig.add_subplot(grid[1, 0], sharex=ax0), fig.add_subplot(grid[2, 0], sharex=ax0)]
+    _price_panel(axes[0], model, ts)
+    h = _hours(ts["time"])
+    axes[1].plot(h, ts["dealer_hedge_flow"], color="tab:orange", lw=1.0)
+    axes[1].set_ylabel("dealer hedge flow\n(cum. shares)")
+    axes[2].plot(h, ts["dealer_gex"] / 1e6, color="tab:purple", lw=1.0)
+    axes[2].axhline(0, color="grey", lw=0.5)
+    axes[2].set_ylabel("dealer GEX\n($m per 1%)")
+    oi_ax = fig.add_subplot(grid[:, 1])
+    frame = model.chain.to_frame()
+    calls = frame[frame["is_call"]].groupby("strike")["open_interest"].sum()
+    oi_ax.barh(calls.index, calls.to_numpy(), height=0.6 * np.min(np.diff(calls.index))
+               if calls.size > 1 else 1.0, color="tab:blue")
+    oi_ax.axhline(model.state.last, color="black", lw=0.8, ls="--", label="last price")
+    oi_ax.set_xlabel("call open interest at the end\n(contracts, live expiries)")
+    oi_ax.set_ylabel("strike")
+    oi_ax.legend(loc="lower right", fontsize=8)
+    return axes
+
+
+def _pinning_panels(fig, model, ts) -> list:
+    axes = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 2]})
+    strike = pin_strike_of(model)
+    last = ts[ts["time"] >= ts["time"].iloc[-1] - 3600.0]
+    h = _hours(last["time"])
+    axes[0].plot(h, last["mid"], color="black", lw=0.9, label="mid (last hour)")
+    if strike is not None:
+        axes[0].axhline(strike, color="tab:red", lw=1.0, ls="--", label=f"pin strike {strike:g}")
+    axes[0].set_ylabel("price")
+    h_all = _hours(ts["time"])
+    axes[1].plot(h_all, ts["dealer_gex"] / 1e6, color="tab:purple", lw=1.0)
+    axes[1].axhline(0, color="grey", lw=0.5)
+    axes[1].set_ylabel("dealer GEX\n($m per 1%)")
+    return axes
+
+
+def _generic_panels(fig, model, ts) -> list:
+    axes = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    _price_panel(axes[0], model, ts)
+    h = _hours(ts["time"])
+    for name, members in model.populations.items():
+        if members and f"net_{name}" in ts:
+            axes[1].plot(h, ts[f"net_{name}"], lw=1.0, label=name)
+    axes[1].axhline(0, color="grey", lw=0.5)
+    axes[1].set_ylabel("cumulative net\nflow (shares)")
+    axes[1].legend(loc="upper left", fontsize=8, ncol=3)
+    return axes
+
+
+#: scenario name -> the panels that tell its story (others get the generic price + flows)
+FIGURE_PANELS = {
+    "crash_1987": _crash_panels,
+    "flash_2010": _flash_panels,
+    "covid_2020": _covid_panels,
+    "gamma_squeeze": _squeeze_panels,
+    "expiry_pinning": _pinning_panels,
+}
+
+
+def scenario_figure(model, ts: pd.DataFrame, path) -> None:
+    """Draw the scenario's story into ``path`` (PNG, written atomically)."""
+    # imported here: experiments.report imports this module, and owns the atomic writes
+    from experiments.report import _atomic
+
+    if ts is None or len(ts) < 2:
+        raise ScenarioMetricsError("ts must hold at least two recorded rows to draw a figure")
+    name = model.cfg.scenario.name
+    panels = FIGURE_PANELS.get(name, _generic_panels)
+    fig = plt.figure(figsize=(12, 9))
+    axes = panels(fig, model, ts)
+    _shade_window(axes, model)
+    arm = getattr(model.cfg, "arm", "treatment")
+    axes[0].set_title(f"hedgeloop — {name}, {arm} arm (seed {model.cfg.seed})")
+    axes[0].legend(loc="best", fontsize=8)
+    axes[-1].set_xlabel("trading hours since the first open")
+    fig.tight_layout()
+    _atomic(Path(path), lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
