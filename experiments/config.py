@@ -52,6 +52,7 @@ class EventKind(Enum):
     parent_order = "parent_order"
     surface_shift = "surface_shift"
     rule_change = "rule_change"
+    fundamental_vol = "fundamental_vol"
 
 
 @dataclass
@@ -65,6 +66,12 @@ class EventConfig:
     surface_shift: ``dlevel`` (vol points as a fraction, 0.05 = +5 vol), ``dskew``, ``dterm``.
     rule_change: ``target`` names a rule parameter (e.g. "stop_logic.max_move"), ``value``
     its new value.
+    fundamental_vol: ``value`` is the fundamental value's new volatility (annualised, 0.3 = 30%)
+    from then on (a volatility regime that builds up).
+
+    ``scheduled``: the event is on the public calendar (a macro print, an auction), so an
+    outside observer such as the desk's HPI knows its time in advance; unscheduled news (the
+    default) is seen only through its effect on prices.
     """
 
     kind: EventKind = EventKind.fundamental_shock
@@ -83,6 +90,7 @@ class EventConfig:
     dterm: float = 0.0
     target: str = ""
     value: float = 0.0
+    scheduled: bool = False
 
     def time_of_day(self) -> float:
         """Seconds since the open of the event's day."""
@@ -115,6 +123,10 @@ class EventConfig:
             check_range(f"{where}.size", self.size, -2.0, 2.0)
         elif self.kind is EventKind.rule_change and not self.target:
             raise ConfigError(f"{where}.target must name a rule parameter for a rule_change event")
+        elif self.kind is EventKind.fundamental_vol:
+            check_range(f"{where}.value", self.value, 0.0, 5.0)
+        if not isinstance(self.scheduled, bool):
+            raise ConfigError(f"{where}.scheduled must be true or false, got {self.scheduled!r}")
 
 
 @dataclass

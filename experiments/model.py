@@ -347,6 +347,8 @@ class HedgeLoopModel(mesa.Model):
             if rule is None or not hasattr(rule, param):
                 raise ValueError(f"rule_change target {ev.target!r} names no rule parameter")
             setattr(rule, param, type(getattr(rule, param))(ev.value))
+        elif ev.kind is EventKind.fundamental_vol:
+            self._fund_sd = ev.value * math.sqrt(self.dt / SECONDS_PER_YEAR)
 
     # ------------------------------------------------------------------ recording
     def _reporters(self) -> dict:

@@ -102,3 +102,31 @@ def test_cli_bad_value_exits_before_work(tmp_path):
     assert "participation" in proc.stderr and "(0.0, 1.0]" in proc.stderr
     assert not (tmp_path / "run" / "summary.json").exists()
     assert not (tmp_path / "run" / "timeseries.parquet").exists()
+
+
+def test_fundamental_vol_event_changes_the_fundamental_volatility():
+    from experiments.config import EventConfig, EventKind
+    from experiments.model import HedgeLoopModel
+
+    cfg = RunConfig(seed=0, progress=False)
+    cfg.agents.background.n = 20
+    cfg.agents.liquidity.n = 2
+    cfg.agents.customers.n = cfg.agents.dealers.n = cfg.agents.insurers.n = 0
+    cfg.desk.enabled = False
+    cfg.market.fundamental_vol = 0.1
+    cfg.scenario.events = [EventConfig(kind=EventKind.fundamental_vol, at="09:31", value=0.4)]
+    model = HedgeLoopModel(cfg)
+    before = model._fund_sd
+    for _ in range(int(30 / model.dt)):
+        model.step()
+    assert model._fund_sd == before  # not yet
+    for _ in range(int(31 / model.dt) + 1):
+        model.step()
+    assert model._fund_sd == pytest.approx(4 * before)
+
+
+def test_fundamental_vol_event_out_of_range_is_refused():
+    from experiments.config import EventConfig, EventKind
+
+    with pytest.raises(ConfigError, match=r"value must be in \[0\.0, 5\.0\]"):
+        EventConfig(kind=EventKind.fundamental_vol, value=-0.2).validate("scenario.events[0]", 1)
