@@ -95,8 +95,9 @@ class HPIObserverConfig:
       open interest; the nearest large expiry sets the 0DTE term.
     - ``expiry_floor_hours``: the 1/sqrt(hours) term is capped at this many hours to expiry.
     - ``event_bump``, ``event_lead_s``: the height of an event window and the ramp before it.
-    - ``macro_window_s``: every scheduled ``fundamental_shock`` of the scenario is a known macro
-      print: a window of this length starts at its time.
+    - ``macro_window_s``: every event of the scenario marked ``scheduled`` (on the public
+      calendar: a macro print, an auction) opens a window of this length at its time.
+      Unscheduled events get none: an outsider sees them only through prices.
     - ``close_window_s``, ``close_weight``: the last seconds of each day form an event window of
       this weight (auction/close pressure).
 
@@ -114,13 +115,19 @@ class HPIObserverConfig:
     - ``weights``: weight per component (``gamma_pressure``, ``spot_velocity``,
       ``expiry_proximity``, ``book_stress``); absent names weigh 1.
     - ``fallbacks``: per component ``[centre, scale]`` of the calm reference, used until a
-      scaler has ``min_history`` observations of its own (absent components use
-      :data:`market.hpi.DEFAULT_FALLBACKS`); a study calibrates them on calm sessions.
-    - ``scaler_window`` (observations), ``min_history`` (observations before a scaler trusts its
-      own median/IQR instead of the fallback), ``z_clip``, ``slope_window_s``. The defaults (a
-      trading day of one-second observations) keep a one-day run on the calm reference: a
-      rolling median of the same day would absorb the very trends (open interest building up,
-      expiry approaching) the index is meant to show.
+      scaler has ``min_history_s`` of history of its own (absent components use
+      :data:`market.hpi.DEFAULT_FALLBACKS`); a study calibrates them on reference sessions.
+    - ``scaler_window_s``: the span of the rolling history (median, IQR) of each scaler, and
+      ``min_history_s``: the history a scaler needs before it trusts its own median/IQR instead
+      of the fallback, both in clock seconds of observations. The observer takes one
+      observation per model step, so these become ``round(x / market.step_seconds)``
+      observations (the window at least 4). The defaults (23,400 s, one trading day) keep a
+      one-day run on the fallbacks from start to end, on purpose: a rolling median of the same
+      day would absorb the very trends (open interest building up, expiry approaching) the
+      index is meant to show. A multi-day run switches to the rolling scaling once a full
+      day's history has been seen (from the second day on).
+    - ``z_clip``: robust z-scores are clipped to +/- this; ``slope_window_s``: the trailing span
+      of the HPI slope.
     """
 
     sign_convention: list[float] = field(default_factory=lambda: [-1.0, 1.0])
@@ -144,8 +151,8 @@ class HPIObserverConfig:
     baseline_halflife_s: float = 1800.0
     weights: dict[str, float] = field(default_factory=dict)
     fallbacks: dict[str, list[float]] = field(default_factory=dict)
-    scaler_window: int = 23_400
-    min_history: int = 23_400
+    scaler_window_s: float = 23_400.0
+    min_history_s: float = 23_400.0
     z_clip: float = 4.0
     slope_window_s: float = 60.0
 
@@ -195,8 +202,9 @@ class HPIObserverConfig:
         _check(f"{p}.depletion_window_s", self.depletion_window_s, 0.0, 23_400.0, lo_open=True)
         _check(f"{p}.cancel_window_s", self.cancel_window_s, 0.0, 23_400.0, lo_open=True)
         _check(f"{p}.baseline_halflife_s", self.baseline_halflife_s, 0.0, 1e7, lo_open=True)
-        _check(f"{p}.scaler_window", self.scaler_window, 4, 10**7)
-        _check(f"{p}.min_history", self.min_history, 1, self.scaler_window)
+        _check(f"{p}.scaler_window_s", self.scaler_window_s, 0.0, 1e8, lo_open=True)
+        _check(f"{p}.min_history_s", self.min_history_s, 0.0, self.scaler_window_s,
+               lo_open=True)
         _check(f"{p}.z_clip", self.z_clip, 0.0, 1e3, lo_open=True)
         _check(f"{p}.slope_window_s", self.slope_window_s, 0.0, 23_400.0, lo_open=True)
 
@@ -222,27 +230,23 @@ class HPIPolicyConfig:
       PRESSURED, DISLOCATED and SAFE, in that order; each downgrade below its upgrade
       (the hysteresis band), both increasing across states. The defaults suit four components
       scaled on a calm reference, whose sum rarely passes 4.5 on a calm day.
-    - ``tail_upgrade_bps``, ``tail_downgrade_bps``: optional p95 slippage forecasts (bps) with the
-      same roles, used when the policy is given a tail forecaster; empty = HPI only.
     - ``hysteresis``: False = plain thresholding (for comparison); ``k_up``: consecutive breaching
       observations before an upgrade; ``min_dwell_down_s``: seconds the inputs must stay below a
       state's downgrade level before stepping down one state.
     - ``overrides``: manual state windows (:class:`OverrideWindow`), which may not overlap.
     - ``state_policies``: per state (``calm`` ... ``safe``) fields of
       :class:`market.execution_states.StatePolicy` replacing the playbook's defaults, e.g.
-      ``{dislocated: {participation_multiplier: 0.8}}``.
+      ``{dislocated: {participation_multiplier: 0.8}}``. Every state's policy applies while the
+      machine is in it, CALM's too (its defaults are the plain schedule).
     - ``gate_spread_multiple``: with venue-quality gating on (DISLOCATED, SAFE) a child does not
       cross while the spread exceeds this multiple of the calm baseline spread; it waits at most
       ``gate_max_wait_s`` past its dwell, then gives its remainder back to the parent.
-    - ``tail_interval_s``: seconds between tail forecasts (when a forecaster is attached).
     - ``observer``: :class:`HPIObserverConfig`.
     """
 
     mode: HPIMode = HPIMode.off
     upgrade: list[float] = field(default_factory=lambda: [3.0, 6.0, 9.5])
     downgrade: list[float] = field(default_factory=lambda: [2.0, 4.5, 7.5])
-    tail_upgrade_bps: list[float] = field(default_factory=list)
-    tail_downgrade_bps: list[float] = field(default_factory=list)
     hysteresis: bool = True
     k_up: int = 3
     min_dwell_down_s: float = 300.0
@@ -250,7 +254,6 @@ class HPIPolicyConfig:
     state_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     gate_spread_multiple: float = 2.0
     gate_max_wait_s: float = 30.0
-    tail_interval_s: float = 10.0
     observer: HPIObserverConfig = field(default_factory=HPIObserverConfig)
 
     def __post_init__(self) -> None:
@@ -263,17 +266,12 @@ class HPIPolicyConfig:
                                  f"({', '.join(HPI_STATES)}), got {values!r}")
             for state, v in zip(HPI_STATES, values, strict=True):
                 _check(f"{p}.{name} ({state})", v, -1e6, 1e6)
-        tails = (list(self.tail_upgrade_bps), list(self.tail_downgrade_bps))
-        if any(tails) and any(len(t) != len(HPI_STATES) for t in tails):
-            raise ValueError(f"{p}.tail_upgrade_bps and {p}.tail_downgrade_bps must both be "
-                             f"empty or both list {len(HPI_STATES)} levels, got {tails!r}")
         if not isinstance(self.hysteresis, bool):
             raise ValueError(f"{p}.hysteresis must be true or false, got {self.hysteresis!r}")
         _check(f"{p}.k_up", self.k_up, 1, 10**6)
         _check(f"{p}.min_dwell_down_s", self.min_dwell_down_s, 0.0, 1e7)
         _check(f"{p}.gate_spread_multiple", self.gate_spread_multiple, 1.0, 1e3)
         _check(f"{p}.gate_max_wait_s", self.gate_max_wait_s, 0.0, 23_400.0)
-        _check(f"{p}.tail_interval_s", self.tail_interval_s, 0.0, 23_400.0, lo_open=True)
         allowed = ("calm", *HPI_STATES)
         for i, w in enumerate(self.overrides):
             if isinstance(w, dict):
@@ -444,10 +442,11 @@ class SchedulePolicy:
 
     The per-state policies of :mod:`market.execution_states` map onto an adjustment field by
     field: ``slice_cap`` -> ``size_scale``, ``participation_multiplier`` ->
-    ``participation_scale``, ``passive_dwell_seconds`` -> ``dwell_s``, ``horizon_stretch`` ->
-    ``horizon_scale``, ``allow_risk_increasing`` -> ``start_new``, ``queue_loss_threshold`` ->
-    ``queue_loss_threshold``, ``venue_quality_gating`` -> ``cross_spread_cap_ticks``,
-    ``strict_residual`` -> ``max_cross_ticks=0`` (see :class:`agents.desk_hpi.HPIPolicy`).
+    ``participation_scale``, ``passive_dwell_scale`` -> ``dwell_s`` (times the plain dwell),
+    ``horizon_stretch`` -> ``horizon_scale``, ``allow_risk_increasing`` -> ``start_new``,
+    ``queue_loss_threshold`` -> ``queue_loss_threshold``, ``venue_quality_gating`` ->
+    ``cross_spread_cap_ticks``, ``strict_residual`` -> ``max_cross_ticks=0`` (see
+    :class:`agents.desk_hpi.HPIPolicy`).
     """
 
     state: str = "schedule"

@@ -8,9 +8,10 @@ the state onto the desk's slicing (:class:`agents.desk.SliceAdjustment`).
 What the observer reads, and nothing else: the chain's listed contracts and **open interest**
 (never the dealers' true positions: those stay inside the simulation), the implied-volatility
 surface, the order book (spread, touch sizes, the count of cancels), the tape (mid history),
-the clock and the scenario's calendar (scheduled macro prints, i.e. ``fundamental_shock`` event
-times, and each day's close; expiries come from the chain). The dealers' side is an *assumed*
-sign convention per option type (default dealers short calls, long puts).
+the clock and the scenario's public calendar (the times of events marked ``scheduled``, e.g.
+macro prints, and each day's close; expiries come from the chain). Unscheduled events (a crash's
+news) are invisible until they move prices. The dealers' side is an *assumed* sign convention
+per option type (default dealers short calls, long puts).
 
 Components (raw units, see :mod:`market.hpi`; + = pressure against the desk):
 
@@ -20,7 +21,7 @@ Components (raw units, see :mod:`market.hpi`; + = pressure against the desk):
 - spot velocity: trailing mid speed in bps per minute, signed by the desk's net side (the side
   of its working parents by remaining quantity; an idle desk counts any fast move: absolute);
 - expiry proximity: ``oi_share / sqrt(hours to the nearest large expiry)`` plus event windows
-  (macro prints, the close);
+  (scheduled events, the close);
 - book stress: spread widening over its calm baseline, top-of-book depletion on the side the desk
   takes from, and the excess cancel rate (cancels = the book's cancel and reduce messages).
 
@@ -76,20 +77,32 @@ _MIN_CANCEL_RATE = 1e-3
 #: time to expiry (seconds) that stands for "no live expiry" in model features: the farthest
 #: time-to-expiry bucket
 NO_EXPIRY_SECONDS = 1e7
+#: transition-log columns of the component z-scores
+_Z_COLUMNS = tuple(f"z_{k}" for k in COMPONENTS)
+#: a state policy equal to this one slices exactly like the plain schedule
+_PLAIN = StatePolicy()
 
 
-def build_state_machine(cfg: HPIPolicyConfig) -> ExecutionStateMachine:
-    """The state machine of a :class:`agents.desk.HPIPolicyConfig` (levels, dwell, overrides).
+def build_state_machine(cfg: HPIPolicyConfig, tail_upgrade_bps=None,
+                        tail_downgrade_bps=None) -> ExecutionStateMachine:
+    """The state machine of a :class:`agents.desk.HPIPolicyConfig` (levels, dwell, overrides,
+    playbook), optionally with p95 tail-cost levels (bps, three each: PRESSURED, DISLOCATED,
+    SAFE; see :meth:`HPIPolicy.attach_tail_forecaster`).
 
     Raises ValueError naming the field when the levels are not ordered or overrides overlap.
     """
-    tails = bool(cfg.tail_upgrade_bps)
+    tails = tail_upgrade_bps is not None or tail_downgrade_bps is not None
+    if tails and any(t is None or len(t) != len(HPI_STATES)
+                     for t in (tail_upgrade_bps, tail_downgrade_bps)):
+        raise ValueError(f"tail_upgrade_bps and tail_downgrade_bps must each list "
+                         f"{len(HPI_STATES)} levels ({', '.join(HPI_STATES)}), got "
+                         f"{tail_upgrade_bps!r} and {tail_downgrade_bps!r}")
     thresholds = {}
     for i, name in enumerate(HPI_STATES):
         thresholds[name] = StateThresholds(
             upgrade=float(cfg.upgrade[i]), downgrade=float(cfg.downgrade[i]),
-            tail_upgrade_bps=float(cfg.tail_upgrade_bps[i]) if tails else None,
-            tail_downgrade_bps=float(cfg.tail_downgrade_bps[i]) if tails else None)
+            tail_upgrade_bps=float(tail_upgrade_bps[i]) if tails else None,
+            tail_downgrade_bps=float(tail_downgrade_bps[i]) if tails else None)
     policies = default_policies()
     for name, changes in cfg.state_policies.items():
         if name not in {s.value for s in ExecState}:
@@ -117,17 +130,16 @@ def build_state_machine(cfg: HPIPolicyConfig) -> ExecutionStateMachine:
 
 
 def scenario_event_windows(scenario, cfg: HPIObserverConfig) -> list[tuple[float, float, float]]:
-    """Calendar windows an outsider knows in advance: macro prints and each day's close.
+    """Calendar windows an outsider knows in advance: scheduled events and each day's close.
 
-    Every ``fundamental_shock`` event of the scenario is a scheduled print: a window of
-    ``macro_window_s`` seconds starts at its time (weight 1). Each day ends with a window of
+    Every event of the scenario marked ``scheduled`` (any kind: a macro print, an auction) opens
+    a window of ``macro_window_s`` seconds at its time (weight 1). Unscheduled events open none:
+    the observer must not anticipate news that was not announced. Each day ends with a window of
     ``close_window_s`` seconds of weight ``close_weight`` (none when either is 0). Clock seconds.
     """
-    from experiments.config import EventKind
-
     windows = []
     for ev in scenario.events:
-        if ev.kind is EventKind.fundamental_shock:
+        if ev.scheduled:
             start = ev.day * SECONDS_PER_DAY + ev.time_of_day()
             windows.append((start, start + cfg.macro_window_s, 1.0))
     if cfg.close_window_s > 0 and cfg.close_weight > 0:
@@ -165,9 +177,16 @@ class HPIObserver:
                  sink: Callable[[HPIReading], tuple[str, float]] | None = None) -> None:
         self.cfg = cfg
         fallbacks = {k: (float(v[0]), float(v[1])) for k, v in cfg.fallbacks.items()}
+        # one observation per model step: the seconds of history become observation counts
+        window = round(cfg.scaler_window_s / model.dt)
+        if window < 4:
+            raise ValueError(f"desk.hpi.observer.scaler_window_s must span at least 4 steps "
+                             f"(>= {4 * model.dt:g} s at market.step_seconds={model.dt:g}), "
+                             f"got {cfg.scaler_window_s!r}")
+        min_history = min(max(1, round(cfg.min_history_s / model.dt)), window)
         self.index = HedgePressureIndex(
             weights={k: float(cfg.weights.get(k, 1.0)) for k in COMPONENTS},
-            window=int(cfg.scaler_window), min_history=int(cfg.min_history),
+            window=window, min_history=min_history,
             z_clip=float(cfg.z_clip), fallbacks=fallbacks,
             slope_window_seconds=float(cfg.slope_window_s))
         self.sign_convention = (float(cfg.sign_convention[0]), float(cfg.sign_convention[1]))
@@ -353,6 +372,11 @@ class HPIObserver:
                                          cancel_baseline_rate=1.0))
 
     @property
+    def n_observations(self) -> int:
+        """Observations gathered so far (computed or pending)."""
+        return len(self._rows) + len(self._pending)
+
+    @property
     def reading(self) -> HPIReading | None:
         """The index at the latest observation (None before the first)."""
         self.flush()
@@ -377,21 +401,22 @@ class HPIPolicy:
     """The desk policy driven by the HPI state machine (the :class:`agents.desk.SchedulePolicy`
     interface plus ``observe``, called by the desk once per step).
 
-    State -> slicing, from the machine's :class:`market.execution_states.StatePolicy`:
+    State -> slicing, from the current state's :class:`market.execution_states.StatePolicy`
+    (every state's, CALM's included; CALM's defaults are the plain schedule, so it then makes
+    no adjustment at all):
 
-    - CALM: the plain schedule (no adjustment at all).
-    - PRESSURED and above: passive dwell = the plain dwell scaled by the state's
-      ``passive_dwell_seconds`` over CALM's; a resting child whose queue loss reaches the
-      state's ``queue_loss_threshold`` stops waiting; ``slice_cap`` scales the child size,
+    - passive dwell = the plain dwell ``desk.passive_dwell_s * (1 - urgency)`` times the state's
+      ``passive_dwell_scale``; a resting child whose queue loss reaches the state's
+      ``queue_loss_threshold`` stops waiting; ``slice_cap`` scales the child size,
       ``participation_multiplier`` the POV rate, ``horizon_stretch`` a TWAP horizon.
     - ``venue_quality_gating`` (DISLOCATED, SAFE): no cross while the spread exceeds
       ``gate_spread_multiple`` times the observer's calm spread baseline.
     - ``allow_risk_increasing`` false (SAFE): parents that have not started do not start.
-    - ``strict_residual`` (SAFE): started parents finish passive-first (the plain dwell, not a
-      shortened one) and cross only at the far touch itself (no walking the book), gated.
+    - ``strict_residual`` (SAFE): cross only at the far touch itself (no walking the book);
+      with SAFE's dwell scale of 1 started parents finish passive-first, gated.
 
-    ``tail_forecaster``: optional ``callable(policy, model) -> p95 bps`` consulted every
-    ``tail_interval_s``; its forecast feeds the machine's tail thresholds when configured.
+    A tail-cost forecast can drive the machine next to the HPI: see
+    :meth:`attach_tail_forecaster`.
     """
 
     def __init__(self, cfg: HPIPolicyConfig, desk_cfg: DeskConfig, model) -> None:
@@ -402,16 +427,48 @@ class HPIPolicy:
         self.mode = cfg.mode
         self.machine = build_state_machine(cfg)
         self.observer = HPIObserver(cfg.observer, model, sink=self._step_machine)
+        # set by attach_tail_forecaster (seconds between forecasts)
         self.tail_forecaster: Callable | None = None
+        self.tail_interval_s = 10.0
         self.tail_p95_bps = math.nan
         self._next_tail = -math.inf
         self.shadow_log: list[dict] = []
         self.children_seen = 0
         self.queue_breaches = 0
 
+    def attach_tail_forecaster(self, forecaster: Callable, *, upgrade_bps, downgrade_bps,
+                               interval_s: float = 10.0) -> None:
+        """Let a p95 slippage forecast (bps, + = cost) move the state machine next to the HPI.
+
+        ``forecaster(policy, model) -> p95 bps`` (e.g. a :class:`QuantileTailForecaster`) is
+        consulted every ``interval_s`` seconds; a state is entered when the HPI or the forecast
+        reaches its level and left when both are below theirs. ``upgrade_bps`` and
+        ``downgrade_bps`` list three levels each (PRESSURED, DISLOCATED, SAFE), ordered like the
+        HPI levels. Call it before the first observation. These are arguments rather than
+        ``desk.hpi`` config fields because a config cannot name a fitted model: the levels have
+        no meaning without the forecaster that comes with them.
+        """
+        if not callable(forecaster):
+            raise ValueError(f"forecaster must be callable(policy, model), got "
+                             f"{type(forecaster).__name__}")
+        if self.observer.n_observations:
+            raise ValueError("attach_tail_forecaster must be called before the first "
+                             "observation (the state machine is rebuilt with the tail levels)")
+        interval = float(interval_s)
+        if not (math.isfinite(interval) and 0.0 < interval <= SECONDS_PER_DAY):
+            raise ValueError(f"interval_s must be in (0, {SECONDS_PER_DAY:g}] seconds, got "
+                             f"{interval_s!r}")
+        self.machine = build_state_machine(self.cfg, list(upgrade_bps), list(downgrade_bps))
+        self.tail_forecaster = forecaster
+        self.tail_interval_s = interval
+        self._next_tail = -math.inf
+
     def _step_machine(self, reading: HPIReading) -> tuple[str, float]:
         tail = self.tail_p95_bps if math.isfinite(self.tail_p95_bps) else None
-        self.machine.step(reading.time, reading.hpi, tail)
+        # the component z-scores ride along so every transition is logged with its causes
+        z = reading.z
+        self.machine.step(reading.time, reading.hpi, tail,
+                          {key: z[k] for key, k in zip(_Z_COLUMNS, COMPONENTS, strict=True)})
         return self.machine.state.value, self.tail_p95_bps
 
     @property
@@ -433,23 +490,17 @@ class HPIPolicy:
         holds from the next observation on."""
         self.observer.observe(model, desk_side(desk))
         if self.tail_forecaster is not None and model.now >= self._next_tail:
-            self._next_tail = model.now + self.cfg.tail_interval_s
+            self._next_tail = model.now + self.tail_interval_s
             self.observer.flush()
             self.tail_p95_bps = float(self.tail_forecaster(self, model))
 
     def adjustment(self, state: ExecState, parent) -> SliceAdjustment:
-        """The slicing adjustment of ``state`` for ``parent`` (NEUTRAL in CALM)."""
-        if state is ExecState.calm:
-            return NEUTRAL
+        """The slicing adjustment of ``state``'s policy for ``parent`` (:data:`NEUTRAL` when
+        the policy is the plain schedule, as CALM's is by default)."""
         sp = self.machine.policies[state]
-        calm = self.machine.policies[ExecState.calm]
-        plain_dwell = self.desk_cfg.passive_dwell_s * (1.0 - parent.urgency)
-        if sp.strict_residual:
-            dwell = plain_dwell
-        elif calm.passive_dwell_seconds > 0:
-            dwell = plain_dwell * sp.passive_dwell_seconds / calm.passive_dwell_seconds
-        else:
-            dwell = 0.0
+        if sp == _PLAIN:
+            return NEUTRAL
+        dwell = self.desk_cfg.passive_dwell_s * (1.0 - parent.urgency) * sp.passive_dwell_scale
         cap = None
         if sp.venue_quality_gating:
             base = self.observer.spread_baseline
@@ -473,7 +524,7 @@ class HPIPolicy:
         state = self.machine.state
         adj = self.adjustment(state, parent)
         if self.mode is HPIMode.shadow:
-            if adj is not NEUTRAL:
+            if adj != NEUTRAL:
                 self.shadow_log.append({
                     "time": model.now, "parent_id": parent.parent_id, "state": state.value,
                     "hpi": self.observer.reading.hpi if self.observer.reading else math.nan,
@@ -532,12 +583,12 @@ class HPIPolicy:
 class QuantileTailForecaster:
     """A tail-cost forecast for the state machine from a fitted two-layer slippage model.
 
-    Called as ``forecaster(policy, model)`` (the :attr:`HPIPolicy.tail_forecaster` hook), it
-    builds one feature row for a nominal child of ``nominal_qty`` shares on the desk's net side
-    (+1 when idle), urgency ``urgency`` and no latency, from the book
-    (:func:`agents.desk.book_features`) and the policy's current reading, and returns the
-    model's ``quantile`` forecast of slippage (bps, + = cost). ``use_hedge=False`` forecasts
-    with Layer A alone.
+    Called as ``forecaster(policy, model)`` (attach it with
+    :meth:`HPIPolicy.attach_tail_forecaster`), it builds one feature row for a nominal child of
+    ``nominal_qty`` shares on the desk's net side (+1 when idle), urgency ``urgency`` and no
+    latency, from the book (:func:`agents.desk.book_features`) and the policy's current reading,
+    and returns the model's ``quantile`` forecast of slippage (bps, + = cost).
+    ``use_hedge=False`` forecasts with Layer A alone.
     """
 
     def __init__(self, slippage_model, quantile: float = 0.95, *, nominal_qty: int = 1_000,

@@ -13,11 +13,12 @@ The pipeline, one trading day per session:
 1. **Sessions** are stratified by event class (``calm``, ``expiry``, ``macro``, ``short_gamma``,
    ``long_gamma``; each a list of config overrides plus scheduled events) and by volatility
    regime, interleaved so that every stretch of sessions holds every class. Each session works
-   the same parent orders (:class:`StudyParent`), with seed ``seed + index``.
-2. **Calibration**: ``calibration_sessions`` sessions of every class in turn (their own seeds)
-   form the observer's reference history: per HPI component the median and IQR / 1.349 of its
-   raw values, used as the robust scaler's ``fallbacks`` in every later run (the index reads as
-   the deviation from a typical day).
+   the same parent orders (:class:`StudyParent`), with seed ``seed + index`` (``seed`` = the
+   run config's top-level seed, so ``seed=7`` gives a different study).
+2. **Calibration**: ``calibration_sessions`` sessions covering every class and every regime
+   (their own seeds) form the observer's reference history: per HPI component the median and
+   IQR / 1.349 of its raw values, used as the robust scaler's ``fallbacks`` in every later run
+   (the index reads as the deviation from a typical day).
 3. **Runs**: every session twice on the same seed, in parallel processes (joblib, ``n_jobs``):
    *shadow* (the HPI scores and logs what it would have done; the desk slices plainly: this is
    the plain desk and the dataset) and *live* (the HPI state machine drives the desk).
@@ -163,10 +164,13 @@ def _default_classes() -> dict[str, EventClass]:
             "agents.customers.expiry_weights=[0.85,0.1,0.05]", "agents.customers.rate=0.003",
             "agents.dealers.initial_book=short_gamma", "agents.dealers.initial_book_expiry=0",
             "agents.dealers.initial_book_contracts=1000", "agents.dealers.initial_book_strikes=2"]),
-        # two scheduled macro prints that move the fundamental
+        # two macro prints that move the fundamental, on the public calendar (scheduled), so
+        # the observer knows their times in advance
         "macro": EventClass(events=[
-            EventConfig(kind=EventKind.fundamental_shock, at="11:00", size=-0.015),
-            EventConfig(kind=EventKind.fundamental_shock, at="13:45", size=0.012)]),
+            EventConfig(kind=EventKind.fundamental_shock, at="11:00", size=-0.015,
+                        scheduled=True),
+            EventConfig(kind=EventKind.fundamental_shock, at="13:45", size=0.012,
+                        scheduled=True)]),
         # dealers open short gamma (customers bought calls and puts) and customers chase calls
         "short_gamma": EventClass(overrides=[
             "agents.dealers.initial_book=short_gamma", *opening,
@@ -191,9 +195,9 @@ class HPIStudyConfig:
     """The study (``hpi_study`` node of ``conf/hpi_study.yaml``; see the module docstring).
 
     - ``sessions``: sessions (trading days) per arm; ``n_jobs``: worker processes.
-    - ``seed``: session ``i`` uses seed ``seed + i``; calibration sessions ``seed + 100000 + i``.
-    - ``calibration_sessions``: sessions (classes and regimes in turn, own seeds) whose raw HPI
-      components set the robust scaler's reference (0 = keep the configured fallbacks).
+    - ``calibration_sessions``: sessions (covering every class and every regime once there are
+      as many as the larger of the two counts; own seeds) whose raw HPI components set the
+      robust scaler's reference (0 = keep the configured fallbacks).
     - ``overrides``: dotted ``key=value`` overrides applied to every session.
     - ``parents``, ``classes``, ``vol_regimes``: the session design.
     - ``n_splits``: rolling time splits; ``decile_bins``, ``min_spearman``: the monotonicity
@@ -202,11 +206,13 @@ class HPIStudyConfig:
       (seconds; buckets holding under ``min_bucket_share`` of the rows are merged away).
     - ``keep_every_s``: spacing of the per-step HPI rows kept for the figures.
     - ``canary``: :class:`CanaryConfig`.
+
+    Seeds come from the run config's top-level ``seed``, not from this node: session ``i`` runs
+    on ``seed + i``, calibration session ``i`` on ``seed + 100000 + i``.
     """
 
     sessions: int = 30
     n_jobs: int = 2
-    seed: int = 1000
     calibration_sessions: int = 5
     overrides: list[str] = field(default_factory=lambda: ["market.record_interval=60"])
     parents: list[StudyParent] = field(default_factory=_default_parents)
@@ -227,7 +233,6 @@ class HPIStudyConfig:
         p = "hpi_study"
         check_range(f"{p}.sessions", self.sessions, 2, 100_000)
         check_range(f"{p}.n_jobs", self.n_jobs, 1, 1024)
-        check_range(f"{p}.seed", self.seed, 0, 2**62)
         check_range(f"{p}.calibration_sessions", self.calibration_sessions, 0, 1000)
         if not self.parents:
             raise ConfigError(f"{p}.parents must list at least one parent order")
@@ -305,11 +310,21 @@ class Session:
     vol_regime: str
 
 
-def plan_sessions(study: HPIStudyConfig) -> list[Session]:
-    """Interleaved sessions: class ``i mod n_classes``, regime cycling once per class round."""
+#: calibration session ``i`` runs on ``seed + CALIBRATION_SEED_OFFSET + i``, clear of the
+#: study's own seeds (at most 100,000 sessions)
+CALIBRATION_SEED_OFFSET = 100_000
+# the largest top-level seed a study may start from: every session's seed (up to seed +
+# offset + 999 calibration sessions) must stay within the run config's limit
+_MAX_SEED = 2**63 - 1 - CALIBRATION_SEED_OFFSET - 1000
+
+
+def plan_sessions(study: HPIStudyConfig, seed: int) -> list[Session]:
+    """Interleaved sessions: class ``i mod n_classes``, regime cycling once per class round;
+    session ``i`` on seed ``seed + i`` (``seed``: the run config's top-level seed)."""
+    check_range("seed", seed, 0, _MAX_SEED)
     classes = list(study.classes)
     regimes = list(study.vol_regimes)
-    return [Session(i, study.seed + i, classes[i % len(classes)],
+    return [Session(i, seed + i, classes[i % len(classes)],
                     regimes[(i // len(classes)) % len(regimes)]) for i in range(study.sessions)]
 
 
@@ -419,13 +434,22 @@ def _gather(results: list[dict], name: str) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- calibration
-def calibration_sessions(study: HPIStudyConfig) -> list[Session]:
-    """The reference history: sessions of every class and regime in turn (negative indices,
-    seeds ``seed + 100000 + i``), like the study's own but never reused by it."""
+def calibration_sessions(study: HPIStudyConfig, seed: int) -> list[Session]:
+    """The reference history (negative indices, seeds ``seed + 100000 + i``), like the study's
+    own sessions but never reused by it.
+
+    Session ``i`` takes class ``i mod C`` and regime ``(i + i // L) mod R`` (``C`` classes,
+    ``R`` regimes, ``L = lcm(C, R)``): the first ``max(C, R)`` sessions hold every class and
+    every regime, and the first ``C * R`` every pairing. (Plain
+    ``i mod R`` would pair classes and regimes for good when ``C`` and ``R`` share a factor;
+    cycling the regime once per class round would keep the first ``C`` sessions in one regime.)
+    """
+    check_range("seed", seed, 0, _MAX_SEED)
     classes, regimes = list(study.classes), list(study.vol_regimes)
-    n = study.calibration_sessions
-    return [Session(-1 - i, study.seed + 100_000 + i, classes[i % len(classes)],
-                    regimes[(i // len(classes)) % len(regimes)]) for i in range(n)]
+    n_c, n_r = len(classes), len(regimes)
+    lcm = math.lcm(n_c, n_r)
+    return [Session(-1 - i, seed + CALIBRATION_SEED_OFFSET + i, classes[i % n_c],
+                    regimes[(i + i // lcm) % n_r]) for i in range(study.calibration_sessions)]
 
 
 def reference_scaling(raw: pd.DataFrame) -> dict[str, list[float]]:
@@ -856,13 +880,13 @@ def run_study(study: HPIStudyConfig, base: RunConfig, out: Path, *,
     out = Path(out)
     tables, figures = out / "tables", out / "figures"
     timings: dict[str, float] = {}
-    sessions = plan_sessions(study)
+    sessions = plan_sessions(study, base.seed)
 
     # 2. calibration of the calm reference
     t0 = time.perf_counter()
     fallbacks = None
     if study.calibration_sessions:
-        cal = calibration_sessions(study)
+        cal = calibration_sessions(study, base.seed)
         jobs = [(session_config(base, study, s, HPIMode.shadow), s, "calibration") for s in cal]
         log(f"hpi_study: calibrating the reference history on {len(cal)} session(s)")
         results = run_sessions(jobs, study.n_jobs, keep_every_s=1.0)
@@ -979,7 +1003,8 @@ def run_study(study: HPIStudyConfig, base: RunConfig, out: Path, *,
 
     timings["total_s"] = time.perf_counter() - t_start
     manifest = {"study": _plain(OmegaConf.to_container(OmegaConf.structured(study))),
-                "fallbacks": fallbacks, "timings": timings, "sessions": len(sessions),
+                "seed": base.seed, "fallbacks": fallbacks, "timings": timings,
+                "sessions": len(sessions),
                 "runs": len(results), "children": len(kids), "dataset_rows": len(data),
                 "max_decomposition_gap_bps": is_gap,
                 "hedge_spec_edges": list(validation["spec"].expiry_bucket_edges)}

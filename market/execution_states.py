@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -65,25 +65,30 @@ def _check(name: str, value, lo=None, hi=None, *, lo_open=False) -> float:
 class StatePolicy:
     """How the desk slices while in one state.
 
+    The defaults leave the baseline schedule unchanged (CALM's playbook).
+
     - ``slice_cap``: largest child as a fraction of the baseline child size, in (0, 1].
     - ``participation_multiplier``: multiplies the parent's target participation rate, in (0, 1].
-    - ``passive_dwell_seconds``: how long a passive child may rest before it is repriced or made
-      aggressive.
+    - ``passive_dwell_scale``: how long a passive child may rest before it is made aggressive,
+      as a multiple of the baseline schedule's dwell, in [0, 100] (1 = unchanged, 0 = no
+      resting at all). A multiple rather than seconds because the baseline dwell already
+      depends on each parent's urgency; a state scales it instead of overriding it.
     - ``queue_loss_threshold``: the share of a resting child's queue priority that may be lost
-      (depth ahead of it growing, re-queueing) before it is repriced, in (0, 1]; lower = tighter.
-    - ``horizon_stretch``: multiplies the remaining execution horizon, >= 1 (spreading the order
-      out in time).
+      (depth ahead of it growing, re-queueing) before it stops resting, in (0, 1], or None
+      (never: it rests its full dwell); lower = tighter.
+    - ``horizon_stretch``: multiplies the remaining execution horizon, in [1, 100] (spreading
+      the order out in time).
     - ``allow_risk_increasing``: whether new risk-increasing flow (new parents, or raising a
       parent's size) may start.
     - ``venue_quality_gating``: route only to venues (or price levels) passing quality checks.
-    - ``strict_residual``: complete only the residual of existing parents, and only under the
-      strict residual policy (passive-first, hard limit price).
+    - ``strict_residual``: cross only at the far touch itself, never walking the book (a hard
+      limit price for the residual of existing parents).
     """
 
     slice_cap: float = 1.0
     participation_multiplier: float = 1.0
-    passive_dwell_seconds: float = 30.0
-    queue_loss_threshold: float = 0.5
+    passive_dwell_scale: float = 1.0
+    queue_loss_threshold: float | None = None
     horizon_stretch: float = 1.0
     allow_risk_increasing: bool = True
     venue_quality_gating: bool = False
@@ -92,9 +97,10 @@ class StatePolicy:
     def __post_init__(self) -> None:
         _check("slice_cap", self.slice_cap, 0.0, 1.0, lo_open=True)
         _check("participation_multiplier", self.participation_multiplier, 0.0, 1.0, lo_open=True)
-        _check("passive_dwell_seconds", self.passive_dwell_seconds, 0.0)
-        _check("queue_loss_threshold", self.queue_loss_threshold, 0.0, 1.0, lo_open=True)
-        _check("horizon_stretch", self.horizon_stretch, 1.0)
+        _check("passive_dwell_scale", self.passive_dwell_scale, 0.0, 100.0)
+        if self.queue_loss_threshold is not None:
+            _check("queue_loss_threshold", self.queue_loss_threshold, 0.0, 1.0, lo_open=True)
+        _check("horizon_stretch", self.horizon_stretch, 1.0, 100.0)
         for name in ("allow_risk_increasing", "venue_quality_gating", "strict_residual"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -103,18 +109,20 @@ class StatePolicy:
 def default_policies() -> dict[ExecState, StatePolicy]:
     """The playbook's policy per state.
 
-    CALM runs the baseline schedule. PRESSURED shortens passive dwell and tightens the queue-loss
-    threshold. DISLOCATED also caps the slice size, stretches the horizon and gates venues. SAFE
-    starts no new risk-increasing flow and completes residuals only under the strict policy.
+    CALM runs the baseline schedule. PRESSURED cuts the passive dwell to a third and stops a
+    child resting once it has lost a quarter of its queue priority. DISLOCATED cuts the dwell to
+    a sixth, tightens the queue-loss threshold, caps the slice size, stretches the horizon and
+    gates venues. SAFE starts no new risk-increasing flow and completes residuals under the
+    strict policy: the full baseline dwell (passive first), crossing only at the far touch.
     """
     return {
         ExecState.calm: StatePolicy(),
-        ExecState.pressured: StatePolicy(passive_dwell_seconds=10.0, queue_loss_threshold=0.25),
+        ExecState.pressured: StatePolicy(passive_dwell_scale=1 / 3, queue_loss_threshold=0.25),
         ExecState.dislocated: StatePolicy(slice_cap=0.5, participation_multiplier=0.6,
-                                          passive_dwell_seconds=5.0, queue_loss_threshold=0.2,
+                                          passive_dwell_scale=1 / 6, queue_loss_threshold=0.2,
                                           horizon_stretch=1.5, venue_quality_gating=True),
         ExecState.safe: StatePolicy(slice_cap=0.25, participation_multiplier=0.3,
-                                    passive_dwell_seconds=5.0, queue_loss_threshold=0.2,
+                                    passive_dwell_scale=1.0, queue_loss_threshold=0.2,
                                     horizon_stretch=2.0, allow_risk_increasing=False,
                                     venue_quality_gating=True, strict_residual=True),
     }
@@ -203,7 +211,9 @@ class Transition:
 
     ``reason``: "upgrade", "downgrade", "threshold" (no-hysteresis mode), "override_start" or
     "override_end". ``hpi`` and ``tail_p95_bps`` are the inputs at that step; ``trigger`` names
-    the threshold crossed ("hpi", "tail", "hpi+tail", "override" or "stabilised").
+    the threshold crossed ("hpi", "tail", "hpi+tail", "override" or "stabilised"). ``inputs``
+    holds whatever else the caller passed to :meth:`ExecutionStateMachine.step` at that step
+    (e.g. the index's component z-scores), so a transition can be traced to what moved it.
     """
 
     time: float
@@ -214,6 +224,7 @@ class Transition:
     hpi: float
     tail_p95_bps: float
     note: str = ""
+    inputs: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -321,15 +332,32 @@ class ExecutionStateMachine:
             return False
         return tail is None or th.tail_downgrade_bps is None or tail < th.tail_downgrade_bps
 
-    def _move(self, t, new, reason, trigger, hpi, tail, note="") -> None:
+    def _log(self, t, to, reason, trigger, hpi, tail, inputs, note="") -> None:
+        # inputs are copied only here, on a transition, so passing them every step costs nothing
+        extra = {}
+        for key, value in (inputs or {}).items():
+            if key in Transition.__dataclass_fields__:
+                raise ValueError(f"inputs key {key!r} clashes with a transition field; allowed: "
+                                 f"any name but {list(Transition.__dataclass_fields__)}")
+            extra[str(key)] = float(value)
         self.transitions.append(Transition(
-            time=t, from_state=self.state.value, to_state=new.value, reason=reason,
-            trigger=trigger, hpi=hpi, tail_p95_bps=math.nan if tail is None else tail, note=note))
+            time=t, from_state=self.state.value, to_state=to.value, reason=reason,
+            trigger=trigger, hpi=hpi, tail_p95_bps=math.nan if tail is None else tail, note=note,
+            inputs=extra))
+
+    def _move(self, t, new, reason, trigger, hpi, tail, inputs, note="") -> None:
+        self._log(t, new, reason, trigger, hpi, tail, inputs, note)
         self.state = new
         self._calm_since = None
 
-    def step(self, t: float, hpi: float, tail_p95_bps: float | None = None) -> ExecState:
-        """Advance to clock time ``t`` (non-decreasing) with this step's HPI and p95 forecast."""
+    def step(self, t: float, hpi: float, tail_p95_bps: float | None = None,
+             inputs: Mapping[str, float] | None = None) -> ExecState:
+        """Advance to clock time ``t`` (non-decreasing) with this step's HPI and p95 forecast.
+
+        ``inputs``: optional named numbers behind this step's HPI (e.g. its component
+        z-scores); they do not affect the state, and are logged with any transition the step
+        makes (:attr:`Transition.inputs`).
+        """
         t = _check("t", t)
         hpi = _check("hpi", hpi)
         if not math.isfinite(hpi) or not math.isfinite(t):
@@ -347,15 +375,12 @@ class ExecutionStateMachine:
         if self._active_override is not None and override is not self._active_override:
             ended = self._active_override
             self._active_override = None
-            self.transitions.append(Transition(
-                time=t, from_state=self.state.value, to_state=self.state.value,
-                reason="override_end", trigger="override", hpi=hpi,
-                tail_p95_bps=math.nan if tail is None else tail, note=ended.note))
+            self._log(t, self.state, "override_end", "override", hpi, tail, inputs, ended.note)
             self._breach_run = [0] * len(_ORDER)
         if override is not None:
             if override is not self._active_override:
                 self._active_override = override
-                self._move(t, override.state, "override_start", "override", hpi, tail,
+                self._move(t, override.state, "override_start", "override", hpi, tail, inputs,
                            override.note)
             return self.state
 
@@ -363,7 +388,8 @@ class ExecutionStateMachine:
         if not self.hysteresis:
             target = max(i for i, b in enumerate(breaches) if i == 0 or b)
             if target != self.state.level:
-                self._move(t, _ORDER[target], "threshold", breaches[target] or "hpi", hpi, tail)
+                self._move(t, _ORDER[target], "threshold", breaches[target] or "hpi", hpi, tail,
+                           inputs)
             return self.state
 
         self._breach_run = [run + 1 if b else 0 for run, b in zip(self._breach_run, breaches,
@@ -372,7 +398,8 @@ class ExecutionStateMachine:
                  if self._breach_run[i] >= self.k_up]
         if ready:
             target = max(ready)
-            self._move(t, _ORDER[target], "upgrade", breaches[target] or "hpi", hpi, tail)
+            self._move(t, _ORDER[target], "upgrade", breaches[target] or "hpi", hpi, tail,
+                       inputs)
             return self.state
 
         if self.state is ExecState.calm:
@@ -381,7 +408,8 @@ class ExecutionStateMachine:
             if self._calm_since is None:
                 self._calm_since = t
             if t - self._calm_since >= self.min_dwell_down[self.state]:
-                self._move(t, _ORDER[self.state.level - 1], "downgrade", "stabilised", hpi, tail)
+                self._move(t, _ORDER[self.state.level - 1], "downgrade", "stabilised", hpi, tail,
+                           inputs)
                 # The next state down needs its own sustained stabilisation, starting now.
                 if self.state is not ExecState.calm and self._stable_below(self.state, hpi, tail):
                     self._calm_since = t
@@ -389,8 +417,11 @@ class ExecutionStateMachine:
             self._calm_since = None
         return self.state
 
-    def run(self, times, hpi, tail_p95_bps=None) -> np.ndarray:
-        """Step through arrays; returns the state after each step (an object array)."""
+    def run(self, times, hpi, tail_p95_bps=None, inputs: Mapping | None = None) -> np.ndarray:
+        """Step through arrays; returns the state after each step (an object array).
+
+        ``inputs``: optional mapping name -> array (one value per step) passed to :meth:`step`.
+        """
         t = np.atleast_1d(np.asarray(times, dtype=float))
         h = np.atleast_1d(np.asarray(hpi, dtype=float))
         if t.ndim != 1 or h.shape != t.shape:
@@ -410,15 +441,28 @@ class ExecutionStateMachine:
                              f"{int(np.argmax(bad))}")
         if np.any(np.diff(t) < 0) or (t.size and t[0] < self._last_time):
             raise ValueError("times must be non-decreasing (and not before the last step)")
+        extra = {}
+        for key, values in (inputs or {}).items():
+            arr = np.atleast_1d(np.asarray(values, dtype=float))
+            if arr.shape != t.shape:
+                raise ValueError(f"inputs[{key!r}] must match times' shape {t.shape}, got "
+                                 f"{arr.shape}")
+            extra[key] = arr
         out = np.empty(t.size, dtype=object)
         for i in range(t.size):
-            out[i] = self.step(t[i], h[i], None if tails is None else tails[i])
+            out[i] = self.step(t[i], h[i], None if tails is None else tails[i],
+                               {k: v[i] for k, v in extra.items()} if extra else None)
         return out
 
     def transitions_frame(self) -> pd.DataFrame:
-        """The transition log as a DataFrame, one row per change."""
-        columns = list(Transition.__dataclass_fields__)
-        return pd.DataFrame([asdict(tr) for tr in self.transitions], columns=columns)
+        """The transition log as a DataFrame, one row per change: the :class:`Transition`
+        fields, then one column per name of :attr:`Transition.inputs` (NaN where a transition
+        was logged without it)."""
+        base = [f for f in Transition.__dataclass_fields__ if f != "inputs"]
+        keys = list(dict.fromkeys(k for tr in self.transitions for k in tr.inputs))
+        rows = [[getattr(tr, f) for f in base] + [tr.inputs.get(k, math.nan) for k in keys]
+                for tr in self.transitions]
+        return pd.DataFrame(rows, columns=base + keys)
 
     def occupancy_seconds(self) -> dict[str, float]:
         """Clock seconds spent in each state so far (each gap between steps goes to the state

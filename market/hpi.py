@@ -415,9 +415,10 @@ class HedgePressureIndex:
     - ``weights``: mapping component -> weight (missing components weigh 1; unknown names are an
       error). Weights of zero drop a component.
     - ``window``, ``min_history``, ``z_clip``, ``min_scale``: passed to each
-      :class:`RobustScaler` (window and min_history in steps).
-    - ``fallbacks``: per component ``(centre, scale)`` used until ``min_history`` steps; missing
-      components use :data:`DEFAULT_FALLBACKS`.
+      :class:`RobustScaler` (window and min_history count observations, i.e. calls of
+      :meth:`step`, whatever the time between them).
+    - ``fallbacks``: per component ``(centre, scale)`` used until ``min_history`` observations;
+      missing components use :data:`DEFAULT_FALLBACKS`.
     - ``slope_window_seconds``: trailing span over which the HPI slope is fitted.
     """
 

@@ -143,14 +143,27 @@ def test_sign_convention_flips_the_observer_estimate():
     assert estimates[-1.0] == pytest.approx(-estimates[1.0])
 
 
-def test_macro_prints_and_the_close_are_event_windows():
+def test_only_scheduled_events_and_the_close_are_event_windows():
     cfg = small_market()
-    cfg.scenario.events = [EventConfig(kind=EventKind.fundamental_shock, at="11:00", size=-0.01)]
+    cfg.scenario.events = [
+        EventConfig(kind=EventKind.fundamental_shock, at="11:00", size=-0.01, scheduled=True),
+        # unannounced news (a crash's shock): the observer must not see it coming
+        EventConfig(kind=EventKind.fundamental_shock, at="12:00", size=-0.05),
+        # any kind may be on the calendar
+        EventConfig(kind=EventKind.surface_shift, at="14:00", dlevel=0.02, scheduled=True)]
     obs_cfg = HPIObserverConfig(macro_window_s=600.0, close_window_s=900.0, close_weight=0.5)
     windows = scenario_event_windows(cfg.scenario, obs_cfg)
-    assert windows == [(5400.0, 6000.0, 1.0), (22_500.0, 23_400.0, 0.5)]
+    assert windows == [(5400.0, 6000.0, 1.0), (16_200.0, 16_800.0, 1.0),
+                       (22_500.0, 23_400.0, 0.5)]
     assert scenario_event_windows(cfg.scenario, HPIObserverConfig(close_weight=0.0)) == [
-        (5400.0, 6300.0, 1.0)]
+        (5400.0, 6300.0, 1.0), (16_200.0, 17_100.0, 1.0)]
+    cfg.scenario.events[0].scheduled = False
+    assert scenario_event_windows(cfg.scenario, HPIObserverConfig(close_weight=0.0)) == [
+        (16_200.0, 17_100.0, 1.0)]
+    # the observer in a model gets the same calendar
+    cfg.scenario.events = cfg.scenario.events[:2]
+    observer = HedgeLoopModel(cfg).populations["desk"][0].policy.observer
+    assert [w for w in observer.event_windows if w[2] == 1.0] == []
 
 
 # ---------------------------------------------------------------------------- the state machine
@@ -184,8 +197,15 @@ def test_transitions_are_logged_with_their_inputs_and_overrides_apply():
     assert start["time"] == 20.0 and start["to_state"] == "safe" and start["note"] == "payrolls"
     assert np.isfinite(start["hpi"])
     assert (tr["reason"] == "override_end").any()
-    states = tables["desk_hpi"].set_index("time")["desk_state"]
+    per_step = tables["desk_hpi"].set_index("time")
+    states = per_step["desk_state"]
     assert (states.loc[20.0:39.0] == "safe").all()
+    # every transition carries the component z-scores of the step that made it
+    for _, row in tr.iterrows():
+        step = per_step.loc[row["time"]]
+        assert row["hpi"] == step["hpi"]
+        for k in COMPONENTS:
+            assert row[f"z_{k}"] == step[f"z_{k}"]
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [
@@ -193,7 +213,6 @@ def test_transitions_are_logged_with_their_inputs_and_overrides_apply():
     ({"upgrade": [3.0, 2.0, 9.0]}, "upgrade"),
     ({"downgrade": [3.0, 4.5, 7.5]}, "downgrade"),
     ({"upgrade": [1.0, 2.0]}, "desk.hpi.upgrade"),
-    ({"tail_upgrade_bps": [10.0, 20.0, 30.0]}, "tail_downgrade_bps"),
     ({"overrides": [OverrideWindow("safe", 0, 100), OverrideWindow("calm", 50, 150)]},
      "overlaps"),
     ({"overrides": [OverrideWindow("panic", 0, 100)]}, r"overrides\[0\].state"),
@@ -208,12 +227,43 @@ def test_bad_policy_config_is_refused(kwargs, field):
     ({"sign_convention": [-1.0, 0.5]}, "sign_convention"),
     ({"weights": {"gamma": 1.0}}, "weights"),
     ({"fallbacks": {"book_stress": [0.0, 0.0]}}, r"fallbacks.book_stress\[1\]"),
-    ({"min_history": 10, "scaler_window": 5}, "min_history"),
+    ({"min_history_s": 10.0, "scaler_window_s": 5.0}, r"min_history_s must be in \(0.0, 5.0\]"),
+    ({"scaler_window_s": 0.0}, "scaler_window_s"),
     ({"stress_weights": [1.0, 1.0]}, "stress_weights"),
 ])
 def test_bad_observer_config_is_refused(kwargs, field):
     with pytest.raises(ValueError, match=field):
         HPIObserverConfig(**kwargs)
+
+
+def test_rolling_scaling_takes_over_from_the_fallbacks_after_min_history_s():
+    fallbacks = {k: [0.5, 3.0] for k in COMPONENTS}
+    cfg = small_market(observer=HPIObserverConfig(scaler_window_s=120.0, min_history_s=30.0,
+                                                  fallbacks=fallbacks, z_clip=1e3))
+    cfg.market.step_seconds = 2.0
+    cfg.market.record_interval = 2.0
+    model = HedgeLoopModel(cfg)
+    for _ in range(40):
+        model.step()
+    observer = model.populations["desk"][0].policy.observer
+    frame = observer.frame()
+    # seconds of history become observations at two seconds a step
+    assert {(s.window, s.min_history) for s in observer.index.scalers.values()} == {(60, 15)}
+    assert all(s.trusted for s in observer.index.scalers.values())
+    taken_over = 0
+    for k in COMPONENTS:
+        raw, z = frame[f"raw_{k}"].to_numpy(), frame[f"z_{k}"].to_numpy()
+        # the first 15 observations (30 s) are scored on the fallback
+        np.testing.assert_allclose(z[:15], (raw[:15] - 0.5) / 3.0)
+        for i in range(15, len(raw)):  # then on the median and IQR of the history before them
+            q1, med, q3 = np.quantile(raw[:i], [0.25, 0.5, 0.75])
+            if q3 > q1:
+                assert z[i] == pytest.approx((raw[i] - med) / ((q3 - q1) / 1.3489795003921634))
+                taken_over += 1
+    assert taken_over > 25
+    cfg.desk.hpi.observer = HPIObserverConfig(scaler_window_s=6.0, min_history_s=6.0)
+    with pytest.raises(ValueError, match=r"scaler_window_s must span at least 4 steps \(>= 8 s"):
+        HedgeLoopModel(cfg)
 
 
 def test_bad_adjustments_are_refused():
@@ -256,6 +306,58 @@ def test_state_policies_change_the_slicing():
     # SAFE: a parent that has not started does not start
     assert safe.children == [] and p_safe.filled == 0
     assert {c.policy_state for c in dis.children} == {"dislocated"}
+
+
+def run_plain(steps: int = 120, **desk):
+    """The same parent as :func:`run_forced` on the plain schedule (no HPI policy)."""
+    model, market, desk_ = scripted(**desk)
+    market.volume = 300
+    market.run(3)
+    p = desk_.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.0))
+    market.run(steps)
+    return model, desk_, p
+
+
+def test_calm_is_the_plain_schedule_unless_its_policy_is_changed():
+    _, plain, p_plain = run_plain(max_child_qty=400)
+    _, calm, p_calm = run_forced("calm", max_child_qty=400)
+    assert [(c.qty, c.dwell_s, c.decision_time) for c in calm.children] == [
+        (c.qty, c.dwell_s, c.decision_time) for c in plain.children]
+    assert p_calm.filled == p_plain.filled
+    # CALM's playbook entry is a policy like any other: here smaller children, half the dwell
+    _, market, desk_ = scripted(max_child_qty=400, hpi=forced(
+        "calm", state_policies={"calm": {"slice_cap": 0.5, "passive_dwell_scale": 0.5,
+                                         "queue_loss_threshold": 0.3}}))
+    market.volume = 300
+    market.run(3)
+    desk_.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.0))
+    market.run(120)
+    assert desk_.children and max(c.qty for c in desk_.children) <= 200
+    assert all(c.dwell_s == pytest.approx(2.0) for c in desk_.children)
+    assert all(c.queue_loss_threshold == 0.3 for c in desk_.children)
+    assert {c.policy_state for c in desk_.children} == {"calm"}
+
+
+def test_passive_dwell_scale_multiplies_the_plain_dwell_in_any_state():
+    # the scale is a multiple of desk.passive_dwell_s * (1 - urgency), whatever CALM's is
+    for state in ("pressured", "safe"):
+        _, market, desk_ = scripted(passive_dwell_s=6.0, hpi=HPIPolicyConfig(
+            mode=HPIMode.live, overrides=[OverrideWindow("calm", 0.0, 10.0),
+                                          OverrideWindow(state, 10.0, 1e6)],
+            state_policies={state: {"passive_dwell_scale": 0.25},
+                            "calm": {"passive_dwell_scale": 2.0}}))
+        market.volume = 300
+        market.run(3)
+        desk_.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.5))
+        market.run(60)
+        early = [c for c in desk_.children if c.decision_time < 10.0]
+        late = [c for c in desk_.children if c.decision_time >= 10.0]
+        assert early and all(c.dwell_s == pytest.approx(6.0) for c in early)  # 6 * 0.5 * 2
+        assert late and all(c.dwell_s == pytest.approx(0.75) for c in late)  # 6 * 0.5 * 0.25
+    with pytest.raises(ValueError, match=r"state_policies.calm: passive_dwell_scale must be in"):
+        HPIPolicyConfig(state_policies={"calm": {"passive_dwell_scale": -1.0}})
+    with pytest.raises(ValueError, match=r"unknown fields.*passive_dwell_seconds"):
+        HPIPolicyConfig(state_policies={"pressured": {"passive_dwell_seconds": 10.0}})
 
 
 def test_safe_lets_a_started_parent_finish_passive_first_at_the_far_touch():
@@ -427,12 +529,25 @@ def test_a_tail_forecast_can_drive_the_state_machine():
     from market.slippage_model import DEFAULT_BASELINE_FEATURES, HedgeFeatureSpec
 
     cfg = small_market(mode=HPIMode.live, upgrade=[50.0, 60.0, 70.0],
-                       downgrade=[40.0, 55.0, 65.0], tail_upgrade_bps=[5.0, 15.0, 1e4],
-                       tail_downgrade_bps=[4.0, 10.0, 5e3], tail_interval_s=5.0)
+                       downgrade=[40.0, 55.0, 65.0],
+                       overrides=[OverrideWindow("calm", 100.0, 200.0, "kept")])
     model = HedgeLoopModel(cfg)
     policy = model.populations["desk"][0].policy
     stub = SpreadTail()
-    policy.tail_forecaster = QuantileTailForecaster(stub, 0.95)
+    with pytest.raises(ValueError, match="must each list 3 levels"):
+        policy.attach_tail_forecaster(QuantileTailForecaster(stub, 0.95), upgrade_bps=[5.0],
+                                      downgrade_bps=[4.0])
+    with pytest.raises(ValueError, match=r"tail_downgrade_bps \(6.0\) must be <"):
+        policy.attach_tail_forecaster(QuantileTailForecaster(stub, 0.95),
+                                      upgrade_bps=[5.0, 15.0, 1e4], downgrade_bps=[6.0, 10.0, 5e3])
+    with pytest.raises(ValueError, match="interval_s"):
+        policy.attach_tail_forecaster(QuantileTailForecaster(stub, 0.95),
+                                      upgrade_bps=[5.0, 15.0, 1e4],
+                                      downgrade_bps=[4.0, 10.0, 5e3], interval_s=0.0)
+    policy.attach_tail_forecaster(QuantileTailForecaster(stub, 0.95),
+                                  upgrade_bps=[5.0, 15.0, 1e4], downgrade_bps=[4.0, 10.0, 5e3],
+                                  interval_s=5.0)
+    assert len(policy.machine.overrides) == 1  # the rebuilt machine keeps the config's windows
     for _ in range(60):
         model.step()
     frame = policy.observer.frame()
@@ -447,6 +562,10 @@ def test_a_tail_forecast_can_drive_the_state_machine():
     assert "dislocated" in set(frame["desk_state"])  # spreads of 2+ bps forecast 20+ bps
     with pytest.raises(ValueError, match="quantile"):
         QuantileTailForecaster(stub, 0.9)
+    with pytest.raises(ValueError, match="before the first observation"):
+        policy.attach_tail_forecaster(QuantileTailForecaster(stub, 0.95),
+                                      upgrade_bps=[5.0, 15.0, 1e4],
+                                      downgrade_bps=[4.0, 10.0, 5e3])
 
 
 def test_the_playbook_of_each_state_is_configurable():

@@ -46,8 +46,12 @@ def test_states_are_ordered_lower_case_values():
 def test_default_policies_follow_the_playbook():
     p = default_policies()
     assert p[calm] == StatePolicy()
-    assert p[pressured].passive_dwell_seconds < p[calm].passive_dwell_seconds
-    assert p[pressured].queue_loss_threshold < p[calm].queue_loss_threshold
+    # CALM is the plain schedule: full dwell, no queue-loss limit, nothing scaled
+    assert p[calm].passive_dwell_scale == 1.0 and p[calm].queue_loss_threshold is None
+    assert p[pressured].passive_dwell_scale == pytest.approx(1 / 3)
+    assert p[dislocated].passive_dwell_scale == pytest.approx(1 / 6)
+    assert p[safe].passive_dwell_scale == 1.0  # strict residual: passive first
+    assert p[pressured].queue_loss_threshold == 0.25
     assert p[dislocated].slice_cap < 1.0
     assert p[dislocated].horizon_stretch > 1.0
     assert p[dislocated].venue_quality_gating and not p[calm].venue_quality_gating
@@ -58,9 +62,11 @@ def test_default_policies_follow_the_playbook():
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"slice_cap": 0.0}, "slice_cap"),
     ({"participation_multiplier": 1.5}, "participation_multiplier"),
-    ({"passive_dwell_seconds": -1.0}, "passive_dwell_seconds"),
-    ({"queue_loss_threshold": 0.0}, "queue_loss_threshold"),
+    ({"passive_dwell_scale": -1.0}, r"passive_dwell_scale must be in \[0.0, 100.0\]"),
+    ({"passive_dwell_scale": 101.0}, "passive_dwell_scale"),
+    ({"queue_loss_threshold": 0.0}, r"queue_loss_threshold must be in \(0.0, 1.0\]"),
     ({"horizon_stretch": 0.5}, "horizon_stretch"),
+    ({"horizon_stretch": 1e3}, "horizon_stretch"),
     ({"allow_risk_increasing": 1}, "allow_risk_increasing"),
 ])
 def test_policy_rejects_bad_values(kwargs, field):
@@ -103,6 +109,29 @@ def test_fast_upgrade_on_a_spike_can_skip_states():
         "calm", "safe", "upgrade", "hpi"]
     assert log["hpi"].iloc[0] == 3.5
     assert log["time"].iloc[0] == 1.0
+
+
+def test_transitions_are_logged_with_the_inputs_that_caused_them():
+    machine = ExecutionStateMachine(_thresholds(), min_dwell_down=0.0)
+    machine.step(0.0, 0.2, inputs={"z_a": 0.1, "z_b": 0.1})
+    machine.step(1.0, 2.4, inputs={"z_a": 2.0, "z_b": 0.4})  # upgrade to DISLOCATED
+    machine.step(2.0, 1.0, inputs={"z_a": 0.6, "z_b": 0.4})  # downgrade to PRESSURED
+    log = machine.transitions_frame()
+    assert list(log["to_state"]) == ["dislocated", "pressured"]
+    # each row carries the inputs of its own step, not the latest ones
+    assert list(log["z_a"]) == [2.0, 0.6] and list(log["z_b"]) == [0.4, 0.4]
+    assert machine.transitions[0].inputs == {"z_a": 2.0, "z_b": 0.4}
+    # array replay logs the same; a transition without inputs leaves NaN
+    replay = ExecutionStateMachine(_thresholds(), min_dwell_down=0.0)
+    replay.run([0.0, 1.0, 2.0], [0.2, 2.4, 1.0], inputs={"z_a": [0.1, 2.0, 0.6],
+                                                          "z_b": [0.1, 0.4, 0.4]})
+    assert replay.transitions_frame().equals(log)
+    replay.step(3.0, 5.0)
+    assert math.isnan(replay.transitions_frame()["z_a"].iloc[-1])
+    with pytest.raises(ValueError, match="clashes"):
+        ExecutionStateMachine(_thresholds()).step(0.0, 9.0, inputs={"hpi": 1.0})
+    with pytest.raises(ValueError, match=r"inputs\['z_a'\]"):
+        ExecutionStateMachine(_thresholds()).run([0.0, 1.0], [0.0, 0.0], inputs={"z_a": [1.0]})
 
 
 def test_k_up_requires_a_persistent_breach():

@@ -12,6 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from agents.desk import HPIMode
+from agents.desk_hpi import scenario_event_windows
 from experiments.config import ConfigError, EventKind, RunConfig
 from experiments.hpi_study import (
     CanaryConfig,
@@ -37,27 +38,70 @@ CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 # ---------------------------------------------------------------------------- configuration
 def test_sessions_interleave_classes_and_regimes():
     study = HPIStudyConfig(sessions=30)
-    sessions = plan_sessions(study)
+    sessions = plan_sessions(study, 1000)
     classes = list(study.classes)
     assert [s.event_class for s in sessions[:10]] == classes * 2
     assert [s.seed for s in sessions] == list(range(1000, 1030))
     # every regime meets every class
     pairs = {(s.event_class, s.vol_regime) for s in sessions}
     assert pairs == {(c, r) for c in classes for r in study.vol_regimes}
-    cal = calibration_sessions(study)
+    cal = calibration_sessions(study, 1000)
     assert len(cal) == study.calibration_sessions and all(s.index < 0 for s in cal)
     assert not {s.seed for s in cal} & {s.seed for s in sessions}
+    with pytest.raises(ConfigError, match=r"seed must be in \[0, "):
+        plan_sessions(study, -1)
+
+
+def test_calibration_sessions_cover_every_class_and_every_regime():
+    study = HPIStudyConfig()  # 5 calibration sessions, 5 classes, 3 regimes
+    cal = calibration_sessions(study, 0)
+    assert [s.event_class for s in cal] == list(study.classes)
+    assert {s.vol_regime for s in cal} == set(study.vol_regimes)
+    # classes and regimes sharing a factor (3 and 3) still pair every way within 3 x 3 sessions
+    three = HPIStudyConfig(
+        calibration_sessions=9, classes={k: v for k, v in study.classes.items()
+                                         if k in ("calm", "macro", "expiry")})
+    cal = calibration_sessions(three, 0)
+    assert {s.vol_regime for s in cal[:3]} == set(study.vol_regimes)
+    assert len({(s.event_class, s.vol_regime) for s in cal}) == 9
+    # one regime: nothing to cycle
+    one = HPIStudyConfig(calibration_sessions=4, vol_regimes={"mid": []})
+    assert {s.vol_regime for s in calibration_sessions(one, 0)} == {"mid"}
+
+
+def test_session_seeds_follow_the_top_level_seed():
+    study = HPIStudyConfig(sessions=6)
+
+    def seeds(seed: int) -> list[int]:
+        return [s.seed for s in plan_sessions(study, seed) + calibration_sessions(study, seed)]
+
+    assert seeds(7) == seeds(7)
+    assert not set(seeds(7)) & set(seeds(1007))
+    assert seeds(7)[:6] == list(range(7, 13))
+    # through the composed config: the top-level seed reaches every session's run config
+    for seed, first in (("7", 7), (None, 1000)):  # conf/hpi_study.yaml's default is 1000
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+            cfg = compose("hpi_study", overrides=[f"seed={seed}"] if seed else [])
+        study, base = study_from_config(cfg)
+        session = plan_sessions(study, base.seed)[2]
+        assert session.seed == first + 2
+        assert session_config(base, study, session, HPIMode.live).seed == first + 2
 
 
 def test_session_config_applies_the_class_regime_and_mode():
     study = HPIStudyConfig(sessions=10)
-    by_class = {s.event_class: s for s in plan_sessions(study)}
+    by_class = {s.event_class: s for s in plan_sessions(study, 1000)}
     base = RunConfig(progress=True)
     fallbacks = {k: [0.0, 2.0] for k in COMPONENTS}
     macro = session_config(base, study, by_class["macro"], HPIMode.live, fallbacks)
     kinds = [ev.kind for ev in macro.scenario.events]
     assert kinds.count(EventKind.parent_order) == len(study.parents)
     assert kinds.count(EventKind.fundamental_shock) == 2
+    # the macro prints are on the calendar, so the observer has their windows
+    assert all(ev.scheduled for ev in macro.scenario.events
+               if ev.kind is EventKind.fundamental_shock)
+    windows = scenario_event_windows(macro.scenario, macro.desk.hpi.observer)
+    assert [w[0] for w in windows if w[2] == 1.0] == [5400.0, 15_300.0]
     assert macro.desk.hpi.mode is HPIMode.live and macro.progress is False
     assert macro.desk.hpi.observer.fallbacks["book_stress"] == [0.0, 2.0]
     assert macro.seed == by_class["macro"].seed and macro.market.record_interval == 60
@@ -65,11 +109,12 @@ def test_session_config_applies_the_class_regime_and_mode():
     assert short.agents.dealers.initial_book.value == "short_gamma"
     assert short.agents.customers.call_frenzy_weight == 0.2
     assert short.desk.hpi.mode is HPIMode.shadow
-    high = next(s for s in plan_sessions(HPIStudyConfig(sessions=15)) if s.vol_regime == "high")
+    high = next(s for s in plan_sessions(HPIStudyConfig(sessions=15), 1000)
+                if s.vol_regime == "high")
     assert session_config(base, study, high, HPIMode.live).market.fundamental_vol == 0.28
     bad = HPIStudyConfig(sessions=5, overrides=["market.no_such_knob=1"])
     with pytest.raises(ConfigError, match="no_such_knob"):
-        session_config(base, bad, plan_sessions(bad)[0], HPIMode.live)
+        session_config(base, bad, plan_sessions(bad, 1000)[0], HPIMode.live)
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [
@@ -199,11 +244,12 @@ def test_canary_rolls_the_policy_back_once_a_gate_trips():
     assert table.loc[1, "tripped"] == "completion"
     assert table.loc[1, "completion_drop"] == pytest.approx(0.2)
     assert list(table["deployed_after"]) == ["hpi", "plain", "plain"]
-    # a tighter completion gate trips the first window already
+    # a fixed p95 limit below every shortfall trips the p95 gate in the first window already
     strict = HPIStudyConfig(sessions=6, canary=CanaryConfig(sessions=2, min_samples=10,
                                                             p95_limit_bps=-100.0))
-    assert canary_rollout(strict, parents, fake_children(parents))["ran"].tolist() == [
-        "hpi", "plain", "plain"]
+    table = canary_rollout(strict, parents, fake_children(parents))
+    assert table["ran"].tolist() == ["hpi", "plain", "plain"]
+    assert table.loc[0, "tripped"] == "p95"
 
 
 def test_policy_table_tail_metrics():
