@@ -43,6 +43,16 @@ market are mostly aggressive: moves bring aggressive flow, which thins the book 
 price further, until habituation and the fundamentalists calm it. Volatility clusters emerge
 from this loop; no volatility process is scripted.
 
+Learning value from prices (Gennotte & Leland 1990). Traders who cannot tell hedging supply
+from information read part of a persistent gap between the price and the value they know as news
+they lack. The crowd keeps ``g``, an average of ``log(p / F)`` with half-life
+``value_learning_horizon`` seconds, and the fundamentalists' anchor becomes
+``F * exp(value_learning * g)``. With ``value_learning = 0`` (the default) the anchor is ``F``.
+When the price follows the fundamental, ``g`` stays near 0 and nothing changes; when selling that
+nobody can see the reason for (portfolio insurance) holds the price below value, the anchor
+follows it down and value buyers step back, so the fall goes further than the selling alone
+would push it, and it is undone only slowly (time scale ``horizon / (1 - value_learning)``).
+
 Endowment: ``initial_shares`` shares and ``initial_cash`` currency each. This population may sell
 short and borrow cash (negative ledger positions are allowed): it stands for the rest of the
 market, whose balance sheet is outside the model.
@@ -107,6 +117,8 @@ class BackgroundConfig:
     activity_memory_weight: float = 0.5
     activity_habituation: float = 7200.0
     aggression_feedback: float = 0.5
+    value_learning: float = 0.0
+    value_learning_horizon: float = 3600.0
     initial_shares: int = 1000
     initial_cash: float = 100_000.0
 
@@ -142,6 +154,8 @@ class BackgroundConfig:
         _check("activity_memory_weight", self.activity_memory_weight, 0.0, 1.0)
         _check("activity_habituation", self.activity_habituation, 0.0, 1e7, lo_open=True)
         _check("aggression_feedback", self.aggression_feedback, 0.0, 1.0)
+        _check("value_learning", self.value_learning, 0.0, 1.0, hi_open=True)
+        _check("value_learning_horizon", self.value_learning_horizon, 0.0, 1e8, lo_open=True)
         _check("initial_shares", self.initial_shares, -1e12, 1e12)
         _check("initial_cash", self.initial_cash, -1e15, 1e15)
 
@@ -168,6 +182,8 @@ class BackgroundCrowd:
         self._habit_decay = 1.0
         self.multiplier_sum = 0.0
         self.multiplier_steps = 0
+        self.value_gap = 0.0  # g: the average log(price / fundamental) the crowd has seen
+        self._gap_decay = None
         self.shade_scale = cfg.limit_offset / cfg.offset_shape
         self.set_mix(1.0)
 
@@ -242,6 +258,20 @@ class BackgroundCrowd:
         self.multiplier_steps += 1
         return m
 
+    def learn_value(self, mid: float, fundamental: float, dt: float) -> None:
+        """Update ``value_gap`` with this step's ``log(mid / fundamental)`` (once per step)."""
+        cfg = self.cfg
+        if not cfg.value_learning or not (mid > 0 and fundamental > 0):
+            return
+        if self._gap_decay is None:
+            self._gap_decay = 0.5 ** (dt / cfg.value_learning_horizon)
+        self.value_gap += (1.0 - self._gap_decay) * (math.log(mid / fundamental) - self.value_gap)
+
+    @property
+    def anchor_factor(self) -> float:
+        """The fundamentalists' anchor as a multiple of the fundamental value."""
+        return math.exp(self.cfg.value_learning * self.value_gap)
+
     @property
     def mean_multiplier(self) -> float:
         """Average activity multiplier over the steps so far (1 before any step)."""
@@ -304,7 +334,10 @@ class BackgroundTrader(Participant):
         members = getattr(model, "populations", {}).get(cls.population)
         if not members:
             return 1.0
-        return members[0].crowd.activity_multiplier(model.state, model.dt)
+        crowd = members[0].crowd
+        if crowd.cfg.value_learning and crowd._seen_step != model.state.n:
+            crowd.learn_value(model.state.mid, model.fundamental, model.dt)
+        return crowd.activity_multiplier(model.state, model.dt)
 
     def expected_log_return(
         self, price: float, fundamental: float, trend: float, eps: float
@@ -328,6 +361,8 @@ class BackgroundTrader(Participant):
         st = m.state
         p = st.mid
         fundamental = m.fundamental
+        if cfg.value_learning:
+            fundamental *= crowd.anchor_factor
         if cfg.fundamental_noise:
             fundamental *= math.exp(cfg.fundamental_noise * crowd.normal())
         trend = st.log_return(self.horizon) if self.w_chartist else 0.0

@@ -64,6 +64,8 @@ def orders_of(model: HedgeLoopModel, owner: int, since: int = 0):
         ("activity_max_multiplier", 0.5, "[1.0, "),
         ("activity_reference_vol", 0.0, "(0.0, "),
         ("max_expected_return", 0.0, "(0.0, "),
+        ("value_learning", 1.0, "[0.0, 1.0)"),
+        ("value_learning_horizon", 0.0, "(0.0, "),
     ],
 )
 def test_config_rejects_out_of_range_values_naming_the_field(field, value, allowed):
@@ -342,3 +344,37 @@ def test_a_fundamental_shock_is_priced_in():
         model.step()
     # the background crowd pulls the price most of the way to the new value within the hour
     assert math.log(model.state.mid / before) > 0.01
+
+
+# ---------------------------------------------------------------------- learning value from prices
+def test_value_gap_averages_the_log_gap_with_its_half_life():
+    crowd = BackgroundCrowd(
+        BackgroundConfig(value_learning=0.8, value_learning_horizon=100.0),
+        np.random.default_rng(0),
+    )
+    for _ in range(100):  # 100 steps of 1 s = one half-life at a constant 10% discount
+        crowd.learn_value(mid=90.0, fundamental=100.0, dt=1.0)
+    gap = math.log(0.9)
+    assert crowd.value_gap == pytest.approx(0.5 * gap, rel=1e-9)
+    assert crowd.anchor_factor == pytest.approx(math.exp(0.8 * 0.5 * gap))
+
+
+def test_without_value_learning_the_anchor_is_the_fundamental():
+    crowd = BackgroundCrowd(BackgroundConfig(), np.random.default_rng(0))
+    crowd.learn_value(mid=50.0, fundamental=100.0, dt=1.0)
+    assert crowd.value_gap == 0.0 and crowd.anchor_factor == 1.0
+
+
+def test_value_learning_lets_a_price_held_below_value_drag_the_anchor_down():
+    """Same seed, a price held 5% under value by a seller nobody sees: the learning crowd's
+    anchor falls, so its fundamentalists buy less of the gap back."""
+    anchors = {}
+    for learning in (0.0, 0.9):
+        model = HedgeLoopModel(small_config(value_learning=learning, value_learning_horizon=600.0))
+        crowd = model.populations["background"][0].crowd
+        for _ in range(1200):
+            model.fundamental = model.state.mid * 1.05  # value stays 5% above the price
+            model.step()
+        anchors[learning] = crowd.anchor_factor
+    assert anchors[0.0] == 1.0
+    assert anchors[0.9] == pytest.approx(math.exp(0.9 * math.log(1 / 1.05)), rel=0.05)
