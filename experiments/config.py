@@ -144,7 +144,7 @@ class ScenarioConfig:
     stress_window: list[float] = field(default_factory=list)
     #: the strike the close is compared with in pinning scenarios (currency; null: none)
     pin_strike: float | None = None
-    #: real-world reference figures (reference.md) that studies compare the metrics with
+    #: real-world reference figures (docs/reference.md) that studies compare the metrics with
     reference: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

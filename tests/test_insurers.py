@@ -24,7 +24,7 @@ MAKER = 0  # the ledger's spare account quotes the scripted market
 
 # ---------------------------------------------------------------------------- pure functions
 def test_hull_synthetic_put_case():
-    # Hull's case in reference.md: S=70, K=66.5, T=1, r=6%, q=3%, vol 25%.
+    # Hull's case in docs/reference.md: S=70, K=66.5, T=1, r=6%, q=3%, vol 25%.
     before = synthetic_put_equity_fraction(70.0, 66.5, 1.0, 0.25, 0.06, 0.03)
     after = synthetic_put_equity_fraction(70.0 * 0.77, 66.5, 1.0, 0.25, 0.06, 0.03)
     assert 1.0 - before == pytest.approx(0.3166, abs=5e-5)

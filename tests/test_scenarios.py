@@ -2,7 +2,7 @@
 circuit breakers halt at the right prices, and the scenario metrics keep their documented names.
 
 The default tests run short versions (one day at most, fewer agents, events moved early); the
-calibration checks against reference.md (several seeds, whole scenarios) are marked slow.
+calibration checks against docs/reference.md (several seeds, whole scenarios) are marked slow.
 """
 
 from __future__ import annotations
