@@ -61,3 +61,18 @@ class Participant(mesa.Agent):
 
     def on_close(self, day: int) -> None:
         """Called at the close of each trading day, after expiries are settled."""
+
+
+def as_enum(name: str, value, enum_cls):
+    """``value`` as a member of ``enum_cls`` (a member, or its value as from a config file).
+
+    A value that names no member raises a ValueError naming the field ``name`` and the allowed
+    values.
+    """
+    if isinstance(value, enum_cls):
+        return value
+    try:
+        return enum_cls(getattr(value, "value", value))
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_cls)
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}") from None

@@ -70,7 +70,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from agents.base import Participant
+from agents.base import Participant, as_enum
 from agents.hedging_policies import HedgePolicyKind, make_policy
 from agents.ledger import to_cents
 from market.clock import SECONDS_PER_YEAR
@@ -97,16 +97,6 @@ def _check(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) 
     from experiments.config import check_range
 
     check_range(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
-
-
-def _as_enum(name: str, value, enum_cls):
-    if isinstance(value, enum_cls):
-        return value
-    try:
-        return enum_cls(getattr(value, "value", value))
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum_cls)
-        raise ValueError(f"{name} must be one of {allowed}; got {value!r}") from None
 
 
 @dataclass
@@ -164,9 +154,9 @@ class DealersConfig:
 
     def __post_init__(self) -> None:
         p = "agents.dealers"
-        self.policy = _as_enum(f"{p}.policy", self.policy, HedgePolicyKind)
-        self.order_type = _as_enum(f"{p}.order_type", self.order_type, HedgeOrderType)
-        self.initial_book = _as_enum(f"{p}.initial_book", self.initial_book, InitialBook)
+        self.policy = as_enum(f"{p}.policy", self.policy, HedgePolicyKind)
+        self.order_type = as_enum(f"{p}.order_type", self.order_type, HedgeOrderType)
+        self.initial_book = as_enum(f"{p}.initial_book", self.initial_book, InitialBook)
         if not isinstance(self.hedge, bool):
             raise ValueError(f"{p}.hedge must be true or false, got {self.hedge!r}")
         _check(f"{p}.n", self.n, 0, 1000)

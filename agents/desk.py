@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from agents.base import Participant
+from agents.base import Participant, as_enum
 
 
 class VolumeBasis(Enum):
@@ -258,7 +258,7 @@ class HPIPolicyConfig:
 
     def __post_init__(self) -> None:
         p = "desk.hpi"
-        self.mode = _enum(f"{p}.mode", self.mode, HPIMode)
+        self.mode = as_enum(f"{p}.mode", self.mode, HPIMode)
         for name in ("upgrade", "downgrade"):
             values = list(getattr(self, name))
             if len(values) != len(HPI_STATES):
@@ -288,14 +288,6 @@ class HPIPolicyConfig:
         build_state_machine(self)
 
 
-def _enum(name: str, value, enum_cls):
-    if isinstance(value, enum_cls):
-        return value
-    try:
-        return enum_cls(getattr(value, "value", value))
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum_cls)
-        raise ValueError(f"{name} must be one of {allowed}; got {value!r}") from None
 
 
 @dataclass

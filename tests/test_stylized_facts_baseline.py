@@ -54,7 +54,7 @@ def acf_matrix(per_day, prefix: str, lags) -> np.ndarray:
 
 
 def test_one_baseline_day_looks_like_a_market():
-    per_day, r5, spreads = run_baseline(seed=11, days=1)
+    per_day, _r5, spreads = run_baseline(seed=11, days=1)
     f = per_day[0]
     assert f["n_returns_1m"] == 390
     assert f["excess_kurtosis_1m"] > 1.0
