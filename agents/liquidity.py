@@ -30,7 +30,11 @@ Stress rules, checked in this order at every action:
   not, once it has been out for ``max_withdrawal_seconds`` (a market without providers can stay
   too jumpy to look calm, yet they do come back); after a loss-limit withdrawal not before the
   next day (a daily stop). Back in, the usual checks apply at once, so a provider that returns
-  into a market still above its withdrawal threshold pulls out again. Each provider's thresholds are
+  into a market still above its withdrawal threshold pulls out again, unless
+  ``return_vol_tolerance`` (``t``) is above 0: then a provider that came back on the clock
+  has accepted the new regime, quotes wider (``vol_widening``) and withdraws again for volatility
+  only above ``(1 + t)`` times the volatility it came back into, until the close (a vacuum that
+  its own absence keeps jumpy cannot keep it out all day). Each provider's thresholds are
   the configured ones times its own factor from U(1 - d, 1 + d), ``d = threshold_dispersion``,
   so that a crowd pulls out gradually as stress builds.
 * **Inventory limit**: beyond ``|inventory| > inventory_limit`` the provider quotes only the side
@@ -98,6 +102,7 @@ class LiquidityConfig:
     reentry_vol: float = 0.5
     cooldown_seconds: float = 120.0
     max_withdrawal_seconds: float = 1800.0
+    return_vol_tolerance: float = 0.0
     threshold_dispersion: float = 0.3
     initial_shares: int = 0
     initial_cash: float = 1_000_000.0
@@ -134,6 +139,7 @@ class LiquidityConfig:
         _check("reentry_vol", self.reentry_vol, 0.0, self.withdraw_vol, lo_open=True)
         _check("cooldown_seconds", self.cooldown_seconds, 0.0, 1e7)
         _check("max_withdrawal_seconds", self.max_withdrawal_seconds, 0.0, 1e9)
+        _check("return_vol_tolerance", self.return_vol_tolerance, 0.0, 100.0)
         _check("threshold_dispersion", self.threshold_dispersion, 0.0, 1.0, hi_open=True)
         _check("initial_shares", self.initial_shares, -1e12, 1e12)
         _check("initial_cash", self.initial_cash, -1e15, 1e15)
@@ -183,6 +189,7 @@ class LiquidityProvider(Participant):
         self._last_count = 0
         self._day_start_value: float | None = None
         self._stopped_day: int | None = None
+        self._tolerated_vol = 0.0  # after a return on the clock: the regime it accepted
 
     # ------------------------------------------------------------------ observations
     @property
@@ -316,6 +323,8 @@ class LiquidityProvider(Participant):
                     self._calm_since = now
                 if now - self._calm_since < cfg.cooldown_seconds:
                     return
+            elif cfg.return_vol_tolerance > 0.0:
+                self._tolerated_vol = vol * (1.0 + cfg.return_vol_tolerance)
             self._return(now)
         book = m.book
         if book.halted:
@@ -327,7 +336,7 @@ class LiquidityProvider(Participant):
         led = m.ledger
         shares = led.shares.item(acc)
         if cfg.withdrawal_enabled:
-            if vol > self.withdraw_vol:
+            if vol > self.withdraw_vol and vol > self._tolerated_vol:
                 self._withdraw(WithdrawalReason.volatility, now)
                 return
             if self._day_start_value is None:
@@ -388,6 +397,7 @@ class LiquidityProvider(Participant):
             del self._key_of[order_id]
 
     def on_close(self, day: int) -> None:
+        self._tolerated_vol = 0.0  # a new day starts from the configured thresholds
         # the loss limit is a daily stop: tomorrow's losses count from tonight's mark
         self._day_start_value = self.value()
 

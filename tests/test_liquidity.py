@@ -75,6 +75,7 @@ def quotes(model: HedgeLoopModel, lp: LiquidityProvider) -> tuple[list[int], lis
         ("loss_limit", 0.0),
         ("withdraw_vol", 0.0),
         ("cooldown_seconds", -1.0),
+        ("return_vol_tolerance", -0.1),
         ("threshold_dispersion", 1.0),
         ("dump_target", 1.5),
     ],
@@ -379,3 +380,31 @@ def test_control_arm_keeps_quoting_through_the_same_crash():
         model.step()
         assert all(lp.quoting for lp in model.populations["liquidity"])
     assert sum(lp.n_withdrawals for lp in model.populations["liquidity"]) == 0
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 0.5])
+def test_a_provider_back_on_the_clock_accepts_the_regime_it_returns_into(tolerance):
+    model = HedgeLoopModel(lp_config(max_withdrawal_seconds=10.0, return_vol_tolerance=tolerance,
+                                     withdraw_vol=1.0, reentry_vol=0.5))
+    lp = model.populations["liquidity"][0]
+    force_vol(model, 0.1)
+    lp.act()
+    assert lp.quoting
+    force_vol(model, 2.0)
+    lp.act()
+    assert not lp.quoting and lp.withdrawal_reason is WithdrawalReason.volatility
+    model.now += 11.0  # out longer than max_withdrawal_seconds, the market still wild
+    lp.act()
+    if tolerance == 0.0:
+        # back on the clock, but the usual check pulls it out again at once
+        assert not lp.quoting and lp.n_withdrawals == 2
+        return
+    assert lp.quoting and lp.live_orders  # it quotes in the regime it came back into
+    force_vol(model, 2.9)  # below (1 + 0.5) x 2.0
+    lp.act()
+    assert lp.quoting and lp.n_withdrawals == 1
+    force_vol(model, 3.1)
+    lp.act()
+    assert not lp.quoting and lp.n_withdrawals == 2
+    lp.on_close(0)  # a new day starts from the configured thresholds
+    assert lp._tolerated_vol == 0.0
