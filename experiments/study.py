@@ -802,6 +802,13 @@ class StudyConfig:
             check_range("study.n_jobs", self.n_jobs, 1, 1024)
         if not self.metrics:
             raise ConfigError("study.metrics must name at least one summary.json prefix")
+        # checked here, not when the runs are collected: a typo must not cost a whole study
+        for key in self.key_metrics:
+            if not any(key == m or key.startswith(m + ".") for m in self.metrics):
+                raise ConfigError(
+                    f"study.key_metrics: {key!r} lies under none of study.metrics "
+                    f"{list(self.metrics)} (write the full dotted name, e.g. "
+                    f"'{self.metrics[0]}.<name>')")
         if self.arms and self.arms[0] != "treatment":
             raise ConfigError(f"study.arms must start with 'treatment', got {self.arms}")
         if len(set(self.arms)) != len(self.arms):
@@ -1194,9 +1201,12 @@ def study_markdown(manifest: dict, runs: pd.DataFrame, table: pd.DataFrame,
                   f"{len(manifest['robustness_seeds'])} seeds each)", "",
                   "An effect *holds* at a setting when its difference has the sign it has at the "
                   "calibrated values and its CI excludes zero (defined only where the calibrated "
-                  "difference is significant). All settings are in robustness.csv.", "",
-                  "| metric | control | base difference | holds in | does not hold at |",
-                  "|---|---|---|---|---|"]
+                  "difference is significant); with few seeds per setting an interval is wide, so "
+                  "*same sign* also counts the settings whose mean difference merely keeps the "
+                  "calibrated sign. All settings are in robustness.csv.", "",
+                  "| metric | control | base difference | holds in | same sign in "
+                  "| does not hold at |",
+                  "|---|---|---|---|---|---|"]
         for metric in keys:
             for control in arms[1:]:
                 sub = robust[(robust["metric"] == metric) & (robust["control"] == control)]
@@ -1204,12 +1214,15 @@ def study_markdown(manifest: dict, runs: pd.DataFrame, table: pd.DataFrame,
                 base = sub[sub["setting"] == "base"].iloc[0]
                 base_txt = (f"{_fmt(base['diff_mean'])} [{_fmt(base['diff_ci_lo'])}, "
                             f"{_fmt(base['diff_ci_hi'])}]")
+                same = at["same_sign_as_base"].fillna(False).astype(bool)
+                same_txt = f"{int(same.sum())}/{len(at)}"
                 if at["effect_holds"].isna().all():
                     lines.append(f"| {metric} | {control} | {base_txt} | – (not significant at "
-                                 "the calibrated values) | |")
+                                 f"the calibrated values) | {same_txt} | |")
                     continue
                 holds = at["effect_holds"].fillna(False).astype(bool)
                 lines.append(f"| {metric} | {control} | {base_txt} | {int(holds.sum())}/{len(at)}"
+                             f" | {same_txt}"
                              f" | {', '.join(at.loc[~holds.to_numpy(), 'setting']) or '–'} |")
     if not failed.empty:
         lines += ["", f"## Runs that did not finish ({len(failed)})", ""]

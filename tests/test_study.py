@@ -466,3 +466,17 @@ def test_cli_study_end_to_end(tmp_path):
     assert (table.loc[table["arm"] == "treatment", "n"] == 2).all()
     robust = pd.read_csv(tmp_path / "robustness.csv")
     assert set(robust["setting"]) == {"base", "agents.dealers.band_shares x0.8"}
+
+
+def test_key_metrics_outside_the_collected_prefixes_are_refused_before_any_run():
+    with pytest.raises(ConfigError, match=r"study\.key_metrics: 'max_rally_pct' lies under none"):
+        st.StudyConfig(metrics=["scenario_metrics"], key_metrics=["max_rally_pct"])
+    ok = st.StudyConfig(metrics=["scenario_metrics", "price"],
+                        key_metrics=["scenario_metrics.max_rally_pct", "price"])
+    assert ok.key_metrics[0] == "scenario_metrics.max_rally_pct"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in st.STUDY_CONF_DIR.glob("*.yaml")))
+def test_every_study_config_loads(name):
+    study = st.load_study(name)
+    assert study.seeds >= 20  # the default every study promises
