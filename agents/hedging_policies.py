@@ -90,7 +90,7 @@ def gamma_band_width(base_band_shares, gamma_multiplier, gamma_shares, spot, vol
     The second term is the standard deviation of the net delta's drift over the horizon ``h``
     (seconds, converted to trading years): with high gamma the delta moves fast, so a fixed band
     would make the hedger chase every tick; widening it with gamma trades that risk for fewer
-    trades (seed 002's "widen the band when gamma increases").
+    trades (the dealers' rule of thumb: widen the band when gamma increases).
     """
     h_years = np.asarray(horizon_seconds, dtype=float) / SECONDS_PER_YEAR
     out = np.asarray(base_band_shares, dtype=float) + np.asarray(gamma_multiplier, dtype=float) * (

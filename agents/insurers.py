@@ -1,7 +1,7 @@
 """Portfolio insurers: CPPI and synthetic-put replication that sell into declines.
 
 Each insurer runs one of two dynamic strategies on its own account (cash plus shares of the one
-underlying), the way 1987's portfolio insurers did (Brady report; seed 002):
+underlying), the way 1987's portfolio insurers did (Brady report 1988):
 
 * **CPPI** (constant proportion portfolio insurance): with portfolio value ``V`` (currency, marked
   at the mid) and a floor ``F = cppi_floor * V0``, the target equity exposure is
