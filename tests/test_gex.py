@@ -108,7 +108,8 @@ def test_true_gex_equals_observer_when_dealers_match_the_convention():
 
 
 def test_true_gex_differs_from_observer_when_dealers_do_not_match():
-    # Customers buy both calls and puts (the other common claim about index options): dealers are short puts too.
+    # Customers buy both calls and puts (the other common claim about index options):
+    # dealers are short puts too.
     chain = _chain_with_customer_flow(customers_buy_puts=True)
     true = gex_by_strike(chain, 100.0, 0.25, now=0.0)
     seen = observer_gex(chain, 100.0, 0.25, now=0.0)
