@@ -183,6 +183,7 @@ class BackgroundCrowd:
         self.multiplier_sum = 0.0
         self.multiplier_steps = 0
         self.value_gap = 0.0  # g: the average log(price / fundamental) the crowd has seen
+        self.anchor_factor = 1.0  # exp(value_learning * g), set once a step, read every action
         self._gap_decay = None
         self.shade_scale = cfg.limit_offset / cfg.offset_shape
         self.set_mix(1.0)
@@ -229,16 +230,19 @@ class BackgroundCrowd:
         self.p_aggressive = aggressive
         self.p_market = aggressive * base_market / base_aggressive if base_aggressive > 0 else 0.0
 
-    def activity_multiplier(self, state, dt: float) -> float:
+    def activity_multiplier(self, state, dt: float, fundamental: float | None = None) -> float:
         """The population's rate factor from the market's recent volatility (once per step).
 
         ``state`` is the model's :class:`market.market_state.MarketState`, ``dt`` the step in
-        seconds. Repeated calls within one step return the same value.
+        seconds, ``fundamental`` the value the crowd learns against (None: no learning this
+        step). Repeated calls within one step return the same value.
         """
         if state.n == self._seen_step:
             return self.multiplier
         self._seen_step = state.n
         cfg = self.cfg
+        if fundamental is not None:
+            self.learn_value(state.mid, fundamental, dt)
         fast_var = state.vol**2
         if self._slow_var is None:
             self._slow_var = self._habit_var = fast_var
@@ -266,11 +270,7 @@ class BackgroundCrowd:
         if self._gap_decay is None:
             self._gap_decay = 0.5 ** (dt / cfg.value_learning_horizon)
         self.value_gap += (1.0 - self._gap_decay) * (math.log(mid / fundamental) - self.value_gap)
-
-    @property
-    def anchor_factor(self) -> float:
-        """The fundamentalists' anchor as a multiple of the fundamental value."""
-        return math.exp(self.cfg.value_learning * self.value_gap)
+        self.anchor_factor = math.exp(cfg.value_learning * self.value_gap)
 
     @property
     def mean_multiplier(self) -> float:
@@ -334,10 +334,7 @@ class BackgroundTrader(Participant):
         members = getattr(model, "populations", {}).get(cls.population)
         if not members:
             return 1.0
-        crowd = members[0].crowd
-        if crowd.cfg.value_learning and crowd._seen_step != model.state.n:
-            crowd.learn_value(model.state.mid, model.fundamental, model.dt)
-        return crowd.activity_multiplier(model.state, model.dt)
+        return members[0].crowd.activity_multiplier(model.state, model.dt, model.fundamental)
 
     def expected_log_return(
         self, price: float, fundamental: float, trend: float, eps: float
@@ -361,8 +358,7 @@ class BackgroundTrader(Participant):
         st = m.state
         p = st.mid
         fundamental = m.fundamental
-        if cfg.value_learning:
-            fundamental *= crowd.anchor_factor
+        fundamental *= crowd.anchor_factor  # 1.0 unless the crowd learns value from prices
         if cfg.fundamental_noise:
             fundamental *= math.exp(cfg.fundamental_noise * crowd.normal())
         trend = st.log_return(self.horizon) if self.w_chartist else 0.0

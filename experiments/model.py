@@ -166,7 +166,7 @@ class HedgeLoopModel(mesa.Model):
         self.option_volume = 0
 
         self._fund_stream = population_stream(cfg.seed, "fundamental")
-        self._fund_sd = m.fundamental_vol * math.sqrt(self.dt / SECONDS_PER_YEAR)
+        self._set_fundamental_vol(m.fundamental_vol)
         self._expiries: list[tuple[float, int, int]] = []  # (time, seq, order id)
         self._seq = 0
         self._events = self._schedule_events(cfg.scenario.events)
@@ -348,7 +348,11 @@ class HedgeLoopModel(mesa.Model):
                 raise ValueError(f"rule_change target {ev.target!r} names no rule parameter")
             setattr(rule, param, type(getattr(rule, param))(ev.value))
         elif ev.kind is EventKind.fundamental_vol:
-            self._fund_sd = ev.value * math.sqrt(self.dt / SECONDS_PER_YEAR)
+            self._set_fundamental_vol(ev.value)
+
+    def _set_fundamental_vol(self, vol: float) -> None:
+        """The fundamental value's volatility from now on (annualised), as a per-step s.d."""
+        self._fund_sd = vol * math.sqrt(self.dt / SECONDS_PER_YEAR)
 
     # ------------------------------------------------------------------ recording
     def _reporters(self) -> dict:

@@ -10,30 +10,17 @@ import pytest
 from agents.background import BackgroundConfig, BackgroundCrowd, BackgroundTrader, populate
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
-from market.clock import SECONDS_PER_YEAR
+from tests.market_only import book_only_config, force_vol
 
 
 def small_config(
     seed: int = 0, n_background: int = 60, n_liquidity: int = 0, **background
 ) -> RunConfig:
     """Background (and optionally liquidity providers) only: nothing else trades."""
-    cfg = RunConfig(seed=seed, progress=False)
-    cfg.agents.customers.n = 0
-    cfg.agents.dealers.n = 0
-    cfg.agents.insurers.n = 0
-    cfg.desk.enabled = False
-    cfg.agents.liquidity.n = n_liquidity
-    cfg.agents.background.n = n_background
+    cfg = book_only_config(seed, n_background, n_liquidity)
     for key, value in background.items():
         setattr(cfg.agents.background, key, value)
     return cfg
-
-
-def force_vol(model: HedgeLoopModel, vol: float) -> None:
-    """Make the model's EWMA volatility read ``vol`` (annualised)."""
-    st = model.state
-    st._var = vol**2 * st._vol_sample / SECONDS_PER_YEAR
-    assert st.vol == pytest.approx(vol)
 
 
 def orders_of(model: HedgeLoopModel, owner: int, since: int = 0):

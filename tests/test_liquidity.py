@@ -16,29 +16,17 @@ from agents.liquidity import (
 )
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
-from market.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.clock import SECONDS_PER_DAY
+from tests.market_only import book_only_config, force_vol
 
 
 def lp_config(seed: int = 0, n_liquidity: int = 3, n_background: int = 4, **liquidity) -> RunConfig:
     """Liquidity providers and a few background traders (as counterparties), nothing else."""
-    cfg = RunConfig(seed=seed, progress=False)
-    cfg.agents.customers.n = 0
-    cfg.agents.dealers.n = 0
-    cfg.agents.insurers.n = 0
-    cfg.desk.enabled = False
-    cfg.agents.background.n = n_background
-    cfg.agents.liquidity.n = n_liquidity
+    cfg = book_only_config(seed, n_background, n_liquidity)
     cfg.agents.liquidity.threshold_dispersion = 0.0
     for key, value in liquidity.items():
         setattr(cfg.agents.liquidity, key, value)
     return cfg
-
-
-def force_vol(model: HedgeLoopModel, vol: float) -> None:
-    """Make the model's EWMA volatility read ``vol`` (annualised)."""
-    st = model.state
-    st._var = vol**2 * st._vol_sample / SECONDS_PER_YEAR
-    assert st.vol == pytest.approx(vol)
 
 
 def give_inventory(
