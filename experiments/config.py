@@ -24,6 +24,7 @@ from agents.desk import DeskConfig
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
 from market.clock import wall_clock
+from market.rules import StopLogic
 
 
 class ConfigError(ValueError):
@@ -177,6 +178,7 @@ class RulesConfig:
     stop_logic: bool = True
     stop_max_move: float = 0.15
     stop_pause_seconds: float = 5.0
+    stop_reference: str = "step"
 
     def __post_init__(self) -> None:
         if len(self.cb_levels) != 3 or sorted(self.cb_levels) != list(self.cb_levels):
@@ -203,6 +205,11 @@ class RulesConfig:
         check_range(
             "market.rules.stop_pause_seconds", self.stop_pause_seconds, 0.0, 3600.0, lo_open=True
         )
+        if self.stop_reference not in StopLogic.REFERENCES:
+            raise ConfigError(
+                "market.rules.stop_reference must be 'step' (the last price at each step) or "
+                f"'order' (the touch each incoming order meets), got {self.stop_reference!r}"
+            )
 
 
 @dataclass

@@ -197,7 +197,8 @@ class HedgeLoopModel(mesa.Model):
             )
         if r.stop_logic:
             rules["stop_logic"] = StopLogic(
-                max_move=r.stop_max_move, pause_seconds=r.stop_pause_seconds, tick_size=tick
+                max_move=r.stop_max_move, pause_seconds=r.stop_pause_seconds, tick_size=tick,
+                reference=r.stop_reference,
             )
         return rules
 

@@ -84,6 +84,12 @@ Resting orders are never repriced by ``set_band``; the band only governs prints.
 compares each price level it would trade at with the intersection of all bands (two integer
 comparisons), so an unarmed band costs nothing measurable.
 
+A sweep limit, ``set_sweep_limit(ticks, name)``, is a halt band that moves with each incoming
+order: the order may trade at most ``ticks`` beyond the opposite best price it met on arrival.
+A fill further away halts the book exactly as a breached halt band does (``band_breach_names``
+then holds the sweep limit's name). It bounds one order's own sweep, however stale the last
+trade price is.
+
 Speed
 -----
 Levels are ``price -> deque`` of order ids, with the level's live total in a second dict; the
@@ -300,6 +306,8 @@ class OrderBook:
         self._lo = 0
         self._hi = _NO_ASK
         self._band_hit = 0   # set by the matching loops: 0 none, 1 halt band, 2 block band
+        self._sweep = 0      # sweep limit in ticks beyond the touch met on arrival; 0 = none
+        self._sweep_name: str | None = None
 
     # ------------------------------------------------------------------ order entry
     def limit(self, owner: int, side: int, price: int, qty: int) -> int:
@@ -476,12 +484,17 @@ class OrderBook:
         info = self._info
         append = self.trades._rows.append
         now = self.now
+        lo = self._lo
+        hi = self._hi
+        sweep_hi = self._ba + self._sweep if self._sweep else _NO_ASK
+        if sweep_hi < hi:
+            hi = sweep_hi
         while qty:
             p = self._ba
             if p > limit:
                 break
-            if p > self._hi or p < self._lo:
-                self._band_stop(p)
+            if p > hi or p < lo:
+                self._band_stop(p, p > sweep_hi)
                 break
             level = asks[p]
             total = ask_qty[p]
@@ -521,12 +534,17 @@ class OrderBook:
         info = self._info
         append = self.trades._rows.append
         now = self.now
+        lo = self._lo
+        hi = self._hi
+        sweep_lo = self._bb - self._sweep if self._sweep else 0
+        if sweep_lo > lo:
+            lo = sweep_lo
         while qty:
             p = self._bb
             if p < limit:
                 break
-            if p < self._lo or p > self._hi:
-                self._band_stop(p)
+            if p < lo or p > hi:
+                self._band_stop(p, p < sweep_lo)
                 break
             level = bids[p]
             total = bid_qty[p]
@@ -557,12 +575,15 @@ class OrderBook:
                 self._bb = keys[-1] if keys else _NO_BID
         return qty
 
-    def _band_stop(self, price: int) -> None:
-        """A fill at ``price`` would leave a band: note which, halting if any halt band is hit."""
+    def _band_stop(self, price: int, swept: bool = False) -> None:
+        """A fill at ``price`` would leave a band (``swept``: or the sweep limit): note which,
+        halting if any halt band (the sweep limit is one) is hit."""
         self.band_breach = price
         hit = {mode: tuple(name for name, (lo, hi, m) in self._bands.items() if m == mode and (
             (lo is not None and price < lo) or (hi is not None and price > hi)))
             for mode in _BAND_MODES}
+        if swept:
+            hit["halt"] += (self._sweep_name,)
         if hit["halt"]:
             self.band_breach_names = hit["halt"]
             self._band_hit = 1
@@ -856,6 +877,23 @@ class OrderBook:
                     drop(p)
         self.trades._rows.extend(prints)
         return list(map(_as_trade, prints))
+
+    def set_sweep_limit(self, ticks: int | None, name: str = "sweep") -> None:
+        """Arm (or with ``ticks=None`` clear) the sweep limit: an incoming order may trade at most
+        ``ticks`` (a positive integer) beyond the opposite best price it met on arrival; a fill
+        further away halts the book, with ``name`` in ``band_breach_names``."""
+        if ticks is None:
+            self._sweep, self._sweep_name = 0, None
+            return
+        ticks = _as_whole(ticks, "ticks", "None or a positive integer number of ticks")
+        if not isinstance(name, str) or not name:
+            raise OrderBookError(f"name must be a non-empty string, got {name!r}")
+        self._sweep, self._sweep_name = ticks, name
+
+    @property
+    def sweep_limit(self) -> tuple[int | None, str | None]:
+        """``(ticks, name)`` of the armed sweep limit, ``(None, None)`` when there is none."""
+        return (self._sweep or None, self._sweep_name)
 
     def set_band(self, lo: int | None, hi: int | None, mode: str, name: str | None = None) -> None:
         """Arm (or with ``lo = hi = None`` clear) a price band of ``mode`` ("halt" or "block").

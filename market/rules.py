@@ -49,10 +49,16 @@ The rules
   at or above the upper band (the US plan's definition). A limit state lasting
   ``limit_state_seconds`` becomes a trading pause of ``pause_seconds``, ending with the reopening
   auction.
-* :class:`StopLogic` -- reference = the last trade price at the start of each check interval
-  (each ``update`` call); a "halt" band at reference -/+ ``max_move``. When a fill would print
-  outside it the book halts at once; the pause lasts ``pause_seconds`` from that moment and ends
-  with the reopening auction.
+* :class:`StopLogic` -- a halt when trading would move more than ``max_move`` at once. With
+  ``reference="step"`` (the default) the reference is the last trade price at each ``update``
+  call, a "halt" band at reference -/+ ``max_move``: a velocity check over the call interval (one
+  simulated second in the model) that many small orders can breach together, and that a quote
+  which drifted away from a stale print without trading can breach with one small fill. With
+  ``reference="order"`` the reference is the opposite best price each incoming order meets (the
+  book's sweep limit): the market pauses only when one order would sweep more than ``max_move``
+  through the book, as CME's stop logic fires when one order (with the stops it elects) would
+  trade through its threshold. Either way the book halts at once; the pause lasts
+  ``pause_seconds`` from that moment and ends with the reopening auction.
 """
 
 from __future__ import annotations
@@ -549,18 +555,39 @@ class LimitUpLimitDown(_Rule):
 
 # ---------------------------------------------------------------------- stop logic
 class StopLogic(_Rule):
-    """CME-style stop logic: a halt band at the last price -/+ ``max_move`` (currency); a breach
-    pauses trading for ``pause_seconds``, then the reopening auction runs (module docstring)."""
+    """CME-style stop logic: trading that would move more than ``max_move`` (currency) at once
+    pauses for ``pause_seconds``, then the reopening auction runs (module docstring).
+
+    ``reference``: ``"step"`` (a band at the last price at each ``update`` call -/+ ``max_move``)
+    or ``"order"`` (the book's sweep limit: one incoming order may not trade more than
+    ``max_move`` beyond the touch it meets).
+    """
 
     name = "StopLogic"
     band_mode = "halt"
+    REFERENCES = ("step", "order")
 
-    def __init__(self, max_move: float = 6.0, pause_seconds: float = 5.0, tick_size: float = 0.01):
+    def __init__(self, max_move: float = 6.0, pause_seconds: float = 5.0, tick_size: float = 0.01,
+                 reference: str = "step"):
         super().__init__(tick_size)
-        self.max_move = _positive(max_move, "max_move", "a positive currency amount")
+        self.max_move = max_move
         self.pause_seconds = _positive(pause_seconds, "pause_seconds")
+        if reference not in self.REFERENCES:
+            raise RuleError(f"reference must be one of {', '.join(self.REFERENCES)}, "
+                            f"got {reference!r}")
+        self.reference_mode = reference
         self.reference: float | None = None
         self.pause_until: float | None = None
+
+    @property
+    def max_move(self) -> float:
+        return self._max_move
+
+    @max_move.setter
+    def max_move(self, value: float) -> None:
+        # a rule_change event may move the threshold mid-run; the width in ticks follows it
+        self._max_move = _positive(value, "max_move", "a positive currency amount")
+        self._move_ticks = _nearest_tick(self._max_move, self.tick_size)
 
     @property
     def next_deadline(self) -> float | None:
@@ -581,9 +608,16 @@ class StopLogic(_Rule):
                 start = float(book.halted_at)
                 book.halt(self.reason)
                 self.pause_until = start + self.pause_seconds
+                if self.reference_mode == "order":
+                    why = f"an order would sweep more than {self.max_move:g} through the book"
+                else:
+                    why = f"print outside {self.reference:g} -/+ {self.max_move:g}"
                 self._log(start, "pause", book.band_breach,
-                          f"print outside {self.reference:g} -/+ {self.max_move:g}; "
-                          f"pause until {self.pause_until:g}")
+                          f"{why}; pause until {self.pause_until:g}")
+            return
+        if self.reference_mode == "order":
+            if book.sweep_limit != (self._move_ticks, self.name):
+                book.set_sweep_limit(self._move_ticks, self.name)
             return
         last = book.last_trade
         if last is None:
@@ -591,7 +625,7 @@ class StopLogic(_Rule):
             self._arm(book, None, None)
             return
         self.reference = last.price * self.tick_size
-        move = _nearest_tick(self.max_move, self.tick_size)
+        move = self._move_ticks
         self._arm(book, max(1, last.price - move), last.price + move)
 
 

@@ -65,6 +65,7 @@ def test_unknown_scenario_is_refused():
         ("market.rules.cb_levels=[0.2,0.1,0.3]", "market.rules.cb_levels"),
         ("market.surface.atm_vol=9", "market.surface.atm_vol"),
         ("market.record_interval=0.5", "market.record_interval"),
+        ("market.rules.stop_reference=print", "market.rules.stop_reference"),
     ],
 )
 def test_range_errors_name_field_and_range(override, field):
@@ -130,3 +131,17 @@ def test_fundamental_vol_event_out_of_range_is_refused():
 
     with pytest.raises(ConfigError, match=r"value must be in \[0\.0, 5\.0\]"):
         EventConfig(kind=EventKind.fundamental_vol, value=-0.2).validate("scenario.events[0]", 1)
+
+
+def test_stop_reference_reaches_the_stop_logic_rule():
+    from experiments.model import HedgeLoopModel
+
+    armed = {}
+    for ref in ("step", "order"):
+        model = HedgeLoopModel(load(f"market.rules.stop_reference={ref}", "scenario.days=1"))
+        assert model.rules["stop_logic"].reference_mode == ref
+        for _ in range(120):
+            model.step()
+        armed[ref] = (model.book.sweep_limit[0], model.book.band("halt", "StopLogic"))
+    assert armed["order"] == (15, (None, None))       # 0.15 at a 0.01 tick, around each order
+    assert armed["step"][0] is None and armed["step"][1][0] is not None

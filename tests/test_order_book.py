@@ -441,6 +441,51 @@ def test_halt_band_stops_matching_and_holds_limit_remainder(book):
     assert book.depth() == ([], [(103, 5)])
 
 
+def test_sweep_limit_bounds_one_orders_sweep_from_the_touch_it_meets(book):
+    ladder(book)                                  # asks 100..103 x 10
+    book.set_sweep_limit(2, "StopLogic")
+    assert book.sweep_limit == (2, "StopLogic")
+    oid = book.limit(1, BUY, 103, 35)             # may trade at 100..102, not at 103
+    assert [t.price for t in book.trades] == [100, 101, 102]
+    assert book.halted and book.halt_reason == "band" and book.band_breach == 103
+    assert book.band_breach_names == ("StopLogic",)
+    assert book.remaining(oid) == 5               # held for the auction at its limit
+
+
+def test_sweep_limit_moves_with_each_order_so_small_orders_walk_freely(book):
+    ladder(book)
+    book.set_sweep_limit(1, "StopLogic")
+    for _ in range(4):                            # each takes one level: never more than 1 tick
+        book.market(1, BUY, 10)
+    assert [t.price for t in book.trades] == [100, 101, 102, 103] and not book.halted
+    # a stale last print does not matter: only the touch the order meets does
+    book.limit(2, SELL, 150, 10)
+    book.limit(3, SELL, 151, 10)
+    book.market(4, BUY, 15)
+    assert [t.price for t in book.trades][-2:] == [150, 151] and not book.halted
+    book.set_sweep_limit(None)
+    assert book.sweep_limit == (None, None)
+
+
+def test_sweep_limit_on_the_sell_side_and_with_a_band(book):
+    for i in range(4):
+        book.limit(10 + i, BUY, 100 - i, 10)      # bids 100..97
+    book.set_band(97, None, "block", "LULD")
+    book.set_sweep_limit(1, "StopLogic")
+    oid = book.market(1, SELL, 40)                # 100, 99 trade; 98 is past the sweep limit
+    assert [t.price for t in book.trades] == [100, 99]
+    assert book.halted and book.band_breach_names == ("StopLogic",)
+    assert book.order_record(oid).cancelled == 20
+
+
+@pytest.mark.parametrize("ticks", [0, -1, 1.5, "2", True])
+def test_sweep_limit_refuses_a_bad_width_and_keeps_the_old_one(book, ticks):
+    book.set_sweep_limit(3)
+    with pytest.raises(OrderBookError, match="ticks must be None or a positive integer"):
+        book.set_sweep_limit(ticks)
+    assert book.sweep_limit == (3, "sweep")
+
+
 def test_halt_band_cancels_market_remainder(book):
     book.limit(1, BUY, 100, 10)
     book.limit(2, BUY, 99, 10)

@@ -412,7 +412,46 @@ def test_stop_logic_max_move_sets_band_width():
     assert book.band("halt", "StopLogic") == (392, 408)
 
 
+def test_stop_logic_order_reference_ignores_a_stale_print_but_pauses_one_big_sweep():
+    book, step_book = OrderBook(0.01), OrderBook(0.01)
+    by_order = StopLogic(max_move=1.0, pause_seconds=5.0, tick_size=0.01, reference="order")
+    by_step = StopLogic(max_move=1.0, pause_seconds=5.0, tick_size=0.01)
+    for b, rule in ((book, by_order), (step_book, by_step)):
+        print_at(b, 10000, 1.0)                   # last print 100.00
+        step(rule, b, 1.0)
+        # the quote drifts 3.00 away without trading, then one small order lifts the touch
+        asks_from(b, 10300, 10500, step=10, qty=10)
+        b.now = 2.0
+        b.market(7, BUY, 5)
+    assert book.sweep_limit == (100, "StopLogic")
+    assert book.band("halt", "StopLogic") == (None, None)
+    assert not book.halted and book.trades[-1].price == 10300
+    assert step_book.halted and step_book.band_breach == 10300   # the step band trips on it
+    # one order that would sweep more than 1.00 past the touch it meets pauses the market
+    book.now = 3.0
+    book.market(8, BUY, 200)                      # 103.00 .. 104.00 trade, 104.10 is too far
+    assert book.halted and book.band_breach == 10410
+    assert max(t.price for t in book.trades) == 10400
+    step(by_order, book, 3.5)
+    assert book.halt_reason == "StopLogic" and by_order.pause_until == pytest.approx(8.0)
+    assert "sweep more than 1" in by_order.events[0].detail
+    book.now = 8.0
+    step(by_order, book, 8.0)
+    assert not book.halted and [e.kind for e in by_order.events] == ["pause", "reopen"]
+
+
+def test_stop_logic_threshold_change_mid_run_moves_the_sweep_limit():
+    book = OrderBook(0.01)
+    rule = StopLogic(max_move=1.0, tick_size=0.01, reference="order")
+    step(rule, book, 0.0)
+    assert book.sweep_limit == (100, "StopLogic")
+    rule.max_move = 0.5                           # what a rule_change event does
+    step(rule, book, 1.0)
+    assert book.sweep_limit == (50, "StopLogic")
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
+    ({"reference": "print"}, "reference must be one of step, order"),
     ({"max_move": 0.0}, "max_move must be a positive"),
     ({"pause_seconds": -5.0}, "pause_seconds must be a positive"),
     ({"tick_size": True}, "tick_size must be a positive"),
