@@ -51,7 +51,8 @@ at the low).
   shortfall against each parent's arrival mid, positive = cost), ``duration_s`` (first arrival to
   the last fill), ``filled_by_trough_share`` (share of the parent quantity filled by the trough),
   ``participation_realised`` (desk fills / market volume while it worked).
-- ``liquidity``: ``withdrawals``, ``min_quoting``, ``max_abs_net_inventory`` (shares),
+- ``liquidity``: ``withdrawals``, ``dumps`` / ``dumped_shares`` (hot-potato market orders past
+  the inventory limit, and their shares), ``min_quoting``, ``max_abs_net_inventory`` (shares),
   ``bid_depth_min_ratio`` (lowest bid depth within 5 ticks in the stress window / its median
   before the window).
 - ``pin``: ``strike``, ``close_distance_pct`` (final close against the strike),
@@ -445,8 +446,8 @@ def _liquidity_metrics(run: _Run) -> dict:
     members = run.model.populations.get("liquidity", [])
     ts = run.ts
     if not members or ts.empty:
-        return dict.fromkeys(("withdrawals", "min_quoting", "max_abs_net_inventory",
-                              "bid_depth_min_ratio"), NAN)
+        return dict.fromkeys(("withdrawals", "dumps", "dumped_shares", "min_quoting",
+                              "max_abs_net_inventory", "bid_depth_min_ratio"), NAN)
     t = ts["time"].to_numpy(dtype=float)
     depth = ts["bid_depth"].to_numpy(dtype=float)
     ratio = NAN
@@ -457,6 +458,8 @@ def _liquidity_metrics(run: _Run) -> dict:
             ratio = float(inside.min() / np.median(before))
     return {
         "withdrawals": int(sum(m.n_withdrawals for m in members)),
+        "dumps": int(sum(m.n_dumps for m in members)),
+        "dumped_shares": int(sum(m.dumped_shares for m in members)),
         "min_quoting": float(ts["lp_quoting"].min()),
         "max_abs_net_inventory": float(np.abs(ts["net_liquidity"].to_numpy(dtype=float)).max()),
         "bid_depth_min_ratio": ratio,

@@ -63,7 +63,8 @@ SECTION_KEYS = {
                  "demanded_at_close", "executed_at_close"},
     "desk": {"qty", "filled", "completion", "slippage_bps", "duration_s",
              "filled_by_trough_share", "participation_realised"},
-    "liquidity": {"withdrawals", "min_quoting", "max_abs_net_inventory", "bid_depth_min_ratio"},
+    "liquidity": {"withdrawals", "dumps", "dumped_shares", "min_quoting",
+                  "max_abs_net_inventory", "bid_depth_min_ratio"},
     "pin": {"strike", "close_distance_pct", "abs_distance_pct",
             "last_hour_mean_abs_distance_pct", "pull_to_strike_bp"},
 }
@@ -346,6 +347,8 @@ def test_flash_program_at_the_2010_pace_crashes_and_recovers():
         assert m["desk"]["completion"] == pytest.approx(1.0)
         assert m["desk"]["duration_s"] < 3600.0  # reference: about 20 minutes
         assert m["liquidity"]["withdrawals"] > 0
+        # the providers reach their inventory limits and pass the excess on ("hot potato")
+        assert m["liquidity"]["dumps"] > 0 and m["liquidity"]["dumped_shares"] > 0
         assert m["retrace_pct"] > 30.0  # the fundamental did not move: the price comes back
 
 
