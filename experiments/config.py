@@ -9,11 +9,11 @@ allowed range.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from enum import Enum
 
-import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, ValidationError
 
@@ -329,8 +329,29 @@ def apply_arm(cfg: DictConfig) -> DictConfig:
             raise ConfigError(
                 f"scenario.arms.{arm}: {item!r} must be 'key=value' naming an existing key"
             )
-        OmegaConf.update(out, key.strip(), yaml.safe_load(raw), merge=False)
+        OmegaConf.update(out, key.strip(), _override_value(raw, f"scenario.arms.{arm}"),
+                         merge=False)
     return out
+
+
+@functools.cache
+def _override_parser():
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create()
+
+
+def _override_value(raw: str, where: str):
+    """An arm's value read as the command line reads it (Hydra's override grammar), so that
+    ``mode=off`` means the string "off", as it does after ``python -m experiments.run``, and
+    not YAML 1.1's boolean false."""
+    try:
+        override = _override_parser().parse_override(f"value={raw}")
+    except Exception as exc:  # Hydra raises its own OverrideParseException
+        raise ConfigError(f"{where}: cannot read the value {raw!r}: {exc}") from None
+    if override.is_sweep_override():
+        raise ConfigError(f"{where}: {raw!r} is a sweep; an arm sets one value per key")
+    return override.value()
 
 
 _MISSING = object()

@@ -115,6 +115,23 @@ def test_scenario_composes_with_arms_window_and_reference(scenario):
     assert set(run_cfg.scenario.reference) <= flat_keys
 
 
+def test_arm_values_read_as_the_command_line_reads_them():
+    """``off`` is the string (an enum's name), not YAML 1.1's false; true/false stay booleans."""
+    cfg = composed("flash_2010", "desk=hpi", "arm=plain")
+    OmegaConf.set_struct(cfg, False)
+    cfg.scenario.arms["plain"] = ["desk.hpi.mode=off", "agents.liquidity.withdrawal_enabled=false",
+                                  "scenario.events[12].participation=0.02"]
+    run_cfg = to_run_config(cfg)
+    assert run_cfg.desk.hpi.mode.name == "off"
+    assert run_cfg.agents.liquidity.withdrawal_enabled is False
+    assert run_cfg.scenario.events[12].participation == 0.02
+    cfg = composed("flash_2010", "arm=bad")
+    OmegaConf.set_struct(cfg, False)
+    cfg.scenario.arms["bad"] = ["agents.liquidity.n=1,2"]
+    with pytest.raises(ConfigError, match=r"scenario\.arms\.bad: '1,2' is a sweep"):
+        to_run_config(cfg)
+
+
 def test_unknown_arm_is_refused_naming_the_arms():
     with pytest.raises(ConfigError, match=r"arm must be 'treatment' or one of \['control'\]"):
         to_run_config(composed("crash_1987", "arm=nosuch"))
