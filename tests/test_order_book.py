@@ -478,6 +478,18 @@ def test_sweep_limit_on_the_sell_side_and_with_a_band(book):
     assert book.order_record(oid).cancelled == 20
 
 
+def test_a_price_past_both_the_sweep_limit_and_a_block_band_halts(book):
+    book.limit(1, BUY, 100, 10)
+    book.limit(2, BUY, 95, 10)                    # a gap: the next bid is past both bounds
+    book.set_band(97, None, "block", "LULD")
+    book.set_sweep_limit(1, "StopLogic")
+    book.market(3, SELL, 20)
+    assert [t.price for t in book.trades] == [100]
+    assert book.halted and book.band_breach == 95  # halt bands (the sweep limit) come first
+    assert book.band_breach_names == ("StopLogic",)
+    assert book.band("halt") == (None, None) and book.band("block") == (97, None)
+
+
 @pytest.mark.parametrize("ticks", [0, -1, 1.5, "2", True])
 def test_sweep_limit_refuses_a_bad_width_and_keeps_the_old_one(book, ticks):
     book.set_sweep_limit(3)
