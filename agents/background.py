@@ -233,7 +233,7 @@ class BackgroundCrowd:
     def activity_multiplier(self, state, dt: float, fundamental: float | None = None) -> float:
         """The population's rate factor from the market's recent volatility (once per step).
 
-        ``state`` is the model's :class:`market.market_state.MarketState`, ``dt`` the step in
+        ``state`` is the model's :class:`market.exchange.market_state.MarketState`, ``dt`` the step in
         seconds, ``fundamental`` the value the crowd learns against (None: no learning this
         step). Repeated calls within one step return the same value.
         """

@@ -2,7 +2,7 @@
 
 Conventions used by every agent module: side +1 buy, -1 sell; quantities in shares (options in
 contracts of ``multiplier`` shares); prices inside the book in integer ticks, elsewhere in currency;
-time in seconds since the first open (see :mod:`market.clock`).
+time in seconds since the first open (see :mod:`market.exchange.clock`).
 
 A participant never calls another participant. It sees the market through the model's public
 attributes (``model.venue``, ``model.state``, ``model.ledger``, ``model.chain``, ``model.surface``,

@@ -47,7 +47,7 @@ from enum import Enum
 import numpy as np
 
 from agents.base import Participant
-from market.chain import expiry_of_day
+from market.options.chain import expiry_of_day
 
 
 class FlowType(Enum):

@@ -17,7 +17,7 @@ Units and signs, stated once:
   from its true positions.
 - Prices: option quotes in currency per share, on the ``option_tick`` grid; the underlying's
   marks are the book mid (``model.state.mid``); option marks are Black-Scholes at the surface vol.
-- Time: clock seconds (:mod:`market.clock`); option maturities in trading years.
+- Time: clock seconds (:mod:`market.exchange.clock`); option maturities in trading years.
 
 Quoting. The mid is Black-Scholes at the surface vol. A dealer that sells (the customer buys)
 asks the price at Leland's vol for a short option, ``vol * sqrt(1 + Le)``; one that buys bids at
@@ -72,9 +72,9 @@ import numpy as np
 
 from agents.base import Participant, as_enum
 from agents.hedging_policies import HedgePolicyKind, make_policy
-from agents.ledger import to_cents
-from market.clock import SECONDS_PER_YEAR
-from market.pricing import bs_greeks, bs_price, leland_number
+from market.exchange.clearing import to_cents
+from market.exchange.clock import SECONDS_PER_YEAR
+from market.options.pricing import bs_greeks, bs_price, leland_number
 
 
 class InitialBook(Enum):

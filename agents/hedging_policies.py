@@ -8,7 +8,7 @@ Conventions, stated once for every policy here:
 - ``gamma_shares``: the book's gamma in shares per 1 currency unit of spot (d net delta / d spot).
   Short options give negative gamma. Only ``|gamma_shares|`` sets band widths.
 - ``spot`` in currency, ``vol`` annualised (decimal), ``now`` in clock seconds since the first open
-  (:mod:`market.clock`), ``round_trip_cost`` the proportional cost of buying and then selling one
+  (:mod:`market.exchange.clock`), ``round_trip_cost`` the proportional cost of buying and then selling one
   unit of underlying (0.0004 = 4 bp round trip, i.e. 2 bp per side).
 - The hedge target is delta neutral (net delta 0). Band policies trade back to 0 once the net
   delta leaves the band; Whalley-Wilmott trades only to the nearer band edge.
@@ -33,8 +33,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from market.clock import SECONDS_PER_YEAR
-from market.pricing import whalley_wilmott_halfwidth
+from market.exchange.clock import SECONDS_PER_YEAR
+from market.options.pricing import whalley_wilmott_halfwidth
 
 
 class HedgePolicyKind(Enum):
@@ -264,7 +264,7 @@ class WhalleyWilmott(HedgePolicy):
 
     Half-width ``H = (3 * lam * spot * gamma**2 / (2 * risk_aversion))**(1/3)`` shares, with
     ``lam = round_trip_cost / 2`` the cost per side and ``risk_aversion`` the absolute risk
-    aversion per currency unit (:func:`market.pricing.whalley_wilmott_halfwidth`). Higher costs
+    aversion per currency unit (:func:`market.options.pricing.whalley_wilmott_halfwidth`). Higher costs
     or lower risk aversion widen the band; no costs mean hedging every look.
     """
 

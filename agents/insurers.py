@@ -34,8 +34,8 @@ from enum import Enum
 import numpy as np
 
 from agents.base import Participant
-from market.clock import SECONDS_PER_YEAR, TRADING_DAYS_PER_YEAR
-from market.pricing import as_checked_array, bs_delta, bs_price
+from market.exchange.clock import SECONDS_PER_YEAR, TRADING_DAYS_PER_YEAR
+from market.options.pricing import as_checked_array, bs_delta, bs_price
 
 
 class InsurerStrategy(Enum):

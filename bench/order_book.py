@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from market.order_book import OrderBook
+from market.exchange.order_book import OrderBook
 
 LIMIT, MARKET, CANCEL = 0, 1, 2
 TARGET_RATE = 1_000_000

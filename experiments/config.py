@@ -20,11 +20,11 @@ from omegaconf import DictConfig, OmegaConf, ValidationError
 from agents.background import BackgroundConfig
 from agents.customers import CustomersConfig
 from agents.dealers import DealersConfig
-from agents.desk import DeskConfig
+from agents.desk.core import DeskConfig
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
-from market.clock import wall_clock
-from market.rules import StopLogic
+from market.exchange.clock import wall_clock
+from market.exchange.rules import StopLogic
 
 
 class ConfigError(ValueError):
@@ -214,7 +214,7 @@ class RulesConfig:
 
 @dataclass
 class SurfaceConfig:
-    """Implied volatility surface (SSVI, see market.surface).
+    """Implied volatility surface (SSVI, see market.options.surface).
 
     ``atm_vol`` one-month at-the-money vol; ``skew`` d vol / d log-moneyness at the money at one
     month (negative: puts richer); ``curvature`` half the second derivative there; ``term_slope``
@@ -228,7 +228,7 @@ class SurfaceConfig:
 
     def __post_init__(self) -> None:
         check_range("market.surface.atm_vol", self.atm_vol, 0.01, 3.0)
-        # beyond about 0.8 in absolute value the smile has butterfly arbitrage (market.surface)
+        # beyond about 0.8 in absolute value the smile has butterfly arbitrage (market.options.surface)
         check_range("market.surface.skew", self.skew, -0.8, 0.8)
         check_range("market.surface.curvature", self.curvature, 0.0, 5.0)
         check_range("market.surface.term_slope", self.term_slope, -1.0, 1.0)

@@ -9,11 +9,11 @@ One :class:`HedgeLoopModel` step is ``market.step_seconds`` of trading. In a ste
 4. moves the fundamental value one step,
 5. draws which agents act from their Poisson clocks (one vectorised draw per population) and calls
    only those, in a random order,
-6. cancels orders whose lifetime ran out, updates :class:`market.market_state.MarketState`, and
+6. cancels orders whose lifetime ran out, updates :class:`market.exchange.market_state.MarketState`, and
 7. records a row every ``market.record_interval`` seconds with Mesa's DataCollector.
 
 Cost grows with the number of actions, not with agents x steps. Every print is settled in the
-ledger the moment it happens (through :class:`market.venue.Venue`), so cash, shares and option
+ledger the moment it happens (through :class:`market.exchange.venue.Venue`), so cash, shares and option
 positions stay conserved; :meth:`HedgeLoopModel.finish` checks that and raises if not.
 
 Randomness: Mesa's generators come from ``seed``; every population (and the fundamental, and the
@@ -31,17 +31,18 @@ from collections.abc import Iterable
 import mesa
 import numpy as np
 
-from agents import background, customers, dealers, desk, insurers, liquidity
+from agents import background, customers, dealers, insurers, liquidity
 from agents.base import Participant
-from agents.ledger import Ledger
+from agents.desk import core as desk
 from experiments.config import EventConfig, EventKind, RunConfig
-from market.chain import OptionChain
-from market.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
-from market.market_state import MarketState
-from market.order_book import OrderBook, Trade
-from market.rules import LimitUpLimitDown, MarketWideCircuitBreaker, StopLogic
-from market.surface import VolSurface
-from market.venue import Venue
+from market.exchange.clearing import Ledger
+from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.exchange.market_state import MarketState
+from market.exchange.order_book import OrderBook, Trade
+from market.exchange.rules import LimitUpLimitDown, MarketWideCircuitBreaker, StopLogic
+from market.exchange.venue import Venue
+from market.options.chain import OptionChain
+from market.options.surface import VolSurface
 
 #: population name -> the agent module that builds it (its ``populate(model, cfg, stream)``)
 POPULATIONS = {

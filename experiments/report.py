@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.scenario_metrics import scenario_figure, scenario_metrics
-from market.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
-from market.stylized import max_drawdown_pct, stylized_facts
+from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.stats.stylized import max_drawdown_pct, stylized_facts
 
 
 # ---------------------------------------------------------------------------- atomic writes

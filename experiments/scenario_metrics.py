@@ -11,12 +11,12 @@ Conventions, stated once:
 - Prices are the book mid, one per step; a step's mid is dated at the end of the step.
 - Returns and moves are percentages, signed: negative = the price fell. ``peak_to_trough_pct`` is
   therefore <= 0 and ``max_rally_pct`` >= 0.
-- Volatilities are annualised with the trading-time year of :mod:`market.clock`, from one-minute
+- Volatilities are annualised with the trading-time year of :mod:`market.exchange.clock`, from one-minute
   log returns of the mid.
 - Shares are signed: + bought, - sold (side +1 buy / -1 sell). Currency values of flows keep the
   sign of the shares (a sale is negative).
 - GEX is the dealers' dollar gamma per 1% move from their true positions (currency, + = long).
-- Time is clock seconds since the first open (``market.clock``); durations in seconds.
+- Time is clock seconds since the first open (``market.exchange.clock``); durations in seconds.
 
 The metric names (top level unless a section is given):
 
@@ -78,8 +78,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from market.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
-from market.rules import circuit_breaker_levels
+from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.exchange.rules import circuit_breaker_levels
 
 #: seconds after the low within which a retrace is measured
 RETRACE_WINDOW_S = 1800.0

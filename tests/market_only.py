@@ -7,7 +7,7 @@ import pytest
 
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
-from market.clock import SECONDS_PER_YEAR
+from market.exchange.clock import SECONDS_PER_YEAR
 
 
 def book_only_config(seed: int, n_background: int, n_liquidity: int) -> RunConfig:

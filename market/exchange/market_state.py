@@ -1,0 +1,109 @@
+"""What every participant can observe of the underlying, updated once per simulation step.
+
+Kept apart from the book so that reading it is cheap: agents read attributes, they do not walk the
+book. Prices in currency, returns as log returns, volatility annualised with the trading-time year
+of :mod:`market.exchange.clock`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from market.exchange.clock import SECONDS_PER_YEAR
+from market.exchange.order_book import OrderBook
+
+
+class MarketState:
+    """Per-step observations: mid, last, spread, recent returns, volume and an EWMA volatility.
+
+    ``capacity`` is the number of steps kept (the whole run). ``vol_halflife`` (seconds) sets the
+    EWMA volatility memory; ``vol_sample`` (seconds) the return interval it is measured on, which
+    keeps bid-ask bounce out of the estimate.
+    """
+
+    def __init__(
+        self,
+        book: OrderBook,
+        initial_price: float,
+        step_seconds: float,
+        capacity: int,
+        vol_halflife: float = 300.0,
+        vol_sample: float = 10.0,
+        initial_vol: float = 0.15,
+    ) -> None:
+        self.book = book
+        self.tick = book.tick_size
+        self.dt = float(step_seconds)
+        self.mid = float(initial_price)
+        self.last = float(initial_price)
+        self.spread_ticks = 0
+        self.mids = np.full(capacity + 1, np.nan)
+        self.volumes = np.zeros(capacity + 1)
+        self.signed_volumes = np.zeros(capacity + 1)
+        self.n = 0
+        self.mids[0] = initial_price
+        self._lag = max(1, round(vol_sample / self.dt))
+        self._alpha = 1.0 - 0.5 ** (self._lag * self.dt / vol_halflife)
+        self._var = initial_vol**2 * self._lag * self.dt / SECONDS_PER_YEAR
+        self._vol_sample = self._lag * self.dt
+        self._seen_trades = len(book.trades)
+
+    @property
+    def vol(self) -> float:
+        """EWMA realised volatility, annualised."""
+        return math.sqrt(self._var * SECONDS_PER_YEAR / self._vol_sample)
+
+    def update(self) -> None:
+        """Read the book after a step: mid, last, spread, the step's volume, the vol estimate."""
+        book = self.book
+        bb, ba = book.best_bid, book.best_ask
+        trades = book.trades
+        vol = 0
+        signed = 0
+        for i in range(self._seen_trades, len(trades)):
+            tr = trades[i]
+            vol += tr.qty
+            signed += tr.qty * tr.aggressor_side
+        self._seen_trades = len(trades)
+        if vol:
+            self.last = trades[-1].price * self.tick
+        if bb is not None and ba is not None and ba > bb:
+            self.mid = 0.5 * (bb + ba) * self.tick
+            self.spread_ticks = ba - bb
+        elif vol:
+            self.mid = self.last
+        self.n += 1
+        n = self.n
+        if n >= self.mids.size:  # more updates than planned: grow rather than fail
+            grow = self.mids.size
+            self.mids = np.concatenate([self.mids, np.full(grow, np.nan)])
+            self.volumes = np.concatenate([self.volumes, np.zeros(grow)])
+            self.signed_volumes = np.concatenate([self.signed_volumes, np.zeros(grow)])
+        self.mids[n] = self.mid
+        self.volumes[n] = vol
+        self.signed_volumes[n] = signed
+        if n % self._lag == 0:
+            r = math.log(self.mids[n] / self.mids[n - self._lag])
+            self._var += self._alpha * (r * r - self._var)
+
+    def log_return(self, window: float) -> float:
+        """Log return of the mid over the last ``window`` seconds (0 before enough history)."""
+        k = min(self.n, max(1, round(window / self.dt)))
+        return math.log(self.mids[self.n] / self.mids[self.n - k]) if self.n else 0.0
+
+    def volume(self, window: float) -> float:
+        """Shares traded over the last ``window`` seconds."""
+        k = max(1, round(window / self.dt))
+        return float(self.volumes[max(0, self.n - k + 1) : self.n + 1].sum())
+
+    def signed_volume(self, window: float) -> float:
+        """Aggressor-signed shares (+ buyer-initiated) over the last ``window`` seconds."""
+        k = max(1, round(window / self.dt))
+        return float(self.signed_volumes[max(0, self.n - k + 1) : self.n + 1].sum())
+
+    def mid_history(self, window: float) -> np.ndarray:
+        """Mids of the last ``window`` seconds, one per step, oldest first."""
+        k = max(1, round(window / self.dt))
+        return self.mids[max(0, self.n - k + 1) : self.n + 1]

@@ -1,0 +1,398 @@
+"""Liquidity providers: quoting, skew, widening, withdrawal and return, inventory limits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from agents.liquidity import (
+    InventoryAction,
+    LiquidityConfig,
+    LiquidityProvider,
+    WithdrawalReason,
+    populate,
+)
+from experiments.config import RunConfig
+from experiments.model import HedgeLoopModel
+from market.exchange.clock import SECONDS_PER_DAY
+from tests.market_only import book_only_config, force_vol
+
+
+def lp_config(seed: int = 0, n_liquidity: int = 3, n_background: int = 4, **liquidity) -> RunConfig:
+    """Liquidity providers and a few background traders (as counterparties), nothing else."""
+    cfg = book_only_config(seed, n_background, n_liquidity)
+    cfg.agents.liquidity.threshold_dispersion = 0.0
+    for key, value in liquidity.items():
+        setattr(cfg.agents.liquidity, key, value)
+    return cfg
+
+
+def give_inventory(
+    model: HedgeLoopModel, lp: LiquidityProvider, shares: int, price: float = 100.0
+) -> None:
+    """Move ``shares`` (+ bought, - sold) between the provider and a background trader."""
+    other = model.populations["background"][0].unique_id
+    cents = round(price * 100)
+    if shares > 0:
+        model.ledger.settle_trade(lp.unique_id, other, shares, cents)
+    else:
+        model.ledger.settle_trade(other, lp.unique_id, -shares, cents)
+
+
+def quotes(model: HedgeLoopModel, lp: LiquidityProvider) -> tuple[list[int], list[int]]:
+    """Live bid and ask prices (ticks) of one provider."""
+    book = model.book
+    live = [book.order_record(i) for i in lp.live_orders if book.remaining(i)]
+    bids = sorted(r.price for r in live if r.side == 1)
+    return bids, sorted(r.price for r in live if r.side == -1)
+
+
+# ---------------------------------------------------------------------- config
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("n", -1),
+        ("rate", -1.0),
+        ("quote_levels", 0),
+        ("quote_size", 0),
+        ("half_spread_ticks", 0.1),
+        ("skew_per_share", -0.1),
+        ("inventory_limit", 0),
+        ("loss_limit", 0.0),
+        ("withdraw_vol", 0.0),
+        ("cooldown_seconds", -1.0),
+        ("return_vol_tolerance", -0.1),
+        ("threshold_dispersion", 1.0),
+        ("dump_target", 1.5),
+    ],
+)
+def test_config_rejects_out_of_range_values_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=rf"agents\.liquidity\.{field} must be in"):
+        LiquidityConfig(**{field: value})
+
+
+def test_config_checks_reentry_below_withdrawal_and_the_inventory_action():
+    with pytest.raises(ValueError, match=r"agents\.liquidity\.reentry_vol must be in \(0.0, 0.5\]"):
+        LiquidityConfig(withdraw_vol=0.5, reentry_vol=0.6)
+    cfg = LiquidityConfig(inventory_action="hot_potato")
+    assert cfg.inventory_action is InventoryAction.hot_potato
+    with pytest.raises(ValueError, match=r"agents\.liquidity\.inventory_action must be one of"):
+        LiquidityConfig(inventory_action="panic")
+
+
+def test_populate_spreads_thresholds_and_endows():
+    assert populate(None, LiquidityConfig(n=0), np.random.default_rng(0)) == []
+    cfg = lp_config(n_liquidity=30, threshold_dispersion=0.5, initial_shares=500)
+    model = HedgeLoopModel(cfg)
+    lps = model.populations["liquidity"]
+    scales = np.array([lp.withdraw_vol for lp in lps]) / cfg.agents.liquidity.withdraw_vol
+    assert scales.min() >= 0.5 and scales.max() <= 1.5 and scales.std() > 0.1
+    assert all(lp.reentry_vol / lp.withdraw_vol == pytest.approx(
+        cfg.agents.liquidity.reentry_vol / cfg.agents.liquidity.withdraw_vol) for lp in lps)
+    assert all(model.ledger.shares[lp.unique_id] == 500 and lp.inventory == 0 for lp in lps)
+    assert all(lp.quoting and lp.withdrawn_since is None and lp.n_withdrawals == 0 for lp in lps)
+    assert lps[0].pnl == pytest.approx(0.0)
+
+
+# ---------------------------------------------------------------------- quoting
+def test_quotes_are_two_sided_ladders_around_the_mid():
+    model = HedgeLoopModel(lp_config(quote_levels=3, quote_size=150, level_spacing_ticks=2,
+                                     half_spread_ticks=1.0))
+    force_vol(model, 0.1)
+    lp = model.populations["liquidity"][0]
+    lp.act()
+    bids, asks = quotes(model, lp)
+    assert bids == [9995, 9997, 9999] and asks == [10001, 10003, 10005]
+    assert all(model.book.remaining(i) == 150 for i in lp.live_orders)
+
+
+def test_requoting_keeps_unchanged_quotes_and_replaces_moved_ones():
+    model = HedgeLoopModel(lp_config())
+    force_vol(model, 0.1)
+    lp = model.populations["liquidity"][0]
+    lp.act()
+    first = set(lp.live_orders)
+    lp.act()
+    assert set(lp.live_orders) == first  # same prices: same orders, queue places kept
+    give_inventory(model, lp, 2000)
+    lp.act()
+    assert set(lp.live_orders) != first
+    assert all(model.book.remaining(i) == 0 for i in first - set(lp.live_orders))
+
+
+def test_skew_against_inventory_long_lowers_both_quotes():
+    cfg = lp_config(skew_per_share=0.002, inventory_widening=0.0)
+    model = HedgeLoopModel(cfg)
+    lp = model.populations["liquidity"][0]
+    flat = lp.quote_prices(10_000.0, 0, 0.1)
+    long = lp.quote_prices(10_000.0, 1000, 0.1)
+    short = lp.quote_prices(10_000.0, -1000, 0.1)
+    assert long[0] == pytest.approx(flat[0] - 2.0) and long[1] == pytest.approx(flat[1] - 2.0)
+    assert short[0] == pytest.approx(flat[0] + 2.0) and short[1] == pytest.approx(flat[1] + 2.0)
+    # in whole ticks: a long provider backs off its bid and sells at the touch, never inside it
+    bid, ask = lp.quote_ticks(10_000.0, 1000, 0.1, 9_999, 10_001)
+    assert bid == 9_997 and ask == 10_001
+    bid, ask = lp.quote_ticks(10_000.0, -1000, 0.1, 9_999, 10_001)
+    assert bid == 9_999 and ask == 10_003
+
+
+def test_skewed_quotes_in_the_book():
+    model = HedgeLoopModel(lp_config(n_liquidity=2, skew_per_share=0.002, inventory_widening=0.0))
+    force_vol(model, 0.1)
+    flat, long = model.populations["liquidity"]
+    flat.act()
+    give_inventory(model, long, 1500)
+    long.act()
+    fb, fa = quotes(model, flat)
+    lb, la = quotes(model, long)
+    assert max(lb) < max(fb)  # backs off the side that adds to its inventory
+    assert min(la) <= min(fa)  # and sells at least as cheaply as the flat provider
+
+
+def test_spread_widens_with_volatility_and_inventory():
+    model = HedgeLoopModel(lp_config(reference_vol=0.2, vol_widening=1.0, inventory_widening=1.0,
+                                     inventory_limit=1000, half_spread_ticks=1.0))
+    lp = model.populations["liquidity"][0]
+
+    def width(inv, vol):
+        b, a = lp.quote_prices(10_000.0, inv, vol)
+        return a - b
+
+    assert width(0, 0.1) == pytest.approx(2.0)  # calm: no widening below the reference
+    assert width(0, 0.6) == pytest.approx(2.0 * 3.0)
+    assert width(500, 0.1) == pytest.approx(2.0 * 1.5)
+    assert width(-500, 0.6) == pytest.approx(2.0 * 3.5)
+
+
+def test_quotes_never_cross_the_others_best():
+    model = HedgeLoopModel(lp_config())
+    force_vol(model, 0.1)
+    other = model.populations["background"][1].unique_id
+    model.venue.limit(other, -1, 9_990, 100)  # a lone offer far below the last mid
+    lp = model.populations["liquidity"][0]
+    n_trades = len(model.book.trades)
+    lp.act()
+    assert len(model.book.trades) == n_trades  # quotes rest, they do not take
+    bids, asks = quotes(model, lp)
+    assert max(bids) == 9_989 and min(asks) > 9_990
+
+
+# ---------------------------------------------------------------------- withdrawal and return
+def test_withdraws_under_high_vol_and_returns_after_a_calm_cooldown():
+    model = HedgeLoopModel(lp_config(withdraw_vol=0.8, reentry_vol=0.4, cooldown_seconds=60.0))
+    lp = model.populations["liquidity"][0]
+    force_vol(model, 0.2)
+    lp.act()
+    assert lp.quoting and lp.live_orders
+    model.now = 100.0
+    force_vol(model, 1.0)
+    lp.act()
+    assert not lp.quoting and lp.withdrawn_since == 100.0 and lp.n_withdrawals == 1
+    assert lp.withdrawal_reason is WithdrawalReason.volatility
+    assert model.book.best_bid is None and model.book.best_ask is None  # everything cancelled
+    # below the withdrawal level but above re-entry: stays out
+    model.now = 200.0
+    force_vol(model, 0.6)
+    lp.act()
+    assert not lp.quoting
+    # calm, but the cool-down has only just started
+    model.now = 210.0
+    force_vol(model, 0.3)
+    lp.act()
+    model.now = 250.0
+    lp.act()
+    assert not lp.quoting
+    # a flare-up restarts the cool-down
+    model.now = 260.0
+    force_vol(model, 0.5)
+    lp.act()
+    model.now = 300.0
+    force_vol(model, 0.3)
+    lp.act()
+    model.now = 350.0
+    lp.act()
+    assert not lp.quoting
+    model.now = 361.0
+    lp.act()
+    assert lp.quoting and lp.withdrawn_since is None and lp.live_orders
+    assert lp.withdrawn_seconds == pytest.approx(261.0)
+    assert lp.n_withdrawals == 1
+
+
+def test_withdrawal_disabled_never_withdraws():
+    model = HedgeLoopModel(lp_config(withdrawal_enabled=False, loss_limit=1.0))
+    lp = model.populations["liquidity"][0]
+    force_vol(model, 5.0)
+    give_inventory(model, lp, 1000, price=150.0)  # a large loss as well
+    for k in range(20):
+        model.now = float(k)
+        lp.act()
+    assert lp.quoting and lp.n_withdrawals == 0 and lp.live_orders
+
+
+def test_loss_limit_stops_the_provider_for_the_day():
+    model = HedgeLoopModel(lp_config(loss_limit=1000.0, cooldown_seconds=10.0))
+    lp = model.populations["liquidity"][0]
+    force_vol(model, 0.1)
+    give_inventory(model, lp, 100, price=120.0)  # bought 100 at 120 with the mid at 100
+    assert lp.pnl == pytest.approx(-2000.0)
+    lp.act()
+    assert not lp.quoting and lp.withdrawal_reason is WithdrawalReason.loss_limit
+    for t in (100.0, 200.0, 5000.0):
+        model.now = t
+        lp.act()
+    assert not lp.quoting  # calm all day, but the daily stop holds
+    lp.on_close(0)
+    model.day = 1
+    for t in (SECONDS_PER_DAY + 1.0, SECONDS_PER_DAY + 20.0):
+        model.now = t
+        lp.act()
+    assert lp.quoting  # a new day and a calm market: back
+
+
+def test_inventory_limit_reduce_only_quotes_the_reducing_side():
+    model = HedgeLoopModel(
+        lp_config(inventory_limit=1000, inventory_action=InventoryAction.reduce_only)
+    )
+    force_vol(model, 0.1)
+    lp = model.populations["liquidity"][0]
+    give_inventory(model, lp, 1500)
+    lp.act()
+    bids, asks = quotes(model, lp)
+    assert not bids and asks and lp.quoting
+    give_inventory(model, lp, -3000)
+    lp.act()
+    bids, asks = quotes(model, lp)
+    assert bids and not asks
+
+
+def test_inventory_limit_hot_potato_dumps_the_excess():
+    model = HedgeLoopModel(
+        lp_config(
+            inventory_limit=1000, inventory_action=InventoryAction.hot_potato, dump_target=0.5
+        )
+    )
+    force_vol(model, 0.1)
+    other = model.populations["background"][1].unique_id
+    model.venue.limit(other, 1, 9_995, 5_000)  # a bid to dump into
+    lp = model.populations["liquidity"][0]
+    give_inventory(model, lp, 1800)
+    lp.act()
+    assert lp.inventory == 500
+    assert lp.n_dumps == 1 and lp.dumped_shares == 1300
+    assert model.book.trades[-1].aggressor_owner == lp.unique_id
+    assert model.book.trades[-1].aggressor_side == -1
+
+
+def test_halted_book_pulls_the_quotes():
+    model = HedgeLoopModel(lp_config())
+    force_vol(model, 0.1)
+    lp = model.populations["liquidity"][0]
+    lp.act()
+    assert lp.live_orders
+    model.book.halt("test")
+    lp.act()
+    assert not lp.live_orders and lp.quoting and lp.n_withdrawals == 0
+
+
+def _crash(loss_limit: float):
+    """20 providers in a 900-trader market whose fundamental drops 5% after ten minutes."""
+    cfg = lp_config(n_liquidity=20, n_background=900, cooldown_seconds=60.0,
+                    threshold_dispersion=0.2, loss_limit=loss_limit)
+    cfg.market.fundamental_vol = 0.0
+    model = HedgeLoopModel(cfg)
+    lps = model.populations["liquidity"]
+    for _ in range(600):
+        model.step()
+    assert sum(lp.quoting for lp in lps) == 20
+    model.fundamental *= math.exp(-0.05)  # news: the value drops 5%
+    out = 0
+    for _ in range(1800):
+        model.step()
+        out = max(out, sum(not lp.quoting for lp in lps))
+    for _ in range(5400):
+        model.step()
+    return cfg, lps, out
+
+
+def test_population_withdraws_in_a_crash_and_comes_back():
+    # a loss limit that cannot bind: every withdrawal is a volatility one, and all come back
+    _, lps, out = _crash(loss_limit=1e9)
+    assert out == 20  # every provider pulled out in the fall
+    assert all(lp.withdrawal_reason is None for lp in lps)
+    assert all(lp.quoting for lp in lps)
+    assert all(lp.n_withdrawals >= 1 for lp in lps)
+
+
+def test_loss_limit_stops_a_provider_for_the_rest_of_the_day():
+    cfg, lps, out = _crash(loss_limit=5000.0)
+    assert out == 20
+    stopped = [lp for lp in lps if lp.withdrawal_reason is WithdrawalReason.loss_limit]
+    assert stopped  # long inventory into a 5% fall costs more than the limit
+    assert all(not lp.quoting for lp in stopped)  # a daily stop: not back the same day
+    assert all(lp.pnl <= -cfg.agents.liquidity.loss_limit for lp in stopped)
+
+
+def test_providers_come_back_after_the_longest_withdrawal_even_if_not_calm():
+    model = HedgeLoopModel(
+        lp_config(withdraw_vol=1.0, reentry_vol=0.3, max_withdrawal_seconds=600.0)
+    )
+    lp = model.populations["liquidity"][0]
+    force_vol(model, 1.5)
+    lp.act()
+    assert not lp.quoting
+    force_vol(model, 0.7)  # calmer, but never calm enough to re-enter on its own
+    model.now = 599.0
+    lp.act()
+    assert not lp.quoting
+    model.now = 600.0
+    lp.act()
+    assert lp.quoting and lp.live_orders and lp.n_withdrawals == 1
+    force_vol(model, 1.5)  # back into a storm: out again at once
+    model.now = 601.0
+    lp.act()
+    assert not lp.quoting and lp.n_withdrawals == 2 and lp.withdrawn_since == 601.0
+
+
+def test_control_arm_keeps_quoting_through_the_same_crash():
+    cfg = lp_config(n_liquidity=20, n_background=900, withdraw_vol=0.6, reentry_vol=0.35,
+                    withdrawal_enabled=False)
+    cfg.market.fundamental_vol = 0.0
+    model = HedgeLoopModel(cfg)
+    for _ in range(600):
+        model.step()
+    model.fundamental *= math.exp(-0.05)
+    for _ in range(1800):
+        model.step()
+        assert all(lp.quoting for lp in model.populations["liquidity"])
+    assert sum(lp.n_withdrawals for lp in model.populations["liquidity"]) == 0
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 0.5])
+def test_a_provider_back_on_the_clock_accepts_the_regime_it_returns_into(tolerance):
+    model = HedgeLoopModel(lp_config(max_withdrawal_seconds=10.0, return_vol_tolerance=tolerance,
+                                     withdraw_vol=1.0, reentry_vol=0.5))
+    lp = model.populations["liquidity"][0]
+    force_vol(model, 0.1)
+    lp.act()
+    assert lp.quoting
+    force_vol(model, 2.0)
+    lp.act()
+    assert not lp.quoting and lp.withdrawal_reason is WithdrawalReason.volatility
+    model.now += 11.0  # out longer than max_withdrawal_seconds, the market still wild
+    lp.act()
+    if tolerance == 0.0:
+        # back on the clock, but the usual check pulls it out again at once
+        assert not lp.quoting and lp.n_withdrawals == 2
+        return
+    assert lp.quoting and lp.live_orders  # it quotes in the regime it came back into
+    force_vol(model, 2.9)  # below (1 + 0.5) x 2.0
+    lp.act()
+    assert lp.quoting and lp.n_withdrawals == 1
+    force_vol(model, 3.1)
+    lp.act()
+    assert not lp.quoting and lp.n_withdrawals == 2
+    lp.on_close(0)  # a new day starts from the configured thresholds
+    assert lp._tolerated_vol == 0.0
