@@ -21,11 +21,13 @@ from experiments.config import RunConfig, register_configs, to_run_config
 from experiments.hpi_study.core import run_from_config as run_hpi_study
 from experiments.study.core import sweep_job
 
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+#: the Hydra configs: inside the installed package, or beside the packages in a checkout
+_PACKAGED_CONF = Path(__file__).resolve().parent / "conf"
+CONF_DIR = str(_PACKAGED_CONF if _PACKAGED_CONF.is_dir() else Path(__file__).resolve().parents[1] / "conf")
 register_configs()
 
 
-def simulate(run_cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> dict:
+def simulate(run_cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = False) -> dict:
     """Run one scenario; write the outputs to ``out_dir`` if given. Returns the summary dict."""
     from experiments.model import HedgeLoopModel
     from experiments.report import summarise, write_outputs
