@@ -4,13 +4,15 @@
 #   make test                      the default test suite (slow tests deselected)
 #   make test-all                  every test, slow ones included
 #   make bench                     the benchmarks (order book, one-day model run)
+#   make lint                      formatting, lint, strict types on market/, the layer rule
+#   make fingerprint               check that every scenario and arm still runs byte-identically
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 # uv comes from PyPI into a private tools venv, so a machine with only Python and make suffices.
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: env run test test-all bench lint format sweep clean
+.PHONY: env run test test-all bench lint format fingerprint sweep clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -33,7 +35,13 @@ bench: env
 	$(UV) run --locked python -m bench.model_day $(ARGS)
 
 lint: env
+	$(UV) run --locked ruff format --check .
 	$(UV) run --locked ruff check .
+	$(UV) run --locked mypy
+	$(UV) run --locked pytest -q -p no:cacheprovider tests/test_layers.py
+
+fingerprint: env
+	$(UV) run --locked python -m bench.fingerprint compare bench/fingerprints.json $(ARGS)
 
 format: env
 	$(UV) run --locked ruff format . && $(UV) run --locked ruff check --fix .
