@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from agents.desk.core import (
+from agents.desk import (
     DeskConfig,
     ExecutionDesk,
     SchedulePolicy,
