@@ -270,11 +270,12 @@ class DeskConfig(Validated):
     config_path: ClassVar[str] = "desk"
 
     enabled: bool = flag(True, "build the desk at all")
-    rate: float = param(2.0, lo=0.0, hi=1_000.0, lo_open=True, unit="1/s", doc="wake-ups")
+    rate: float = param(2.0, lo=0.0, hi=1_000.0, lo_open=True, unit="1/s",
+                        doc="wake-ups per second")
     slice_interval_s: float = param(5.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s",
                                     doc="time between slicing decisions of one parent")
     passive_dwell_s: float = param(4.0, lo=0.0, hi=23_400.0, unit="s",
-                                   doc="rest of a passive child at urgency 0")
+                                   doc="rest of a passive child at the touch, times 1 - urgency")
     cross_ticks: int | None = param(5, lo=0, hi=10**6, optional=True, unit="ticks",
                                     doc="reach of a crossing IOC beyond the far touch")
     max_child_qty: int = param(5_000, lo=1, hi=10**12, unit="shares", doc="largest child")
