@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf, ValidationError
 from agents.background import BackgroundConfig
 from agents.customers import CustomersConfig
 from agents.dealers import DealersConfig
-from agents.desk.core import DeskConfig
+from agents.desk import DeskConfig
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
 from market.exchange.clock import wall_clock

@@ -31,9 +31,8 @@ from collections.abc import Iterable
 import mesa
 import numpy as np
 
-from agents import background, customers, dealers, insurers, liquidity
+from agents import background, customers, dealers, desk, insurers, liquidity
 from agents.base import Participant
-from agents.desk import core as desk
 from experiments.config import EventConfig, EventKind, RunConfig
 from market.exchange.clearing import Ledger
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR

@@ -61,8 +61,7 @@ import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from agents.desk.core import HPI_STATES, HPIMode
-from agents.desk.hpi import NO_EXPIRY_SECONDS
+from agents.desk import HPI_STATES, NO_EXPIRY_SECONDS, HPIMode
 from experiments.config import ConfigError, EventConfig, EventKind, RunConfig, check_range
 from experiments.report import _atomic, write_json, write_parquet
 from market.execution.costs import cvar, fit_hedge_term
@@ -84,7 +83,7 @@ from market.execution.states import CanaryGate
 
 ARMS = ("plain", "hpi")  # shadow runs are the plain desk; live runs the HPI-driven desk
 STATES = ("calm", *HPI_STATES)
-#: Layer A's columns in the child dataset (see agents.desk.core.ExecutionDesk._observe_decision)
+#: Layer A's columns in the child dataset (see agents.desk.desk.ExecutionDesk._observe_decision)
 BASELINE_FEATURES = ("spread_bps", "depth", "imbalance", "volatility", "participation",
                      "latency_ms")
 #: features watched for drift; the gamma proxy first
@@ -370,12 +369,12 @@ def _release_models() -> None:
 def run_session(cfg: RunConfig, session: Session, arm: str, keep_every_s: float = 10.0) -> dict:
     """Simulate one session and return its tables (each tagged with the session's labels).
 
-    ``children``, ``parents`` (:func:`agents.desk.hpi.child_frame` / ``parent_frame``),
+    ``children``, ``parents`` (:func:`agents.desk.tables.child_frame` / ``parent_frame``),
     ``hpi`` (the per-step index every ``keep_every_s`` seconds), ``occupancy`` (per-step state
     counts per 10-minute bin), ``gex`` (true vs observer GEX at the record interval),
     ``transitions``, ``shadow`` and the session's ``wall`` / ``cpu`` seconds.
     """
-    from agents.desk.hpi import child_frame, parent_frame
+    from agents.desk import child_frame, parent_frame
     from experiments.model import HedgeLoopModel
 
     t0, c0 = time.perf_counter(), time.process_time()
@@ -915,7 +914,7 @@ def run_study(study: HPIStudyConfig, base: RunConfig, out: Path, *,
 
     # 4. cost decomposition with the fitted own-impact and hedge-flow terms
     t0 = time.perf_counter()
-    from agents.desk.hpi import decompose_frames
+    from market.execution.decomposition import decompose_frames
 
     plain_kids, _ = decompose_frames(children[children["arm"] == "plain"],
                                      parents[parents["arm"] == "plain"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
-from agents.desk.core import DeskConfig
+from agents.desk import DeskConfig
 from agents.insurers import (
     InsurerOrderStyle,
     InsurersConfig,

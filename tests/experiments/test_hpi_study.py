@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from agents.desk.core import HPIMode
-from agents.desk.hpi import scenario_event_windows
+from agents.desk import HPIMode, scenario_event_windows
 from experiments.config import ConfigError, EventKind, RunConfig
 from experiments.hpi_study.core import (
     CanaryConfig,

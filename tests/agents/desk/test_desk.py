@@ -6,9 +6,10 @@ import math
 
 import pytest
 
-from agents.desk.core import (
+from agents.desk import (
     DeskConfig,
     ExecutionDesk,
+    ParentOrderSpec,
     SchedulePolicy,
     SliceAdjustment,
     VolumeBasis,
@@ -286,3 +287,17 @@ def test_scenario_event_reaches_the_desk_and_records_are_flat():
     rows = desk.parent_records() + desk.child_records() + desk.fill_records()
     assert all(isinstance(v, (int, float, str)) for row in rows for v in row.values())
     assert sum(r["qty"] for r in desk.fill_records()) == 300
+
+
+def test_a_parent_order_spec_declares_its_ranges_once():
+    spec = ParentOrderSpec.from_event(parent(side=1, qty=500, limit_price=99.5))
+    assert (spec.side, spec.qty, spec.algo, spec.limit_price) == (1, 500, "pov", 99.5)
+    for bad, field in [({"side": 0}, "side"), ({"side": True}, "side"), ({"qty": 0}, "qty"),
+                       ({"qty": 2.5}, "qty"), ({"urgency": 2.0}, "urgency"),
+                       ({"limit_price": 0.0}, "limit_price"), ({"horizon_s": 0.0}, "horizon_s")]:
+        with pytest.raises(ValueError, match=rf"parent_order\.{field}"):
+            ParentOrderSpec(**{"side": 1, "qty": 100, **bad})
+    _, market, desk = make_model()
+    market.run(2)
+    p = desk.add_parent(ParentOrderSpec(side=1, qty=200, algo="twap", horizon_s=10.0))
+    assert p.algo == "twap" and p.limit_price is None and desk.parents == [p]

@@ -9,22 +9,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.desk.core import (
+from agents.desk import (
     DeskConfig,
     HPIMode,
+    HPIObserver,
     HPIObserverConfig,
+    HPIPolicy,
     HPIPolicyConfig,
     OverrideWindow,
+    QuantileTailForecaster,
     SchedulePolicy,
     SliceAdjustment,
-    check_adjustment,
-)
-from agents.desk.hpi import (
-    HPIObserver,
-    HPIPolicy,
     build_state_machine,
+    check_adjustment,
     child_frame,
-    decompose_frames,
     desk_tables,
     parent_frame,
     scenario_event_windows,
@@ -32,6 +30,7 @@ from agents.desk.hpi import (
 from experiments.config import EventConfig, EventKind, RunConfig
 from experiments.model import HedgeLoopModel
 from market.execution.costs import implementation_shortfall
+from market.execution.decomposition import decompose_frames
 from market.execution.hpi import COMPONENTS
 from market.options.chain import OptionChain, expiry_of_day
 from tests.agents.desk.test_desk import MAKER, ScriptedMarket, parent
@@ -525,7 +524,6 @@ class SpreadTail:
 
 
 def test_a_tail_forecast_can_drive_the_state_machine():
-    from agents.desk.hpi import QuantileTailForecaster
     from market.execution.slippage_model import DEFAULT_BASELINE_FEATURES, HedgeFeatureSpec
 
     cfg = small_market(mode=HPIMode.live, upgrade=[50.0, 60.0, 70.0],
