@@ -99,7 +99,7 @@ class HPIObserverConfig(Validated):
 
     config_path: ClassVar[str] = "desk.hpi.observer"
 
-    sign_convention: list[float] = param(default_factory=lambda: [-1.0, 1.0], lo=-1, hi=1,  # noqa: RUF009
+    sign_convention: list[float] = param(default_factory=lambda: [-1.0, 1.0], lo=-1, hi=1,
                                          doc="[call_sign, put_sign], each +1 or -1")
     gex_band_pct: float = param(2.0, lo=0.0, hi=100.0, lo_open=True, unit="% of spot",
                                 doc="strikes counted as near spot for the GEX sum")
@@ -125,7 +125,7 @@ class HPIObserverConfig(Validated):
     close_window_s: float = param(1800.0, lo=0.0, hi=23_400.0, unit="s",
                                   doc="last seconds of each day that form an event window")
     close_weight: float = param(0.5, lo=0.0, hi=1e3, doc="weight of the close window")
-    stress_weights: list[float] = param(default_factory=lambda: [1.0, 1.0, 1.0], lo=0.0, hi=1e3,  # noqa: RUF009
+    stress_weights: list[float] = param(default_factory=lambda: [1.0, 1.0, 1.0], lo=0.0, hi=1e3,
                                         doc="weights of spread widening, touch depletion, "
                                             "cancel excess")
     spread_halflife_s: float = param(10.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s",
@@ -215,10 +215,10 @@ class HPIPolicyConfig(Validated):
 
     config_path: ClassVar[str] = "desk.hpi"
 
-    mode: HPIMode = param(HPIMode.off, choices=HPIMode, doc="off, shadow or live")  # noqa: RUF009
-    upgrade: list[float] = param(default_factory=lambda: [3.0, 6.0, 9.5], lo=-1e6, hi=1e6,  # noqa: RUF009
+    mode: HPIMode = param(HPIMode.off, choices=HPIMode, doc="off, shadow or live")
+    upgrade: list[float] = param(default_factory=lambda: [3.0, 6.0, 9.5], lo=-1e6, hi=1e6,
                                  doc="HPI levels entering PRESSURED, DISLOCATED, SAFE")
-    downgrade: list[float] = param(default_factory=lambda: [2.0, 4.5, 7.5], lo=-1e6, hi=1e6,  # noqa: RUF009
+    downgrade: list[float] = param(default_factory=lambda: [2.0, 4.5, 7.5], lo=-1e6, hi=1e6,
                                    doc="HPI levels leaving PRESSURED, DISLOCATED, SAFE")
     hysteresis: bool = flag(True, "false = plain thresholding (for comparison)")
     k_up: int = param(3, lo=1, hi=10**6, unit="observations",
@@ -280,7 +280,7 @@ class DeskConfig(Validated):
                                     doc="reach of a crossing IOC beyond the far touch")
     max_child_qty: int = param(5_000, lo=1, hi=10**12, unit="shares", doc="largest child")
     min_child_qty: int = param(1, lo=1, hi="max_child_qty", unit="shares", doc="smallest child")
-    volume_basis: VolumeBasis = param(VolumeBasis.since_arrival, choices=VolumeBasis,  # noqa: RUF009
+    volume_basis: VolumeBasis = param(VolumeBasis.since_arrival, choices=VolumeBasis,
                                       doc="POV of the volume since arrival or of the last window")
     volume_window_s: float = param(60.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s",
                                    doc="the previous_minute basis's window")
@@ -291,7 +291,7 @@ class DeskConfig(Validated):
                                         doc="queue-priority share lost that counts as lost")
     mid_after_s: float = param(30.0, lo=0.0, hi=23_400.0, unit="s",
                                doc="horizon of the mid read after a child's last fill")
-    markout_horizons_s: list[float] = param(default_factory=lambda: [5.0, 30.0, 120.0], lo=0.0,  # noqa: RUF009
+    markout_horizons_s: list[float] = param(default_factory=lambda: [5.0, 30.0, 120.0], lo=0.0,
                                             hi=23_400.0, unit="s",
                                             doc="markout horizons of every child")
     hpi: HPIPolicyConfig = field(default_factory=HPIPolicyConfig)
