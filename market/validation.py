@@ -45,7 +45,8 @@ class Spec:
 
     ``lo``/``hi``: inclusive bounds unless ``lo_open``/``hi_open``; a string names a sibling field
     whose value is the bound; ``None`` is unbounded. ``choices``: the allowed values (strings or
-    an Enum's values) instead of a numeric range. ``optional``: ``None`` is allowed. ``unit`` and
+    an Enum's values) instead of a numeric range; with neither bounds nor choices nothing is
+    checked (the spec only documents the field). ``optional``: ``None`` is allowed. ``unit`` and
     ``doc`` document the field.
     """
 
@@ -58,10 +59,21 @@ class Spec:
     unit: str = ""
     doc: str = ""
 
+    @property
+    def constrained(self) -> bool:
+        """Whether there is anything to check: a bound or choices.
+
+        A spec with neither only documents its field (a name, a description, a mapping, a list of
+        sub-configs); such a field's rules, if any, live in its class's ``check``.
+        """
+        return self.choices is not None or self.lo is not None or self.hi is not None
+
     def describe(self, lo: Any = None, hi: Any = None) -> str:
         """The allowed values as an error message and the docs state them."""
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
+        if not self.constrained and lo is None and hi is None:
+            return "any"
         lo = self.lo if lo is None else lo
         hi = self.hi if hi is None else hi
         left = "(" if self.lo_open else "["
@@ -148,7 +160,7 @@ def validate(obj: Any, path: str = "") -> None:
             continue
         name = f"{path}.{f.name}" if path else f.name
         value = getattr(obj, f.name)
-        if value is None and spec.optional:
+        if not spec.constrained or (value is None and spec.optional):
             continue
         if spec.choices is not None:
             check_choice(name, value, spec.choices)
