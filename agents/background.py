@@ -129,14 +129,15 @@ class BackgroundConfig(Validated):
         doc="mean of the exponential lifetime after which a resting order is cancelled")
     lot_size: int = param(100, lo=1, hi=1_000_000, unit="shares", doc="shares per lot")
     size_tail_exponent: float = param(1.3, lo=0.0, hi=100.0, lo_open=True,
-                                      doc="`P(lots >= k) = k^-exponent`")
+                                      doc="`P(lots >= k) = k ** -exponent`")
     max_lots: int = param(300, lo=1, hi=1_000_000, unit="lots", doc="cap on an order's size")
     activity_feedback: float = param(
         2.0, lo=0.0, hi=10.0, doc="exponent of `sigma / reference` in `m`; 0 = constant rate")
     activity_reference_vol: float = param(
         0.12, lo=0.0, hi=10.0, lo_open=True, unit="annualised",
         doc="volatility up to which `m = 1` (the habituated level instead, if higher)")
-    activity_max_multiplier: float = param(2.0, lo=1.0, hi=1000.0, unit="x", doc="cap on `m`")
+    activity_max_multiplier: float = param(2.0, lo=1.0, hi=1000.0, unit="multiple",
+                                           doc="cap on `m`")
     activity_memory: float = param(
         1800.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
         doc="half-life of the slow average of the EWMA volatility")
@@ -147,8 +148,8 @@ class BackgroundConfig(Validated):
         doc="half-life of the volatility the crowd grows used to")
     aggression_feedback: float = param(
         0.5, lo=0.0, hi=1.0,
-        doc="resting orders arrive at `m^(1 - x)` x base: 0 keeps the mix, 1 makes every extra "
-            "action aggressive")
+        doc="resting orders arrive at `m ** (1 - x)` times base: 0 keeps the mix, 1 makes every "
+            "extra action aggressive")
     value_learning: float = param(
         0.0, lo=0.0, hi=1.0, hi_open=True,
         doc="weight of the remembered price/value gap `g` in the fundamentalists' anchor; 0 = off")

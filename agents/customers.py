@@ -136,11 +136,11 @@ class CustomersConfig(Validated):
         doc="smallest trade; sizes are uniform whole contracts in [min, max]")
     contracts_max: int = param(40, lo="contracts_min", hi=1e6, unit="contracts",
                                doc="largest trade")
-    frenzy_size_multiplier: float = param(3.0, lo=1.0, hi=1e3, unit="x",
+    frenzy_size_multiplier: float = param(3.0, lo=1.0, hi=1e3, unit="multiple",
                                           doc="frenzy trades are this many times the drawn size")
     frenzy_chase: float = param(
         1.0, lo=0.0, hi=1e3, unit="per 1% return",
-        doc="frenzy intensity x `1 + frenzy_chase x max(r, 0) / 1%`; 0 = no chasing")
+        doc="frenzy intensity times `1 + frenzy_chase * max(r, 0) / 1%`; 0 = no chasing")
     frenzy_window_seconds: float = param(1800.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
                                          doc="span of the log return `r` the frenzy chases")
     frenzy_nearest_expiry: bool = param(

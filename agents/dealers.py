@@ -136,7 +136,7 @@ class DealersConfig(Validated):
         doc="`time_based`: rebalance at the first look after each multiple of this")
     gamma_multiplier: float = param(
         1.0, lo=0.0, hi=1e3,
-        doc="`gamma_band`: band = base + this x `|gamma| x spot x vol x sqrt(horizon)` shares")
+        doc="`gamma_band`: band = base + this * `|gamma| * spot * vol * sqrt(horizon)` shares")
     gamma_horizon_seconds: float = param(300.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
                                          doc="`gamma_band`: the horizon of that widening")
     risk_aversion: float = param(
@@ -155,7 +155,7 @@ class DealersConfig(Validated):
         3, lo=1, hi=1000, unit="orders",
         doc="hedge child orders per look; the rest is resumed at the next look")
     cost_spread_multiple: float = param(
-        1.0, lo=0.0, hi=100.0, doc="round-trip cost estimate `k` = this x book spread / mid")
+        1.0, lo=0.0, hi=100.0, doc="round-trip cost estimate `k` = this * book spread / mid")
     min_round_trip_cost: float = param(0.0001, lo=0.0, hi=0.5, unit="fraction of price",
                                        doc="floor on `k` (0.0001 = 1 bp round trip)")
     option_tick: float = param(0.01, lo=0.0, hi=100.0, lo_open=True, unit="currency",
@@ -165,7 +165,7 @@ class DealersConfig(Validated):
         doc="a quote sits at least this far from the surface mid")
     inventory_vol: float = param(
         0.02, lo=0.0, hi=1.0, unit="volatility",
-        doc="quote vol shift at the full vega limit: `-this x net_vega / vega_limit`")
+        doc="quote vol shift at the full vega limit: `-this * net_vega / vega_limit`")
     gamma_limit: float = param(
         100_000.0, lo=0.0, lo_open=True, unit="shares per currency unit of spot",
         doc="a trade taking `|net_gamma|` beyond this is refused (reducing trades never are)")

@@ -78,7 +78,7 @@ class InsurersConfig(Validated):
         doc="control arm: hold the initial position and never trade (demand still recorded)")
     cppi_share: float = param(
         0.5, lo=0.0, hi=1.0, unit="fraction",
-        doc="the first `round(n x share)` run CPPI, the rest replicate a put")
+        doc="the first `round(n * share)` run CPPI, the rest replicate a put")
     wealth_fraction: float = param(
         0.05, lo=0.0, hi=100.0, lo_open=True, unit="fraction",
         doc="combined initial wealth as a share of the market value of `shares_outstanding`, "
@@ -89,9 +89,9 @@ class InsurersConfig(Validated):
             "built before")
     cppi_floor: float = param(0.75, lo=0.0, hi=1.0, hi_open=True,
                               unit="fraction of initial wealth", doc="CPPI floor `F`")
-    cppi_multiplier: float = param(4.0, lo=0.0, hi=50.0, lo_open=True, unit="x",
-                                   doc="CPPI exposure = this x `max(V - F, 0)`")
-    max_leverage: float = param(1.0, lo=0.0, hi=10.0, lo_open=True, unit="x `V`",
+    cppi_multiplier: float = param(4.0, lo=0.0, hi=50.0, lo_open=True, unit="multiple",
+                                   doc="CPPI exposure = this * `max(V - F, 0)`")
+    max_leverage: float = param(1.0, lo=0.0, hi=10.0, lo_open=True, unit="multiple of `V`",
                                 doc="cap on equity exposure; 1 = no borrowing")
     put_strike: float = param(0.95, lo=0.0, hi=10.0, lo_open=True,
                               unit="fraction of initial price", doc="strike of the replicated put")
@@ -107,7 +107,7 @@ class InsurersConfig(Validated):
                                   doc="dividend yield in the put's Black-Scholes")
     rebalance: RebalanceMode = param(
         RebalanceMode.threshold, choices=RebalanceMode,
-        doc="`threshold` (when `|target - held| x price > threshold x V`) or `schedule`")
+        doc="`threshold` (when `|target - held| * price > threshold * V`) or `schedule`")
     threshold: float = param(
         0.02, lo=0.0, hi=1.0, unit="fraction of `V`",
         doc="no-trade band; inside it an unexecuted older demand is dropped")

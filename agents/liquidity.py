@@ -95,12 +95,12 @@ class LiquidityConfig(Validated):
         doc="base half-spread of the innermost pair around the mid")
     skew_per_share: float = param(
         0.002, lo=0.0, hi=100.0, unit="ticks per share",
-        doc="quote centre moves by -this x inventory; the skew never improves the touch")
+        doc="quote centre moves by -this * inventory; the skew never improves the touch")
     inventory_limit: int = param(3000, lo=1, hi=1e12, unit="shares",
                                  doc="beyond `|inventory|` of this, `inventory_action` applies")
     inventory_widening: float = param(
         1.0, lo=0.0, hi=1000.0,
-        doc="adds this x `|inventory| / inventory_limit` to the half-spread's factor (base 1)")
+        doc="adds this * `|inventory| / inventory_limit` to the half-spread's factor (base 1)")
     inventory_action: InventoryAction = param(
         InventoryAction.reduce_only, choices=InventoryAction,
         doc="beyond the limit: `reduce_only` (quote the reducing side only) or `hot_potato` "
@@ -114,7 +114,7 @@ class LiquidityConfig(Validated):
                                  doc="volatility above which quotes widen")
     vol_widening: float = param(
         1.0, lo=0.0, hi=1000.0,
-        doc="adds this x `max(0, vol / reference_vol - 1)` to the half-spread's factor (base 1)")
+        doc="adds this * `max(0, vol / reference_vol - 1)` to the half-spread's factor (base 1)")
     withdrawal_enabled: bool = param(
         True, choices=(True, False),
         doc="`false` switches withdrawal (volatility and loss limit) off")
@@ -132,8 +132,8 @@ class LiquidityConfig(Validated):
             "next day)")
     return_vol_tolerance: float = param(
         0.0, lo=0.0, hi=100.0, unit="fraction",
-        doc="after a return on the clock, withdraw for volatility only above `(1 + t)` x the vol "
-            "it came back into, until the close; 0 = off")
+        doc="after a return on the clock, withdraw for volatility only above `(1 + t)` times the "
+            "vol it came back into, until the close; 0 = off")
     threshold_dispersion: float = param(
         0.3, lo=0.0, hi=1.0, hi_open=True, unit="fraction",
         doc="each provider's `withdraw_vol` and `reentry_vol` are scaled by a U(1 - d, 1 + d) draw")

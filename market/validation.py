@@ -134,7 +134,7 @@ def check_array(name: str, values: Any, lo: float | None = None, hi: float | Non
     high = None if hi is None else (arr >= hi if hi_open else arr > hi)
     for mask in (low, high):
         if mask is not None and np.any(mask):
-            bad = arr[mask].flat[0]
+            bad = float(arr[mask].flat[0])  # a plain float prints as -2.0, not np.float64(-2.0)
             rng = Spec(lo, hi, lo_open, hi_open).describe()
             raise ConfigError(f"{name} must be in {rng}, got {bad!r}")
     return arr
@@ -216,5 +216,7 @@ def parameter_table(cls: type, path: str = "") -> str:
     lines = ["| parameter | default | unit | allowed | meaning |", "|---|---|---|---|---|"]
     for r in parameter_rows(cls):
         name = f"{path}.{r['name']}" if path else r["name"]
-        lines.append(f"| `{name}` | {r['default']} | {r['unit']} | {r['range']} | {r['doc']} |")
+        # a bare "|" (as in `|gamma|`) would end the cell, even inside backticks
+        cells = [f"`{name}`", r["default"], r["unit"], r["range"], r["doc"]]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
