@@ -66,23 +66,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from agents.base import Participant
+from market.validation import ConfigError, Validated, param
 
 _BUFFER = 4096
 
 
-def _check(name: str, value, lo=None, hi=None, *, lo_open: bool = False, hi_open: bool = False):
-    """Range check naming ``agents.background.<name>``."""
-    from experiments.config import check_range  # lazy: experiments.config imports this module
-
-    check_range(f"agents.background.{name}", value, lo, hi, lo_open=lo_open, hi_open=hi_open)
-
-
 @dataclass
-class BackgroundConfig:
+class BackgroundConfig(Validated):
     """Parameters of the background population (units in the module docstring).
 
     Weights are drawn per agent as ``|Laplace(0, scale)|`` (the chartist weight then negated for
@@ -90,74 +85,87 @@ class BackgroundConfig:
     uniform in ``[horizon_min, horizon_max]``.
     """
 
-    n: int = 905
-    rate: float = 0.003
-    fundamentalist_scale: float = 1.0
-    chartist_scale: float = 1.0
-    noise_scale: float = 1.0
-    contrarian_share: float = 0.5
-    horizon_min: float = 30.0
-    horizon_max: float = 900.0
-    fundamental_horizon: float = 1800.0
-    fundamental_noise: float = 0.0
-    noise_sd: float = 0.0005
-    max_expected_return: float = 0.003
-    market_order_fraction: float = 0.3
-    marketable_fraction: float = 0.1
-    limit_offset: float = 0.0015
-    offset_shape: int = 2
-    order_lifetime: float = 300.0
-    lot_size: int = 100
-    size_tail_exponent: float = 1.3
-    max_lots: int = 300
-    activity_feedback: float = 2.0
-    activity_reference_vol: float = 0.12
-    activity_max_multiplier: float = 2.0
-    activity_memory: float = 1800.0
-    activity_memory_weight: float = 0.5
-    activity_habituation: float = 7200.0
-    aggression_feedback: float = 0.5
-    value_learning: float = 0.0
-    value_learning_horizon: float = 3600.0
-    initial_shares: int = 1000
-    initial_cash: float = 100_000.0
+    config_path: ClassVar[str] = "agents.background"
 
-    def __post_init__(self) -> None:
-        _check("n", self.n, 0, 1_000_000)
-        _check("rate", self.rate, 0.0, 100.0)
-        for name in ("fundamentalist_scale", "chartist_scale", "noise_scale"):
-            _check(name, getattr(self, name), 0.0, 1e6)
+    n: int = param(905, lo=0, hi=1_000_000, unit="agents", doc="number of traders")
+    rate: float = param(0.003, lo=0.0, hi=100.0, unit="actions/s",
+                        doc="base rate per trader, before the activity multiplier `m`")
+    fundamentalist_scale: float = param(1.0, lo=0.0, hi=1e6,
+                                        doc="scale of the fundamentalist weight; 0 switches it off")
+    chartist_scale: float = param(1.0, lo=0.0, hi=1e6,
+                                  doc="scale of the chartist weight; 0 switches it off")
+    noise_scale: float = param(1.0, lo=0.0, hi=1e6,
+                               doc="scale of the noise weight; 0 switches it off "
+                                   "(the three scales not all 0)")
+    contrarian_share: float = param(0.5, lo=0.0, hi=1.0, unit="fraction",
+                                    doc="share of traders whose chartist weight is negated")
+    horizon_min: float = param(30.0, lo=0.0, hi=86_400.0, lo_open=True, unit="s",
+                               doc="lower end of the uniform draw of the horizon `tau_i`")
+    horizon_max: float = param(900.0, lo="horizon_min", hi=86_400.0, unit="s",
+                               doc="upper end of that draw")
+    fundamental_horizon: float = param(
+        1800.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
+        doc="`tau_F`: a trader expects `min(1, tau_i / tau_F)` of the gap to value to close")
+    fundamental_noise: float = param(
+        0.0, lo=0.0, hi=1.0, unit="log return",
+        doc="s.d. of the error with which an action sees the fundamental")
+    noise_sd: float = param(0.0005, lo=0.0, hi=1.0, unit="log return",
+                            doc="s.d. of the noise term of the expected return")
+    max_expected_return: float = param(0.003, lo=0.0, hi=1.0, lo_open=True, unit="log return",
+                                       doc="clip on the expected return")
+    market_order_fraction: float = param(
+        0.3, lo=0.0, hi=1.0, unit="probability",
+        doc="share of actions that are market orders at base activity")
+    marketable_fraction: float = param(
+        0.1, lo=0.0, hi=1.0, unit="probability",
+        doc="share of limit orders priced marketable (opposite best or `p_hat`) at base activity")
+    limit_offset: float = param(0.0015, lo=0.0, hi=0.5, unit="fraction of price",
+                                doc="mean shading of a passive limit away from `p_hat`")
+    offset_shape: int = param(
+        2, lo=1, hi=20, unit="stages",
+        doc="Erlang shape of the shading; 1 = exponential, depth peaking at the touch")
+    order_lifetime: float = param(
+        300.0, lo=0.0, hi=1e6, lo_open=True, unit="s",
+        doc="mean of the exponential lifetime after which a resting order is cancelled")
+    lot_size: int = param(100, lo=1, hi=1_000_000, unit="shares", doc="shares per lot")
+    size_tail_exponent: float = param(1.3, lo=0.0, hi=100.0, lo_open=True,
+                                      doc="`P(lots >= k) = k ** -exponent`")
+    max_lots: int = param(300, lo=1, hi=1_000_000, unit="lots", doc="cap on an order's size")
+    activity_feedback: float = param(
+        2.0, lo=0.0, hi=10.0, doc="exponent of `sigma / reference` in `m`; 0 = constant rate")
+    activity_reference_vol: float = param(
+        0.12, lo=0.0, hi=10.0, lo_open=True, unit="annualised",
+        doc="volatility up to which `m = 1` (the habituated level instead, if higher)")
+    activity_max_multiplier: float = param(2.0, lo=1.0, hi=1000.0, unit="multiple",
+                                           doc="cap on `m`")
+    activity_memory: float = param(
+        1800.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
+        doc="half-life of the slow average of the EWMA volatility")
+    activity_memory_weight: float = param(0.5, lo=0.0, hi=1.0, unit="fraction",
+                                          doc="weight of that slow average in `sigma`")
+    activity_habituation: float = param(
+        7200.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
+        doc="half-life of the volatility the crowd grows used to")
+    aggression_feedback: float = param(
+        0.5, lo=0.0, hi=1.0,
+        doc="resting orders arrive at `m ** (1 - x)` times base: 0 keeps the mix, 1 makes every "
+            "extra action aggressive")
+    value_learning: float = param(
+        0.0, lo=0.0, hi=1.0, hi_open=True,
+        doc="weight of the remembered price/value gap `g` in the fundamentalists' anchor; 0 = off")
+    value_learning_horizon: float = param(3600.0, lo=0.0, hi=1e8, lo_open=True, unit="s",
+                                          doc="half-life of `g`")
+    initial_shares: int = param(1000, lo=-1e12, hi=1e12, unit="shares",
+                                doc="endowment per trader (may go short)")
+    initial_cash: float = param(100_000.0, lo=-1e15, hi=1e15, unit="currency",
+                                doc="endowment per trader (may borrow)")
+
+    def check(self) -> None:
         if self.fundamentalist_scale + self.chartist_scale + self.noise_scale <= 0.0:
-            raise ValueError(
+            raise ConfigError(
                 "agents.background: fundamentalist_scale, chartist_scale and noise_scale "
                 "must not all be 0"
             )
-        _check("contrarian_share", self.contrarian_share, 0.0, 1.0)
-        _check("horizon_min", self.horizon_min, 0.0, 86_400.0, lo_open=True)
-        _check("horizon_max", self.horizon_max, self.horizon_min, 86_400.0)
-        _check("fundamental_horizon", self.fundamental_horizon, 0.0, 1e7, lo_open=True)
-        _check("fundamental_noise", self.fundamental_noise, 0.0, 1.0)
-        _check("noise_sd", self.noise_sd, 0.0, 1.0)
-        _check("max_expected_return", self.max_expected_return, 0.0, 1.0, lo_open=True)
-        _check("market_order_fraction", self.market_order_fraction, 0.0, 1.0)
-        _check("marketable_fraction", self.marketable_fraction, 0.0, 1.0)
-        _check("limit_offset", self.limit_offset, 0.0, 0.5)
-        _check("offset_shape", self.offset_shape, 1, 20)
-        _check("order_lifetime", self.order_lifetime, 0.0, 1e6, lo_open=True)
-        _check("lot_size", self.lot_size, 1, 1_000_000)
-        _check("size_tail_exponent", self.size_tail_exponent, 0.0, 100.0, lo_open=True)
-        _check("max_lots", self.max_lots, 1, 1_000_000)
-        _check("activity_feedback", self.activity_feedback, 0.0, 10.0)
-        _check("activity_reference_vol", self.activity_reference_vol, 0.0, 10.0, lo_open=True)
-        _check("activity_max_multiplier", self.activity_max_multiplier, 1.0, 1000.0)
-        _check("activity_memory", self.activity_memory, 0.0, 1e7, lo_open=True)
-        _check("activity_memory_weight", self.activity_memory_weight, 0.0, 1.0)
-        _check("activity_habituation", self.activity_habituation, 0.0, 1e7, lo_open=True)
-        _check("aggression_feedback", self.aggression_feedback, 0.0, 1.0)
-        _check("value_learning", self.value_learning, 0.0, 1.0, hi_open=True)
-        _check("value_learning_horizon", self.value_learning_horizon, 0.0, 1e8, lo_open=True)
-        _check("initial_shares", self.initial_shares, -1e12, 1e12)
-        _check("initial_cash", self.initial_cash, -1e15, 1e15)
 
 
 class BackgroundCrowd:

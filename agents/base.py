@@ -18,6 +18,8 @@ from typing import ClassVar
 import mesa
 import numpy as np
 
+from market.validation import check_choice
+
 
 class Participant(mesa.Agent):
     """A Mesa agent with its own account in the ledger and its population's random stream.
@@ -66,13 +68,11 @@ class Participant(mesa.Agent):
 def as_enum(name: str, value, enum_cls):
     """``value`` as a member of ``enum_cls`` (a member, or its value as from a config file).
 
-    A value that names no member raises a ValueError naming the field ``name`` and the allowed
-    values.
+    A value that names no member raises :class:`market.validation.ConfigError` naming the field
+    ``name`` and the allowed values.
     """
     if isinstance(value, enum_cls):
         return value
-    try:
-        return enum_cls(getattr(value, "value", value))
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum_cls)
-        raise ValueError(f"{name} must be one of {allowed}; got {value!r}") from None
+    raw = getattr(value, "value", value)
+    check_choice(name, raw, [m.value for m in enum_cls])
+    return enum_cls(raw)

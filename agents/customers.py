@@ -41,13 +41,15 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
+from typing import ClassVar
 
 import numpy as np
 
 from agents.base import Participant
 from market.options.chain import expiry_of_day
+from market.validation import ConfigError, Validated, param
 
 
 class FlowType(Enum):
@@ -73,98 +75,112 @@ OPENING = "opening"
 _FRENZY = FLOW_TYPES.index(FlowType.call_frenzy)
 
 
-def _check(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
-    # Imported here: experiments.config imports this module for the schema.
-    from experiments.config import check_range
-
-    check_range(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
+#: flow type -> the config field holding its moneyness range [low, high] (strike / spot)
+MONEYNESS_FIELDS = {
+    FlowType.protective_put: "put_moneyness",
+    FlowType.speculative_call: "call_moneyness",
+    FlowType.covered_call: "covered_call_moneyness",
+    FlowType.call_frenzy: "frenzy_moneyness",
+    FlowType.put_selling: "put_selling_moneyness",
+}
+#: fields given as numbers in a config file but used as counts (stored as int)
+_WHOLE_NUMBER_FIELDS = ("n", "contracts_min", "contracts_max", "opening_trades_per_act")
 
 
 @dataclass
-class CustomersConfig:
+class CustomersConfig(Validated):
     """Parameters of the option-customer population (see the module docstring).
 
-    ``rate``: option trades per second per customer; ``initial_cash`` (currency) each.
+    Flow weights are relative intensities (>= 0, at least one > 0); moneyness ranges are
+    ``[low, high]`` of strike / mid with 0 < low <= high <= 10.
     """
 
-    n: int = 60
-    rate: float = 0.001
-    initial_cash: float = 1_000_000.0
-    protective_put_weight: float = 0.35
-    speculative_call_weight: float = 0.25
-    covered_call_weight: float = 0.25
-    call_frenzy_weight: float = 0.0
-    put_selling_weight: float = 0.15
-    typed: bool = False
-    put_moneyness: list[float] = field(default_factory=lambda: [0.90, 0.98])
-    call_moneyness: list[float] = field(default_factory=lambda: [1.02, 1.10])
-    covered_call_moneyness: list[float] = field(default_factory=lambda: [1.01, 1.06])
-    frenzy_moneyness: list[float] = field(default_factory=lambda: [1.00, 1.05])
-    put_selling_moneyness: list[float] = field(default_factory=lambda: [0.93, 0.99])
-    contracts_min: int = 1
-    contracts_max: int = 40
-    frenzy_size_multiplier: float = 3.0
-    frenzy_chase: float = 1.0
-    frenzy_window_seconds: float = 1800.0
-    frenzy_nearest_expiry: bool = True
-    expiry_weights: list[float] = field(default_factory=list)
-    min_seconds_to_expiry: float = 600.0
-    opening_trades_per_act: int = 4
+    config_path: ClassVar[str] = "agents.customers"
 
-    def __post_init__(self) -> None:
-        p = "agents.customers"
-        _check(f"{p}.n", self.n, 0, 100_000)
-        _check(f"{p}.rate", self.rate, 0.0, 100.0)
-        _check(f"{p}.initial_cash", self.initial_cash, 0.0, 1e15)
-        for ft in FLOW_TYPES:
-            _check(f"{p}.{ft.value}_weight", getattr(self, f"{ft.value}_weight"), 0.0, 1e6)
+    n: int = param(60, lo=0, hi=100_000, unit="agents", doc="number of customers")
+    rate: float = param(0.001, lo=0.0, hi=100.0, unit="actions/s",
+                        doc="option trades per customer, before the frenzy's boost")
+    initial_cash: float = param(
+        1_000_000.0, lo=0.0, hi=1e15, unit="currency",
+        doc="cash per customer; a customer whose cash is not positive only sells")
+    protective_put_weight: float = param(
+        0.35, lo=0.0, hi=1e6, doc="buying out-of-the-money puts (`put_moneyness`)")
+    speculative_call_weight: float = param(
+        0.25, lo=0.0, hi=1e6, doc="buying out-of-the-money calls (`call_moneyness`)")
+    covered_call_weight: float = param(
+        0.25, lo=0.0, hi=1e6, doc="writing out-of-the-money calls (`covered_call_moneyness`)")
+    call_frenzy_weight: float = param(
+        0.0, lo=0.0, hi=1e6, doc="chasing call buying (`frenzy_*`); 0 = no frenzy")
+    put_selling_weight: float = param(
+        0.15, lo=0.0, hi=1e6, doc="selling out-of-the-money puts (`put_selling_moneyness`)")
+    typed: bool = param(
+        False, choices=(True, False),
+        doc="`true`: each customer keeps one flow type, drawn from the weights, for the whole run")
+    put_moneyness: list[float] = param(
+        default_factory=lambda: [0.90, 0.98], lo=0.0, hi=10.0, lo_open=True,
+        unit="strike / spot", doc="strikes of protective puts")
+    call_moneyness: list[float] = param(
+        default_factory=lambda: [1.02, 1.10], lo=0.0, hi=10.0, lo_open=True,
+        unit="strike / spot", doc="strikes of speculative calls")
+    covered_call_moneyness: list[float] = param(
+        default_factory=lambda: [1.01, 1.06], lo=0.0, hi=10.0, lo_open=True,
+        unit="strike / spot", doc="strikes of covered calls")
+    frenzy_moneyness: list[float] = param(
+        default_factory=lambda: [1.00, 1.05], lo=0.0, hi=10.0, lo_open=True,
+        unit="strike / spot", doc="strikes of frenzy calls")
+    put_selling_moneyness: list[float] = param(
+        default_factory=lambda: [0.93, 0.99], lo=0.0, hi=10.0, lo_open=True,
+        unit="strike / spot", doc="strikes of sold puts")
+    contracts_min: int = param(
+        1, lo=1, hi=1e6, unit="contracts",
+        doc="smallest trade; sizes are uniform whole contracts in [min, max]")
+    contracts_max: int = param(40, lo="contracts_min", hi=1e6, unit="contracts",
+                               doc="largest trade")
+    frenzy_size_multiplier: float = param(3.0, lo=1.0, hi=1e3, unit="multiple",
+                                          doc="frenzy trades are this many times the drawn size")
+    frenzy_chase: float = param(
+        1.0, lo=0.0, hi=1e3, unit="per 1% return",
+        doc="frenzy intensity times `1 + frenzy_chase * max(r, 0) / 1%`; 0 = no chasing")
+    frenzy_window_seconds: float = param(1800.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
+                                         doc="span of the log return `r` the frenzy chases")
+    frenzy_nearest_expiry: bool = param(
+        True, choices=(True, False),
+        doc="frenzy buys the nearest live expiry (else drawn from `expiry_weights`)")
+    expiry_weights: list[float] = param(
+        default_factory=list, lo=0.0, hi=1e6,
+        doc="one weight per `market.chain.expiry_days` entry; empty = equal")
+    min_seconds_to_expiry: float = param(600.0, lo=0.0, hi=1e7, unit="s",
+                                         doc="contracts this close to expiry are not traded")
+    opening_trades_per_act: int = param(
+        4, lo=1, hi=1e6, unit="trades",
+        doc="trades of the dealers' opening book a customer executes per action")
+
+    def check(self) -> None:
+        p = self.config_path
         if self.weights().sum() <= 0.0:
-            raise ValueError(f"{p}: at least one of the *_weight fields must be > 0")
-        for name in ("typed", "frenzy_nearest_expiry"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{p}.{name} must be true or false, got {getattr(self, name)!r}")
-        for name in (
-            "put_moneyness",
-            "call_moneyness",
-            "covered_call_moneyness",
-            "frenzy_moneyness",
-            "put_selling_moneyness",
-        ):
+            raise ConfigError(f"{p}: at least one of the *_weight fields must be > 0")
+        for name in MONEYNESS_FIELDS.values():
             rng = list(getattr(self, name))
-            if len(rng) != 2:
-                raise ValueError(f"{p}.{name} must be [low, high] (strike / spot), got {rng!r}")
-            _check(f"{p}.{name}[0]", rng[0], 0.0, 10.0, lo_open=True)
-            _check(f"{p}.{name}[1]", rng[1], rng[0], 10.0)
-        for name in ("n", "contracts_min", "contracts_max", "opening_trades_per_act"):
+            if len(rng) != 2 or rng[0] > rng[1]:
+                raise ConfigError(
+                    f"{p}.{name} must be [low, high] (strike / spot) with low <= high, got {rng!r}"
+                )
+        for name in _WHOLE_NUMBER_FIELDS:
             value = getattr(self, name)
-            if isinstance(value, bool) or value != int(value):
-                raise ValueError(f"{p}.{name} must be a whole number, got {value!r}")
+            if value != int(value):
+                raise ConfigError(f"{p}.{name} must be a whole number, got {value!r}")
+            # a count drawn with stream.integers or used in range() must be an int
             setattr(self, name, int(value))
-        _check(f"{p}.contracts_min", self.contracts_min, 1, 1e6)
-        _check(f"{p}.contracts_max", self.contracts_max, self.contracts_min, 1e6)
-        _check(f"{p}.frenzy_size_multiplier", self.frenzy_size_multiplier, 1.0, 1e3)
-        _check(f"{p}.frenzy_chase", self.frenzy_chase, 0.0, 1e3)
-        _check(f"{p}.frenzy_window_seconds", self.frenzy_window_seconds, 0.0, 1e7, lo_open=True)
-        for i, w in enumerate(self.expiry_weights):
-            _check(f"{p}.expiry_weights[{i}]", w, 0.0, 1e6)
         if self.expiry_weights and sum(self.expiry_weights) <= 0:
-            raise ValueError(f"{p}.expiry_weights must have a positive entry (or be empty)")
-        _check(f"{p}.min_seconds_to_expiry", self.min_seconds_to_expiry, 0.0, 1e7)
-        _check(f"{p}.opening_trades_per_act", self.opening_trades_per_act, 1, 1e6)
+            raise ConfigError(f"{p}.expiry_weights must have a positive entry (or be empty)")
 
     def weights(self) -> np.ndarray:
         """Flow-type weights in :data:`FLOW_TYPES` order."""
         return np.array([getattr(self, f"{ft.value}_weight") for ft in FLOW_TYPES], dtype=float)
 
     def moneyness(self, flow: FlowType) -> tuple[float, float]:
-        name = {
-            FlowType.protective_put: "put_moneyness",
-            FlowType.speculative_call: "call_moneyness",
-            FlowType.covered_call: "covered_call_moneyness",
-            FlowType.call_frenzy: "frenzy_moneyness",
-            FlowType.put_selling: "put_selling_moneyness",
-        }[flow]
-        lo, hi = getattr(self, name)
+        """The ``[low, high]`` strike / spot range of ``flow``'s strikes."""
+        lo, hi = getattr(self, MONEYNESS_FIELDS[flow])
         return float(lo), float(hi)
 
 

@@ -66,7 +66,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -75,6 +75,7 @@ from agents.hedging_policies import HedgePolicyKind, make_policy
 from market.exchange.clearing import to_cents
 from market.exchange.clock import SECONDS_PER_YEAR
 from market.options.pricing import bs_greeks, bs_price, leland_number
+from market.validation import ConfigError, Validated, param
 
 
 class InitialBook(Enum):
@@ -92,110 +93,117 @@ class HedgeOrderType(Enum):
     ioc = "ioc"
 
 
-def _check(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
-    # Imported here: experiments.config imports this module for the schema.
-    from experiments.config import check_range
-
-    check_range(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
+#: fields given as numbers in a config file but used as counts (stored as int)
+_WHOLE_NUMBER_FIELDS = (
+    "n",
+    "min_trade_shares",
+    "ioc_offset_ticks",
+    "max_order_size",
+    "max_child_orders",
+    "min_half_spread_ticks",
+    "initial_book_contracts",
+    "initial_book_strikes",
+    "initial_book_expiry",
+)
 
 
 @dataclass
-class DealersConfig:
-    """Parameters of the option-dealer population (times in seconds; see the module docstring).
+class DealersConfig(Validated):
+    """Parameters of the option-dealer population (see the module docstring).
 
-    - ``n``: number of dealers; ``rate``: looks at the book per second per dealer.
-    - ``hedge``: False = the control arm in which dealers hedge nothing (same as ``policy=none``).
-    - ``policy``: ``none``, ``fixed_band``, ``time_based``, ``gamma_band``, ``whalley_wilmott``.
-    - ``band_shares``: fixed band half-width, and the base of the gamma band (shares).
-    - ``interval_seconds``: time-based rebalancing interval.
-    - ``gamma_multiplier``, ``gamma_horizon_seconds``: the gamma band's widening,
-      ``gamma_multiplier * |gamma| * spot * vol * sqrt(horizon)`` shares.
-    - ``risk_aversion``: Whalley-Wilmott absolute risk aversion (per currency unit).
-    - ``min_trade_shares``: hedge trades smaller than this are not sent.
-    - ``order_type`` (``market`` / ``ioc``), ``ioc_offset_ticks``, ``max_order_size`` (shares per
-      child order), ``max_child_orders`` (per look).
-    - ``cost_spread_multiple``, ``min_round_trip_cost``: the round-trip cost estimate ``k``.
-    - ``option_tick`` (currency), ``min_half_spread_ticks``, ``inventory_vol`` (vol at full vega
-      limit): quoting.
-    - ``gamma_limit`` (shares per currency unit), ``vega_limit`` (currency per 1.00 vol).
-    - ``mark_interval_seconds``: how often a look also refreshes the P&L figures.
-    - ``initial_cash``: each dealer's cash endowment (currency); dealers start with no shares.
-    - ``initial_book``, ``initial_book_contracts``, ``initial_book_strikes``,
-      ``initial_book_expiry``: the opening book (module docstring).
+    The hedging fields go to the policy named by ``policy`` (:mod:`agents.hedging_policies`);
+    each policy reads only its own.
     """
 
-    n: int = 4
-    rate: float = 0.05
-    hedge: bool = True
-    policy: HedgePolicyKind = HedgePolicyKind.fixed_band
-    band_shares: float = 2000.0
-    interval_seconds: float = 300.0
-    gamma_multiplier: float = 1.0
-    gamma_horizon_seconds: float = 300.0
-    risk_aversion: float = 1e-4
-    min_trade_shares: int = 100
-    order_type: HedgeOrderType = HedgeOrderType.ioc
-    ioc_offset_ticks: int = 3
-    max_order_size: int = 2000
-    max_child_orders: int = 3
-    cost_spread_multiple: float = 1.0
-    min_round_trip_cost: float = 0.0001
-    option_tick: float = 0.01
-    min_half_spread_ticks: int = 1
-    inventory_vol: float = 0.02
-    gamma_limit: float = 100_000.0
-    vega_limit: float = 1_000_000.0
-    mark_interval_seconds: float = 60.0
-    initial_cash: float = 50_000_000.0
-    initial_book: InitialBook = InitialBook.flat
-    initial_book_contracts: int = 200
-    initial_book_strikes: int = 2
-    initial_book_expiry: int = 0
+    config_path: ClassVar[str] = "agents.dealers"
+
+    n: int = param(4, lo=0, hi=1000, unit="agents", doc="number of dealers")
+    rate: float = param(
+        0.05, lo=0.0, hi=100.0, lo_open=True, unit="actions/s",
+        doc="looks (Greeks, hedge check) per dealer; `1 / rate` is also the shortest "
+            "rebalancing interval a quote assumes")
+    hedge: bool = param(
+        True, choices=(True, False),
+        doc="`false`: the control arm that never hedges (same as `policy=none`)")
+    policy: HedgePolicyKind = param(HedgePolicyKind.fixed_band, choices=HedgePolicyKind,
+                                    doc="the hedging policy")
+    band_shares: float = param(
+        2000.0, lo=0.0, hi=1e9, unit="shares",
+        doc="`fixed_band` half-width of the no-trade band around delta 0; base of the "
+            "`gamma_band`")
+    interval_seconds: float = param(
+        300.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
+        doc="`time_based`: rebalance at the first look after each multiple of this")
+    gamma_multiplier: float = param(
+        1.0, lo=0.0, hi=1e3,
+        doc="`gamma_band`: band = base + this * `|gamma| * spot * vol * sqrt(horizon)` shares")
+    gamma_horizon_seconds: float = param(300.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
+                                         doc="`gamma_band`: the horizon of that widening")
+    risk_aversion: float = param(
+        1e-4, lo=0.0, hi=1e3, lo_open=True, unit="per currency",
+        doc="`whalley_wilmott`: absolute risk aversion; lower = wider band")
+    min_trade_shares: int = param(
+        100, lo=1, hi=1e9, unit="shares",
+        doc="hedge trades smaller than this are not sent, nor a smaller unfinished remainder")
+    order_type: HedgeOrderType = param(HedgeOrderType.ioc, choices=HedgeOrderType,
+                                       doc="hedge orders as `market` orders or `ioc` limits")
+    ioc_offset_ticks: int = param(3, lo=0, hi=1e6, unit="ticks",
+                                  doc="how far through the far touch an IOC hedge is priced")
+    max_order_size: int = param(2000, lo=1, hi=1e9, unit="shares",
+                                doc="largest hedge child order")
+    max_child_orders: int = param(
+        3, lo=1, hi=1000, unit="orders",
+        doc="hedge child orders per look; the rest is resumed at the next look")
+    cost_spread_multiple: float = param(
+        1.0, lo=0.0, hi=100.0, doc="round-trip cost estimate `k` = this * book spread / mid")
+    min_round_trip_cost: float = param(0.0001, lo=0.0, hi=0.5, unit="fraction of price",
+                                       doc="floor on `k` (0.0001 = 1 bp round trip)")
+    option_tick: float = param(0.01, lo=0.0, hi=100.0, lo_open=True, unit="currency",
+                               doc="option price grid")
+    min_half_spread_ticks: int = param(
+        1, lo=1, hi=1e4, unit="option ticks",
+        doc="a quote sits at least this far from the surface mid")
+    inventory_vol: float = param(
+        0.02, lo=0.0, hi=1.0, unit="volatility",
+        doc="quote vol shift at the full vega limit: `-this * net_vega / vega_limit`")
+    gamma_limit: float = param(
+        100_000.0, lo=0.0, lo_open=True, unit="shares per currency unit of spot",
+        doc="a trade taking `|net_gamma|` beyond this is refused (reducing trades never are)")
+    vega_limit: float = param(
+        1_000_000.0, lo=0.0, lo_open=True, unit="currency per 1.00 of vol",
+        doc="the same for `|net_vega|`; also scales the inventory shift")
+    mark_interval_seconds: float = param(
+        60.0, lo=0.0, hi=1e7, unit="s",
+        doc="a look refreshes the P&L split at most this often (and every close does)")
+    initial_cash: float = param(50_000_000.0, lo=0.0, hi=1e15, unit="currency",
+                                doc="cash per dealer; dealers start with no shares")
+    initial_book: InitialBook = param(
+        InitialBook.flat, choices=InitialBook,
+        doc="opening book: `flat`, `short_gamma` (customers buy) or `long_gamma` (customers "
+            "sell)")
+    initial_book_contracts: int = param(200, lo=1, hi=1e7, unit="contracts",
+                                        doc="opening trade per call and per put")
+    initial_book_strikes: int = param(
+        2, lo=0, hi=100, unit="strikes",
+        doc="`k`: the opening book covers the `2k + 1` strikes nearest the initial price")
+    initial_book_expiry: int = param(0, lo=0, hi=250, unit="index",
+                                     doc="listed expiry of the opening book, 0 = nearest")
 
     def __post_init__(self) -> None:
-        p = "agents.dealers"
+        super().__post_init__()
+        # the dealers compare against members, while a config file gives the values
+        p = self.config_path
         self.policy = as_enum(f"{p}.policy", self.policy, HedgePolicyKind)
         self.order_type = as_enum(f"{p}.order_type", self.order_type, HedgeOrderType)
         self.initial_book = as_enum(f"{p}.initial_book", self.initial_book, InitialBook)
-        if not isinstance(self.hedge, bool):
-            raise ValueError(f"{p}.hedge must be true or false, got {self.hedge!r}")
-        _check(f"{p}.n", self.n, 0, 1000)
-        _check(f"{p}.rate", self.rate, 0.0, 100.0, lo_open=True)
-        _check(f"{p}.band_shares", self.band_shares, 0.0, 1e9)
-        _check(f"{p}.interval_seconds", self.interval_seconds, 0.0, 1e7, lo_open=True)
-        _check(f"{p}.gamma_multiplier", self.gamma_multiplier, 0.0, 1e3)
-        _check(f"{p}.gamma_horizon_seconds", self.gamma_horizon_seconds, 0.0, 1e7, lo_open=True)
-        _check(f"{p}.risk_aversion", self.risk_aversion, 0.0, 1e3, lo_open=True)
-        _check(f"{p}.min_trade_shares", self.min_trade_shares, 1, 1e9)
-        _check(f"{p}.ioc_offset_ticks", self.ioc_offset_ticks, 0, 1e6)
-        _check(f"{p}.max_order_size", self.max_order_size, 1, 1e9)
-        _check(f"{p}.max_child_orders", self.max_child_orders, 1, 1000)
-        _check(f"{p}.cost_spread_multiple", self.cost_spread_multiple, 0.0, 100.0)
-        _check(f"{p}.min_round_trip_cost", self.min_round_trip_cost, 0.0, 0.5)
-        _check(f"{p}.option_tick", self.option_tick, 0.0, 100.0, lo_open=True)
-        _check(f"{p}.min_half_spread_ticks", self.min_half_spread_ticks, 1, 1e4)
-        _check(f"{p}.inventory_vol", self.inventory_vol, 0.0, 1.0)
-        _check(f"{p}.gamma_limit", self.gamma_limit, 0.0, None, lo_open=True)
-        _check(f"{p}.vega_limit", self.vega_limit, 0.0, None, lo_open=True)
-        _check(f"{p}.mark_interval_seconds", self.mark_interval_seconds, 0.0, 1e7)
-        _check(f"{p}.initial_cash", self.initial_cash, 0.0, 1e15)
-        _check(f"{p}.initial_book_contracts", self.initial_book_contracts, 1, 1e7)
-        _check(f"{p}.initial_book_strikes", self.initial_book_strikes, 0, 100)
-        _check(f"{p}.initial_book_expiry", self.initial_book_expiry, 0, 250)
-        for name in (
-            "n",
-            "min_trade_shares",
-            "ioc_offset_ticks",
-            "max_order_size",
-            "max_child_orders",
-            "min_half_spread_ticks",
-            "initial_book_contracts",
-            "initial_book_strikes",
-            "initial_book_expiry",
-        ):
+
+    def check(self) -> None:
+        for name in _WHOLE_NUMBER_FIELDS:
             value = getattr(self, name)
             if value != int(value):
-                raise ValueError(f"{p}.{name} must be a whole number, got {value!r}")
+                raise ConfigError(f"{self.config_path}.{name} must be a whole number, "
+                                  f"got {value!r}")
+            # a count used in range() or as a share quantity must be an int
             setattr(self, name, int(value))
 
 

@@ -8,8 +8,8 @@ Conventions, stated once for every policy here:
 - ``gamma_shares``: the book's gamma in shares per 1 currency unit of spot (d net delta / d spot).
   Short options give negative gamma. Only ``|gamma_shares|`` sets band widths.
 - ``spot`` in currency, ``vol`` annualised (decimal), ``now`` in clock seconds since the first open
-  (:mod:`market.exchange.clock`), ``round_trip_cost`` the proportional cost of buying and then selling one
-  unit of underlying (0.0004 = 4 bp round trip, i.e. 2 bp per side).
+  (:mod:`market.exchange.clock`), ``round_trip_cost`` the proportional cost of buying and then
+  selling one unit of underlying (0.0004 = 4 bp round trip, i.e. 2 bp per side).
 - The hedge target is delta neutral (net delta 0). Band policies trade back to 0 once the net
   delta leaves the band; Whalley-Wilmott trades only to the nearer band edge.
 
@@ -35,6 +35,7 @@ import numpy as np
 
 from market.exchange.clock import SECONDS_PER_YEAR
 from market.options.pricing import whalley_wilmott_halfwidth
+from market.validation import ConfigError, check_range
 
 
 class HedgePolicyKind(Enum):
@@ -47,20 +48,17 @@ class HedgePolicyKind(Enum):
     whalley_wilmott = "whalley_wilmott"
 
 
-class HedgePolicyError(ValueError):
+class HedgePolicyError(ConfigError):
     """A hedging-policy parameter or argument outside its allowed range."""
 
 
-def _require(name: str, value, lo: float, *, lo_open: bool = False, hi: float | None = None):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and (value > lo if lo_open else value >= lo)
-    ok = ok and (hi is None or value <= hi)
-    if not ok:
-        left = "(" if lo_open else "["
-        right = f"{hi}]" if hi is not None else "inf)"
-        raise HedgePolicyError(
-            f"{name} must be a finite number in {left}{lo}, {right}, got {value!r}"
-        )
+def _require(name: str, value, lo: float, *, lo_open: bool = False) -> None:
+    """``value`` must be a finite number from ``lo`` up (a band or an interval of inf is no
+    policy); raises :class:`HedgePolicyError` naming ``name``."""
+    try:
+        check_range(name, value, lo, math.inf, lo_open=lo_open, hi_open=True)
+    except ConfigError as exc:
+        raise HedgePolicyError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,8 +262,8 @@ class WhalleyWilmott(HedgePolicy):
 
     Half-width ``H = (3 * lam * spot * gamma**2 / (2 * risk_aversion))**(1/3)`` shares, with
     ``lam = round_trip_cost / 2`` the cost per side and ``risk_aversion`` the absolute risk
-    aversion per currency unit (:func:`market.options.pricing.whalley_wilmott_halfwidth`). Higher costs
-    or lower risk aversion widen the band; no costs mean hedging every look.
+    aversion per currency unit (:func:`market.options.pricing.whalley_wilmott_halfwidth`). Higher
+    costs or lower risk aversion widen the band; no costs mean hedging every look.
     """
 
     kind = HedgePolicyKind.whalley_wilmott

@@ -30,12 +30,14 @@ import math
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
+from typing import ClassVar
 
 import numpy as np
 
-from agents.base import Participant
+from agents.base import Participant, as_enum
 from market.exchange.clock import SECONDS_PER_YEAR, TRADING_DAYS_PER_YEAR
 from market.options.pricing import as_checked_array, bs_delta, bs_price
+from market.validation import Validated, param
 
 
 class InsurerStrategy(Enum):
@@ -59,89 +61,81 @@ class InsurerOrderStyle(Enum):
     aggressive_limit = "aggressive_limit"
 
 
-def _check(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
-    # Imported here: experiments.config imports this module for the schema.
-    from experiments.config import check_range
-
-    check_range(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
-
-
 @dataclass
-class InsurersConfig:
-    """Parameters of the portfolio-insurer population (times in seconds, fractions in [0, 1]).
+class InsurersConfig(Validated):
+    """Parameters of the portfolio-insurer population (see the module docstring).
 
-    - ``n``: number of insurers; ``rate``: how often each one looks at the market (per second).
-    - ``static``: control arm; insurers hold their initial position and never trade (their model
-      still computes what it would have demanded).
-    - ``cppi_share``: fraction of the insurers running CPPI (the rest replicate a put).
-    - ``wealth_fraction``: the insurers' combined initial wealth as a fraction of the market value
-      (at the initial price) of ``shares_outstanding``.
-    - ``shares_outstanding``: the share count that fraction refers to; ``None`` = the shares
-      endowed to the populations built before the insurers.
-    - ``cppi_floor`` (fraction of initial wealth), ``cppi_multiplier``, ``max_leverage`` (cap on
-      equity exposure as a multiple of portfolio value, 1 = no borrowing).
-    - ``put_strike`` (fraction of the initial price), ``put_horizon_days`` (trading days from the
-      first open), ``put_vol`` (annualised), ``interest_rate``, ``dividend_yield`` (annualised,
-      continuous, trading-time year).
-    - ``rebalance``: ``threshold`` (rebalance when ``|target - held| * price > threshold * V``) or
-      ``schedule`` (every ``schedule_s`` seconds).
-    - ``order_style``: ``market`` or ``aggressive_limit`` (IOC ``aggression_ticks`` through the
-      far touch).
-    - ``max_shares_per_action``; ``max_participation``: cap on the insurer's own share of market
-      volume over the last ``participation_window_s`` seconds (``None`` = no such cap).
+    ``V`` is an insurer's portfolio value at the mid (currency).
     """
 
-    n: int = 10
-    rate: float = 0.1
-    static: bool = False
-    cppi_share: float = 0.5
-    wealth_fraction: float = 0.05
-    shares_outstanding: int | None = None
-    cppi_floor: float = 0.75
-    cppi_multiplier: float = 4.0
-    max_leverage: float = 1.0
-    put_strike: float = 0.95
-    put_horizon_days: float = 252.0
-    put_vol: float = 0.20
-    interest_rate: float = 0.0
-    dividend_yield: float = 0.0
-    rebalance: RebalanceMode = RebalanceMode.threshold
-    threshold: float = 0.02
-    schedule_s: float = 300.0
-    order_style: InsurerOrderStyle = InsurerOrderStyle.market
-    aggression_ticks: int = 10
-    max_shares_per_action: int = 2_000
-    max_participation: float | None = 0.2
-    participation_window_s: float = 60.0
+    config_path: ClassVar[str] = "agents.insurers"
+
+    n: int = param(10, lo=0, hi=100_000, unit="agents", doc="number of insurers")
+    rate: float = param(0.1, lo=0.0, hi=100.0, lo_open=True, unit="actions/s",
+                        doc="looks at the market per insurer")
+    static: bool = param(
+        False, choices=(True, False),
+        doc="control arm: hold the initial position and never trade (demand still recorded)")
+    cppi_share: float = param(
+        0.5, lo=0.0, hi=1.0, unit="fraction",
+        doc="the first `round(n * share)` run CPPI, the rest replicate a put")
+    wealth_fraction: float = param(
+        0.05, lo=0.0, hi=100.0, lo_open=True, unit="fraction",
+        doc="combined initial wealth as a share of the market value of `shares_outstanding`, "
+            "split equally")
+    shares_outstanding: int | None = param(
+        None, lo=1, hi=10**15, optional=True, unit="shares",
+        doc="the base of `wealth_fraction`; `null` = the shares endowed to the populations "
+            "built before")
+    cppi_floor: float = param(0.75, lo=0.0, hi=1.0, hi_open=True,
+                              unit="fraction of initial wealth", doc="CPPI floor `F`")
+    cppi_multiplier: float = param(4.0, lo=0.0, hi=50.0, lo_open=True, unit="multiple",
+                                   doc="CPPI exposure = this * `max(V - F, 0)`")
+    max_leverage: float = param(1.0, lo=0.0, hi=10.0, lo_open=True, unit="multiple of `V`",
+                                doc="cap on equity exposure; 1 = no borrowing")
+    put_strike: float = param(0.95, lo=0.0, hi=10.0, lo_open=True,
+                              unit="fraction of initial price", doc="strike of the replicated put")
+    put_horizon_days: float = param(
+        252.0, lo=0.0, hi=10_000.0, lo_open=True, unit="trading days",
+        doc="expiry of the replicated put, from the first open")
+    put_vol: float = param(0.20, lo=0.0, hi=5.0, lo_open=True, unit="annualised",
+                           doc="volatility of the put's Black-Scholes price and delta")
+    interest_rate: float = param(
+        0.0, lo=-1.0, hi=1.0, unit="annual, continuous",
+        doc="rate in the put's Black-Scholes (used nowhere else)")
+    dividend_yield: float = param(0.0, lo=-1.0, hi=1.0, unit="annual, continuous",
+                                  doc="dividend yield in the put's Black-Scholes")
+    rebalance: RebalanceMode = param(
+        RebalanceMode.threshold, choices=RebalanceMode,
+        doc="`threshold` (when `|target - held| * price > threshold * V`) or `schedule`")
+    threshold: float = param(
+        0.02, lo=0.0, hi=1.0, unit="fraction of `V`",
+        doc="no-trade band; inside it an unexecuted older demand is dropped")
+    schedule_s: float = param(
+        300.0, lo=0.0, hi=10**7, lo_open=True, unit="s",
+        doc="`schedule`: time between rebalances; each insurer's first falls in "
+            "[0, `schedule_s`)")
+    order_style: InsurerOrderStyle = param(
+        InsurerOrderStyle.market, choices=InsurerOrderStyle,
+        doc="`market` orders or `aggressive_limit` (IOC through the far touch)")
+    aggression_ticks: int = param(
+        10, lo=0, hi=10**6, unit="ticks",
+        doc="how far through the far touch an `aggressive_limit` order is priced")
+    max_shares_per_action: int = param(2_000, lo=1, hi=10**12, unit="shares",
+                                       doc="largest order per action")
+    max_participation: float | None = param(
+        0.2, lo=0.0, hi=1.0, lo_open=True, optional=True, unit="fraction",
+        doc="own fills at most this share of market volume over `participation_window_s`; "
+            "`null` = no cap")
+    participation_window_s: float = param(60.0, lo=0.0, hi=86_400.0, lo_open=True, unit="s",
+                                          doc="window of that cap")
 
     def __post_init__(self) -> None:
-        p = "agents.insurers."
-        _check(p + "n", self.n, 0, 100_000)
-        _check(p + "rate", self.rate, 0.0, 100.0, lo_open=True)
-        if not isinstance(self.static, bool):
-            raise ValueError(f"{p}static must be true or false, got {self.static!r}")
-        _check(p + "cppi_share", self.cppi_share, 0.0, 1.0)
-        _check(p + "wealth_fraction", self.wealth_fraction, 0.0, 100.0, lo_open=True)
-        if self.shares_outstanding is not None:
-            _check(p + "shares_outstanding", self.shares_outstanding, 1, 10**15)
-        _check(p + "cppi_floor", self.cppi_floor, 0.0, 1.0, hi_open=True)
-        _check(p + "cppi_multiplier", self.cppi_multiplier, 0.0, 50.0, lo_open=True)
-        _check(p + "max_leverage", self.max_leverage, 0.0, 10.0, lo_open=True)
-        _check(p + "put_strike", self.put_strike, 0.0, 10.0, lo_open=True)
-        _check(p + "put_horizon_days", self.put_horizon_days, 0.0, 10_000.0, lo_open=True)
-        _check(p + "put_vol", self.put_vol, 0.0, 5.0, lo_open=True)
-        _check(p + "interest_rate", self.interest_rate, -1.0, 1.0)
-        _check(p + "dividend_yield", self.dividend_yield, -1.0, 1.0)
-        self.rebalance = RebalanceMode(self.rebalance)
-        self.order_style = InsurerOrderStyle(self.order_style)
-        _check(p + "threshold", self.threshold, 0.0, 1.0)
-        _check(p + "schedule_s", self.schedule_s, 0.0, 10**7, lo_open=True)
-        _check(p + "aggression_ticks", self.aggression_ticks, 0, 10**6)
-        _check(p + "max_shares_per_action", self.max_shares_per_action, 1, 10**12)
-        if self.max_participation is not None:
-            _check(p + "max_participation", self.max_participation, 0.0, 1.0, lo_open=True)
-        _check(p + "participation_window_s", self.participation_window_s, 0.0, 86_400.0,
-               lo_open=True)
+        super().__post_init__()
+        # the insurers compare against members, while a config file gives the values
+        p = self.config_path
+        self.rebalance = as_enum(f"{p}.rebalance", self.rebalance, RebalanceMode)
+        self.order_style = as_enum(f"{p}.order_style", self.order_style, InsurerOrderStyle)
 
 
 # ---------------------------------------------------------------------------- pure functions

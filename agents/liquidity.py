@@ -52,17 +52,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
+from typing import ClassVar
 
 import numpy as np
 
-from agents.base import Participant
-
-
-def _check(name: str, value, lo=None, hi=None, *, lo_open: bool = False, hi_open: bool = False):
-    """Range check naming ``agents.liquidity.<name>``."""
-    from experiments.config import check_range  # lazy: experiments.config imports this module
-
-    check_range(f"agents.liquidity.{name}", value, lo, hi, lo_open=lo_open, hi_open=hi_open)
+from agents.base import Participant, as_enum
+from market.validation import Validated, param
 
 
 class InventoryAction(Enum):
@@ -80,69 +75,78 @@ class WithdrawalReason(Enum):
 
 
 @dataclass
-class LiquidityConfig:
-    """Parameters of the liquidity-provider population (units in the module docstring)."""
+class LiquidityConfig(Validated):
+    """Parameters of the liquidity-provider population (units in the module docstring).
 
-    n: int = 20
-    rate: float = 0.2
-    quote_levels: int = 2
-    quote_size: int = 100
-    level_spacing_ticks: int = 1
-    half_spread_ticks: float = 1.0
-    skew_per_share: float = 0.002
-    inventory_limit: int = 3000
-    inventory_widening: float = 1.0
-    inventory_action: InventoryAction = InventoryAction.reduce_only
-    dump_target: float = 0.5
-    loss_limit: float = 5000.0
-    reference_vol: float = 0.2
-    vol_widening: float = 1.0
-    withdrawal_enabled: bool = True
-    withdraw_vol: float = 1.0
-    reentry_vol: float = 0.5
-    cooldown_seconds: float = 120.0
-    max_withdrawal_seconds: float = 1800.0
-    return_vol_tolerance: float = 0.0
-    threshold_dispersion: float = 0.3
-    initial_shares: int = 0
-    initial_cash: float = 1_000_000.0
+    Inventory is shares held minus ``initial_shares``; ``vol`` is the model's EWMA volatility.
+    """
+
+    config_path: ClassVar[str] = "agents.liquidity"
+
+    n: int = param(20, lo=0, hi=100_000, unit="agents", doc="number of providers")
+    rate: float = param(0.2, lo=0.0, hi=1000.0, unit="actions/s",
+                        doc="requotes (with the stress checks) per provider")
+    quote_levels: int = param(2, lo=1, hi=100, unit="levels", doc="price levels quoted per side")
+    quote_size: int = param(100, lo=1, hi=10_000_000, unit="shares", doc="size of each quote")
+    level_spacing_ticks: int = param(1, lo=1, hi=10_000, unit="ticks",
+                                     doc="distance between a provider's levels")
+    half_spread_ticks: float = param(
+        1.0, lo=0.5, hi=10_000.0, unit="ticks",
+        doc="base half-spread of the innermost pair around the mid")
+    skew_per_share: float = param(
+        0.002, lo=0.0, hi=100.0, unit="ticks per share",
+        doc="quote centre moves by -this * inventory; the skew never improves the touch")
+    inventory_limit: int = param(3000, lo=1, hi=1e12, unit="shares",
+                                 doc="beyond `|inventory|` of this, `inventory_action` applies")
+    inventory_widening: float = param(
+        1.0, lo=0.0, hi=1000.0,
+        doc="adds this * `|inventory| / inventory_limit` to the half-spread's factor (base 1)")
+    inventory_action: InventoryAction = param(
+        InventoryAction.reduce_only, choices=InventoryAction,
+        doc="beyond the limit: `reduce_only` (quote the reducing side only) or `hot_potato` "
+            "(market order)")
+    dump_target: float = param(0.5, lo=0.0, hi=1.0, unit="fraction of `inventory_limit`",
+                               doc="inventory a `hot_potato` market order leaves")
+    loss_limit: float = param(
+        5000.0, lo=0.0, hi=1e15, lo_open=True, unit="currency",
+        doc="daily mark-to-market loss that withdraws a provider until the next day")
+    reference_vol: float = param(0.2, lo=0.0, hi=10.0, lo_open=True, unit="annualised",
+                                 doc="volatility above which quotes widen")
+    vol_widening: float = param(
+        1.0, lo=0.0, hi=1000.0,
+        doc="adds this * `max(0, vol / reference_vol - 1)` to the half-spread's factor (base 1)")
+    withdrawal_enabled: bool = param(
+        True, choices=(True, False),
+        doc="`false` switches withdrawal (volatility and loss limit) off")
+    withdraw_vol: float = param(1.0, lo=0.0, hi=100.0, lo_open=True, unit="annualised",
+                                doc="volatility above which a provider withdraws")
+    reentry_vol: float = param(
+        0.5, lo=0.0, hi="withdraw_vol", lo_open=True, unit="annualised",
+        doc="volatility below which the cool-down towards a return runs")
+    cooldown_seconds: float = param(
+        120.0, lo=0.0, hi=1e7, unit="s",
+        doc="how long `vol` must stay below `reentry_vol` (seen at its own actions)")
+    max_withdrawal_seconds: float = param(
+        1800.0, lo=0.0, hi=1e9, unit="s",
+        doc="a withdrawal ends after this long, calm or not (a loss-limit one not before the "
+            "next day)")
+    return_vol_tolerance: float = param(
+        0.0, lo=0.0, hi=100.0, unit="fraction",
+        doc="after a return on the clock, withdraw for volatility only above `(1 + t)` times the "
+            "vol it came back into, until the close; 0 = off")
+    threshold_dispersion: float = param(
+        0.3, lo=0.0, hi=1.0, hi_open=True, unit="fraction",
+        doc="each provider's `withdraw_vol` and `reentry_vol` are scaled by a U(1 - d, 1 + d) draw")
+    initial_shares: int = param(0, lo=-1e12, hi=1e12, unit="shares",
+                                doc="endowment per provider")
+    initial_cash: float = param(1_000_000.0, lo=-1e15, hi=1e15, unit="currency",
+                                doc="endowment per provider")
 
     def __post_init__(self) -> None:
-        if not isinstance(self.inventory_action, InventoryAction):
-            try:
-                self.inventory_action = InventoryAction(self.inventory_action)
-            except ValueError:
-                allowed = ", ".join(a.value for a in InventoryAction)
-                raise ValueError(
-                    f"agents.liquidity.inventory_action must be one of {allowed}, "
-                    f"got {self.inventory_action!r}"
-                ) from None
-        if not isinstance(self.withdrawal_enabled, bool):
-            raise ValueError(
-                "agents.liquidity.withdrawal_enabled must be true or false, "
-                f"got {self.withdrawal_enabled!r}"
-            )
-        _check("n", self.n, 0, 100_000)
-        _check("rate", self.rate, 0.0, 1000.0)
-        _check("quote_levels", self.quote_levels, 1, 100)
-        _check("quote_size", self.quote_size, 1, 10_000_000)
-        _check("level_spacing_ticks", self.level_spacing_ticks, 1, 10_000)
-        _check("half_spread_ticks", self.half_spread_ticks, 0.5, 10_000.0)
-        _check("skew_per_share", self.skew_per_share, 0.0, 100.0)
-        _check("inventory_limit", self.inventory_limit, 1, 1e12)
-        _check("inventory_widening", self.inventory_widening, 0.0, 1000.0)
-        _check("dump_target", self.dump_target, 0.0, 1.0)
-        _check("loss_limit", self.loss_limit, 0.0, 1e15, lo_open=True)
-        _check("reference_vol", self.reference_vol, 0.0, 10.0, lo_open=True)
-        _check("vol_widening", self.vol_widening, 0.0, 1000.0)
-        _check("withdraw_vol", self.withdraw_vol, 0.0, 100.0, lo_open=True)
-        _check("reentry_vol", self.reentry_vol, 0.0, self.withdraw_vol, lo_open=True)
-        _check("cooldown_seconds", self.cooldown_seconds, 0.0, 1e7)
-        _check("max_withdrawal_seconds", self.max_withdrawal_seconds, 0.0, 1e9)
-        _check("return_vol_tolerance", self.return_vol_tolerance, 0.0, 100.0)
-        _check("threshold_dispersion", self.threshold_dispersion, 0.0, 1.0, hi_open=True)
-        _check("initial_shares", self.initial_shares, -1e12, 1e12)
-        _check("initial_cash", self.initial_cash, -1e15, 1e15)
+        super().__post_init__()
+        # the providers compare against members, while a config file gives the value
+        self.inventory_action = as_enum(
+            "agents.liquidity.inventory_action", self.inventory_action, InventoryAction)
 
 
 class LiquidityProvider(Participant):

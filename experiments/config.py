@@ -2,17 +2,18 @@
 
 The tree mirrors ``conf/``: ``scenario``, ``market``, ``agents`` (one node per population) and
 ``desk``. Types are enforced by OmegaConf while composing (a string where a number belongs fails
-then, naming the key); ranges are enforced by each dataclass's ``__post_init__`` when the composed
-config becomes objects, before any simulation work, with a message that names the field and the
-allowed range.
+then, naming the key). Each field declares its range once with :func:`market.validation.param`;
+the ranges are checked when the composed config becomes objects, before any simulation work, with
+a message that names the field and the allowed range, and ``python -m experiments.parameter_docs``
+writes the same declarations out as docs/parameters.md.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import ClassVar
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, ValidationError
@@ -25,25 +26,7 @@ from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
 from market.exchange.clock import wall_clock
 from market.exchange.rules import StopLogic
-
-
-class ConfigError(ValueError):
-    """A configuration value outside its allowed range."""
-
-
-def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
-    """Raise :class:`ConfigError` naming ``name`` unless ``lo <= value <= hi`` ."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    bad = (lo is not None and (value <= lo if lo_open else value < lo)) or (
-        hi is not None and (value >= hi if hi_open else value > hi)
-    )
-    if bad:
-        left = "(" if lo_open else "["
-        right = ")" if hi_open else "]"
-        lo_s = "-inf" if lo is None else lo
-        hi_s = "inf" if hi is None else hi
-        raise ConfigError(f"{name} must be in {left}{lo_s}, {hi_s}{right}, got {value!r}")
+from market.validation import ConfigError, Validated, check_range, param
 
 
 class EventKind(Enum):
@@ -131,25 +114,33 @@ class EventConfig:
 
 
 @dataclass
-class ScenarioConfig:
+class ScenarioConfig(Validated):
     """What is simulated: how many days, and the scheduled events."""
 
-    name: str = "baseline"
-    description: str = "One calm trading day with every population present."
-    days: int = 1
-    events: list[EventConfig] = field(default_factory=list)
-    #: arm name -> dotted ``key=value`` overrides applied when the run's ``arm`` is that name
-    #: (the control arms that switch a feedback mechanism off)
-    arms: dict[str, list[str]] = field(default_factory=dict)
-    #: [start, end] clock seconds of the stress window (empty: none)
-    stress_window: list[float] = field(default_factory=list)
-    #: the strike the close is compared with in pinning scenarios (currency; null: none)
-    pin_strike: float | None = None
-    #: real-world reference figures (docs/reference.md) that studies compare the metrics with
-    reference: dict[str, float] = field(default_factory=dict)
+    config_path: ClassVar[str] = "scenario"
 
-    def __post_init__(self) -> None:
-        check_range("scenario.days", self.days, 1, 250)
+    name: str = param("baseline", doc="the scenario's name (its file under conf/scenario)")
+    description: str = param("One calm trading day with every population present.",
+                             doc="one line on what the scenario shows")
+    days: int = param(1, lo=1, hi=250, unit="trading days", doc="length of the run")
+    events: list[EventConfig] = param(
+        default_factory=list, doc="scheduled events (fundamental shocks, parent orders, ...)")
+    arms: dict[str, list[str]] = param(
+        default_factory=dict,
+        doc="arm name -> dotted `key=value` overrides applied when the run's `arm` is that name "
+            "(the control arms that switch a feedback mechanism off)")
+    stress_window: list[float] = param(
+        default_factory=list, unit="s",
+        doc="[start, end] clock seconds of the stress window with start < end (empty: none)")
+    pin_strike: float | None = param(
+        None, lo=0.0, lo_open=True, optional=True, unit="currency",
+        doc="the strike the close is compared with in pinning scenarios (null: none)")
+    reference: dict[str, float] = param(
+        default_factory=dict,
+        doc="real-world reference figures (docs/reference.md) that studies compare the "
+            "metrics with")
+
+    def check(self) -> None:
         if self.stress_window and (
             len(self.stress_window) != 2 or not self.stress_window[0] < self.stress_window[1]
         ):
@@ -157,126 +148,126 @@ class ScenarioConfig:
                 "scenario.stress_window must be [start, end] with start < end, "
                 f"got {self.stress_window}"
             )
-        if self.pin_strike is not None:
-            check_range("scenario.pin_strike", self.pin_strike, 0.0, None, lo_open=True)
         for i, ev in enumerate(self.events):
             ev.validate(f"scenario.events[{i}]", self.days)
 
 
 @dataclass
-class RulesConfig:
+class RulesConfig(Validated):
     """Trading rules: market-wide circuit breakers, limit-up/limit-down, CME-style stop logic."""
 
-    circuit_breakers: bool = True
-    cb_levels: list[float] = field(default_factory=lambda: [0.07, 0.13, 0.20])
-    cb_halt_seconds: float = 900.0
-    cb_cutoff: str = "15:25"
-    luld: bool = False
-    luld_band_pct: float = 0.05
-    luld_limit_state_seconds: float = 15.0
-    luld_pause_seconds: float = 300.0
-    stop_logic: bool = True
-    stop_max_move: float = 0.15
-    stop_pause_seconds: float = 5.0
-    stop_reference: str = "step"
+    config_path: ClassVar[str] = "market.rules"
 
-    def __post_init__(self) -> None:
+    circuit_breakers: bool = param(
+        True, choices=(True, False),
+        doc="market-wide circuit breakers: halts on declines from the previous close")
+    cb_levels: list[float] = param(
+        default_factory=lambda: [0.07, 0.13, 0.20], lo=0.0, hi=1.0, lo_open=True, hi_open=True,
+        unit="fraction", doc="declines from the previous close of levels 1, 2 and 3 (increasing)")
+    cb_halt_seconds: float = param(900.0, lo=0.0, hi=23400.0, lo_open=True, unit="s",
+                                   doc="halt of levels 1 and 2 (level 3 halts for the day)")
+    cb_cutoff: str = param("15:25", unit="HH:MM",
+                           doc="levels 1 and 2 halt only before this wall-clock time")
+    luld: bool = param(False, choices=(True, False), doc="limit-up/limit-down price bands")
+    luld_band_pct: float = param(0.05, lo=0.0, hi=0.5, lo_open=True, unit="fraction",
+                                 doc="band around the 5-minute average price")
+    luld_limit_state_seconds: float = param(
+        15.0, lo=0.0, hi=3600.0, unit="s",
+        doc="a limit state lasting this long becomes a pause")
+    luld_pause_seconds: float = param(300.0, lo=0.0, hi=23400.0, lo_open=True, unit="s",
+                                      doc="length of a limit-up/limit-down pause")
+    stop_logic: bool = param(True, choices=(True, False), doc="CME-style stop logic")
+    stop_max_move: float = param(
+        0.15, lo=0.0, lo_open=True, unit="currency",
+        doc="an order trading more than this from the reference pauses trading")
+    stop_pause_seconds: float = param(5.0, lo=0.0, hi=3600.0, lo_open=True, unit="s",
+                                      doc="stop-logic pause, ended by the reopening auction")
+    stop_reference: str = param(
+        "step", choices=StopLogic.REFERENCES,
+        doc="`step` (the last price at each step) or `order` (the touch each incoming order "
+            "meets)")
+
+    def check(self) -> None:
         if len(self.cb_levels) != 3 or sorted(self.cb_levels) != list(self.cb_levels):
             raise ConfigError(
                 f"market.rules.cb_levels must be three increasing fractions, got {self.cb_levels}"
             )
-        for i, lvl in enumerate(self.cb_levels):
-            check_range(f"market.rules.cb_levels[{i}]", lvl, 0.0, 1.0, lo_open=True, hi_open=True)
-        check_range(
-            "market.rules.cb_halt_seconds", self.cb_halt_seconds, 0.0, 23400.0, lo_open=True
-        )
         try:
             wall_clock(self.cb_cutoff)
         except ValueError as exc:
             raise ConfigError(f"market.rules.cb_cutoff: {exc}") from exc
-        check_range("market.rules.luld_band_pct", self.luld_band_pct, 0.0, 0.5, lo_open=True)
-        check_range(
-            "market.rules.luld_limit_state_seconds", self.luld_limit_state_seconds, 0.0, 3600.0
-        )
-        check_range(
-            "market.rules.luld_pause_seconds", self.luld_pause_seconds, 0.0, 23400.0, lo_open=True
-        )
-        check_range("market.rules.stop_max_move", self.stop_max_move, 0.0, None, lo_open=True)
-        check_range(
-            "market.rules.stop_pause_seconds", self.stop_pause_seconds, 0.0, 3600.0, lo_open=True
-        )
-        if self.stop_reference not in StopLogic.REFERENCES:
-            raise ConfigError(
-                "market.rules.stop_reference must be 'step' (the last price at each step) or "
-                f"'order' (the touch each incoming order meets), got {self.stop_reference!r}"
-            )
 
 
 @dataclass
-class SurfaceConfig:
-    """Implied volatility surface (SSVI, see market.options.surface).
+class SurfaceConfig(Validated):
+    """Implied volatility surface (SSVI, see market.options.surface)."""
 
-    ``atm_vol`` one-month at-the-money vol; ``skew`` d vol / d log-moneyness at the money at one
-    month (negative: puts richer); ``curvature`` half the second derivative there; ``term_slope``
-    long-end minus short-end ATM vol.
-    """
+    config_path: ClassVar[str] = "market.surface"
 
-    atm_vol: float = 0.175
-    skew: float = -0.67
-    curvature: float = 0.05
-    term_slope: float = 0.035
-
-    def __post_init__(self) -> None:
-        check_range("market.surface.atm_vol", self.atm_vol, 0.01, 3.0)
-        # beyond about 0.8 in absolute value the smile has butterfly arbitrage (market.options.surface)
-        check_range("market.surface.skew", self.skew, -0.8, 0.8)
-        check_range("market.surface.curvature", self.curvature, 0.0, 5.0)
-        check_range("market.surface.term_slope", self.term_slope, -1.0, 1.0)
+    atm_vol: float = param(0.175, lo=0.01, hi=3.0, unit="annualised",
+                           doc="one-month at-the-money vol")
+    # beyond about 0.8 in absolute value the smile has butterfly arbitrage (market.options.surface)
+    skew: float = param(
+        -0.67, lo=-0.8, hi=0.8, unit="vol per log-moneyness",
+        doc="d vol / d log-moneyness at the money at one month (negative: puts richer)")
+    curvature: float = param(0.05, lo=0.0, hi=5.0,
+                             doc="half the second derivative of vol in log-moneyness there")
+    term_slope: float = param(0.035, lo=-1.0, hi=1.0, unit="annualised",
+                              doc="long-end minus short-end ATM vol")
 
 
 @dataclass
-class ChainConfig:
+class ChainConfig(Validated):
     """Listed options: expiries (trading days from the start, expiring at that day's close)."""
 
-    expiry_days: list[int] = field(default_factory=lambda: [0, 4, 19])
-    strike_step_pct: float = 0.01
-    n_strikes_each_side: int = 10
-    multiplier: int = 100
+    config_path: ClassVar[str] = "market.chain"
 
-    def __post_init__(self) -> None:
+    expiry_days: list[int] = param(
+        default_factory=lambda: [0, 4, 19], lo=0, hi=250, unit="trading days",
+        doc="listed expiries, each expiring at that day's close (at least one)")
+    strike_step_pct: float = param(0.01, lo=0.0, hi=0.2, lo_open=True,
+                                   unit="fraction of price", doc="distance between strikes")
+    n_strikes_each_side: int = param(10, lo=1, hi=100, unit="strikes",
+                                     doc="strikes listed above and below the money")
+    multiplier: int = param(100, lo=1, hi=10_000, unit="shares",
+                            doc="shares per option contract")
+
+    def check(self) -> None:
         if not self.expiry_days:
             raise ConfigError("market.chain.expiry_days must list at least one day")
-        for i, d in enumerate(self.expiry_days):
-            check_range(f"market.chain.expiry_days[{i}]", d, 0, 250)
-        check_range("market.chain.strike_step_pct", self.strike_step_pct, 0.0, 0.2, lo_open=True)
-        check_range("market.chain.n_strikes_each_side", self.n_strikes_each_side, 1, 100)
-        check_range("market.chain.multiplier", self.multiplier, 1, 10_000)
 
 
 @dataclass
-class MarketConfig:
+class MarketConfig(Validated):
     """The underlying and its venue. Prices in currency; the tick is the price grid."""
 
-    initial_price: float = 100.0
-    tick_size: float = 0.01
-    fundamental_vol: float = 0.15
-    step_seconds: float = 1.0
-    record_interval: float = 10.0
+    config_path: ClassVar[str] = "market"
+
+    initial_price: float = param(100.0, lo=0.0, lo_open=True, unit="currency",
+                                 doc="price of the underlying at the first open")
+    tick_size: float = param(
+        0.01, lo=0.0, hi="max_tick_size", lo_open=True, unit="currency",
+        doc="price grid; at most `initial_price / 10`, and `initial_price` must lie on it")
+    fundamental_vol: float = param(0.15, lo=0.0, hi=5.0, unit="annualised",
+                                   doc="volatility of the fundamental value")
+    step_seconds: float = param(1.0, lo=0.01, hi=60.0, unit="s", doc="length of a model step")
+    record_interval: float = param(10.0, lo="step_seconds", hi=3600.0, unit="s",
+                                   doc="time between recorded rows of the time series")
     rules: RulesConfig = field(default_factory=RulesConfig)
     surface: SurfaceConfig = field(default_factory=SurfaceConfig)
     chain: ChainConfig = field(default_factory=ChainConfig)
 
-    def __post_init__(self) -> None:
-        check_range("market.initial_price", self.initial_price, 0.0, None, lo_open=True)
-        check_range("market.tick_size", self.tick_size, 0.0, self.initial_price / 10, lo_open=True)
+    @property
+    def max_tick_size(self) -> float:
+        """The largest tick: a tenth of the initial price (currency)."""
+        return self.initial_price / 10
+
+    def check(self) -> None:
         ticks = self.initial_price / self.tick_size
         if abs(ticks - round(ticks)) > 1e-6:
             raise ConfigError(
                 f"market.initial_price {self.initial_price} is off the tick grid {self.tick_size}"
             )
-        check_range("market.fundamental_vol", self.fundamental_vol, 0.0, 5.0)
-        check_range("market.step_seconds", self.step_seconds, 0.01, 60.0)
-        check_range("market.record_interval", self.record_interval, self.step_seconds, 3600.0)
 
 
 @dataclass
@@ -291,20 +282,17 @@ class AgentsConfig:
 
 
 @dataclass
-class RunConfig:
+class RunConfig(Validated):
     """The whole run. ``seed`` seeds Mesa's generators and every population's own stream."""
 
-    seed: int = 0
-    progress: bool = True
-    #: "treatment" or the name of one of ``scenario.arms`` (a control arm)
-    arm: str = "treatment"
+    seed: int = param(0, lo=0, hi=2**63 - 1, doc="seed of every random stream of the run")
+    progress: bool = param(True, choices=(True, False), doc="show a progress bar")
+    arm: str = param("treatment",
+                     doc="`treatment` or the name of one of `scenario.arms` (a control arm)")
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     market: MarketConfig = field(default_factory=MarketConfig)
     agents: AgentsConfig = field(default_factory=AgentsConfig)
     desk: DeskConfig = field(default_factory=DeskConfig)
-
-    def __post_init__(self) -> None:
-        check_range("seed", self.seed, 0, 2**63 - 1)
 
 
 def apply_arm(cfg: DictConfig) -> DictConfig:

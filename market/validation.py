@@ -45,7 +45,8 @@ class Spec:
 
     ``lo``/``hi``: inclusive bounds unless ``lo_open``/``hi_open``; a string names a sibling field
     whose value is the bound; ``None`` is unbounded. ``choices``: the allowed values (strings or
-    an Enum's values) instead of a numeric range. ``optional``: ``None`` is allowed. ``unit`` and
+    an Enum's values) instead of a numeric range; with neither bounds nor choices nothing is
+    checked (the spec only documents the field). ``optional``: ``None`` is allowed. ``unit`` and
     ``doc`` document the field.
     """
 
@@ -58,10 +59,21 @@ class Spec:
     unit: str = ""
     doc: str = ""
 
+    @property
+    def constrained(self) -> bool:
+        """Whether there is anything to check: a bound or choices.
+
+        A spec with neither only documents its field (a name, a description, a mapping, a list of
+        sub-configs); such a field's rules, if any, live in its class's ``check``.
+        """
+        return self.choices is not None or self.lo is not None or self.hi is not None
+
     def describe(self, lo: Any = None, hi: Any = None) -> str:
         """The allowed values as an error message and the docs state them."""
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
+        if not self.constrained and lo is None and hi is None:
+            return "any"
         lo = self.lo if lo is None else lo
         hi = self.hi if hi is None else hi
         left = "(" if self.lo_open else "["
@@ -122,7 +134,7 @@ def check_array(name: str, values: Any, lo: float | None = None, hi: float | Non
     high = None if hi is None else (arr >= hi if hi_open else arr > hi)
     for mask in (low, high):
         if mask is not None and np.any(mask):
-            bad = arr[mask].flat[0]
+            bad = float(arr[mask].flat[0])  # a plain float prints as -2.0, not np.float64(-2.0)
             rng = Spec(lo, hi, lo_open, hi_open).describe()
             raise ConfigError(f"{name} must be in {rng}, got {bad!r}")
     return arr
@@ -148,7 +160,7 @@ def validate(obj: Any, path: str = "") -> None:
             continue
         name = f"{path}.{f.name}" if path else f.name
         value = getattr(obj, f.name)
-        if value is None and spec.optional:
+        if not spec.constrained or (value is None and spec.optional):
             continue
         if spec.choices is not None:
             check_choice(name, value, spec.choices)
@@ -204,5 +216,7 @@ def parameter_table(cls: type, path: str = "") -> str:
     lines = ["| parameter | default | unit | allowed | meaning |", "|---|---|---|---|---|"]
     for r in parameter_rows(cls):
         name = f"{path}.{r['name']}" if path else r["name"]
-        lines.append(f"| `{name}` | {r['default']} | {r['unit']} | {r['range']} | {r['doc']} |")
+        # a bare "|" (as in `|gamma|`) would end the cell, even inside backticks
+        cells = [f"`{name}`", r["default"], r["unit"], r["range"], r["doc"]]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
