@@ -18,6 +18,8 @@ from pathlib import Path
 
 from agents.background import BackgroundConfig
 from agents.customers import CustomersConfig
+from agents.desk.config import DeskConfig, HPIObserverConfig, HPIPolicyConfig
+from agents.desk.orders import ParentOrderSpec
 from agents.dealers import DealersConfig
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
@@ -83,6 +85,14 @@ SECTIONS: tuple[Section, ...] = (
             "its own."),
     Section("Portfolio insurers", InsurersConfig,
             "CPPI and synthetic-put replication. `V` is an insurer's portfolio value at the mid."),
+    Section("Execution desk", DeskConfig,
+            "The desk that works parent orders (POV or TWAP) in child slices (conf/desk/*.yaml)."),
+    Section("HPI state machine", HPIPolicyConfig,
+            "CALM / PRESSURED / DISLOCATED / SAFE from the Hedge Pressure Index, with hysteresis."),
+    Section("HPI observer", HPIObserverConfig,
+            "The index's components, built only from what an outside desk can see."),
+    Section("Parent orders", ParentOrderSpec,
+            "A parent order's fields, as a `parent_order` scenario event gives them."),
 )
 
 _HEADER = """\
@@ -108,7 +118,9 @@ def render(sections: tuple[Section, ...] = SECTIONS) -> str:
     parts = [_HEADER]
     for s in sections:
         key = f"`{s.path}`" if s.path else "top level"
-        parts.append(f"## {s.title} ({key}, `{s.config.__name__}`)\n\n{s.intro}\n\n"
+        # a stable anchor per config key (docs link to parameters.md#agents.background)
+        anchor = f'<a id="{s.path or "run"}"></a>\n\n'
+        parts.append(f"{anchor}## {s.title} ({key}, `{s.config.__name__}`)\n\n{s.intro}\n\n"
                      f"{parameter_table(s.config, s.path)}\n")
     return "\n".join(parts)
 

@@ -136,8 +136,10 @@ class HPIObserverConfig(Validated):
                                    doc="span over which cancels are counted")
     baseline_halflife_s: float = param(1800.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
                                        doc="half-life of the calm baselines (spread, cancels)")
-    weights: dict[str, float] = field(default_factory=dict)
-    fallbacks: dict[str, list[float]] = field(default_factory=dict)
+    weights: dict[str, float] = param(
+        default_factory=dict, doc="component -> weight in the index (unlisted: 1)")
+    fallbacks: dict[str, list[float]] = param(
+        default_factory=dict, doc="component -> [centre, scale] of its robust scaling while history is short")
     scaler_window_s: float = param(23_400.0, lo=0.0, hi=1e8, lo_open=True, unit="s",
                                    doc="rolling history (median, IQR) of each scaler")
     min_history_s: float = param(23_400.0, lo=0.0, hi="scaler_window_s", lo_open=True, unit="s",
@@ -225,8 +227,10 @@ class HPIPolicyConfig(Validated):
                       doc="consecutive breaching observations before an upgrade")
     min_dwell_down_s: float = param(300.0, lo=0.0, hi=1e7, unit="s",
                                     doc="time below a downgrade level before stepping down")
-    overrides: list[OverrideWindow] = field(default_factory=list)
-    state_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    overrides: list[OverrideWindow] = param(
+        default_factory=list, doc="manual state windows (start, end, state); may not overlap")
+    state_policies: dict[str, dict[str, Any]] = param(
+        default_factory=dict, doc="per-state fields replacing the playbook's StatePolicy")
     gate_spread_multiple: float = param(2.0, lo=1.0, hi=1e3,
                                         doc="gated: no cross above this multiple of the calm "
                                             "spread")
