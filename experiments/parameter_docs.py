@@ -18,9 +18,9 @@ from pathlib import Path
 
 from agents.background import BackgroundConfig
 from agents.customers import CustomersConfig
+from agents.dealers import DealersConfig
 from agents.desk.config import DeskConfig, HPIObserverConfig, HPIPolicyConfig
 from agents.desk.orders import ParentOrderSpec
-from agents.dealers import DealersConfig
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
 from experiments.config import (
