@@ -139,8 +139,7 @@ class HPIObserverConfig(Validated):
     weights: dict[str, float] = param(
         default_factory=dict, doc="component -> weight in the index (unlisted: 1)")
     fallbacks: dict[str, list[float]] = param(
-        default_factory=dict, doc="component -> [centre, scale] of its scaling while history is short",
-    )
+        default_factory=dict, doc="component -> [centre, scale] while its history is short")
     scaler_window_s: float = param(23_400.0, lo=0.0, hi=1e8, lo_open=True, unit="s",
                                    doc="rolling history (median, IQR) of each scaler")
     min_history_s: float = param(23_400.0, lo=0.0, hi="scaler_window_s", lo_open=True, unit="s",
