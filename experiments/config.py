@@ -10,7 +10,6 @@ allowed range.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -25,25 +24,7 @@ from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
 from market.exchange.clock import wall_clock
 from market.exchange.rules import StopLogic
-
-
-class ConfigError(ValueError):
-    """A configuration value outside its allowed range."""
-
-
-def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
-    """Raise :class:`ConfigError` naming ``name`` unless ``lo <= value <= hi`` ."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    bad = (lo is not None and (value <= lo if lo_open else value < lo)) or (
-        hi is not None and (value >= hi if hi_open else value > hi)
-    )
-    if bad:
-        left = "(" if lo_open else "["
-        right = ")" if hi_open else "]"
-        lo_s = "-inf" if lo is None else lo
-        hi_s = "inf" if hi is None else hi
-        raise ConfigError(f"{name} must be in {left}{lo_s}, {hi_s}{right}, got {value!r}")
+from market.validation import ConfigError, check_range
 
 
 class EventKind(Enum):
