@@ -64,7 +64,7 @@ from omegaconf import DictConfig, OmegaConf
 from agents.desk.core import HPI_STATES, HPIMode
 from agents.desk.hpi import NO_EXPIRY_SECONDS
 from experiments.config import ConfigError, EventConfig, EventKind, RunConfig, check_range
-from experiments.report import _atomic, write_json, write_parquet
+from experiments.outputs import atomic_write as _atomic, write_json, write_parquet
 from market.execution.costs import cvar, fit_hedge_term
 from market.execution.hpi import COMPONENTS
 from market.execution.slippage_model import (

@@ -62,7 +62,7 @@ from omegaconf.errors import OmegaConfBaseException
 from scipy import stats
 
 from experiments.config import ConfigError, apply_arm, check_range, register_configs, to_run_config
-from experiments.report import _atomic, write_json, write_parquet
+from experiments.outputs import atomic_write as _atomic, write_json, write_parquet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONF_DIR = REPO_ROOT / "conf"
