@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from experiments.config import RunConfig, register_configs, to_run_config
-from experiments.hpi_study.core import run_from_config as run_hpi_study
+from experiments.hpi_study.pipeline import run_from_config as run_hpi_study
 from experiments.study.jobs import sweep_job
 
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
