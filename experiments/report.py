@@ -166,12 +166,8 @@ def summarise(model, wall_seconds: float) -> dict:
 
 
 # ---------------------------------------------------------------------------- figures
-def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
-    """Price and volume, net flow per population, dealer gamma and hedge flow, insurers, desk."""
-    hours = ts["time"].to_numpy() / 3600.0
-    fig, axes = plt.subplots(
-        5, 1, figsize=(12, 14), sharex=True, gridspec_kw={"height_ratios": [3, 1.2, 2, 2, 2]}
-    )
+def _overview_price(axes, model, ts: pd.DataFrame, hours) -> None:
+    """Mid and fundamental, halts shaded, day boundaries on every panel."""
     ax = axes[0]
     ax.plot(hours, ts["mid"], color="black", lw=1.0, label="mid")
     ax.plot(hours, ts["fundamental"], color="tab:green", lw=0.8, alpha=0.7, label="fundamental")
@@ -193,6 +189,10 @@ def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
     ax.set_ylabel("price")
     ax.set_title(f"hedgeloop — {model.cfg.scenario.name} (seed {model.cfg.seed})")
     ax.legend(loc="upper left", fontsize=8)
+
+
+def _overview_volume(axes, ts: pd.DataFrame, hours) -> None:
+    """Volume per recorded interval (shares)."""
     axes[1].bar(
         hours,
         ts["volume"],
@@ -201,6 +201,10 @@ def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
         alpha=0.6,
     )
     axes[1].set_ylabel("volume\n(shares)")
+
+
+def _overview_flows(axes, model, ts: pd.DataFrame, hours) -> None:
+    """Cumulative net flow per population (signed shares)."""
     ax = axes[2]
     for name in model.populations:
         col = f"net_{name}"
@@ -209,6 +213,10 @@ def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_ylabel("cumulative net\nflow (shares)")
     ax.legend(loc="upper left", fontsize=8, ncol=3)
+
+
+def _overview_dealers(axes, ts: pd.DataFrame, hours) -> None:
+    """Dealer GEX ($m per 1% move) and their hedge flow (shares) on a twin axis."""
     ax = axes[3]
     ax.plot(
         hours,
@@ -230,6 +238,10 @@ def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
     ax2.set_ylabel("hedge flow\n(shares)")
     lines = ax.get_lines()[:1] + ax2.get_lines()[:1]
     ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left", fontsize=8)
+
+
+def _overview_insurers_desk(axes, ts: pd.DataFrame, hours) -> None:
+    """Insurers' demanded vs executed shares and the desk's signed fills, cumulative."""
     ax = axes[4]
     ax.plot(
         hours, ts["insurer_demanded"], color="tab:red", lw=1.0, ls="--", label="insurers demanded"
@@ -240,6 +252,19 @@ def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
     ax.set_ylabel("cumulative\nshares")
     ax.set_xlabel("trading hours since the first open")
     ax.legend(loc="upper left", fontsize=8)
+
+
+def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
+    """Price and volume, net flow per population, dealer gamma and hedge flow, insurers, desk."""
+    hours = ts["time"].to_numpy() / 3600.0
+    fig, axes = plt.subplots(
+        5, 1, figsize=(12, 14), sharex=True, gridspec_kw={"height_ratios": [3, 1.2, 2, 2, 2]}
+    )
+    _overview_price(axes, model, ts, hours)
+    _overview_volume(axes, ts, hours)
+    _overview_flows(axes, model, ts, hours)
+    _overview_dealers(axes, ts, hours)
+    _overview_insurers_desk(axes, ts, hours)
     fig.tight_layout()
     save_png(fig, path, dpi=110)
     plt.close(fig)

@@ -19,6 +19,8 @@ from tqdm import tqdm
 
 from experiments.config import RunConfig, register_configs, to_run_config
 from experiments.hpi_study.pipeline import run_from_config as run_hpi_study
+from experiments.model import HedgeLoopModel
+from experiments.report import summarise, write_outputs
 from experiments.study.jobs import sweep_job
 
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
@@ -27,9 +29,6 @@ register_configs()
 
 def simulate(run_cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> dict:
     """Run one scenario; write the outputs to ``out_dir`` if given. Returns the summary dict."""
-    from experiments.model import HedgeLoopModel
-    from experiments.report import summarise, write_outputs
-
     t0 = time.perf_counter()
     model = HedgeLoopModel(run_cfg)
     if progress:
