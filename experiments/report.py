@@ -1,15 +1,11 @@
 """Everything a run leaves behind: summary.json, Parquet tables, the flow network and figures.
 
-All writes are atomic (a temporary name, then a rename), so an interrupted run never leaves a
-half-written file under a final name.
+Every file goes through :mod:`experiments.outputs` (atomic writes).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -20,44 +16,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from experiments.scenario_metrics import scenario_figure, scenario_metrics
+from experiments.outputs import atomic_write, save_png, write_csv, write_json, write_parquet
+from experiments.scenarios.figures import scenario_figure
+from experiments.scenarios.metrics import scenario_metrics
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.stats.stylized import max_drawdown_pct, stylized_facts
-
-
-# ---------------------------------------------------------------------------- atomic writes
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_json(path: Path, obj) -> None:
-    _atomic(
-        path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, default=_json_default))
-    )
-
-
-def write_parquet(path: Path, df: pd.DataFrame) -> None:
-    _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
-
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return None if not np.isfinite(o) else float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.bool_):
-        return bool(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def _clean(x):
@@ -203,12 +166,8 @@ def summarise(model, wall_seconds: float) -> dict:
 
 
 # ---------------------------------------------------------------------------- figures
-def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
-    """Price and volume, net flow per population, dealer gamma and hedge flow, insurers, desk."""
-    hours = ts["time"].to_numpy() / 3600.0
-    fig, axes = plt.subplots(
-        5, 1, figsize=(12, 14), sharex=True, gridspec_kw={"height_ratios": [3, 1.2, 2, 2, 2]}
-    )
+def _overview_price(axes, model, ts: pd.DataFrame, hours) -> None:
+    """Mid and fundamental, halts shaded, day boundaries on every panel."""
     ax = axes[0]
     ax.plot(hours, ts["mid"], color="black", lw=1.0, label="mid")
     ax.plot(hours, ts["fundamental"], color="tab:green", lw=0.8, alpha=0.7, label="fundamental")
@@ -230,6 +189,10 @@ def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
     ax.set_ylabel("price")
     ax.set_title(f"hedgeloop — {model.cfg.scenario.name} (seed {model.cfg.seed})")
     ax.legend(loc="upper left", fontsize=8)
+
+
+def _overview_volume(axes, ts: pd.DataFrame, hours) -> None:
+    """Volume per recorded interval (shares)."""
     axes[1].bar(
         hours,
         ts["volume"],
@@ -238,6 +201,10 @@ def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
         alpha=0.6,
     )
     axes[1].set_ylabel("volume\n(shares)")
+
+
+def _overview_flows(axes, model, ts: pd.DataFrame, hours) -> None:
+    """Cumulative net flow per population (signed shares)."""
     ax = axes[2]
     for name in model.populations:
         col = f"net_{name}"
@@ -246,6 +213,10 @@ def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_ylabel("cumulative net\nflow (shares)")
     ax.legend(loc="upper left", fontsize=8, ncol=3)
+
+
+def _overview_dealers(axes, ts: pd.DataFrame, hours) -> None:
+    """Dealer GEX ($m per 1% move) and their hedge flow (shares) on a twin axis."""
     ax = axes[3]
     ax.plot(
         hours,
@@ -267,6 +238,10 @@ def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
     ax2.set_ylabel("hedge flow\n(shares)")
     lines = ax.get_lines()[:1] + ax2.get_lines()[:1]
     ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left", fontsize=8)
+
+
+def _overview_insurers_desk(axes, ts: pd.DataFrame, hours) -> None:
+    """Insurers' demanded vs executed shares and the desk's signed fills, cumulative."""
     ax = axes[4]
     ax.plot(
         hours, ts["insurer_demanded"], color="tab:red", lw=1.0, ls="--", label="insurers demanded"
@@ -277,8 +252,21 @@ def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
     ax.set_ylabel("cumulative\nshares")
     ax.set_xlabel("trading hours since the first open")
     ax.legend(loc="upper left", fontsize=8)
+
+
+def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
+    """Price and volume, net flow per population, dealer gamma and hedge flow, insurers, desk."""
+    hours = ts["time"].to_numpy() / 3600.0
+    fig, axes = plt.subplots(
+        5, 1, figsize=(12, 14), sharex=True, gridspec_kw={"height_ratios": [3, 1.2, 2, 2, 2]}
+    )
+    _overview_price(axes, model, ts, hours)
+    _overview_volume(axes, ts, hours)
+    _overview_flows(axes, model, ts, hours)
+    _overview_dealers(axes, ts, hours)
+    _overview_insurers_desk(axes, ts, hours)
     fig.tight_layout()
-    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    save_png(fig, path, dpi=110)
     plt.close(fig)
 
 
@@ -290,8 +278,8 @@ def write_outputs(model, summary: dict, out: Path) -> None:
     write_parquet(out / "timeseries.parquet", ts)
     write_parquet(out / "trades.parquet", trades_frame(model))
     g, edges = flow_network(model)
-    _atomic(out / "flow_network.graphml", lambda tmp: nx.write_graphml(g, tmp))
-    _atomic(out / "flow_network.csv", lambda tmp: edges.to_csv(tmp, index=False))
+    atomic_write(out / "flow_network.graphml", lambda tmp: nx.write_graphml(g, tmp))
+    write_csv(out / "flow_network.csv", edges)
     summary["flow_network"] = flow_summary(g)
     for name, frame in model.extra_tables().items():
         write_parquet(out / f"{name}.parquet", frame)

@@ -18,8 +18,10 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from experiments.config import RunConfig, register_configs, to_run_config
-from experiments.hpi_study.core import run_from_config as run_hpi_study
-from experiments.study.core import sweep_job
+from experiments.hpi_study.pipeline import run_from_config as run_hpi_study
+from experiments.model import HedgeLoopModel
+from experiments.report import summarise, write_outputs
+from experiments.study.jobs import sweep_job
 
 #: the Hydra configs: inside the installed package, or beside the packages in a checkout
 _PACKAGED_CONF = Path(__file__).resolve().parent / "conf"
@@ -29,9 +31,6 @@ register_configs()
 
 def simulate(run_cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = False) -> dict:
     """Run one scenario; write the outputs to ``out_dir`` if given. Returns the summary dict."""
-    from experiments.model import HedgeLoopModel
-    from experiments.report import summarise, write_outputs
-
     t0 = time.perf_counter()
     model = HedgeLoopModel(run_cfg)
     if progress:

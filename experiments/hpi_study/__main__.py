@@ -5,7 +5,7 @@ from pathlib import Path
 import hydra
 
 from experiments.config import register_configs as register_run_configs
-from experiments.hpi_study.core import run_from_config
+from experiments.hpi_study.pipeline import run_from_config
 
 register_run_configs()
 conf_dir = str(Path(__file__).resolve().parents[2] / "conf")

@@ -1,7 +1,7 @@
-"""``python -m experiments.study``: run or collect a study or a sweep (see :mod:`experiments.study.core`)."""
+"""``python -m experiments.study``: run or collect a study or a sweep (:mod:`experiments.study`)."""
 
 import sys
 
-from experiments.study.core import main
+from experiments.study.cli import main
 
 sys.exit(main())

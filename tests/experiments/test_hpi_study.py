@@ -13,21 +13,16 @@ from hydra import compose, initialize_config_dir
 
 from agents.desk import HPIMode, scenario_event_windows
 from experiments.config import ConfigError, EventKind, RunConfig
-from experiments.hpi_study.core import (
-    CanaryConfig,
-    HPIStudyConfig,
+from experiments.hpi_study.config import CanaryConfig, HPIStudyConfig
+from experiments.hpi_study.models import expiry_edges, model_validation
+from experiments.hpi_study.pipeline import run_study, study_from_config
+from experiments.hpi_study.sessions import (
     calibration_sessions,
-    canary_rollout,
-    expiry_edges,
-    model_validation,
     plan_sessions,
-    policy_table,
     reference_scaling,
-    run_study,
     session_config,
-    study_from_config,
-    tail_metrics,
 )
+from experiments.hpi_study.tables import canary_rollout, policy_table, tail_metrics
 from market.execution.costs import cvar
 from market.execution.hpi import COMPONENTS
 

@@ -8,7 +8,6 @@ calibration checks against docs/reference.md (several seeds, whole scenarios) ar
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -25,25 +24,15 @@ from experiments.config import (
 )
 from experiments.model import HedgeLoopModel
 from experiments.run import simulate
-from experiments.scenario_metrics import (
-    ScenarioMetricsError,
-    annualised_vol,
-    halt_list,
-    max_rally,
-    peak_to_trough,
-    retrace_share,
-    scenario_figure,
-    scenario_metrics,
-    worst_window_return,
-)
-from market.exchange.clock import SECONDS_PER_YEAR
+from experiments.scenarios.figures import scenario_figure
+from experiments.scenarios.metrics import ScenarioMetricsError, halt_list, scenario_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = str(ROOT / "conf")
 SCENARIOS = ("crash_1987", "flash_2010", "covid_2020", "gamma_squeeze", "expiry_pinning")
 register_configs()
 
-#: the documented names (experiments.scenario_metrics module docstring)
+#: the documented names (experiments.scenarios.metrics module docstring)
 TOP_KEYS = {
     "open", "close", "return_pct", "peak_to_trough_pct", "peak_time_s", "trough_time_s",
     "time_to_trough_s", "retrace_pct", "max_rally_pct", "worst_5min_return_pct",
@@ -251,46 +240,6 @@ def test_stop_logic_pause_lengths_are_the_configured_pause():
     assert pauses
     assert all(h["length_s"] == pytest.approx(7.0, abs=model.dt) for h in pauses[:-1])
     assert all(h["level"] is None and h["price"] is not None for h in pauses)
-
-
-# ---------------------------------------------------------------------------- pure maths
-def test_peak_to_trough_and_rally_on_a_hand_path():
-    p = np.array([100.0, 110.0, 99.0, 88.0, 95.0, 120.0, 108.0])
-    pct, peak, trough = peak_to_trough(p)
-    assert (peak, trough) == (1, 3)
-    assert pct == pytest.approx(100 * (88 / 110 - 1))
-    up, low, high = max_rally(p)
-    assert (low, high) == (3, 5)
-    assert up == pytest.approx(100 * (120 / 88 - 1))
-    assert peak_to_trough([1.0, 2.0, 3.0]) == (0.0, 0, 0)
-    assert max_rally([3.0, 2.0, 1.0]) == (0.0, 0, 0)
-
-
-def test_retrace_share_counts_only_the_window_after_the_low():
-    p = np.array([100.0, 90.0, 80.0, 85.0, 90.0, 100.0])
-    assert retrace_share(p, 0, 2, 1) == pytest.approx(25.0)
-    assert retrace_share(p, 0, 2, 2) == pytest.approx(50.0)
-    assert retrace_share(p, 0, 2, 10) == pytest.approx(100.0)
-    assert retrace_share(p, 0, 2, 0) == 0.0
-    assert math.isnan(retrace_share(p, 2, 2, 3))
-    with pytest.raises(ScenarioMetricsError, match="peak"):
-        retrace_share(p, 3, 2, 1)
-
-
-def test_worst_window_return_and_annualised_vol():
-    p = np.array([100.0, 99.0, 95.0, 96.0, 90.0])
-    assert worst_window_return(p, 1) == pytest.approx(100 * (90 / 96 - 1))
-    assert worst_window_return(p, 2) == pytest.approx(100 * (90 / 95 - 1))
-    assert worst_window_return(p, 10) == pytest.approx(-10.0)
-    r = np.full(100, 0.001)
-    assert annualised_vol(r) == pytest.approx(0.001 * math.sqrt(SECONDS_PER_YEAR / 60))
-    assert math.isnan(annualised_vol([]))
-
-
-@pytest.mark.parametrize("bad", [[], [100.0, -1.0], [100.0, float("nan")], [[1.0, 2.0]]])
-def test_price_paths_are_checked(bad):
-    with pytest.raises(ScenarioMetricsError, match="prices"):
-        peak_to_trough(bad)
 
 
 def test_metrics_and_figure_refuse_an_unstepped_model(tmp_path):

@@ -1,4 +1,4 @@
-"""Studies and sweeps: statistics, tables, the resumable job guard, collection, the CLI."""
+"""Studies and sweeps: tables, the resumable job guard, collection, the CLI."""
 
 from __future__ import annotations
 
@@ -23,7 +23,24 @@ from omegaconf import OmegaConf, open_dict
 from scipy import stats
 
 from experiments.config import ConfigError
-from experiments.study import core as st
+from experiments.study.collect import collect_sweep, flatten_numeric, read_job, select_metrics
+from experiments.study.config import STUDY_CONF_DIR, StudyConfig, load_study
+from experiments.study.figures import sweep_figure
+from experiments.study.jobs import (
+    ERROR_FILE,
+    PROGRESS_FILE,
+    STATUS_FILE,
+    STDOUT_FILE,
+    SUMMARY_FILE,
+    append_progress,
+    is_finished,
+    job_fingerprint,
+    read_status,
+    sweep_job,
+)
+from experiments.study.plan import multirun_commands, plan_study
+from experiments.study.progress import CollectSweep, SweepProgress, count_sweep_jobs
+from experiments.study.tables import arm_table, robustness_table
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,7 +49,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_flatten_numeric_keeps_numbers_only():
     tree = {"a": 1, "b": {"c": 2.5, "d": True, "e": None, "f": "text", "g": [1, 2]},
             "h": np.float64(3.0)}
-    flat = st.flatten_numeric(tree)
+    flat = flatten_numeric(tree)
     assert flat.keys() == {"a", "b.c", "b.d", "b.e", "h"}
     assert flat["b.c"] == 2.5 and flat["b.d"] == 1.0 and math.isnan(flat["b.e"])
 
@@ -40,61 +57,10 @@ def test_flatten_numeric_keeps_numbers_only():
 def test_select_metrics_by_prefix_and_leaf():
     summary = {"price": {"max_drawdown_pct": 1.5, "open": 100.0}, "n_trades": 7,
                "scenario_metrics": {"depth": {"pct": -3.0}}}
-    assert st.select_metrics(summary, ["scenario_metrics"]) == {"scenario_metrics.depth.pct": -3.0}
-    assert st.select_metrics(summary, ["price.open", "n_trades", "nosuch"]) == {
+    assert select_metrics(summary, ["scenario_metrics"]) == {"scenario_metrics.depth.pct": -3.0}
+    assert select_metrics(summary, ["price.open", "n_trades", "nosuch"]) == {
         "price.open": 100.0, "n_trades": 7.0}
-    assert len(st.select_metrics(summary, None)) == 4
-
-
-# ---------------------------------------------------------------------------- statistics
-def test_t_interval_hand_example():
-    iv = st.t_interval([1.0, 2.0, 3.0, 4.0, 5.0])
-    # mean 3, sd sqrt(2.5), t(0.975, 4) = 2.776445 -> half width 1.963243
-    assert iv.mean == pytest.approx(3.0)
-    assert iv.sd == pytest.approx(math.sqrt(2.5))
-    assert (iv.lo, iv.hi) == pytest.approx((3 - 1.963243, 3 + 1.963243), abs=1e-6)
-    assert iv.n == 5
-
-
-def test_t_interval_vectorised_ignores_nan_and_needs_two_values():
-    x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0],
-                  [2.0, np.nan, 4.0, np.nan, 6.0],
-                  [7.0, np.nan, np.nan, np.nan, np.nan]])
-    iv = st.t_interval(x, level=0.9)
-    np.testing.assert_array_equal(iv.n, [5, 3, 1])
-    np.testing.assert_allclose(iv.mean, [3.0, 4.0, 7.0])
-    half = stats.t.ppf(0.95, 2) * 2.0 / math.sqrt(3)
-    assert (iv.lo[1], iv.hi[1]) == pytest.approx((4 - half, 4 + half))
-    assert np.isnan(iv.lo[2]) and np.isnan(iv.hi[2])
-    # the axis argument: the same numbers laid out by column
-    np.testing.assert_allclose(st.t_interval(x.T, level=0.9, axis=0).hi, iv.hi)
-
-
-@pytest.mark.parametrize("level", [0.0, 1.0, 1.5, -0.1, True])
-def test_level_out_of_range_is_refused(level):
-    with pytest.raises(ValueError, match="level must be in"):
-        st.t_interval([1.0, 2.0], level=level)
-
-
-def test_paired_difference_and_welch_match_scipy():
-    rng = np.random.default_rng(3)
-    a = rng.normal(1.0, 1.0, 12)
-    b = a - 0.4 + rng.normal(0.0, 0.5, 12)
-    d = st.paired_difference(a, b)
-    ref = stats.ttest_rel(a, b)
-    lo, hi = stats.t.interval(0.95, 11, loc=np.mean(a - b), scale=stats.sem(a - b))
-    assert d.mean == pytest.approx(np.mean(a - b))
-    assert (d.lo, d.hi) == pytest.approx((lo, hi))
-    assert d.p == pytest.approx(ref.pvalue)
-    c = rng.normal(0.0, 3.0, 7)
-    assert st.welch_p(a, c) == pytest.approx(stats.ttest_ind(a, c, equal_var=False).pvalue)
-
-
-def test_paired_difference_drops_incomplete_pairs_and_zero_spread():
-    d = st.paired_difference([1.0, 2.0, np.nan, 5.0], [0.0, 1.0, 1.0, 4.0])
-    assert d.n == 3 and d.mean == pytest.approx(1.0) and d.p == 0.0
-    same = st.paired_difference([1.0, 2.0], [1.0, 2.0])
-    assert same.mean == 0.0 and np.isnan(same.p)
+    assert len(select_metrics(summary, None)) == 4
 
 
 # ---------------------------------------------------------------------------- study tables
@@ -108,7 +74,7 @@ def _runs() -> pd.DataFrame:
 
 
 def test_arm_table_hand_example():
-    table = st.arm_table(_runs(), ["m", "k"], ["treatment", "off"], {"m": 4.0, "x.k": -1.0})
+    table = arm_table(_runs(), ["m", "k"], ["treatment", "off"], {"m": 4.0, "x.k": -1.0})
     assert list(table["metric"]) == ["m", "m", "k", "k"]
     t = table.set_index(["metric", "arm"])
     assert t.at[("m", "treatment"), "mean"] == pytest.approx(3.5)
@@ -135,9 +101,9 @@ def test_arm_table_hand_example():
 def test_arm_table_refuses_duplicates_and_unknown_metrics():
     runs = pd.concat([_runs(), _runs().iloc[:1]])
     with pytest.raises(ValueError, match="more than one run for seeds"):
-        st.arm_table(runs, ["m"], ["treatment", "off"])
+        arm_table(runs, ["m"], ["treatment", "off"])
     with pytest.raises(ValueError, match="not columns of runs"):
-        st.arm_table(_runs(), ["nosuch"], ["treatment", "off"])
+        arm_table(_runs(), ["nosuch"], ["treatment", "off"])
 
 
 def test_robustness_table_effect_holds():
@@ -152,7 +118,7 @@ def test_robustness_table_effect_holds():
             z = rng.normal(0, 1.0)
             rows.append({**common, "arm": "treatment", "m": 10 + effect + noise, "z": z})
             rows.append({**common, "arm": "off", "m": 10.0, "z": z + rng.normal(0, 1.0)})
-    table = st.robustness_table(pd.DataFrame(rows), ["m", "z"], ["treatment", "off"])
+    table = robustness_table(pd.DataFrame(rows), ["m", "z"], ["treatment", "off"])
     m = table[table["metric"] == "m"].set_index("setting")
     assert list(m.index) == ["base", "p x1.2", "p x0.8"]
     assert m.at["p x1.2", "effect_holds"] and not m.at["p x0.8", "effect_holds"]
@@ -168,11 +134,11 @@ def _job(root: Path, name: str, overrides: list[str], status: dict | None = None
     (d / ".hydra").mkdir(parents=True)
     (d / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(overrides)))
     if status is not None:
-        (d / st.STATUS_FILE).write_text(json.dumps(status))
+        (d / STATUS_FILE).write_text(json.dumps(status))
     if summary is not None:
-        (d / st.SUMMARY_FILE).write_text(json.dumps(summary))
+        (d / SUMMARY_FILE).write_text(json.dumps(summary))
     if error is not None:
-        (d / st.ERROR_FILE).write_text(error)
+        (d / ERROR_FILE).write_text(error)
     return d
 
 
@@ -186,7 +152,7 @@ def test_collector_lists_failed_and_incomplete_jobs(tmp_path):
          error="Traceback ...\nConfigError: x must be in [0, 1], got 2\n")
     _job(tmp_path, "x=3,seed=0", ["x=3", "seed=0"])  # started, never finished
     spec = {"x": "x", "y": "seed", "metric": "price.max_drawdown_pct"}
-    table = st.collect_sweep(tmp_path, [spec])
+    table = collect_sweep(tmp_path, [spec])
     t = table.set_index("x")
     assert list(t["status"]) == ["ok", "failed", "incomplete"]
     assert t.at[2, "error"].startswith("ConfigError: x must be in")
@@ -201,40 +167,40 @@ def test_collector_lists_failed_and_incomplete_jobs(tmp_path):
 
 def test_failed_job_without_error_in_status_reads_error_file(tmp_path):
     d = _job(tmp_path, "a", ["x=1"], {"status": "failed"}, error="Traceback\nRuntimeError: boom\n")
-    assert st.read_job(d)["error"] == "RuntimeError: boom"
-    assert st.read_job(tmp_path / "nosuch")["status"] == "missing"
+    assert read_job(d)["error"] == "RuntimeError: boom"
+    assert read_job(tmp_path / "nosuch")["status"] == "missing"
 
 
 def test_is_finished(tmp_path):
     ok = _job(tmp_path, "ok", ["x=1"], {"status": "ok", "fingerprint": "f1"}, {"a": 1})
-    assert st.is_finished(ok, "f1")
-    assert not st.is_finished(ok, "f2")
+    assert is_finished(ok, "f1")
+    assert not is_finished(ok, "f2")
     failed = _job(tmp_path, "failed", ["x=1"], {"status": "failed", "fingerprint": "f1"}, {"a": 1})
-    assert not st.is_finished(failed, "f1")
+    assert not is_finished(failed, "f1")
     no_summary = _job(tmp_path, "nosummary", ["x=1"], {"status": "ok", "fingerprint": "f1"})
-    assert not st.is_finished(no_summary, "f1")
-    (no_summary / st.SUMMARY_FILE).write_text("{not json")
-    assert not st.is_finished(no_summary, "f1")
-    assert not st.is_finished(tmp_path / "nosuch", "f1")
+    assert not is_finished(no_summary, "f1")
+    (no_summary / SUMMARY_FILE).write_text("{not json")
+    assert not is_finished(no_summary, "f1")
+    assert not is_finished(tmp_path / "nosuch", "f1")
 
 
 def test_sweep_figure_means_over_seeds(tmp_path):
     rows = [{"status": "ok", "a": a, "b": b, "seed": s, "m": a * 10 + b + s}
             for a in (1, 2) for b in (0.5, 1.5) for s in (0, 2)]
     rows.append({"status": "failed", "a": 1, "b": 0.5, "seed": 9, "m": 1000.0})
-    fig = st.sweep_figure(pd.DataFrame(rows), "a", "b", "m")
+    fig = sweep_figure(pd.DataFrame(rows), "a", "b", "m")
     values = fig.axes[0].images[0].get_array()
     # rows are b (0.5, 1.5), columns a (1, 2); the mean over seeds 0 and 2 adds 1
     np.testing.assert_allclose(values, [[11.5, 21.5], [12.5, 22.5]])
     with pytest.raises(ValueError, match="metric='nosuch' is not a column"):
-        st.sweep_figure(pd.DataFrame(rows), "a", "b", "nosuch")
+        sweep_figure(pd.DataFrame(rows), "a", "b", "nosuch")
     with pytest.raises(ValueError, match="x and y must differ"):
-        st.sweep_figure(pd.DataFrame(rows), "a", "a", "m")
+        sweep_figure(pd.DataFrame(rows), "a", "a", "m")
 
 
 def test_figure_specs_need_x_y_metric():
     with pytest.raises(ValueError, match=r"figures\[0\] must have exactly the keys"):
-        st.CollectSweep(figures=[{"x": "a", "metric": "m"}])
+        CollectSweep(figures=[{"x": "a", "metric": "m"}])
 
 
 # ---------------------------------------------------------------------------- the job guard
@@ -262,7 +228,7 @@ def multirun_job(tmp_path):
 
 
 def _progress(tmp_path) -> list[dict]:
-    lines = (tmp_path / st.PROGRESS_FILE).read_text().splitlines()
+    lines = (tmp_path / PROGRESS_FILE).read_text().splitlines()
     return [json.loads(line) for line in lines]
 
 
@@ -272,23 +238,23 @@ def test_sweep_job_skips_a_finished_job(multirun_job, tmp_path):
     def task(cfg):
         calls.append(cfg.progress)
         out = Path(HydraConfig.get().runtime.output_dir)
-        (out / st.SUMMARY_FILE).write_text(json.dumps({"price": {"max_drawdown_pct": 1.5}}))
+        (out / SUMMARY_FILE).write_text(json.dumps({"price": {"max_drawdown_pct": 1.5}}))
         print("printed by the task")
         return 1.5
 
     cfg, job = multirun_job(seed=0)
-    assert st.sweep_job(cfg, task) == 1.5
+    assert sweep_job(cfg, task) == 1.5
     assert calls == [False]  # the progress bar is off in sweep jobs
-    assert (job / st.STDOUT_FILE).read_text().strip() == "printed by the task"
-    mtime = (job / st.SUMMARY_FILE).stat().st_mtime_ns
+    assert (job / STDOUT_FILE).read_text().strip() == "printed by the task"
+    mtime = (job / SUMMARY_FILE).stat().st_mtime_ns
     cfg, job = multirun_job(seed=0)
-    assert st.sweep_job(cfg, task) == 1.5
-    assert len(calls) == 1 and (job / st.SUMMARY_FILE).stat().st_mtime_ns == mtime
+    assert sweep_job(cfg, task) == 1.5
+    assert len(calls) == 1 and (job / SUMMARY_FILE).stat().st_mtime_ns == mtime
     cfg, _ = multirun_job(seed=1)  # another config: runs
-    st.sweep_job(cfg, task)
+    sweep_job(cfg, task)
     assert len(calls) == 2
     assert [r["status"] for r in _progress(tmp_path)] == ["ok", "skipped", "ok"]
-    assert st.read_status(job)["overrides"] == ["seed=0"]
+    assert read_status(job)["overrides"] == ["seed=0"]
 
 
 def test_sweep_job_records_a_failure_instead_of_raising(multirun_job, tmp_path):
@@ -296,10 +262,10 @@ def test_sweep_job_records_a_failure_instead_of_raising(multirun_job, tmp_path):
         raise RuntimeError("boom at step 7")
 
     cfg, job = multirun_job(seed=0)
-    assert math.isnan(st.sweep_job(cfg, boom))
-    status = st.read_status(job)
+    assert math.isnan(sweep_job(cfg, boom))
+    status = read_status(job)
     assert status["status"] == "failed" and status["error"] == "RuntimeError: boom at step 7"
-    assert "Traceback" in (job / st.ERROR_FILE).read_text()
+    assert "Traceback" in (job / ERROR_FILE).read_text()
 
     def bad_config(cfg):  # the way experiments.run refuses a configuration
         try:
@@ -308,38 +274,38 @@ def test_sweep_job_records_a_failure_instead_of_raising(multirun_job, tmp_path):
             sys.exit(2)
 
     cfg, job = multirun_job(seed=1)
-    assert math.isnan(st.sweep_job(cfg, bad_config))
-    assert st.read_status(job)["error"] == "ValueError: market.tick_size must be in (0, 10], got -1"
+    assert math.isnan(sweep_job(cfg, bad_config))
+    assert read_status(job)["error"] == "ValueError: market.tick_size must be in (0, 10], got -1"
     assert [r["status"] for r in _progress(tmp_path)] == ["failed", "failed"]
 
 
 def test_a_failed_job_reruns_and_a_single_run_raises(multirun_job):
     cfg, job = multirun_job(seed=0)
-    st.sweep_job(cfg, lambda c: 1 / 0)
+    sweep_job(cfg, lambda c: 1 / 0)
     cfg, job = multirun_job(seed=0)
 
     def ok(c):
-        (job / st.SUMMARY_FILE).write_text("{}")
+        (job / SUMMARY_FILE).write_text("{}")
         return 2.0
 
-    assert st.sweep_job(cfg, ok) == 2.0
-    assert not (job / st.ERROR_FILE).exists() and st.read_status(job)["status"] == "ok"
+    assert sweep_job(cfg, ok) == 2.0
+    assert not (job / ERROR_FILE).exists() and read_status(job)["status"] == "ok"
     cfg, _ = multirun_job(seed=0, mode=RunMode.RUN)
     with pytest.raises(ZeroDivisionError):
-        st.sweep_job(cfg, lambda c: 1 / 0)
+        sweep_job(cfg, lambda c: 1 / 0)
 
 
 def test_fingerprint_ignores_arm_table_and_progress():
     base = {"seed": 1, "progress": True, "arm": "treatment", "x": 1,
             "scenario": {"name": "s", "arms": {"off": ["x=2"]}}}
-    f = st.job_fingerprint(OmegaConf.create(base))
+    f = job_fingerprint(OmegaConf.create(base))
     more_arms = {**base, "progress": False, "scenario": {"name": "s", "arms": {"off": ["x=2"],
                                                                                 "new": ["x=3"]}}}
-    assert st.job_fingerprint(OmegaConf.create(more_arms)) == f
-    assert st.job_fingerprint(OmegaConf.create({**base, "seed": 2})) != f
+    assert job_fingerprint(OmegaConf.create(more_arms)) == f
+    assert job_fingerprint(OmegaConf.create({**base, "seed": 2})) != f
     # the control arm's effective config (x=2) is what counts
-    off = st.job_fingerprint(OmegaConf.create({**base, "arm": "off"}))
-    assert off != f and off == st.job_fingerprint(OmegaConf.create({**base, "arm": "off",
+    off = job_fingerprint(OmegaConf.create({**base, "arm": "off"}))
+    assert off != f and off == job_fingerprint(OmegaConf.create({**base, "arm": "off",
                                                                     "progress": False}))
 
 
@@ -355,48 +321,48 @@ def _sweep_config(tmp_path):
 
 def test_count_sweep_jobs(tmp_path):
     cfg = _sweep_config(tmp_path)
-    assert st.count_sweep_jobs(cfg) == 3 * 2 * 1 * 2  # the command line's seed range wins
+    assert count_sweep_jobs(cfg) == 3 * 2 * 1 * 2  # the command line's seed range wins
     cfg.hydra.sweeper._target_ = "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
-    assert st.count_sweep_jobs(cfg) is None
+    assert count_sweep_jobs(cfg) is None
 
 
 def test_progress_prints_done_over_total_and_pickles(tmp_path):
-    cb = st.SweepProgress(poll_seconds=0.05)
+    cb = SweepProgress(poll_seconds=0.05)
     out = io.StringIO()
     with redirect_stdout(out):
         cb.on_multirun_start(_sweep_config(tmp_path))
         pickle.loads(pickle.dumps(cb))  # Hydra ships callbacks to the joblib workers
-        st._append_progress(tmp_path, {"job": "a=1", "status": "ok", "wall_seconds": 1.0})
-        st._append_progress(tmp_path, {"job": "a=2", "status": "failed", "error": "E: x"})
+        append_progress(tmp_path, {"job": "a=1", "status": "ok", "wall_seconds": 1.0})
+        append_progress(tmp_path, {"job": "a=2", "status": "failed", "error": "E: x"})
         time.sleep(0.2)
-        st._append_progress(tmp_path, {"job": "a=3", "status": "skipped"})
+        append_progress(tmp_path, {"job": "a=3", "status": "skipped"})
         cb.on_multirun_end(_sweep_config(tmp_path))
     text = out.getvalue()
     assert "[   1/12" in text and "[   2/12" in text and "[   3/12" in text
     assert "3 jobs in" in text and "1 ok, 1 failed, 1 skipped" in text
-    assert str(tmp_path / "a=2" / st.ERROR_FILE) in text
+    assert str(tmp_path / "a=2" / ERROR_FILE) in text
 
 
 # ---------------------------------------------------------------------------- studies
 def test_study_config_validation():
     with pytest.raises(ConfigError, match=r"study.seeds must be in \[2"):
-        st.load_study("baseline", ["seeds=1"])
+        load_study("baseline", ["seeds=1"])
     with pytest.raises(ConfigError, match="robustness_scales\\[0\\] must differ from 1"):
-        st.load_study("baseline", ["robustness_scales=[1.0]"])
+        load_study("baseline", ["robustness_scales=[1.0]"])
     with pytest.raises(ConfigError, match="nosuch"):
-        st.load_study("baseline", ["nosuch=3"])
+        load_study("baseline", ["nosuch=3"])
     with pytest.raises(ConfigError, match=r"no conf/study/nosuch\.yaml"):
-        st.load_study("nosuch")
+        load_study("nosuch")
     with pytest.raises(ConfigError, match="must start with 'treatment'"):
-        st.load_study(None, ["arms=[off,treatment]"])
-    study = st.load_study("baseline", ["seeds=4", "first_seed=10"])
+        load_study(None, ["arms=[off,treatment]"])
+    study = load_study("baseline", ["seeds=4", "first_seed=10"])
     assert study.name == "baseline" and study.seeds == 4 and study.first_seed == 10
 
 
 def test_plan_study_lays_out_arms_seeds_and_robustness():
-    study = st.load_study("baseline", ["seeds=3", "robustness_seeds=2",
+    study = load_study("baseline", ["seeds=3", "robustness_seeds=2",
                                        "robustness=[agents.dealers.band_shares]"])
-    plan = st.plan_study(study)
+    plan = plan_study(study)
     assert plan["arms"] == ["treatment", "no_dealer_hedging"]
     assert plan["arm_overrides"]["no_dealer_hedging"] == ["agents.dealers.hedge=false"]
     robust = {(r["arm"], r["scale"]): r for r in plan["robustness"]}
@@ -406,21 +372,21 @@ def test_plan_study_lays_out_arms_seeds_and_robustness():
     assert len(plan["jobs"]) == 2 * 3 + 2 * 2 * 2
     assert {j["dir"] for j in plan["jobs"]} >= {
         "main/treatment/seed_2", "robustness/treatment__agents-dealers-band_shares_x0-8/seed_1"}
-    cmds = dict(st.multirun_commands(plan, Path("/tmp/s")))
+    cmds = dict(multirun_commands(plan, Path("/tmp/s")))
     assert "seed=range(0,3)" in cmds["main"] and "seed=range(0,2)" in cmds["robustness"]
 
 
 def test_plan_study_refuses_a_scale_outside_the_range():
-    study = st.load_study("baseline", ["robustness=[agents.insurers.cppi_share]",
+    study = load_study("baseline", ["robustness=[agents.insurers.cppi_share]",
                                        "robustness_scales=[2.5]"])
     with pytest.raises(ConfigError, match=r"agents\.insurers\.cppi_share"):
-        st.plan_study(study)
+        plan_study(study)
     with pytest.raises(ConfigError, match="not arms of scenario"):
-        st.plan_study(st.load_study("baseline", ["arms=[treatment,nosuch]"]))
+        plan_study(load_study("baseline", ["arms=[treatment,nosuch]"]))
     with pytest.raises(ConfigError, match="must not sweep"):
-        st.plan_study(st.StudyConfig(overrides=["market.tick_size=0.01,0.05"]))
+        plan_study(StudyConfig(overrides=["market.tick_size=0.01,0.05"]))
     with pytest.raises(ConfigError, match="set by the study itself"):
-        st.plan_study(st.StudyConfig(overrides=["seed=3"]))
+        plan_study(StudyConfig(overrides=["seed=3"]))
 
 
 # ---------------------------------------------------------------------------- end to end
@@ -470,13 +436,13 @@ def test_cli_study_end_to_end(tmp_path):
 
 def test_key_metrics_outside_the_collected_prefixes_are_refused_before_any_run():
     with pytest.raises(ConfigError, match=r"study\.key_metrics: 'max_rally_pct' lies under none"):
-        st.StudyConfig(metrics=["scenario_metrics"], key_metrics=["max_rally_pct"])
-    ok = st.StudyConfig(metrics=["scenario_metrics", "price"],
+        StudyConfig(metrics=["scenario_metrics"], key_metrics=["max_rally_pct"])
+    ok = StudyConfig(metrics=["scenario_metrics", "price"],
                         key_metrics=["scenario_metrics.max_rally_pct", "price"])
     assert ok.key_metrics[0] == "scenario_metrics.max_rally_pct"
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in st.STUDY_CONF_DIR.glob("*.yaml")))
+@pytest.mark.parametrize("name", sorted(p.stem for p in STUDY_CONF_DIR.glob("*.yaml")))
 def test_every_study_config_loads(name):
-    study = st.load_study(name)
+    study = load_study(name)
     assert study.seeds >= 20  # the default every study promises

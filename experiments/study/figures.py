@@ -1,0 +1,123 @@
+"""Figures of sweeps (heatmaps of a metric over a two-key grid) and studies (runs per arm)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.outputs import save_png
+from experiments.study.tables import reference_for
+from market.stats.inference import t_interval
+
+
+def figure_specs(figures) -> list[dict]:
+    """Heatmap specs (``{x, y, metric}`` mappings or DictConfigs) as plain string dicts; a spec
+    with other keys is refused naming its position."""
+    specs = []
+    for i, spec in enumerate(figures or ()):
+        spec = OmegaConf.to_container(spec) if isinstance(spec, DictConfig) else dict(spec)
+        if set(spec) != {"x", "y", "metric"}:
+            raise ValueError(f"figures[{i}] must have exactly the keys x, y and metric, got {spec}")
+        specs.append({k: str(v) for k, v in spec.items()})
+    return specs
+
+
+def _pyplot():
+    # imported on first use: collecting a sweep without figures, and every sweep job, starts
+    # faster without matplotlib
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path) -> None:
+    """``fig`` as a PNG at ``path`` (atomically), then closed."""
+    save_png(fig, path, dpi=110)
+    _pyplot().close(fig)
+
+
+def _sort_key(values) -> list:
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+def sweep_figure(table: pd.DataFrame, x: str, y: str, metric: str):
+    """Heatmap of ``metric`` on the grid ``x`` x ``y``: each cell is the mean over every other
+    dimension (the seeds, mostly) of the finished jobs, annotated with that mean and the count.
+
+    Returns the matplotlib Figure. Raises ValueError naming a column the table does not have.
+    """
+    for role, col in (("x", x), ("y", y), ("metric", metric)):
+        if col not in table.columns:
+            raise ValueError(f"{role}={col!r} is not a column of the sweep table; "
+                             f"columns: {sorted(map(str, table.columns))}")
+    if x == y:
+        raise ValueError(f"x and y must differ, got {x!r} for both")
+    rows = table if "status" not in table else table[table["status"] == "ok"]
+    rows = rows[np.isfinite(pd.to_numeric(rows[metric], errors="coerce"))]
+    xs, ys = _sort_key(rows[x].unique()), _sort_key(rows[y].unique())
+    grouped = rows.groupby([y, x])[metric].agg(["mean", "count"])
+    mean = grouped["mean"].unstack(x).reindex(index=ys, columns=xs)
+    count = grouped["count"].unstack(x).reindex(index=ys, columns=xs)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(1.2 * len(xs) + 3.0, 0.8 * len(ys) + 2.0))
+    values = mean.to_numpy(dtype=float)
+    img = ax.imshow(values, origin="lower", aspect="auto", cmap="viridis")
+    fig.colorbar(img, ax=ax, label=f"{metric} (mean)")
+    ax.set_xticks(range(len(xs)), [f"{v:g}" if isinstance(v, float) else str(v) for v in xs])
+    ax.set_yticks(range(len(ys)), [f"{v:g}" if isinstance(v, float) else str(v) for v in ys])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    finite = values[np.isfinite(values)]
+    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            if np.isfinite(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:.3g}\nn={int(count.iat[i, j])}", ha="center",
+                        va="center", fontsize=8, color="white" if values[i, j] < mid else "black")
+    ax.set_title(f"{metric}: mean over seeds ({len(rows)} finished jobs)")
+    fig.tight_layout()
+    return fig
+
+
+def study_figure(runs: pd.DataFrame, metrics: Sequence[str], arms: Sequence[str],
+                 reference: Mapping[str, float], level: float = 0.95):
+    """Per metric (at most 12), every run per arm (dots), the arm mean with its t-interval, and the
+    reference figure (dashed) where the scenario has one."""
+    plt = _pyplot()
+    shown = list(metrics)[:12]
+    ncols = min(3, max(1, len(shown)))
+    nrows = math.ceil(len(shown) / ncols) or 1
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
+    jitter = np.random.default_rng(0)  # fixed: the figure is reproducible byte for byte
+    for ax, metric in zip(axes.flat, shown, strict=False):
+        for i, arm in enumerate(arms):
+            vals = runs.loc[runs["arm"] == arm, metric].to_numpy(dtype=float)
+            vals = vals[np.isfinite(vals)]
+            ax.scatter(i + jitter.uniform(-0.15, 0.15, vals.size), vals, s=10, alpha=0.5,
+                       color=f"C{i}")
+            if vals.size:
+                iv = t_interval(vals, level)
+                ax.errorbar(i + 0.3, iv.mean, yerr=[[iv.mean - iv.lo], [iv.hi - iv.mean]]
+                            if np.isfinite(iv.lo) else None, fmt="o", color="black", capsize=3)
+        ref = reference_for(metric, reference)
+        if np.isfinite(ref):
+            ax.axhline(ref, color="tab:red", ls="--", lw=1, label="reference")
+            ax.legend(fontsize=7, loc="best")
+        ax.set_xticks(range(len(arms)), arms, rotation=15, fontsize=8)
+        ax.set_title(metric, fontsize=9)
+    for ax in list(axes.flat)[len(shown):]:
+        ax.set_visible(False)
+    fig.suptitle(f"runs per arm, mean and {level:.0%} t-interval", fontsize=10)
+    fig.tight_layout()
+    return fig
