@@ -26,7 +26,7 @@ from market.execution.slippage_model import (
     rolling_time_splits,
 )
 
-#: Layer A's columns in the child dataset (see agents.desk.core.ExecutionDesk._observe_decision)
+#: Layer A's columns in the child dataset (see agents.desk.desk.ExecutionDesk)
 BASELINE_FEATURES = ("spread_bps", "depth", "imbalance", "volatility", "participation",
                      "latency_ms")
 

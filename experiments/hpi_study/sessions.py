@@ -107,7 +107,7 @@ def session_config(base: RunConfig, study: HPIStudyConfig, session: Session, mod
 def run_session(cfg: RunConfig, session: Session, arm: str, keep_every_s: float = 10.0) -> dict:
     """Simulate one session and return its tables (each tagged with the session's labels).
 
-    ``children``, ``parents`` (:func:`agents.desk.hpi.child_frame` / ``parent_frame``),
+    ``children``, ``parents`` (:func:`agents.desk.tables.child_frame` / ``parent_frame``),
     ``hpi`` (the per-step index every ``keep_every_s`` seconds), ``occupancy`` (per-step state
     counts per 10-minute bin), ``gex`` (true vs observer GEX at the record interval),
     ``transitions``, ``shadow`` and the session's ``wall`` / ``cpu`` seconds.
