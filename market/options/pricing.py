@@ -395,21 +395,15 @@ def implied_vol(
     """
     if outside not in ("raise", "nan"):
         raise OptionInputError(f"outside must be 'raise' or 'nan', got {outside!r}")
-    price = as_checked_array("price", price)
-    spot = as_checked_array("spot", spot, above=0.0)
-    strike = as_checked_array("strike", strike, above=0.0)
-    t = as_checked_array("t", t, at_least=0.0)
-    rate = as_checked_array("rate", rate)
-    div = as_checked_array("div", div)
-    omega = _option_sign(call)
-    price, spot, strike, t, rate, div, omega = np.broadcast_arrays(
-        price, spot, strike, t, rate, div, omega
+    shape, (price, spot, strike, t, rate, div, omega) = _flat_checked(
+        as_checked_array("price", price),
+        as_checked_array("spot", spot, above=0.0),
+        as_checked_array("strike", strike, above=0.0),
+        as_checked_array("t", t, at_least=0.0),
+        as_checked_array("rate", rate),
+        as_checked_array("div", div),
+        _option_sign(call),
     )
-    shape = price.shape
-    price, spot, strike, t, rate, div, omega = (
-        a.ravel() for a in (price, spot, strike, t, rate, div, omega)
-    )
-
     df_r = np.exp(-rate * t)
     df_q = np.exp(-div * t)
     intrinsic = np.maximum(omega * (spot * df_q - strike * df_r), 0.0)
@@ -432,6 +426,12 @@ def implied_vol(
             _raise_unsolvable(unbracketed, shape, price, spot, strike, t, intrinsic, upper, omega)
         vol[solvable] = s / np.sqrt(t[solvable])
     return _result(vol.reshape(shape))
+
+
+def _flat_checked(*arrays: _Num) -> tuple[tuple[int, ...], list[FloatArray]]:
+    """The broadcast shape of checked ``arrays`` and each broadcast to it and flattened."""
+    broadcast = np.broadcast_arrays(*arrays)
+    return broadcast[0].shape, [a.ravel() for a in broadcast]
 
 
 def _raise_unsolvable(
