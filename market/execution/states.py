@@ -1,12 +1,12 @@
 """The execution desk's state machine: CALM / PRESSURED / DISLOCATED / SAFE with hysteresis.
 
 The Hedge Pressure Index (:mod:`market.execution.hpi`, + = pressure against the desk) and,
-optionally, a forecast of the 95th-percentile slippage (bps of the arrival mid, + = cost) drive four states, each
-with its own execution policy. Upgrades (towards SAFE) happen fast, on a breach of a higher state's
-upgrade threshold; downgrades happen one state at a time and only after the inputs have stayed
-below the current state's (lower) downgrade threshold for a sustained time, so a noisy index does
-not make the policy flip-flop (which would itself create cost). Times are simulation-clock seconds.
-"""
+optionally, a forecast of the 95th-percentile slippage (bps of the arrival mid, + = cost) drive four
+states, each with its own execution policy. Upgrades (towards SAFE) happen fast, on a breach of a
+higher state's upgrade threshold; downgrades happen one state at a time and only after the inputs
+have stayed below the current state's (lower) downgrade threshold for a sustained time, so a noisy
+index does not make the policy flip-flop (which would itself create cost). Times are
+simulation-clock seconds. """
 
 from __future__ import annotations
 
