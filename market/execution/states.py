@@ -6,7 +6,8 @@ states, each with its own execution policy. Upgrades (towards SAFE) happen fast,
 higher state's upgrade threshold; downgrades happen one state at a time and only after the inputs
 have stayed below the current state's (lower) downgrade threshold for a sustained time, so a noisy
 index does not make the policy flip-flop (which would itself create cost). Times are
-simulation-clock seconds. """
+simulation-clock seconds.
+"""
 
 from __future__ import annotations
 
