@@ -95,8 +95,8 @@ def as_checked_array(
     """``value`` as a float ndarray, refusing non-finite entries and entries out of range.
 
     ``above`` is an exclusive lower bound, ``at_least`` an inclusive one (``above`` wins when
-    both are given). The range check is :func:`market.validation.check_array`'s; its error,
-    naming ``name``, the allowed range and the offending value, is raised as an
+    both are given). A value that fails is described by :func:`market.validation.check_array`,
+    whose error, naming ``name``, the allowed range and the offending value, is raised as an
     :class:`OptionInputError`. A Python ``float`` or ``int`` comes back as a ``numpy.float64``
     (checked without array machinery: scalar calls are common in agents' inner loops).
     """
@@ -108,15 +108,26 @@ def as_checked_array(
             and (at_least is None or scalar >= at_least)
         ):
             return np.float64(scalar)
-    lo = above if above is not None else at_least
     try:
-        return check_array(name, value, lo, lo_open=above is not None)
-    except ConfigError as exc:
-        raise OptionInputError(str(exc)) from None
-    except (TypeError, ValueError) as exc:  # not convertible to a float array
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
         raise OptionInputError(
             f"{name} must be a number or an array of numbers, got {value!r}"
         ) from exc
+    # A cheap pass/fail screen (this runs in pricing loops); a failure is then described by
+    # check_array, which owns the range semantics and the message.
+    ok = np.isfinite(arr)
+    if above is not None:
+        ok &= arr > above
+    elif at_least is not None:
+        ok &= arr >= at_least
+    if not ok.all():
+        lo = above if above is not None else at_least
+        try:
+            check_array(name, value, lo, lo_open=above is not None)
+        except ConfigError as exc:
+            raise OptionInputError(str(exc)) from None
+    return arr
 
 
 def _option_sign(call: ArrayLike) -> FloatArray:
