@@ -31,6 +31,7 @@ from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 Bound = float | int | str | None
 
@@ -104,7 +105,7 @@ def param(
     return dataclasses.field(default=default, metadata={"spec": spec})
 
 
-def spec_of(field: dataclasses.Field) -> Spec | None:
+def spec_of(field: dataclasses.Field[Any]) -> Spec | None:
     """The :class:`Spec` declared for ``field``, if any."""
     return field.metadata.get("spec")
 
@@ -125,7 +126,7 @@ def check_range(name: str, value: Any, lo: Any = None, hi: Any = None, *,
 
 
 def check_array(name: str, values: Any, lo: float | None = None, hi: float | None = None, *,
-                lo_open: bool = False, hi_open: bool = False) -> np.ndarray:
+                lo_open: bool = False, hi_open: bool = False) -> NDArray[np.float64]:
     """``values`` as a float array, every element finite and in the range (else ConfigError)."""
     arr = np.asarray(values, dtype=float)
     if not np.all(np.isfinite(arr)):

@@ -10,7 +10,10 @@ pricing function in :mod:`market.options.pricing` takes time to expiry in these 
 
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
+from numpy.typing import NDArray
 
 SECONDS_PER_DAY = 23_400
 TRADING_DAYS_PER_YEAR = 252
@@ -18,14 +21,26 @@ SECONDS_PER_YEAR = TRADING_DAYS_PER_YEAR * SECONDS_PER_DAY
 OPEN_CLOCK_SECONDS = 9 * 3600 + 30 * 60  # 09:30 wall clock, for labels only
 
 
-def day_of(t):
+@overload
+def day_of(t: float) -> int: ...
+@overload
+def day_of(t: NDArray[Any]) -> NDArray[np.int_]: ...
+
+
+def day_of(t: float | NDArray[Any]) -> int | NDArray[np.int_]:
     """Trading day index (0-based) of clock time ``t`` seconds; scalars and arrays."""
     return (
         np.floor_divide(t, SECONDS_PER_DAY).astype(int) if np.ndim(t) else int(t // SECONDS_PER_DAY)
     )
 
 
-def time_of_day(t):
+@overload
+def time_of_day(t: float) -> float: ...
+@overload
+def time_of_day(t: NDArray[Any]) -> NDArray[np.float64]: ...
+
+
+def time_of_day(t: float | NDArray[Any]) -> float | NDArray[np.float64]:
     """Seconds since that day's open for clock time ``t``; scalars and arrays."""
     return np.mod(t, SECONDS_PER_DAY)
 
@@ -39,7 +54,13 @@ def wall_clock(hhmm: str) -> float:
     return float(seconds)
 
 
-def years(seconds):
+@overload
+def years(seconds: float) -> float: ...
+@overload
+def years(seconds: NDArray[Any]) -> NDArray[np.float64]: ...
+
+
+def years(seconds: float | NDArray[Any]) -> float | NDArray[np.float64]:
     """Trading seconds to the year fraction used by option pricing."""
     return (
         np.asarray(seconds, dtype=float) / SECONDS_PER_YEAR

@@ -7,9 +7,9 @@ Conventions (stated once, used everywhere in the project):
   (``currency = ticks * tick_size``). Every price argument must be a positive integer number of
   ticks (an integral float such as ``101.0`` or a numpy integer is accepted and converted).
 * Quantities are positive whole shares.
-* Time is the simulation clock of :mod:`market.exchange.clock` (seconds since the first open). The book does
-  not keep its own clock: the caller sets ``book.now = t`` before submitting, and every trade is
-  stamped with it.
+* Time is the simulation clock of :mod:`market.exchange.clock` (seconds since the first open).
+  The book does not keep its own clock: the caller sets ``book.now = t`` before submitting, and
+  every trade is stamped with it.
 
 Matching
 --------
@@ -104,12 +104,13 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from numbers import Integral, Real
-from typing import NamedTuple
+from typing import Any, NamedTuple, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 BUY, SELL = 1, -1
 
@@ -126,6 +127,12 @@ _NO_BID = 0
 _SIDE, _PRICE, _OWNER, _SUBMITTED, _KIND = range(5)
 _LIMIT, _MARKET, _IOC = 0, 1, 2
 _KIND_NAMES = ("limit", "market", "ioc")
+# One print as stored: the fields of Trade, in order (time, price, qty, aggressor side, aggressor
+# id, resting id, aggressor owner, resting owner).
+_TradeRow = tuple[float, int, int, int, int, int, int, int]
+# One order's fixed facts, indexed by _SIDE, _PRICE, _OWNER, _SUBMITTED, _KIND. The price of a
+# market order is None: such orders never rest, so no level code reads it.
+_OrderInfo = tuple[int, int, int, int, int]
 _BAND_MODES = ("halt", "block")
 
 
@@ -177,7 +184,7 @@ _new_trade = tuple.__new__
 _as_trade = partial(tuple.__new__, Trade)
 
 
-class TradeLog(Sequence):
+class TradeLog(Sequence[Trade]):
     """The append-only record of prints: a read-only sequence of :class:`Trade`.
 
     Prints are stored as plain tuples and turned into ``Trade`` on access: the cyclic garbage
@@ -187,23 +194,29 @@ class TradeLog(Sequence):
     """
 
     __slots__ = ("_rows",)
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # a mutable log: unhashable, like a list
 
     def __init__(self) -> None:
-        self._rows: list[tuple] = []
+        self._rows: list[_TradeRow] = []
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> Trade: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Trade]: ...
+
+    def __getitem__(self, index: int | slice) -> Trade | list[Trade]:
         if isinstance(index, slice):
             return list(map(_as_trade, self._rows[index]))
         return _new_trade(Trade, self._rows[index])
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Trade]:
         return map(_as_trade, self._rows)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, TradeLog):
             return self._rows == other._rows
         if isinstance(other, Sequence):
@@ -217,7 +230,7 @@ class TradeLog(Sequence):
         """The prints from position ``start`` on (for readers that keep a cursor)."""
         return list(map(_as_trade, self._rows[start:]))
 
-    def columns(self, start: int = 0) -> dict[str, np.ndarray]:
+    def columns(self, start: int = 0) -> dict[str, NDArray[Any]]:
         """The prints from ``start`` on as numpy columns named like the :class:`Trade` fields."""
         rows = self._rows[start:]
         if not rows:
@@ -228,7 +241,7 @@ class TradeLog(Sequence):
                 for name, col in zip(Trade._fields, table, strict=True)}
 
 
-def _as_whole(value, name: str, what: str) -> int:
+def _as_whole(value: object, name: str, what: str) -> int:
     """A positive whole number from an int, numpy integer or integral float, else OrderBookError."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise OrderBookError(f"{name} must be {what}, got {value!r} "
@@ -245,23 +258,25 @@ def _as_whole(value, name: str, what: str) -> int:
     return number
 
 
-def _checked_side(side) -> int:
+def _checked_side(side: object) -> int:
     if isinstance(side, bool) or not isinstance(side, Real) or side not in (1, -1):
         raise OrderBookError(f"side must be +1 (buy) or -1 (sell), got {side!r}")
-    return int(side)
+    # numbers.Real declares no __int__, but every real type that reaches here (int, float, numpy
+    # scalars) has one.
+    return int(side)  # type: ignore[call-overload,no-any-return]
 
 
-def _checked_owner(owner) -> int:
+def _checked_owner(owner: object) -> int:
     if isinstance(owner, bool) or not isinstance(owner, Integral):
         raise OrderBookError(f"owner must be an integer account id, got {owner!r}")
     return int(owner)
 
 
-def _checked_price(price) -> int:
+def _checked_price(price: object) -> int:
     return _as_whole(price, "price", "a positive integer number of ticks (on the tick grid)")
 
 
-def _checked_qty(qty) -> int:
+def _checked_qty(qty: object) -> int:
     return _as_whole(qty, "qty", "a positive whole number of shares")
 
 
@@ -276,7 +291,7 @@ class OrderBook:
     _sweep_name: str | None = None
     _sweep_cap: tuple[int, int] | None = None
 
-    def __init__(self, tick_size: float = 0.01):
+    def __init__(self, tick_size: float | Real = 0.01) -> None:
         if isinstance(tick_size, bool) or not isinstance(tick_size, Real) \
                 or not math.isfinite(tick_size) or tick_size <= 0:
             raise OrderBookError(f"tick_size must be a positive finite currency amount, "
@@ -294,12 +309,12 @@ class OrderBook:
         self._rem: list[int] = [0]
         self._cxl: list[int] = [0]             # quantity cancelled when the order finished
         self._reduced: dict[int, int] = {}     # order id -> quantity removed by reduce()
-        self._info: list[tuple] = [(0, None, 0, 0, _LIMIT)]
+        self._info: list[_OrderInfo] = [(0, None, 0, 0, _LIMIT)]  # type: ignore[list-item]
         # price -> deque of order ids in time priority. Deques are kept (emptied) when their level
         # empties, because thin books re-open the same levels constantly; a level is live exactly
         # when its price is a key of the quantity dict.
-        self._bids: dict[int, deque] = {}
-        self._asks: dict[int, deque] = {}
+        self._bids: dict[int, deque[int]] = {}
+        self._asks: dict[int, deque[int]] = {}
         self._bid_qty: dict[int, int] = {}     # live level price -> total live quantity
         self._ask_qty: dict[int, int] = {}
         self._bid_keys: list[int] = []         # bid prices ascending: best bid is the last
@@ -399,7 +414,7 @@ class OrderBook:
         self._band_hit = 0
         self._rem.append(0)
         self._cxl.append(rem)
-        self._info.append((side, None, owner, qty, _MARKET))
+        self._info.append((side, None, owner, qty, _MARKET))  # type: ignore[arg-type]
         return oid
 
     def ioc(self, owner: int, side: int, price: int, qty: int) -> int:
@@ -603,7 +618,8 @@ class OrderBook:
             for mode in _BAND_MODES}
         cap = self._sweep_cap
         if cap is not None and not cap[0] <= price <= cap[1]:
-            hit["halt"] += (self._sweep_name,)
+            # a cap exists only while a limit is armed, and arming always names it
+            hit["halt"] += (self._sweep_name,)  # type: ignore[operator]
         if hit["halt"]:
             self.band_breach_names = hit["halt"]
             self._band_hit = 1
@@ -636,7 +652,7 @@ class OrderBook:
             del keys[bisect_left(keys, -price)]
 
     # ------------------------------------------------------------------ ids and records
-    def _checked_id(self, order_id) -> int:
+    def _checked_id(self, order_id: object) -> int:
         if isinstance(order_id, bool) or not isinstance(order_id, Integral):
             raise OrderBookError(f"order_id must be an integer order id, got {order_id!r}")
         order_id = int(order_id)
@@ -708,7 +724,7 @@ class OrderBook:
         return _new_trade(Trade, rows[-1]) if rows else None
 
     @staticmethod
-    def _checked_count(value, name: str, minimum: int) -> int:
+    def _checked_count(value: object, name: str, minimum: int) -> int:
         if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
             raise OrderBookError(f"{name} must be an integer >= {minimum}, got {value!r}")
         return int(value)
@@ -835,14 +851,14 @@ class OrderBook:
             supply_at[p] = running
         # candidate segments [a, b]: every book price, and every gap strictly between two of them
         # (inside a gap demand equals demand at its upper end and supply at its lower end)
-        segments = []
+        segments: list[tuple[int, int, int, int]] = []
         for i, p in enumerate(points):
             segments.append((p, p, demand_at[p], supply_at[p]))
             if i + 1 < len(points) and points[i + 1] - p >= 2:
                 segments.append((p + 1, points[i + 1] - 1, demand_at[points[i + 1]], supply_at[p]))
         ref = self.trades._rows[-1][1] if self.trades._rows else None
 
-        def rank(segment):
+        def rank(segment: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
             a, b, demand, supply = segment
             distance = 0 if ref is None else max(a - ref, ref - b, 0)
             return (-min(demand, supply), abs(demand - supply), distance, a)
@@ -855,7 +871,7 @@ class OrderBook:
         rem_list = self._rem
         info = self._info
 
-        def queue(levels: dict, prices):
+        def queue(levels: dict[int, deque[int]], prices: list[int]) -> Iterator[int]:
             for p in prices:
                 for oid in levels[p]:
                     if rem_list[oid]:
@@ -864,8 +880,9 @@ class OrderBook:
         bids = queue(self._bids, [p for p in reversed(self._bid_keys) if p >= price])
         asks = queue(self._asks, [-k for k in reversed(self._ask_keys) if -k <= price])
         now = self.now
-        prints: list[Trade] = []
-        filled_at = ({}, {})     # bid levels, ask levels: price -> quantity executed there
+        prints: list[_TradeRow] = []
+        # bid levels, ask levels: price -> quantity executed there
+        filled_at: tuple[dict[int, int], dict[int, int]] = ({}, {})
         bid = next(bids)
         ask = next(asks)
         left = volume
@@ -911,8 +928,10 @@ class OrderBook:
         if not isinstance(name, str) or not name:
             raise OrderBookError(f"name must be a non-empty string, got {name!r}")
         self._sweep, self._sweep_name = ticks, name
-        self._take_asks = self._take_asks_swept
-        self._take_bids = self._take_bids_swept
+        # Instance attributes shadow the plain matching methods while the limit is armed, so the
+        # unarmed hot path pays nothing for the feature.
+        self._take_asks = self._take_asks_swept  # type: ignore[method-assign]
+        self._take_bids = self._take_bids_swept  # type: ignore[method-assign]
 
     @property
     def sweep_limit(self) -> tuple[int | None, str | None]:

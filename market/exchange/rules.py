@@ -72,6 +72,7 @@ from numbers import Real
 from typing import NamedTuple, Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from market.exchange.clock import SECONDS_PER_DAY, day_of, wall_clock
 from market.exchange.order_book import OrderBook, Trade
@@ -123,16 +124,18 @@ class TradingRule(Protocol):
 
 
 # ---------------------------------------------------------------------- validation helpers
-def _positive(value, name: str, what: str = "a positive finite number") -> float:
+# numbers.Real accepts every real type (int, float, numpy scalars) at runtime, but its stub
+# declares no comparison with int: the range tests on Real values carry type-ignores.
+def _positive(value: object, name: str, what: str = "a positive finite number") -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
             or value <= 0:
         raise RuleError(f"{name} must be {what}, got {value!r}")
     return float(value)
 
 
-def _fraction(value, name: str, upper: float = 1.0) -> float:
+def _fraction(value: object, name: str, upper: float = 1.0) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
-            or not 0 < value < upper:
+            or not 0 < value < upper:  # type: ignore[operator]  # Real compares with int at runtime
         raise RuleError(f"{name} must lie strictly between 0 and {upper}, got {value!r}")
     return float(value)
 
@@ -156,7 +159,9 @@ _MICRO = 1_000_000               # prices are taken to a millionth of a currency
 _MAX_PREV_CLOSE = 9.0e6          # keeps micro-units x ppm inside int64
 
 
-def circuit_breaker_levels(prev_close, pcts=(0.07, 0.13, 0.20)) -> np.ndarray:
+def circuit_breaker_levels(
+    prev_close: ArrayLike, pcts: ArrayLike = (0.07, 0.13, 0.20)
+) -> NDArray[np.float64]:
     """Circuit-breaker trigger prices ``prev_close * (1 - pct)`` rounded half-up to the cent.
 
     The product is formed exactly in integers (prices in millionths of a currency unit,
@@ -177,10 +182,13 @@ def circuit_breaker_levels(prev_close, pcts=(0.07, 0.13, 0.20)) -> np.ndarray:
     product = prev_micro * keep_ppm                     # currency in units of 1e-12
     unit_per_cent = _MICRO * _PPM // 100
     cents = (product + unit_per_cent // 2) // unit_per_cent
-    return cents / 100.0
+    levels: NDArray[np.float64] = cents / 100.0
+    return levels
 
 
-def luld_band_pct(band_pct, now, open_close_window=900.0):
+def luld_band_pct(
+    band_pct: ArrayLike, now: ArrayLike, open_close_window: float = 900.0
+) -> float | NDArray[np.float64]:
     """The LULD band fraction in force at clock time ``now``: doubled in the first and last
     ``open_close_window`` seconds of the trading day. Scalars and arrays broadcast."""
     tod = np.mod(now, SECONDS_PER_DAY)
@@ -206,7 +214,7 @@ class _Rule:
     def reason(self) -> str:
         return self.name
 
-    def _clock(self, now) -> float:
+    def _clock(self, now: object) -> float:
         if isinstance(now, bool) or not isinstance(now, Real) or not math.isfinite(now):
             raise RuleError(f"now must be a finite clock time in seconds, got {now!r}")
         if now < self._last_now:
@@ -351,7 +359,8 @@ class MarketWideCircuitBreaker(_Rule):
             if first is not None:
                 when, price = first.time, first.price
             elif breach is not None and breach < self._floor[i]:
-                when, price = float(book.halted_at), breach
+                # a band breach halts the book, which stamps halted_at
+                when, price = float(book.halted_at), breach  # type: ignore[arg-type]
             else:
                 continue
             if self._eligible(i, when):
@@ -428,20 +437,21 @@ class LimitUpLimitDown(_Rule):
 
     def __init__(self, band_pct: float = 0.05, reference_window: float = 300.0,
                  limit_state_seconds: float = 15.0, pause_seconds: float = 300.0,
-                 open_close_window: float = 900.0, tick_size: float = 0.01,
-                 reference_price: float | None = None, reference_step: float = 0.01):
+                 open_close_window: float | Real = 900.0, tick_size: float = 0.01,
+                 reference_price: float | None = None,
+                 reference_step: float | Real = 0.01) -> None:
         super().__init__(tick_size)
         self.band_pct = _fraction(band_pct, "band_pct", 0.5)
         self.reference_window = _positive(reference_window, "reference_window")
         self.limit_state_seconds = _positive(limit_state_seconds, "limit_state_seconds")
         self.pause_seconds = _positive(pause_seconds, "pause_seconds")
         if isinstance(open_close_window, bool) or not isinstance(open_close_window, Real) \
-                or not 0 <= open_close_window <= SECONDS_PER_DAY / 2:
+                or not 0 <= open_close_window <= SECONDS_PER_DAY / 2:  # type: ignore[operator]
             raise RuleError(f"open_close_window must lie in [0, {SECONDS_PER_DAY / 2:g}] seconds, "
                             f"got {open_close_window!r}")
         self.open_close_window = float(open_close_window)
         if isinstance(reference_step, bool) or not isinstance(reference_step, Real) \
-                or not 0 <= reference_step < 1:
+                or not 0 <= reference_step < 1:  # type: ignore[operator]
             raise RuleError(f"reference_step must lie in [0, 1), got {reference_step!r}")
         self.reference_step = float(reference_step)
         self.mean_price: float | None = None     # mean of the prints in the window (currency)
@@ -605,7 +615,7 @@ class StopLogic(_Rule):
                 self._skip_prints(book)
         if book.halted:
             if book.halt_reason == "band" and self.name in book.band_breach_names:
-                start = float(book.halted_at)
+                start = float(book.halted_at)  # type: ignore[arg-type]  # halted: stamped
                 book.halt(self.reason)
                 self.pause_until = start + self.pause_seconds
                 if self.reference_mode == "order":

@@ -18,31 +18,32 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from market.validation import check_array
 
 BPS = 1e4
 
 COST_COMPONENTS: tuple[str, ...] = ("delay", "spread", "temp", "perm", "hedge", "residual")
 
-
-def _finite(name: str, value) -> np.ndarray:
-    arr = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite numbers, got {value!r}")
-    return arr
+FloatArray = NDArray[np.float64]
 
 
-def _side(value) -> np.ndarray:
+def _finite(name: str, value: ArrayLike) -> FloatArray:
+    """``value`` as a float array of finite numbers (else a ValueError naming ``name``)."""
+    return check_array(name, value)
+
+
+def _side(value: ArrayLike) -> FloatArray:
     side = _finite("side", value)
     if not np.all(np.isin(side, (-1.0, 1.0))):
         raise ValueError(f"side must be +1 (buy) or -1 (sell), got {value!r}")
     return side
 
 
-def _positive_array(name: str, value) -> np.ndarray:
-    arr = _finite(name, value)
-    if np.any(arr <= 0):
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return arr
+def _positive_array(name: str, value: ArrayLike) -> FloatArray:
+    """``value`` as a float array of finite numbers > 0 (else a ValueError naming ``name``)."""
+    return check_array(name, value, 0.0, lo_open=True)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ class Shortfall:
     vwap: float
 
 
-def implementation_shortfall(side: int, arrival_mid: float, fill_prices, fill_qtys,
+def implementation_shortfall(side: int, arrival_mid: float, fill_prices: ArrayLike,
+                             fill_qtys: ArrayLike,
                              target_qty: float, final_mid: float | None = None) -> Shortfall:
     """Perold's implementation shortfall of a parent order.
 
@@ -110,19 +112,26 @@ class HedgeTermFit:
     pressure and is *not* part of the hedge term. ``r_squared`` of the whole regression.
     """
 
-    betas: np.ndarray
-    std_errors: np.ndarray
+    betas: FloatArray
+    std_errors: FloatArray
     intercept: float
     intercept_se: float
     r_squared: float
     n: int
 
-    def predict(self, hpi, vol_state, queue_fragility):
+    def predict(
+        self, hpi: ArrayLike, vol_state: ArrayLike, queue_fragility: ArrayLike
+    ) -> float | FloatArray:
         """The hedge-flow term in bps (+ = cost) for the given regressors (broadcast)."""
         return hedge_term(self.betas, hpi, vol_state, queue_fragility)
 
 
-def hedge_term(betas, hpi, vol_state, queue_fragility):
+def hedge_term(
+    betas: HedgeTermFit | ArrayLike,
+    hpi: ArrayLike,
+    vol_state: ArrayLike,
+    queue_fragility: ArrayLike,
+) -> float | FloatArray:
     """``C_hedge = b1 HPI + b2 HPI*VolState + b3 HPI*QueueFragility`` in bps (broadcasts)."""
     b = _finite("betas", betas.betas if isinstance(betas, HedgeTermFit) else betas)
     if b.shape != (3,):
@@ -134,7 +143,8 @@ def hedge_term(betas, hpi, vol_state, queue_fragility):
     return float(out) if np.ndim(out) == 0 else out
 
 
-def fit_hedge_term(hpi, vol_state, queue_fragility, cost_residual, *, fit_intercept: bool = True,
+def fit_hedge_term(hpi: ArrayLike, vol_state: ArrayLike, queue_fragility: ArrayLike,
+                   cost_residual: ArrayLike, *, fit_intercept: bool = True,
                    robust: bool = True) -> HedgeTermFit:
     """Fit the hedge-flow betas by ordinary least squares.
 
@@ -196,10 +206,13 @@ class CostDecomposition:
     parent: dict[str, float] | None
 
 
-def decompose_costs(side, arrival_mid: float, decision_mid, half_spread, fill_price, fill_qty,
-                    mid_after, *, aggressive_share=1.0, hpi=0.0, vol_state=0.0,
-                    queue_fragility=0.0, betas: HedgeTermFit | Sequence[float] | None = None,
-                    expected_perm_bps=None, target_qty: float | None = None,
+def decompose_costs(side: ArrayLike, arrival_mid: float, decision_mid: ArrayLike,
+                    half_spread: ArrayLike, fill_price: ArrayLike, fill_qty: ArrayLike,
+                    mid_after: ArrayLike, *, aggressive_share: ArrayLike = 1.0,
+                    hpi: ArrayLike = 0.0, vol_state: ArrayLike = 0.0,
+                    queue_fragility: ArrayLike = 0.0,
+                    betas: HedgeTermFit | Sequence[float] | None = None,
+                    expected_perm_bps: ArrayLike | None = None, target_qty: float | None = None,
                     final_mid: float | None = None) -> CostDecomposition:
     """Decompose child orders' costs (and their parent's) into additive parts.
 
@@ -230,11 +243,26 @@ def decompose_costs(side, arrival_mid: float, decision_mid, half_spread, fill_pr
     is added, ``M_final`` = ``final_mid`` (required unless fully filled); the parent's ``total``
     equals :func:`implementation_shortfall` of the same fills.
     """
-    s = _side(side)
-    if s.ndim:
+    side_arr = _side(side)
+    if side_arr.ndim:
         raise ValueError("side must be a scalar: one parent order has one side")
-    s = float(s)
+    s = float(side_arr)
     m0 = float(_positive_array("arrival_mid", arrival_mid))
+    b = _child_arrays(decision_mid, half_spread, fill_price, fill_qty, mid_after,
+                      aggressive_share, hpi, vol_state, queue_fragility, expected_perm_bps)
+    target = _checked_target(b["fill_qty"], target_qty, final_mid)
+    children = _child_components(s, m0, b, np.zeros(3) if betas is None else betas)
+    parent = None
+    if target is not None:
+        parent = _parent_components(children, b["fill_qty"] / target, s, m0, final_mid)
+    return CostDecomposition(children=children, parent=parent)
+
+
+def _child_arrays(decision_mid: ArrayLike, half_spread: ArrayLike, fill_price: ArrayLike,
+                  fill_qty: ArrayLike, mid_after: ArrayLike, aggressive_share: ArrayLike,
+                  hpi: ArrayLike, vol_state: ArrayLike, queue_fragility: ArrayLike,
+                  expected_perm_bps: ArrayLike | None) -> dict[str, FloatArray]:
+    """The per-child arguments of :func:`decompose_costs`, checked, broadcast and flattened."""
     arrays = {
         "decision_mid": _positive_array("decision_mid", decision_mid),
         "half_spread": _finite("half_spread", half_spread),
@@ -258,20 +286,30 @@ def decompose_costs(side, arrival_mid: float, decision_mid, half_spread, fill_pr
     except ValueError as exc:
         shapes = {k: v.shape for k, v in arrays.items()}
         raise ValueError(f"per-child arguments must broadcast to one shape, got {shapes}") from exc
-    b = {k: np.atleast_1d(v).ravel() for k, v in b.items()}
-    if target_qty is not None:
-        target = float(_positive_array("target_qty", target_qty))
-        if b["fill_qty"].sum() > target * (1 + 1e-12):
-            raise ValueError(f"fill_qty sums to {b['fill_qty'].sum()}, more than "
-                             f"target_qty={target}")
-        if final_mid is None and b["fill_qty"].sum() < target:
-            raise ValueError("final_mid is required when the parent is not fully filled")
-        if final_mid is not None:
-            _positive_array("final_mid", final_mid)
-    elif final_mid is not None:
-        raise ValueError("final_mid marks a parent's unfilled remainder: give target_qty too")
-    hedge_betas = np.zeros(3) if betas is None else betas
+    return {k: np.atleast_1d(v).ravel() for k, v in b.items()}
 
+
+def _checked_target(fill_qty: FloatArray, target_qty: float | None,
+                    final_mid: float | None) -> float | None:
+    """The parent's target quantity (None without one), checked against the fills."""
+    if target_qty is None:
+        if final_mid is not None:
+            raise ValueError("final_mid marks a parent's unfilled remainder: give target_qty too")
+        return None
+    target = float(_positive_array("target_qty", target_qty))
+    if fill_qty.sum() > target * (1 + 1e-12):
+        raise ValueError(f"fill_qty sums to {fill_qty.sum()}, more than "
+                         f"target_qty={target}")
+    if final_mid is None and fill_qty.sum() < target:
+        raise ValueError("final_mid is required when the parent is not fully filled")
+    if final_mid is not None:
+        _positive_array("final_mid", final_mid)
+    return target
+
+
+def _child_components(s: float, m0: float, b: dict[str, FloatArray],
+                      hedge_betas: HedgeTermFit | ArrayLike) -> pd.DataFrame:
+    """One row per child: ``qty``, the components of :data:`COST_COMPONENTS` and ``total``."""
     to_bps = BPS / m0
     delay = s * (b["decision_mid"] - m0) * to_bps
     spread = (2.0 * b["aggressive_share"] - 1.0) * b["half_spread"] * to_bps
@@ -279,25 +317,29 @@ def decompose_costs(side, arrival_mid: float, decision_mid, half_spread, fill_pr
     drift = s * (b["mid_after"] - b["decision_mid"]) * to_bps
     hedge = np.broadcast_to(hedge_term(hedge_betas, b["hpi"], b["vol_state"],
                                        b["queue_fragility"]), drift.shape)
-    perm = b["expected_perm_bps"] if expected_perm_bps is not None else drift - hedge
+    perm = b["expected_perm_bps"] if "expected_perm_bps" in b else drift - hedge
     residual = drift - hedge - perm
     children = pd.DataFrame({"qty": b["fill_qty"], "delay": delay, "spread": spread,
                              "temp": temp, "perm": perm, "hedge": hedge, "residual": residual})
     children["total"] = s * (b["fill_price"] - m0) * to_bps
-
-    parent = None
-    if target_qty is not None:
-        weights = b["fill_qty"] / target
-        parent = {k: float(weights @ children[k].to_numpy()) for k in COST_COMPONENTS}
-        unfilled_share = max(1.0 - float(weights.sum()), 0.0)
-        parent["opportunity"] = (0.0 if final_mid is None
-                                 else unfilled_share * s * (float(final_mid) - m0) * to_bps)
-        parent["total"] = float(sum(parent[k] for k in (*COST_COMPONENTS, "opportunity")))
-        parent["fill_rate"] = float(weights.sum())
-    return CostDecomposition(children=children, parent=parent)
+    return children
 
 
-def markouts(side, fill_time, fill_price, times, mids, horizons: Sequence[float] = (5, 30, 120)):
+def _parent_components(children: pd.DataFrame, weights: FloatArray, s: float, m0: float,
+                       final_mid: float | None) -> dict[str, float]:
+    """The target-weighted components, ``opportunity``, ``total`` and ``fill_rate``."""
+    to_bps = BPS / m0
+    parent = {k: float(weights @ children[k].to_numpy()) for k in COST_COMPONENTS}
+    unfilled_share = max(1.0 - float(weights.sum()), 0.0)
+    parent["opportunity"] = (0.0 if final_mid is None
+                             else unfilled_share * s * (float(final_mid) - m0) * to_bps)
+    parent["total"] = float(sum(parent[k] for k in (*COST_COMPONENTS, "opportunity")))
+    parent["fill_rate"] = float(weights.sum())
+    return parent
+
+
+def markouts(side: ArrayLike, fill_time: ArrayLike, fill_price: ArrayLike, times: ArrayLike,
+             mids: ArrayLike, horizons: Sequence[float] = (5, 30, 120)) -> FloatArray:
     """Markouts of fills at fixed horizons, in bps of the fill price; + = adverse to the trader.
 
     ``markout_h = 1e4 * side * (fill_price - mid(fill_time + h)) / fill_price``: positive when the
@@ -328,7 +370,7 @@ def markouts(side, fill_time, fill_price, times, mids, horizons: Sequence[float]
     return BPS * s[..., None] * (fp[..., None] - mid_h) / fp[..., None]
 
 
-def cvar(x, level: float = 0.95) -> float:
+def cvar(x: ArrayLike, level: float = 0.95) -> float:
     """Conditional value at risk of costs: the mean of the worst ``1 - level`` share (bps).
 
     Costs are positive = bad, so the tail is the *largest* values. With ``n`` observations the

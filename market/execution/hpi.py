@@ -15,7 +15,8 @@ components are stated per function; z-scores are dimensionless.
   signed from the dealers' side: NEGATIVE = dealers short gamma (their hedging buys rallies and
   sells dips, amplifying moves) = more pressure.
 - Side: +1 the desk is buying, -1 selling.
-- Time: seconds on the simulation clock (:mod:`market.exchange.clock`); times to expiry are trading seconds.
+- Time: seconds on the simulation clock (:mod:`market.exchange.clock`); times to expiry are
+  trading seconds.
 """
 
 from __future__ import annotations
@@ -25,9 +26,15 @@ import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from market.validation import check_array
+
+FloatArray = NDArray[np.float64]
 
 COMPONENTS: tuple[str, ...] = ("gamma_pressure", "spot_velocity", "expiry_proximity", "book_stress")
 
@@ -44,17 +51,15 @@ DEFAULT_FALLBACKS: dict[str, tuple[float, float]] = {
 _IQR_OF_NORMAL = 1.3489795003921634
 
 
-def _finite(name: str, value) -> np.ndarray:
-    arr = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite numbers, got {value!r}")
-    return arr
+def _finite(name: str, value: ArrayLike) -> FloatArray:
+    """``value`` as a float array of finite numbers (else a ValueError naming ``name``)."""
+    return check_array(name, value)
 
 
-def _finite_scalar(name: str, value) -> float:
+def _finite_scalar(name: str, value: object) -> float:
     # The per-step path: plain floats avoid numpy's per-call overhead on scalars.
     try:
-        out = float(value)
+        out = float(value)  # type: ignore[arg-type]  # anything float() accepts
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a finite number, got {value!r}") from exc
     if not math.isfinite(out):
@@ -76,8 +81,8 @@ def _non_negative(name: str, value: float) -> float:
     return value
 
 
-def gamma_pressure(observer_gex_near_spot, concentration, *, gex_scale: float = 1e6,
-                   pin_weight: float = 1.0):
+def gamma_pressure(observer_gex_near_spot: ArrayLike, concentration: ArrayLike, *,
+                   gex_scale: float = 1e6, pin_weight: float = 1.0) -> float | FloatArray:
     """Options-sensitivity pressure from the observer's GEX estimate near spot (dimensionless).
 
     ``GammaPressure = -GEX / gex_scale - pin_weight * concentration``
@@ -105,7 +110,8 @@ def gamma_pressure(observer_gex_near_spot, concentration, *, gex_scale: float = 
     return float(out) if out.ndim == 0 else out
 
 
-def spot_velocity(times, prices, window_seconds: float, desk_side=1):
+def spot_velocity(times: ArrayLike, prices: ArrayLike, window_seconds: float,
+                  desk_side: ArrayLike = 1) -> FloatArray:
     """Signed speed of the price over a trailing window, in (log) bps per minute.
 
     For each observation ``i`` the reference is the last observation at or before
@@ -146,9 +152,10 @@ def spot_velocity(times, prices, window_seconds: float, desk_side=1):
     return side * per_minute
 
 
-def expiry_proximity(seconds_to_expiry, oi_weight, event_windows: Sequence = (), now=0.0, *,
+def expiry_proximity(seconds_to_expiry: ArrayLike, oi_weight: ArrayLike,
+                     event_windows: Sequence[Sequence[float]] = (), now: ArrayLike = 0.0, *,
                      floor_hours: float = 0.25, event_bump: float = 1.0,
-                     event_lead_seconds: float = 300.0):
+                     event_lead_seconds: float = 300.0) -> float | FloatArray:
     """Event-clock pressure: nearness of a large expiry plus scheduled event windows.
 
     ``ExpiryProximity = oi_weight / sqrt(max(hours_to_expiry, floor_hours)) + event_bump * E(now)``
@@ -194,7 +201,9 @@ def expiry_proximity(seconds_to_expiry, oi_weight, event_windows: Sequence = (),
     return float(out) if np.ndim(out) == 0 else out
 
 
-def _event_windows(event_windows: Sequence) -> list[tuple[float, float, float]]:
+def _event_windows(
+    event_windows: Sequence[Sequence[float]],
+) -> list[tuple[float, float, float]]:
     parsed = []
     for i, window in enumerate(event_windows):
         if len(window) not in (2, 3):
@@ -210,8 +219,10 @@ def _event_windows(event_windows: Sequence) -> list[tuple[float, float, float]]:
     return parsed
 
 
-def book_stress_parts(spread, spread_baseline, top_depth, top_depth_prev, dt, cancels_in_window,
-                      window, *, cancel_baseline_rate: float = 1.0) -> dict[str, np.ndarray]:
+def book_stress_parts(spread: ArrayLike, spread_baseline: ArrayLike, top_depth: ArrayLike,
+                      top_depth_prev: ArrayLike, dt: ArrayLike, cancels_in_window: ArrayLike,
+                      window: ArrayLike, *,
+                      cancel_baseline_rate: float = 1.0) -> dict[str, FloatArray]:
     """The three microstructure stress measures behind :func:`book_stress` (see there)."""
     spread = _finite("spread", spread)
     baseline = _finite("spread_baseline", spread_baseline)
@@ -236,8 +247,10 @@ def book_stress_parts(spread, spread_baseline, top_depth, top_depth_prev, dt, ca
             "cancel_excess": cancel_excess}
 
 
-def book_stress(spread, spread_baseline, top_depth, top_depth_prev, dt, cancels_in_window, window,
-                *, weights: Sequence[float] = (1.0, 1.0, 1.0), cancel_baseline_rate: float = 1.0):
+def book_stress(spread: ArrayLike, spread_baseline: ArrayLike, top_depth: ArrayLike,
+                top_depth_prev: ArrayLike, dt: ArrayLike, cancels_in_window: ArrayLike,
+                window: ArrayLike, *, weights: Sequence[float] = (1.0, 1.0, 1.0),
+                cancel_baseline_rate: float = 1.0) -> float | FloatArray:
     """Microstructure stress overlay (dimensionless; 0 = a calm book).
 
     ``BookStress = w1 * (spread / spread_baseline - 1) + w2 * depletion + w3 * cancel_excess``
@@ -316,7 +329,7 @@ class RobustScaler:
         """The current scale (rolling IQR / 1.349, or the default while untrusted)."""
         return self._scale
 
-    def update(self, x) -> None:
+    def update(self, x: ArrayLike) -> None:
         """Add one observation or an array of them (in order) to the rolling history."""
         values = [_finite_scalar("x", x)] if np.ndim(x) == 0 else _finite("x", x).ravel().tolist()
         for v in values:
@@ -348,17 +361,26 @@ class RobustScaler:
         hi = min(lo + 1, len(data) - 1)
         return data[lo] + (pos - lo) * (data[hi] - data[lo])
 
-    def transform(self, x):
+    @overload
+    def transform(self, x: float) -> float: ...
+
+    @overload
+    def transform(self, x: ArrayLike) -> float | FloatArray: ...
+
+    def transform(self, x: ArrayLike) -> float | FloatArray:
         """Robust z-score of ``x`` (scalar or array) against the current centre and scale."""
         if np.ndim(x) == 0:
             z = (_finite_scalar("x", x) - self._center) / self._scale
             return min(max(z, -self.z_clip), self.z_clip)
         arr = _finite("x", x)
-        z = np.clip((arr - self._center) / self._scale, -self.z_clip, self.z_clip)
-        return float(z) if z.ndim == 0 else z
+        zs = np.clip((arr - self._center) / self._scale, -self.z_clip, self.z_clip)
+        return float(zs) if zs.ndim == 0 else zs
 
 
-def hedge_pressure_index(components, weights):
+def hedge_pressure_index(
+    components: Mapping[str, ArrayLike] | ArrayLike,
+    weights: Mapping[str, float] | ArrayLike,
+) -> float | FloatArray:
     """The pure combination ``HPI = sum_k weights[k] * components[k]`` (inputs are z-scores).
 
     ``components`` is a mapping name -> scalar/array (names from :data:`COMPONENTS` or any names,
@@ -372,13 +394,13 @@ def hedge_pressure_index(components, weights):
         if missing:
             raise ValueError(f"components and weights must have the same keys; unmatched: "
                              f"{sorted(missing)}")
-        total = 0.0
+        total: float | FloatArray = 0.0
         for name, value in components.items():
             total = total + float(_finite(f"weights[{name!r}]", weights[name])) * _finite(
                 f"components[{name!r}]", value)
         return float(total) if np.ndim(total) == 0 else total
     z = _finite("components", components)
-    w = _finite("weights", weights)
+    w = _finite("weights", weights)  # type: ignore[arg-type]  # a mapping fails the conversion
     if w.ndim != 1 or z.ndim == 0 or z.shape[-1] != w.shape[0]:
         raise ValueError(f"components' last axis ({z.shape}) must match the number of weights "
                          f"({w.shape})")
@@ -481,8 +503,8 @@ class HedgePressureIndex:
             return 0.0
         return float(dt @ (hs - hs.mean()) / denom * 60.0)
 
-    def step_many(self, times, gamma_pressure, spot_velocity, expiry_proximity,
-                  book_stress) -> pd.DataFrame:
+    def step_many(self, times: ArrayLike, gamma_pressure: ArrayLike, spot_velocity: ArrayLike,
+                  expiry_proximity: ArrayLike, book_stress: ArrayLike) -> pd.DataFrame:
         """Run :meth:`step` over equal-length arrays; one row per step (see
         :meth:`HPIReading.as_row`)."""
         arrays = [np.atleast_1d(_finite(name, a)) for name, a in (

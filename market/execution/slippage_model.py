@@ -1,7 +1,7 @@
 """Two-layer slippage quantile model (baseline + hedge-flow residual) and its validation.
 
-Slippage ``y`` is in bps of the arrival mid, + = cost (see :mod:`market.execution.costs`). For each quantile
-level ``tau``:
+Slippage ``y`` is in bps of the arrival mid, + = cost (see :mod:`market.execution.costs`). For
+each quantile level ``tau``:
 
 - Layer A (baseline microstructure): ``A_tau(X) = x' a_tau``, a linear quantile regression of
   ``y`` on book and order features (spread, depth, imbalance, volatility, participation, latency).
@@ -24,16 +24,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
 from market.execution.costs import cvar
+
+FloatArray = NDArray[np.float64]
 
 DEFAULT_QUANTILES: tuple[float, ...] = (0.5, 0.9, 0.95)
 DEFAULT_BASELINE_FEATURES: tuple[str, ...] = ("spread_bps", "depth", "imbalance", "volatility",
                                               "participation", "latency_ms")
 
 
-def _finite_1d(name: str, value) -> np.ndarray:
+def _finite_1d(name: str, value: ArrayLike) -> FloatArray:
     arr = np.asarray(value, dtype=float)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
@@ -42,14 +45,14 @@ def _finite_1d(name: str, value) -> np.ndarray:
     return arr
 
 
-def _quantile_level(name: str, tau) -> float:
-    tau = float(tau)
-    if not 0.0 < tau < 1.0:
-        raise ValueError(f"{name} must lie in (0, 1), got {tau!r}")
-    return tau
+def _quantile_level(name: str, tau: float) -> float:
+    level = float(tau)
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"{name} must lie in (0, 1), got {level!r}")
+    return level
 
 
-def pinball_loss(y, prediction, tau: float) -> float:
+def pinball_loss(y: ArrayLike, prediction: ArrayLike, tau: float) -> float:
     """Mean check (pinball) loss ``mean(max(tau (y - q), (tau - 1) (y - q)))``; lower = better."""
     tau = _quantile_level("tau", tau)
     y = _finite_1d("y", y)
@@ -60,7 +63,7 @@ def pinball_loss(y, prediction, tau: float) -> float:
     return float(np.mean(np.maximum(tau * u, (tau - 1.0) * u)))
 
 
-def fit_linear_quantile(X, y, tau: float) -> np.ndarray:
+def fit_linear_quantile(X: ArrayLike, y: ArrayLike, tau: float) -> FloatArray:
     """Coefficients of the linear ``tau``-quantile regression of ``y`` on the columns of ``X``.
 
     Solves ``min_b sum rho_tau(y - X b)`` through its dual, ``max_a y'a`` subject to
@@ -102,7 +105,8 @@ def fit_linear_quantile(X, y, tau: float) -> np.ndarray:
         # Undo the centring: a constant column absorbs -sum(beta * centre).
         const_idx = int(np.flatnonzero(constant)[0])
         beta[const_idx] -= float(beta @ centre) / X[0, const_idx]
-    return beta
+    coefficients: FloatArray = beta
+    return coefficients
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,7 @@ class TwoLayerQuantileModel:
         values = _columns(X, self.baseline_features)
         return np.column_stack([np.ones(len(values)), values])
 
-    def fit(self, X: pd.DataFrame, y) -> TwoLayerQuantileModel:
+    def fit(self, X: pd.DataFrame, y: ArrayLike) -> TwoLayerQuantileModel:
         """Fit both layers at every level; ``y`` in bps (+ = cost), one per row of ``X``."""
         y = _finite_1d("y", y)
         if len(X) != y.size:
@@ -248,7 +252,8 @@ class TwoLayerQuantileModel:
         if quantile not in self.quantiles:
             raise ValueError(f"quantile must be one of the fitted levels {self.quantiles}, "
                              f"got {quantile}")
-        return self.hedge.design(X) @ self.hedge_coef_[quantile]
+        hedge_bps: np.ndarray = self.hedge.design(X) @ self.hedge_coef_[quantile]
+        return hedge_bps
 
     def predictions_by_model(self, X: pd.DataFrame) -> dict[str, dict[float, np.ndarray]]:
         """Both variants for :func:`compare_models`: "baseline" and "baseline+hedge"."""
@@ -256,7 +261,7 @@ class TwoLayerQuantileModel:
                 "baseline+hedge": self.predict_all(X, use_hedge=True)}
 
 
-def rolling_time_splits(times, n_splits: int, *, min_train_fraction: float | None = None,
+def rolling_time_splits(times: ArrayLike, n_splits: int, *, min_train_fraction: float | None = None,
                         gap_seconds: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Expanding-window, time-ordered train/test splits (no shuffling).
 
@@ -303,7 +308,9 @@ def rolling_time_splits(times, n_splits: int, *, min_train_fraction: float | Non
     return splits
 
 
-def event_class_holdout(classes, holdout) -> tuple[np.ndarray, np.ndarray]:
+def event_class_holdout(
+    classes: ArrayLike, holdout: str | Sequence[str] | set[str] | frozenset[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Hold out whole event classes: train on rows whose class is not in ``holdout``.
 
     ``classes`` is one label per row (e.g. "calm", "expiry", "macro", "earnings"); ``holdout`` a
@@ -331,7 +338,9 @@ def event_class_holdout(classes, holdout) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(~is_test), np.flatnonzero(is_test)
 
 
-def calibration_table(y, predictions_by_quantile: Mapping[float, np.ndarray]) -> pd.DataFrame:
+def calibration_table(
+    y: ArrayLike, predictions_by_quantile: Mapping[float, np.ndarray]
+) -> pd.DataFrame:
     """Share of outcomes at or below each predicted quantile, against its nominal level.
 
     One row per level: ``quantile`` (nominal), ``observed`` (share of ``y <= prediction``),
@@ -352,13 +361,14 @@ def calibration_table(y, predictions_by_quantile: Mapping[float, np.ndarray]) ->
     return pd.DataFrame(rows, columns=["quantile", "observed", "error", "n"])
 
 
-def cvar95(x) -> float:
+def cvar95(x: ArrayLike) -> float:
     """CVaR at 95% of costs (bps, + = cost): the mean of the worst 5% (see
     :func:`market.execution.costs.cvar`)."""
     return cvar(x, 0.95)
 
 
-def cvar_drift(times, costs, n_windows: int = 5, *, level: float = 0.95) -> pd.DataFrame:
+def cvar_drift(times: ArrayLike, costs: ArrayLike, n_windows: int = 5, *,
+               level: float = 0.95) -> pd.DataFrame:
     """CVaR of costs over consecutive time windows of equal row count, and its drift.
 
     One row per window: ``start``, ``end`` (times), ``n``, ``var`` (the ``level`` quantile) and
@@ -383,7 +393,7 @@ def cvar_drift(times, costs, n_windows: int = 5, *, level: float = 0.95) -> pd.D
     return frame
 
 
-def compare_models(y, predictions: Mapping[str, Mapping[float, np.ndarray]], *,
+def compare_models(y: ArrayLike, predictions: Mapping[str, Mapping[float, np.ndarray]], *,
                    tail_quantile: float = 0.95, tail_bucket_share: float = 0.1) -> pd.DataFrame:
     """Tidy comparison of models' quantile predictions on the same outcomes.
 
@@ -439,7 +449,8 @@ class DecileMonotonicity:
     alarm: bool
 
 
-def decile_monotonicity(hpi, residual, *, n_bins: int = 10, min_spearman: float = 0.7,
+def decile_monotonicity(hpi: ArrayLike, residual: ArrayLike, *, n_bins: int = 10,
+                        min_spearman: float = 0.7,
                         min_spread_bps: float = 0.0) -> DecileMonotonicity:
     """Check that slippage residuals rise with HPI across its quantile bins (deciles by default).
 
@@ -478,7 +489,9 @@ def decile_monotonicity(hpi, residual, *, n_bins: int = 10, min_spearman: float 
                               top_minus_bottom=spread, alarm=bool(alarm))
 
 
-def feature_drift(reference, current, *, method: str = "psi", n_bins: int = 10,
+def feature_drift(reference: pd.DataFrame | Mapping[str, ArrayLike],
+                  current: pd.DataFrame | Mapping[str, ArrayLike], *, method: str = "psi",
+                  n_bins: int = 10,
                   threshold: float | None = None) -> pd.DataFrame:
     """Distribution drift per feature between a reference window and the current one.
 

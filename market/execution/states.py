@@ -1,11 +1,12 @@
 """The execution desk's state machine: CALM / PRESSURED / DISLOCATED / SAFE with hysteresis.
 
-The Hedge Pressure Index (:mod:`market.execution.hpi`, + = pressure against the desk) and, optionally, a
-forecast of the 95th-percentile slippage (bps of the arrival mid, + = cost) drive four states, each
-with its own execution policy. Upgrades (towards SAFE) happen fast, on a breach of a higher state's
-upgrade threshold; downgrades happen one state at a time and only after the inputs have stayed
-below the current state's (lower) downgrade threshold for a sustained time, so a noisy index does
-not make the policy flip-flop (which would itself create cost). Times are simulation-clock seconds.
+The Hedge Pressure Index (:mod:`market.execution.hpi`, + = pressure against the desk) and,
+optionally, a forecast of the 95th-percentile slippage (bps of the arrival mid, + = cost) drive four
+states, each with its own execution policy. Upgrades (towards SAFE) happen fast, on a breach of a
+higher state's upgrade threshold; downgrades happen one state at a time and only after the inputs
+have stayed below the current state's (lower) downgrade threshold for a sustained time, so a noisy
+index does not make the policy flip-flop (which would itself create cost). Times are
+simulation-clock seconds.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from market.validation import check_range
 
 
 class ExecState(Enum):
@@ -37,7 +42,7 @@ _ORDER: tuple[ExecState, ...] = (ExecState.calm, ExecState.pressured, ExecState.
                                  ExecState.safe)
 
 
-def _state(name: str, key) -> ExecState:
+def _state(name: str, key: object) -> ExecState:
     if isinstance(key, ExecState):
         return key
     try:
@@ -47,18 +52,11 @@ def _state(name: str, key) -> ExecState:
                          f"got {key!r}") from exc
 
 
-def _check(name: str, value, lo=None, hi=None, *, lo_open=False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if math.isnan(value):
-        raise ValueError(f"{name} must be a number, got nan")
-    too_low = lo is not None and (value <= lo if lo_open else value < lo)
-    if too_low or (hi is not None and value > hi):
-        left = "(" if lo_open else "["
-        raise ValueError(f"{name} must be in {left}{'-inf' if lo is None else lo}, "
-                         f"{'inf' if hi is None else hi}], got {value!r}")
-    return value
+def _check(name: str, value: object, lo: float | None = None, hi: float | None = None, *,
+           lo_open: bool = False) -> float:
+    """``value`` as a float, a number in the range (else a ValueError naming ``name``)."""
+    check_range(name, value, lo, hi, lo_open=lo_open)
+    return float(value)  # type: ignore[arg-type]  # check_range admitted only real numbers
 
 
 @dataclass(frozen=True)
@@ -153,7 +151,7 @@ def default_thresholds() -> dict[ExecState, StateThresholds]:
     }
 
 
-def _validate_thresholds(thresholds: Mapping) -> dict[ExecState, StateThresholds]:
+def _validate_thresholds(thresholds: Mapping[Any, Any]) -> dict[ExecState, StateThresholds]:
     out: dict[ExecState, StateThresholds] = {}
     for key, value in thresholds.items():
         if not isinstance(key, ExecState) and key not in [s.value for s in ExecState]:
@@ -198,7 +196,8 @@ def _validate_thresholds(thresholds: Mapping) -> dict[ExecState, StateThresholds
                                  f"({prev[1].downgrade})")
             if th.tail_upgrade_bps is not None and prev[1].tail_upgrade_bps is not None and (
                     th.tail_upgrade_bps <= prev[1].tail_upgrade_bps
-                    or th.tail_downgrade_bps <= prev[1].tail_downgrade_bps):
+                    # both tails are set or neither (checked above), for prev as for th
+                    or th.tail_downgrade_bps <= prev[1].tail_downgrade_bps):  # type: ignore[operator]
                 raise ValueError(f"{name}.tail_upgrade_bps / tail_downgrade_bps must exceed "
                                  f"{pname}'s")
         prev = (state, th)
@@ -255,8 +254,8 @@ class ExecutionStateMachine:
     Every change is appended to :attr:`transitions` (see :meth:`transitions_frame`).
     """
 
-    def __init__(self, thresholds: Mapping | None = None, *,
-                 min_dwell_down: float | Mapping = 300.0, k_up: int = 1,
+    def __init__(self, thresholds: Mapping[Any, Any] | None = None, *,
+                 min_dwell_down: float | Mapping[Any, float] = 300.0, k_up: int = 1,
                  hysteresis: bool = True,
                  policies: Mapping[ExecState, StatePolicy] | None = None,
                  initial_state: ExecState | str = ExecState.calm):
@@ -332,7 +331,8 @@ class ExecutionStateMachine:
             return False
         return tail is None or th.tail_downgrade_bps is None or tail < th.tail_downgrade_bps
 
-    def _log(self, t, to, reason, trigger, hpi, tail, inputs, note="") -> None:
+    def _log(self, t: float, to: ExecState, reason: str, trigger: str, hpi: float,
+             tail: float | None, inputs: Mapping[str, float] | None, note: str = "") -> None:
         # inputs are copied only here, on a transition, so passing them every step costs nothing
         extra = {}
         for key, value in (inputs or {}).items():
@@ -345,7 +345,8 @@ class ExecutionStateMachine:
             trigger=trigger, hpi=hpi, tail_p95_bps=math.nan if tail is None else tail, note=note,
             inputs=extra))
 
-    def _move(self, t, new, reason, trigger, hpi, tail, inputs, note="") -> None:
+    def _move(self, t: float, new: ExecState, reason: str, trigger: str, hpi: float,
+              tail: float | None, inputs: Mapping[str, float] | None, note: str = "") -> None:
         self._log(t, new, reason, trigger, hpi, tail, inputs, note)
         self.state = new
         self._calm_since = None
@@ -358,6 +359,25 @@ class ExecutionStateMachine:
         z-scores); they do not affect the state, and are logged with any transition the step
         makes (:attr:`Transition.inputs`).
         """
+        t, hpi, tail = self._checked_step(t, hpi, tail_p95_bps)
+        if self._last_time > -math.inf:
+            self._occupancy[self.state] += t - self._last_time
+        self._last_time = t
+        if self._follow_override(t, hpi, tail, inputs):
+            return self.state
+        breaches = self._breaches(hpi, tail)
+        if not self.hysteresis:
+            target = max(i for i, b in enumerate(breaches) if i == 0 or b)
+            if target != self.state.level:
+                self._move(t, _ORDER[target], "threshold", breaches[target] or "hpi", hpi, tail,
+                           inputs)
+            return self.state
+        self._hysteresis_step(t, hpi, tail, inputs, breaches)
+        return self.state
+
+    def _checked_step(self, t: float, hpi: float,
+                      tail_p95_bps: float | None) -> tuple[float, float, float | None]:
+        """The step's time, HPI and p95 forecast, finite and with time not going backwards."""
         t = _check("t", t)
         hpi = _check("hpi", hpi)
         if not math.isfinite(hpi) or not math.isfinite(t):
@@ -367,10 +387,12 @@ class ExecutionStateMachine:
             raise ValueError("tail_p95_bps must be finite")
         if t < self._last_time:
             raise ValueError(f"t must be non-decreasing: got {t} after {self._last_time}")
-        if self._last_time > -math.inf:
-            self._occupancy[self.state] += t - self._last_time
-        self._last_time = t
+        return t, hpi, tail
 
+    def _follow_override(self, t: float, hpi: float, tail: float | None,
+                         inputs: Mapping[str, float] | None) -> bool:
+        """End an override that no longer covers ``t`` and enter one that does; True while
+        one is in force (the inputs are then ignored)."""
         override = next((o for o in self.overrides if o.start <= t < o.end), None)
         if self._active_override is not None and override is not self._active_override:
             ended = self._active_override
@@ -382,16 +404,14 @@ class ExecutionStateMachine:
                 self._active_override = override
                 self._move(t, override.state, "override_start", "override", hpi, tail, inputs,
                            override.note)
-            return self.state
+            return True
+        return False
 
-        breaches = self._breaches(hpi, tail)
-        if not self.hysteresis:
-            target = max(i for i, b in enumerate(breaches) if i == 0 or b)
-            if target != self.state.level:
-                self._move(t, _ORDER[target], "threshold", breaches[target] or "hpi", hpi, tail,
-                           inputs)
-            return self.state
-
+    def _hysteresis_step(self, t: float, hpi: float, tail: float | None,
+                         inputs: Mapping[str, float] | None,
+                         breaches: list[str]) -> None:
+        """Upgrade after ``k_up`` breaching steps; downgrade one state after stabilising below
+        the current state's downgrade thresholds for its minimum dwell."""
         self._breach_run = [run + 1 if b else 0 for run, b in zip(self._breach_run, breaches,
                                                                     strict=True)]
         ready = [i for i in range(self.state.level + 1, len(_ORDER))
@@ -400,10 +420,9 @@ class ExecutionStateMachine:
             target = max(ready)
             self._move(t, _ORDER[target], "upgrade", breaches[target] or "hpi", hpi, tail,
                        inputs)
-            return self.state
-
+            return
         if self.state is ExecState.calm:
-            return self.state
+            return
         if self._stable_below(self.state, hpi, tail):
             if self._calm_since is None:
                 self._calm_since = t
@@ -411,13 +430,15 @@ class ExecutionStateMachine:
                 self._move(t, _ORDER[self.state.level - 1], "downgrade", "stabilised", hpi, tail,
                            inputs)
                 # The next state down needs its own sustained stabilisation, starting now.
-                if self.state is not ExecState.calm and self._stable_below(self.state, hpi, tail):
+                # (_move changed self.state, which the checker cannot see)
+                if self.state is not ExecState.calm and self._stable_below(  # type: ignore[comparison-overlap]
+                        self.state, hpi, tail):
                     self._calm_since = t
         else:
             self._calm_since = None
-        return self.state
 
-    def run(self, times, hpi, tail_p95_bps=None, inputs: Mapping | None = None) -> np.ndarray:
+    def run(self, times: ArrayLike, hpi: ArrayLike, tail_p95_bps: ArrayLike | None = None,
+            inputs: Mapping[str, ArrayLike] | None = None) -> NDArray[np.object_]:
         """Step through arrays; returns the state after each step (an object array).
 
         ``inputs``: optional mapping name -> array (one value per step) passed to :meth:`step`.
@@ -504,8 +525,9 @@ class CanaryGate:
             raise ValueError(f"min_samples must be an integer >= 1, got {min_samples!r}")
         self.min_samples = int(min_samples)
 
-    def evaluate(self, canary_slippage_bps, canary_completion, canary_queue_loss,
-                 control_completion, control_queue_loss) -> CanaryDecision:
+    def evaluate(self, canary_slippage_bps: ArrayLike, canary_completion: ArrayLike,
+                 canary_queue_loss: ArrayLike, control_completion: ArrayLike,
+                 control_queue_loss: ArrayLike) -> CanaryDecision:
         """Judge a live window; each argument is a 1-D array of per-order observations."""
         arrays = {}
         for name, value in (("canary_slippage_bps", canary_slippage_bps),

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 
@@ -62,7 +63,7 @@ class ExpiredContracts:
         return int(self.indices.size)
 
 
-def expiry_of_day(day):
+def expiry_of_day(day: ArrayLike) -> float | NDArray[np.float64]:
     """Clock time (seconds) of the close of trading day ``day`` (0-based): the expiry instant."""
     d = np.asarray(day)
     if d.size and (not np.all(np.isfinite(d)) or np.any(d < 0) or np.any(d != np.round(d))):
@@ -88,7 +89,7 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return view
 
 
-def _whole_contracts(name: str, values, allow_negative: bool) -> np.ndarray:
+def _whole_contracts(name: str, values: ArrayLike, allow_negative: bool) -> NDArray[np.int64]:
     arr = np.asarray(values)
     if arr.dtype == bool:
         raise ChainError(f"{name} must be numbers of contracts, not booleans")
@@ -98,6 +99,66 @@ def _whole_contracts(name: str, values, allow_negative: bool) -> np.ndarray:
     if not allow_negative and np.any(arr < 0):
         raise ChainError(f"{name} must be >= 0 contracts")
     return arr.astype(np.int64)
+
+
+def _listing(
+    strike: ArrayLike, expiry: ArrayLike, is_call: ArrayLike, multiplier: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
+    """The checked listing arrays (strike, expiry, is_call, multiplier), each of length n."""
+    strike_arr = np.atleast_1d(np.asarray(strike, dtype=float))
+    if strike_arr.ndim != 1:
+        raise ChainError(f"strike must be one-dimensional, got shape {strike_arr.shape}")
+    n = strike_arr.size
+    expiry_arr = np.broadcast_to(np.asarray(expiry, dtype=float), (n,)).copy()
+    call_raw = np.asarray(is_call)
+    if call_raw.dtype != bool:
+        raise ChainError("is_call must be booleans (True = call, False = put)")
+    call_arr = np.broadcast_to(call_raw, (n,)).copy()
+    mult_arr = np.broadcast_to(np.asarray(multiplier, dtype=float), (n,)).copy()
+    if not np.all(np.isfinite(strike_arr)) or np.any(strike_arr <= 0):
+        raise ChainError("strike must be finite and > 0 (currency)")
+    in_days = expiry_arr / SECONDS_PER_DAY
+    on_close = np.isclose(in_days, np.round(in_days), rtol=0.0, atol=1e-9)
+    if not np.all(np.isfinite(expiry_arr)) or np.any(expiry_arr <= 0) or not np.all(on_close):
+        raise ChainError(
+            "expiry must be the close of a trading day in clock seconds: a positive multiple "
+            f"of {SECONDS_PER_DAY} (use expiry_of_day(day))"
+        )
+    if not np.all(np.isfinite(mult_arr)) or np.any(mult_arr <= 0):
+        raise ChainError("multiplier must be finite and > 0 (shares per contract)")
+    keys = pd.MultiIndex.from_arrays([strike_arr, expiry_arr, call_arr])
+    if keys.has_duplicates:
+        dup = keys[keys.duplicated()][0]
+        raise ChainError(
+            f"contract listed twice: strike={dup[0]}, expiry={dup[1]}, is_call={dup[2]}"
+        )
+    return strike_arr, expiry_arr, call_arr, mult_arr
+
+
+def _initial_interest(
+    n: int, open_interest: ArrayLike | None, dealer_position: ArrayLike | None
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Checked open interest and dealer position (contracts) of the n listed contracts."""
+    oi = (
+        np.zeros(n, np.int64)
+        if open_interest is None
+        else _whole_contracts(
+            "open_interest", np.broadcast_to(open_interest, (n,)), allow_negative=False
+        )
+    )
+    dealer_pos = (
+        np.zeros(n, np.int64)
+        if dealer_position is None
+        else _whole_contracts(
+            "dealer_position", np.broadcast_to(dealer_position, (n,)), allow_negative=True
+        )
+    )
+    if np.any(np.abs(dealer_pos) > oi):
+        raise ChainError(
+            "|dealer_position| must be <= open_interest: dealers cannot hold more than the "
+            "contracts outstanding"
+        )
+    return oi, dealer_pos
 
 
 class OptionChain:
@@ -112,65 +173,22 @@ class OptionChain:
 
     def __init__(
         self,
-        strike,
-        expiry,
-        is_call,
-        multiplier=DEFAULT_MULTIPLIER,
-        open_interest=None,
-        dealer_position=None,
+        strike: ArrayLike,
+        expiry: ArrayLike,
+        is_call: ArrayLike,
+        multiplier: ArrayLike = DEFAULT_MULTIPLIER,
+        open_interest: ArrayLike | None = None,
+        dealer_position: ArrayLike | None = None,
         dealers: Iterable[Hashable] = (DEALER,),
     ) -> None:
-        strike_arr = np.atleast_1d(np.asarray(strike, dtype=float))
-        if strike_arr.ndim != 1:
-            raise ChainError(f"strike must be one-dimensional, got shape {strike_arr.shape}")
-        n = strike_arr.size
-        expiry_arr = np.broadcast_to(np.asarray(expiry, dtype=float), (n,)).copy()
-        call_raw = np.asarray(is_call)
-        if call_raw.dtype != bool:
-            raise ChainError("is_call must be booleans (True = call, False = put)")
-        call_arr = np.broadcast_to(call_raw, (n,)).copy()
-        mult_arr = np.broadcast_to(np.asarray(multiplier, dtype=float), (n,)).copy()
-        if not np.all(np.isfinite(strike_arr)) or np.any(strike_arr <= 0):
-            raise ChainError("strike must be finite and > 0 (currency)")
-        in_days = expiry_arr / SECONDS_PER_DAY
-        on_close = np.isclose(in_days, np.round(in_days), rtol=0.0, atol=1e-9)
-        if not np.all(np.isfinite(expiry_arr)) or np.any(expiry_arr <= 0) or not np.all(on_close):
-            raise ChainError(
-                "expiry must be the close of a trading day in clock seconds: a positive multiple "
-                f"of {SECONDS_PER_DAY} (use expiry_of_day(day))"
-            )
-        if not np.all(np.isfinite(mult_arr)) or np.any(mult_arr <= 0):
-            raise ChainError("multiplier must be finite and > 0 (shares per contract)")
-        keys = pd.MultiIndex.from_arrays([strike_arr, expiry_arr, call_arr])
-        if keys.has_duplicates:
-            dup = keys[keys.duplicated()][0]
-            raise ChainError(
-                f"contract listed twice: strike={dup[0]}, expiry={dup[1]}, is_call={dup[2]}"
-            )
+        strike_arr, expiry_arr, call_arr, mult_arr = _listing(strike, expiry, is_call, multiplier)
         dealer_keys = tuple(dealers)
         if not dealer_keys:
             raise ChainError("dealers must name at least one holder key")
         if INITIAL_LONGS in dealer_keys or INITIAL_SHORTS in dealer_keys:
             raise ChainError(f"{INITIAL_LONGS!r} and {INITIAL_SHORTS!r} are reserved holder keys")
-        oi = (
-            np.zeros(n, np.int64)
-            if open_interest is None
-            else _whole_contracts(
-                "open_interest", np.broadcast_to(open_interest, (n,)), allow_negative=False
-            )
-        )
-        dealer_pos = (
-            np.zeros(n, np.int64)
-            if dealer_position is None
-            else _whole_contracts(
-                "dealer_position", np.broadcast_to(dealer_position, (n,)), allow_negative=True
-            )
-        )
-        if np.any(np.abs(dealer_pos) > oi):
-            raise ChainError(
-                "|dealer_position| must be <= open_interest: dealers cannot hold more than the "
-                "contracts outstanding"
-            )
+        n = strike_arr.size
+        oi, dealer_pos = _initial_interest(n, open_interest, dealer_position)
 
         self._strike = strike_arr
         self._expiry = expiry_arr
@@ -271,7 +289,7 @@ class OptionChain:
         return _read_only(self._expired)
 
     @property
-    def dealers(self) -> frozenset:
+    def dealers(self) -> frozenset[Hashable]:
         return self._dealers
 
     def designate_dealers(self, keys: Iterable[Hashable]) -> None:
@@ -351,7 +369,9 @@ class OptionChain:
 
     # --- trading ---------------------------------------------------------------------------
 
-    def record_trade(self, contract, qty, buyer: Hashable, seller: Hashable) -> None:
+    def record_trade(
+        self, contract: ArrayLike, qty: ArrayLike, buyer: Hashable, seller: Hashable
+    ) -> None:
         """Move ``qty`` contracts (> 0) of ``contract`` (row index) from ``seller`` to ``buyer``.
 
         ``contract`` and ``qty`` may be aligned arrays for several contracts traded between the

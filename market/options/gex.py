@@ -16,26 +16,28 @@ Conventions, stated once:
   ``position = sign * open_interest``; the default :data:`DEALERS_SHORT_CALLS_LONG_PUTS` is
   calls -1, puts +1 (dealers short calls, long puts, the index convention of the GEX literature);
   :data:`DEALERS_LONG_CALLS_SHORT_PUTS` is the opposite. Both go through one implementation.
-- Time to expiry is in trading-time years (:mod:`market.exchange.clock`); legs at or past expiry carry no
-  gamma here (their gamma is a point mass at the strike, not a number).
+- Time to expiry is in trading-time years (:mod:`market.exchange.clock`); legs at or past expiry
+  carry no gamma here (their gamma is a point mass at the strike, not a number).
 - Volatilities are decimals (0.2 = 20%); rates and dividend yields continuously compounded.
 
-Contracts come from an :class:`~market.options.chain.OptionChain` or from plain arrays (:class:`Legs`).
+Contracts come from an :class:`~market.options.chain.OptionChain` or from plain arrays
+(:class:`Legs`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
 from market.exchange.clock import SECONDS_PER_YEAR
 from market.options.chain import DEFAULT_MULTIPLIER, OptionChain
-from market.options.pricing import bs_greeks
+from market.options.pricing import FloatArray, bs_greeks
 
 DEALERS_SHORT_CALLS_LONG_PUTS = (-1.0, 1.0)
 DEALERS_LONG_CALLS_SHORT_PUTS = (1.0, -1.0)
@@ -52,18 +54,24 @@ class GexInputError(ValueError):
     """An argument to a GEX computation is outside its allowed range."""
 
 
-def dollar_gamma(gamma, contracts, spot, multiplier=DEFAULT_MULTIPLIER):
+def dollar_gamma(
+    gamma: ArrayLike,
+    contracts: ArrayLike,
+    spot: ArrayLike,
+    multiplier: ArrayLike = DEFAULT_MULTIPLIER,
+) -> FloatArray:
     """Dollar gamma per 1% move: ``gamma * contracts * multiplier * spot**2 * 0.01``.
 
     Pure and broadcasting; the sign follows ``contracts`` (+ = long).
     """
-    return (
+    dollars: FloatArray = (
         np.asarray(gamma, dtype=float)
         * np.asarray(contracts, dtype=float)
         * np.asarray(multiplier, dtype=float)
         * np.square(np.asarray(spot, dtype=float))
         * ONE_PERCENT
     )
+    return dollars
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly
@@ -90,8 +98,8 @@ class Legs:
             raise GexInputError("strike must be a one-dimensional array of finite values > 0")
         n = strike.size
 
-        def aligned(name, value, dtype):
-            arr = np.asarray(value, dtype=dtype)
+        def aligned(name: str, value: ArrayLike, dtype: type) -> NDArray[Any]:
+            arr: NDArray[Any] = np.asarray(value, dtype=dtype)
             try:
                 return np.broadcast_to(arr, (n,)).copy()
             except ValueError:
@@ -145,7 +153,7 @@ class Legs:
         )
 
 
-ChainInput = OptionChain | Legs | Mapping
+ChainInput = OptionChain | Legs | Mapping[str, Any]
 
 
 def _as_legs(chain: ChainInput) -> Legs:
@@ -166,7 +174,7 @@ def _as_legs(chain: ChainInput) -> Legs:
     )
 
 
-def _years_to_expiry(legs: Legs, now: float | None, t) -> np.ndarray:
+def _years_to_expiry(legs: Legs, now: float | None, t: ArrayLike | None) -> FloatArray:
     if (now is None) == (t is None):
         raise GexInputError("give exactly one of now (clock seconds) or t (years to expiry)")
     if t is not None:
@@ -182,6 +190,7 @@ def _years_to_expiry(legs: Legs, now: float | None, t) -> np.ndarray:
     else:
         if legs.expiry is None:
             raise GexInputError("now needs contract expiries: give t (years) or include expiry")
+        assert now is not None  # exactly one of now and t was given
         if not np.isfinite(now):
             raise GexInputError(f"now must be finite clock seconds, got {now}")
         years = np.maximum(legs.expiry - now, 0.0) / SECONDS_PER_YEAR
@@ -190,18 +199,23 @@ def _years_to_expiry(legs: Legs, now: float | None, t) -> np.ndarray:
     return years
 
 
-def observer_positions(is_call, open_interest, sign_convention=DEALERS_SHORT_CALLS_LONG_PUTS):
+def observer_positions(
+    is_call: ArrayLike,
+    open_interest: ArrayLike,
+    sign_convention: Iterable[float] = DEALERS_SHORT_CALLS_LONG_PUTS,
+) -> FloatArray:
     """The positions an outside observer assumes: ``sign * open_interest`` per option type.
 
     ``sign_convention = (call_sign, put_sign)``, each +1 (dealers long) or -1 (dealers short).
     """
     call_sign, put_sign = _check_convention(sign_convention)
-    return np.where(np.asarray(is_call, dtype=bool), call_sign, put_sign) * np.asarray(
-        open_interest, dtype=float
-    )
+    positions: FloatArray = np.where(
+        np.asarray(is_call, dtype=bool), call_sign, put_sign
+    ) * np.asarray(open_interest, dtype=float)
+    return positions
 
 
-def _check_convention(sign_convention) -> tuple[float, float]:
+def _check_convention(sign_convention: Iterable[float]) -> tuple[float, float]:
     try:
         call_sign, put_sign = (float(s) for s in sign_convention)
     except (TypeError, ValueError):
@@ -213,7 +227,9 @@ def _check_convention(sign_convention) -> tuple[float, float]:
     return call_sign, put_sign
 
 
-def _positions(legs: Legs, positions, sign_convention) -> np.ndarray:
+def _positions(
+    legs: Legs, positions: ArrayLike | None, sign_convention: Iterable[float] | None
+) -> FloatArray:
     if positions is not None and sign_convention is not None:
         raise GexInputError("give positions (true) or sign_convention (observer), not both")
     if sign_convention is not None:
@@ -234,14 +250,20 @@ def _positions(legs: Legs, positions, sign_convention) -> np.ndarray:
     return pos
 
 
-def _check_spot(spot) -> np.ndarray:
+def _check_spot(spot: ArrayLike) -> FloatArray:
     s = np.asarray(spot, dtype=float)
     if s.size == 0 or not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise GexInputError("spot must be finite and > 0 (currency)")
     return s
 
 
-def _vols(vols: VolInput, spot: np.ndarray, legs_strike, years, n_rows: int | None) -> np.ndarray:
+def _vols(
+    vols: VolInput,
+    spot: FloatArray,
+    legs_strike: FloatArray,
+    years: FloatArray,
+    n_rows: int | None,
+) -> FloatArray:
     """Volatility per leg, per spot row when a vol function is given, validated."""
     if callable(vols):
         raw = np.asarray(vols(spot, legs_strike, years), dtype=float)
@@ -259,7 +281,15 @@ def _vols(vols: VolInput, spot: np.ndarray, legs_strike, years, n_rows: int | No
     return sigma
 
 
-def _leg_gex(spot, legs: Legs, years, sigma, pos, rate, div) -> np.ndarray:
+def _leg_gex(
+    spot: FloatArray,
+    legs: Legs,
+    years: FloatArray,
+    sigma: FloatArray,
+    pos: FloatArray,
+    rate: float,
+    div: float,
+) -> FloatArray:
     """Per-leg GEX, broadcasting ``spot`` against the legs (the one implementation)."""
     alive = years > 0.0
     # At expiry gamma is a point mass, not a number: evaluate at a stand-in time, then zero it.
@@ -292,7 +322,7 @@ class GexReport:
     def put_total(self) -> float:
         return float(self.put_by_strike.sum())
 
-    def pin_concentration(self, band_pct=1.0):
+    def pin_concentration(self, band_pct: ArrayLike = 1.0) -> float | FloatArray:
         """Share of per-strike ``|GEX|`` within ``band_pct`` percent of spot (see module fn)."""
         return pin_concentration(self.strikes, self.by_strike, self.spot, band_pct)
 
@@ -303,9 +333,9 @@ def gex_by_strike(
     vols: VolInput,
     *,
     now: float | None = None,
-    t=None,
-    positions=None,
-    sign_convention=None,
+    t: ArrayLike | None = None,
+    positions: ArrayLike | None = None,
+    sign_convention: Iterable[float] | None = None,
     rate: float = 0.0,
     div: float = 0.0,
 ) -> GexReport:
@@ -346,8 +376,8 @@ def observer_gex(
     vols: VolInput,
     *,
     now: float | None = None,
-    t=None,
-    sign_convention=DEALERS_SHORT_CALLS_LONG_PUTS,
+    t: ArrayLike | None = None,
+    sign_convention: Iterable[float] | None = DEALERS_SHORT_CALLS_LONG_PUTS,
     rate: float = 0.0,
     div: float = 0.0,
 ) -> GexReport:
@@ -364,17 +394,17 @@ def observer_gex(
 
 
 def gex_profile(
-    spot_grid,
+    spot_grid: ArrayLike,
     chain: ChainInput,
     vols: VolInput,
     *,
     now: float | None = None,
-    t=None,
-    positions=None,
-    sign_convention=None,
+    t: ArrayLike | None = None,
+    positions: ArrayLike | None = None,
+    sign_convention: Iterable[float] | None = None,
     rate: float = 0.0,
     div: float = 0.0,
-) -> np.ndarray:
+) -> FloatArray:
     """Total GEX at every spot of ``spot_grid`` (same shape; a scalar gives a 0-d array).
 
     Greeks and ``S**2`` are recomputed at each spot with fixed time and positions; ``vols`` is
@@ -397,7 +427,9 @@ def gex_profile(
             _vols(vols, flat[:1], legs.strike, years, None)
         return totals.reshape(grid.shape)
     sub = Legs(
-        strike=legs.strike[keep], is_call=legs.is_call[keep], multiplier=legs.multiplier[keep]
+        strike=legs.strike[keep],
+        is_call=legs.is_call[keep],
+        multiplier=np.asarray(legs.multiplier)[keep],
     )
     sub_years, sub_pos = years[keep], pos[keep]
     fixed_sigma = None
@@ -445,12 +477,12 @@ def gamma_flip(
     *,
     spot: float,
     now: float | None = None,
-    t=None,
-    positions=None,
-    sign_convention=None,
+    t: ArrayLike | None = None,
+    positions: ArrayLike | None = None,
+    sign_convention: Iterable[float] | None = None,
     range_pct: float = 20.0,
     grid_points: int = 201,
-    spot_grid=None,
+    spot_grid: ArrayLike | None = None,
     rate: float = 0.0,
     div: float = 0.0,
     xtol: float = 1e-8,
@@ -463,24 +495,15 @@ def gamma_flip(
     exactly zero between opposite signs is itself a crossing. Positions as in
     :func:`gex_by_strike`.
     """
-    s0 = _check_spot(spot)
-    if s0.ndim != 0:
+    spot_arr = _check_spot(spot)
+    if spot_arr.ndim != 0:
         raise GexInputError("spot must be a scalar")
-    s0 = float(s0)
-    if spot_grid is None:
-        if not (np.isfinite(range_pct) and 0 < range_pct < 100):
-            raise GexInputError(f"range_pct must lie in (0, 100), got {range_pct}")
-        if int(grid_points) != grid_points or grid_points < 3:
-            raise GexInputError(f"grid_points must be an integer >= 3, got {grid_points}")
-        grid = np.linspace(s0 * (1 - range_pct / 100), s0 * (1 + range_pct / 100), int(grid_points))
-    else:
-        grid = _check_spot(spot_grid).astype(float)
-        if grid.ndim != 1 or grid.size < 2 or np.any(np.diff(grid) <= 0):
-            raise GexInputError("spot_grid must be a strictly increasing 1-d array of >= 2 spots")
+    s0 = float(spot_arr)
+    grid = _flip_grid(s0, range_pct, grid_points, spot_grid)
     if not (np.isfinite(xtol) and xtol > 0):
         raise GexInputError(f"xtol must be > 0, got {xtol}")
 
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "now": now,
         "t": t,
         "positions": positions,
@@ -488,23 +511,12 @@ def gamma_flip(
         "rate": rate,
         "div": div,
     }
-    profile = gex_profile(grid, chain, vols, **kwargs)
-    sign = np.sign(profile)
-    crossings: list[float] = []
-    for i in np.flatnonzero(sign[:-1] * sign[1:] < 0):
-        root = brentq(
-            lambda x: float(gex_profile(x, chain, vols, **kwargs)),
-            grid[i],
-            grid[i + 1],
-            xtol=xtol * s0,
-        )
-        crossings.append(float(root))
-    nonzero = np.flatnonzero(sign != 0)
-    for a, b in pairwise(nonzero):
-        if b > a + 1 and sign[a] != sign[b]:
-            # The profile is exactly zero on grid spots between them: take the middle one.
-            crossings.append(float(grid[(a + b) // 2]))
-    crossings.sort()
+    crossings = _zero_crossings(
+        grid,
+        gex_profile(grid, chain, vols, **kwargs),
+        lambda x: float(gex_profile(x, chain, vols, **kwargs)),
+        xtol * s0,
+    )
     level = min(crossings, key=lambda x: abs(x - s0)) if crossings else None
     return GammaFlip(
         spot=s0,
@@ -512,6 +524,44 @@ def gamma_flip(
         crossings=tuple(crossings),
         search_range=(float(grid[0]), float(grid[-1])),
     )
+
+
+def _flip_grid(
+    s0: float, range_pct: float, grid_points: int, spot_grid: ArrayLike | None
+) -> FloatArray:
+    """The checked search grid of :func:`gamma_flip` (currency, ascending)."""
+    if spot_grid is None:
+        if not (np.isfinite(range_pct) and 0 < range_pct < 100):
+            raise GexInputError(f"range_pct must lie in (0, 100), got {range_pct}")
+        if int(grid_points) != grid_points or grid_points < 3:
+            raise GexInputError(f"grid_points must be an integer >= 3, got {grid_points}")
+        return np.linspace(
+            s0 * (1 - range_pct / 100), s0 * (1 + range_pct / 100), int(grid_points)
+        )
+    grid = _check_spot(spot_grid).astype(float)
+    if grid.ndim != 1 or grid.size < 2 or np.any(np.diff(grid) <= 0):
+        raise GexInputError("spot_grid must be a strictly increasing 1-d array of >= 2 spots")
+    return grid
+
+
+def _zero_crossings(
+    grid: FloatArray, profile: FloatArray, total_at: Callable[[float], float], xtol: float
+) -> list[float]:
+    """Ascending spots where ``profile`` (total GEX on ``grid``) changes sign: each bracketing
+    pair refined by brentq on ``total_at`` to ``xtol`` (currency), plus the middle grid spot of
+    any run of exact zeros between opposite signs."""
+    sign = np.sign(profile)
+    crossings: list[float] = []
+    for i in np.flatnonzero(sign[:-1] * sign[1:] < 0):
+        root = brentq(total_at, grid[i], grid[i + 1], xtol=xtol)
+        crossings.append(float(root))
+    nonzero = np.flatnonzero(sign != 0)
+    for a, b in pairwise(nonzero):
+        if b > a + 1 and sign[a] != sign[b]:
+            # The profile is exactly zero on grid spots between them: take the middle one.
+            crossings.append(float(grid[(a + b) // 2]))
+    crossings.sort()
+    return crossings
 
 
 @dataclass(frozen=True)
@@ -532,7 +582,7 @@ class GammaRegime:
     qualifiers: tuple[str, ...] = ()
     reasons: dict[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
             "total_gex": self.total_gex,
@@ -566,6 +616,52 @@ def classify_regime(
       "near_flip" when it is within ``near_flip_pct`` percent of spot (a regime change is one
       modest move away).
     """
+    _check_regime_thresholds(total_gex, skew, term_slope, steep_skew_at, inverted_term_below,
+                             near_flip_pct)
+    if isinstance(flip, GammaFlip):
+        spot = flip.spot if spot is None else spot
+        flip = flip.level
+    if flip is not None:
+        if spot is None or not (np.isfinite(spot) and spot > 0):
+            raise GexInputError("a flip level needs spot (finite, > 0) to measure the distance")
+        if not (np.isfinite(flip) and flip > 0):
+            raise GexInputError(f"flip must be a finite level > 0, got {flip}")
+
+    label: RegimeLabel = "short_gamma" if total_gex < 0 else "long_gamma"
+    reasons = {"label": _label_reason(total_gex)}
+    found = [
+        _skew_qualifier(skew, steep_skew_at),
+        _term_qualifier(term_slope, inverted_term_below),
+    ]
+    distance = None
+    if flip is None:
+        found.append((None, "no gamma flip in the searched range"))
+    else:
+        assert spot is not None  # checked above: a flip level comes with a spot
+        distance = (float(flip) - float(spot)) / float(spot) * 100.0
+        found.append(_flip_qualifier(distance, near_flip_pct))
+    for key, (_, reason) in zip(("skew", "term", "flip"), found, strict=True):
+        reasons[key] = reason
+    return GammaRegime(
+        label=label,
+        total_gex=float(total_gex),
+        skew=float(skew),
+        term_slope=float(term_slope),
+        flip_distance_pct=distance,
+        qualifiers=tuple(q for q, _ in found if q is not None),
+        reasons=reasons,
+    )
+
+
+def _check_regime_thresholds(
+    total_gex: float,
+    skew: float,
+    term_slope: float,
+    steep_skew_at: float,
+    inverted_term_below: float,
+    near_flip_pct: float,
+) -> None:
+    """Refuse non-finite inputs and thresholds outside their ranges (see classify_regime)."""
     values = {"total_gex": total_gex, "skew": skew, "term_slope": term_slope}
     for name, value in values.items():
         if not np.isfinite(value):
@@ -576,70 +672,44 @@ def classify_regime(
         raise GexInputError(f"inverted_term_below must be finite, got {inverted_term_below}")
     if not (np.isfinite(near_flip_pct) and near_flip_pct >= 0):
         raise GexInputError(f"near_flip_pct must be >= 0 percent, got {near_flip_pct}")
-    if isinstance(flip, GammaFlip):
-        spot = flip.spot if spot is None else spot
-        flip = flip.level
-    if flip is not None:
-        if spot is None or not (np.isfinite(spot) and spot > 0):
-            raise GexInputError("a flip level needs spot (finite, > 0) to measure the distance")
-        if not (np.isfinite(flip) and flip > 0):
-            raise GexInputError(f"flip must be a finite level > 0, got {flip}")
 
-    qualifiers: list[str] = []
-    reasons: dict[str, str] = {}
+
+def _label_reason(total_gex: float) -> str:
     if total_gex < 0:
-        label: RegimeLabel = "short_gamma"
-        reasons["label"] = (
-            f"total_gex={total_gex:.6g} < 0: dealers short gamma, hedging amplifies moves"
-        )
-    else:
-        label = "long_gamma"
-        reasons["label"] = (
-            f"total_gex={total_gex:.6g} >= 0: dealers long gamma, hedging dampens moves"
-        )
+        return f"total_gex={total_gex:.6g} < 0: dealers short gamma, hedging amplifies moves"
+    return f"total_gex={total_gex:.6g} >= 0: dealers long gamma, hedging dampens moves"
 
+
+def _skew_qualifier(skew: float, steep_skew_at: float) -> tuple[str | None, str]:
+    """("steep_skew" | "call_skew" | None, the reason)."""
     if skew >= steep_skew_at:
-        qualifiers.append("steep_skew")
-        reasons["skew"] = f"skew={skew:.4g} >= steep_skew_at={steep_skew_at:.4g}"
-    elif skew < 0:
-        qualifiers.append("call_skew")
-        reasons["skew"] = f"skew={skew:.4g} < 0: calls priced over puts"
-    else:
-        reasons["skew"] = f"0 <= skew={skew:.4g} < steep_skew_at={steep_skew_at:.4g}: normal"
+        return "steep_skew", f"skew={skew:.4g} >= steep_skew_at={steep_skew_at:.4g}"
+    if skew < 0:
+        return "call_skew", f"skew={skew:.4g} < 0: calls priced over puts"
+    return None, f"0 <= skew={skew:.4g} < steep_skew_at={steep_skew_at:.4g}: normal"
 
+
+def _term_qualifier(term_slope: float, inverted_term_below: float) -> tuple[str | None, str]:
+    """("inverted_term" | None, the reason)."""
     if term_slope < inverted_term_below:
-        qualifiers.append("inverted_term")
-        reasons["term"] = (
+        return "inverted_term", (
             f"term_slope={term_slope:.4g} < inverted_term_below={inverted_term_below:.4g}"
         )
-    else:
-        reasons["term"] = (
-            f"term_slope={term_slope:.4g} >= inverted_term_below={inverted_term_below:.4g}: normal"
-        )
-
-    distance = None
-    if flip is None:
-        reasons["flip"] = "no gamma flip in the searched range"
-    else:
-        distance = (float(flip) - float(spot)) / float(spot) * 100.0
-        if abs(distance) <= near_flip_pct:
-            qualifiers.append("near_flip")
-            reasons["flip"] = f"flip {distance:+.3g}% from spot, within {near_flip_pct:.3g}%"
-        else:
-            reasons["flip"] = f"flip {distance:+.3g}% from spot, beyond {near_flip_pct:.3g}%"
-
-    return GammaRegime(
-        label=label,
-        total_gex=float(total_gex),
-        skew=float(skew),
-        term_slope=float(term_slope),
-        flip_distance_pct=distance,
-        qualifiers=tuple(qualifiers),
-        reasons=reasons,
+    return None, (
+        f"term_slope={term_slope:.4g} >= inverted_term_below={inverted_term_below:.4g}: normal"
     )
 
 
-def pin_concentration(strikes, gex, spot: float, band_pct=1.0):
+def _flip_qualifier(distance: float, near_flip_pct: float) -> tuple[str | None, str]:
+    """("near_flip" | None, the reason), ``distance`` in percent of spot."""
+    if abs(distance) <= near_flip_pct:
+        return "near_flip", f"flip {distance:+.3g}% from spot, within {near_flip_pct:.3g}%"
+    return None, f"flip {distance:+.3g}% from spot, beyond {near_flip_pct:.3g}%"
+
+
+def pin_concentration(
+    strikes: ArrayLike, gex: ArrayLike, spot: float, band_pct: ArrayLike = 1.0
+) -> float | FloatArray:
     """Share of ``|GEX|`` at strikes within ``band_pct`` percent of ``spot`` (0..1).
 
     ``gex`` is per strike (net of calls and puts at the same strike, since their hedges offset);

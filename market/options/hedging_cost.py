@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.options.pricing import (
+    FloatArray,
+    FloatOrArray,
     OptionInputError,
     _option_sign,
     _result,
@@ -39,8 +43,17 @@ __all__ = [
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
+# A checked argument, a scalar or an array (np.float64 is a float).
+_Num = float | FloatArray
 
-def initial_hedging_cost(delta, contracts, spot, cost, multiplier=100):
+
+def initial_hedging_cost(
+    delta: ArrayLike,
+    contracts: ArrayLike,
+    spot: ArrayLike,
+    cost: ArrayLike,
+    multiplier: ArrayLike = 100,
+) -> FloatOrArray:
     """Cost of putting on the initial delta hedge of ``contracts`` options.
 
     The hedge trade is ``|delta * contracts * multiplier|`` shares (``delta`` per option per unit
@@ -56,8 +69,16 @@ def initial_hedging_cost(delta, contracts, spot, cost, multiplier=100):
 
 
 def expected_dollar_gamma(
-    spot, strike, t, elapsed, hedge_vol, realised_vol=None, rate=0.0, div=0.0, drift=None
-):
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    elapsed: ArrayLike,
+    hedge_vol: ArrayLike,
+    realised_vol: ArrayLike | None = None,
+    rate: ArrayLike = 0.0,
+    div: ArrayLike = 0.0,
+    drift: ArrayLike | None = None,
+) -> FloatOrArray:
     """``E[S_u**2 * Gamma(S_u, t - u)]`` at ``u = elapsed`` for an option expiring at ``t``.
 
     Gamma is Black-Scholes-Merton at ``hedge_vol``; the spot follows a geometric Brownian motion
@@ -90,7 +111,18 @@ def expected_dollar_gamma(
     )
 
 
-def _expected_dollar_gamma(spot, strike, t, u, hedge_vol, realised, rate, div, drift):
+def _expected_dollar_gamma(
+    spot: _Num,
+    strike: _Num,
+    t: _Num,
+    u: _Num,
+    hedge_vol: _Num,
+    realised: _Num,
+    rate: _Num,
+    div: _Num,
+    drift: _Num,
+) -> FloatArray:
+    """The formula of :func:`expected_dollar_gamma` on checked inputs (``u`` = elapsed)."""
     tau = t - u
     total_sd = np.sqrt(hedge_vol**2 * tau + realised**2 * u)
     live = total_sd > 0.0
@@ -106,20 +138,20 @@ def _expected_dollar_gamma(spot, strike, t, u, hedge_vol, realised, rate, div, d
 
 
 def expected_rebalancing_cost(
-    spot,
-    strike,
-    t,
-    vol,
-    cost,
-    rebalance_interval,
-    multiplier=100,
-    contracts=1,
-    rate=0.0,
-    div=0.0,
-    hedge_vol=None,
-    drift=None,
-    max_dates=512,
-):
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    vol: ArrayLike,
+    cost: ArrayLike,
+    rebalance_interval: ArrayLike,
+    multiplier: ArrayLike = 100,
+    contracts: ArrayLike = 1,
+    rate: ArrayLike = 0.0,
+    div: ArrayLike = 0.0,
+    hedge_vol: ArrayLike | None = None,
+    drift: ArrayLike | None = None,
+    max_dates: int = 512,
+) -> FloatOrArray:
     """Expected present value of the cost of time-based delta rebalancing until expiry.
 
     Leland's approximation: over an interval of length ``l`` the hedge changes by
@@ -155,7 +187,25 @@ def expected_rebalancing_cost(
     drift = rate - div if drift is None else as_checked_array("drift", drift)
     if not (isinstance(max_dates, int) and max_dates >= 1):
         raise OptionInputError(f"max_dates must be an integer >= 1, got {max_dates!r}")
+    scale = cost * multiplier * np.abs(contracts) * vol * _SQRT_2_OVER_PI
+    dated = _discounted_gamma_sum(spot, strike, t, vol, dt, rate, div, hedge, drift, max_dates)
+    return _result(scale * dated)
 
+
+def _discounted_gamma_sum(
+    spot: _Num,
+    strike: _Num,
+    t: _Num,
+    vol: _Num,
+    dt: _Num,
+    rate: _Num,
+    div: _Num,
+    hedge: _Num,
+    drift: _Num,
+    max_dates: int,
+) -> FloatArray:
+    """``sum_i exp(-rate t_i) * E[S² Gamma](t_{i-1}) * sqrt(t_i - t_{i-1})`` over the
+    rebalancing dates of :func:`expected_rebalancing_cost`, on checked inputs."""
     spot, strike, t, vol, dt, rate, div, hedge, drift = np.broadcast_arrays(
         spot, strike, t, vol, dt, rate, div, hedge, drift
     )
@@ -187,8 +237,8 @@ def expected_rebalancing_cost(
         * np.sqrt(last),
         0.0,
     )
-    scale = cost * multiplier * np.abs(contracts) * vol * _SQRT_2_OVER_PI
-    return _result(scale * (full_sum + last_sum))
+    total: FloatArray = full_sum + last_sum
+    return total
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,7 +252,7 @@ class TimeRule:
 
     interval_seconds: float
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not (math.isfinite(self.interval_seconds) and self.interval_seconds > 0):
             raise OptionInputError(
                 f"TimeRule.interval_seconds must be finite and > 0, got {self.interval_seconds!r}"
@@ -220,7 +270,7 @@ class BandRule:
     half_width: float
     rebalance_to: str = "target"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not (math.isfinite(self.half_width) and self.half_width >= 0):
             raise OptionInputError(
                 f"BandRule.half_width must be finite and >= 0 (shares per option), got "
@@ -245,14 +295,14 @@ class HedgingSimulation:
     - ``terminal_spot``: the spot at expiry.
     """
 
-    pnl: np.ndarray
-    initial_cost: np.ndarray
-    trading_cost: np.ndarray
-    n_trades: np.ndarray
-    terminal_spot: np.ndarray
+    pnl: FloatArray
+    initial_cost: FloatArray
+    trading_cost: FloatArray
+    n_trades: NDArray[np.int64]
+    terminal_spot: FloatArray
 
     @property
-    def net_pnl(self) -> np.ndarray:
+    def net_pnl(self) -> FloatArray:
         """P&L after every transaction cost, the initial hedge's included."""
         return self.pnl - self.initial_cost - self.trading_cost
 
@@ -278,30 +328,48 @@ class HedgingSimulation:
         return out
 
 
-def _scalar(name, value, *, above=None, at_least=None) -> float:
+def _scalar(
+    name: str, value: ArrayLike, *, above: float | None = None, at_least: float | None = None
+) -> float:
     arr = as_checked_array(name, value, above=above, at_least=at_least)
     if arr.ndim:
         raise OptionInputError(f"{name} must be a scalar for simulate_discrete_hedging")
     return float(arr)
 
 
+class _HedgeParams(NamedTuple):
+    """The checked scalar inputs of :func:`simulate_discrete_hedging` (units as there)."""
+
+    spot: float
+    strike: float
+    t: float
+    implied_vol: float
+    realised_vol: float
+    hedge_vol: float
+    cost: float
+    rate: float
+    div: float
+    drift: float
+    position: float
+
+
 def simulate_discrete_hedging(
-    spot,
-    strike,
-    t,
-    implied_vol,
-    realised_vol,
-    rule,
-    cost,
-    n_paths,
-    rng,
-    rate=0.0,
-    call=True,
-    position=-1,
-    steps_per_day=78,
-    hedge_vol=None,
-    div=0.0,
-    drift=None,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    implied_vol: ArrayLike,
+    realised_vol: ArrayLike,
+    rule: TimeRule | BandRule,
+    cost: ArrayLike,
+    n_paths: int,
+    rng: np.random.Generator,
+    rate: ArrayLike = 0.0,
+    call: ArrayLike = True,
+    position: ArrayLike = -1,
+    steps_per_day: int = 78,
+    hedge_vol: ArrayLike | None = None,
+    div: ArrayLike = 0.0,
+    drift: ArrayLike | None = None,
 ) -> HedgingSimulation:
     """Monte-Carlo discrete delta hedging of one European option position to expiry.
 
@@ -317,19 +385,52 @@ def simulate_discrete_hedging(
     ``div``. Vectorised across paths; ``rng`` (a ``numpy.random.Generator``) draws one normal per
     path per step in step order, so two rules run with equal seeds see the same paths.
     """
-    spot = _scalar("spot", spot, above=0.0)
-    strike = _scalar("strike", strike, above=0.0)
-    t = _scalar("t", t, above=0.0)
-    implied_vol = _scalar("implied_vol", implied_vol, above=0.0)
-    realised_vol = _scalar("realised_vol", realised_vol, at_least=0.0)
-    hedge_vol = implied_vol if hedge_vol is None else _scalar("hedge_vol", hedge_vol, above=0.0)
-    cost = _scalar("cost", cost, at_least=0.0)
-    rate = _scalar("rate", rate)
-    div = _scalar("div", div)
-    drift = rate - div if drift is None else _scalar("drift", drift)
-    position = _scalar("position", position)
-    if position == 0.0:
+    params = _hedge_params(
+        spot, strike, t, implied_vol, realised_vol, hedge_vol, cost, rate, div, drift, position
+    )
+    _check_simulation_setup(rule, rng, n_paths, steps_per_day, call)
+    omega = float(_option_sign(call))
+    step_seconds = SECONDS_PER_DAY / steps_per_day
+    every = _steps_per_rebalance(rule, step_seconds, steps_per_day)
+    return _hedge_paths(params, rule, every, omega, step_seconds / SECONDS_PER_YEAR, n_paths, rng)
+
+
+def _hedge_params(
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    implied_vol: ArrayLike,
+    realised_vol: ArrayLike,
+    hedge_vol: ArrayLike | None,
+    cost: ArrayLike,
+    rate: ArrayLike,
+    div: ArrayLike,
+    drift: ArrayLike | None,
+    position: ArrayLike,
+) -> _HedgeParams:
+    """The scalar arguments checked (in this order) and defaulted."""
+    spot_ = _scalar("spot", spot, above=0.0)
+    strike_ = _scalar("strike", strike, above=0.0)
+    t_ = _scalar("t", t, above=0.0)
+    implied = _scalar("implied_vol", implied_vol, above=0.0)
+    realised = _scalar("realised_vol", realised_vol, at_least=0.0)
+    hedge = implied if hedge_vol is None else _scalar("hedge_vol", hedge_vol, above=0.0)
+    cost_ = _scalar("cost", cost, at_least=0.0)
+    rate_ = _scalar("rate", rate)
+    div_ = _scalar("div", div)
+    drift_ = rate_ - div_ if drift is None else _scalar("drift", drift)
+    position_ = _scalar("position", position)
+    if position_ == 0.0:
         raise OptionInputError("position must be non-zero (signed number of options)")
+    return _HedgeParams(
+        spot_, strike_, t_, implied, realised, hedge, cost_, rate_, div_, drift_, position_
+    )
+
+
+def _check_simulation_setup(
+    rule: object, rng: object, n_paths: object, steps_per_day: object, call: ArrayLike
+) -> None:
+    """Refuse a rule, generator, path count, grid or option kind of the wrong kind."""
     if not isinstance(rule, TimeRule | BandRule):
         raise OptionInputError(f"rule must be a TimeRule or a BandRule, got {rule!r}")
     if not isinstance(rng, np.random.Generator):
@@ -340,69 +441,77 @@ def simulate_discrete_hedging(
         raise OptionInputError(f"steps_per_day must be an integer >= 1, got {steps_per_day!r}")
     if np.ndim(call) != 0:
         raise OptionInputError("call must be a single bool for simulate_discrete_hedging")
-    omega = float(_option_sign(call))
+
+
+def _steps_per_rebalance(
+    rule: TimeRule | BandRule, step_seconds: float, steps_per_day: int
+) -> int:
+    """Simulation steps between a TimeRule's rebalances (0 for a BandRule, which checks every
+    step); the interval must be a whole number of steps."""
+    if not isinstance(rule, TimeRule):
+        return 0
+    ratio = rule.interval_seconds / step_seconds
+    every = round(ratio)
+    if every < 1 or abs(ratio - every) > 1e-9 * ratio:
+        raise OptionInputError(
+            f"TimeRule.interval_seconds must be a whole multiple of the simulation step "
+            f"({step_seconds:g} s at steps_per_day={steps_per_day}), got "
+            f"{rule.interval_seconds!r}"
+        )
+    return every
+
+
+def _hedge_paths(
+    p: _HedgeParams,
+    rule: TimeRule | BandRule,
+    every: int,
+    omega: float,
+    step_years: float,
+    n_paths: int,
+    rng: np.random.Generator,
+) -> HedgingSimulation:
+    """Open the position, then step the spot, the cash and the hedge to expiry on every path."""
     is_call = omega > 0
-
-    step_seconds = SECONDS_PER_DAY / steps_per_day
-    if isinstance(rule, TimeRule):
-        ratio = rule.interval_seconds / step_seconds
-        every = round(ratio)
-        if every < 1 or abs(ratio - every) > 1e-9 * ratio:
-            raise OptionInputError(
-                f"TimeRule.interval_seconds must be a whole multiple of the simulation step "
-                f"({step_seconds:g} s at steps_per_day={steps_per_day}), got "
-                f"{rule.interval_seconds!r}"
-            )
-    step_years = step_seconds / SECONDS_PER_YEAR
-    n_steps = max(1, math.ceil(t / step_years - 1e-9))
-
-    premium = bs_price(spot, strike, t, implied_vol, rate, div, is_call)
-    s = np.full(n_paths, spot)
-    held = -position * _unchecked_delta(spot, strike, t, hedge_vol, rate, div, is_call)
-    held = np.full(n_paths, float(held))
-    initial_cost = np.abs(held) * spot * cost
-    cash = np.full(n_paths, -position * premium) - held * spot
+    n_steps = max(1, math.ceil(p.t / step_years - 1e-9))
+    premium = bs_price(p.spot, p.strike, p.t, p.implied_vol, p.rate, p.div, is_call)
+    s = np.full(n_paths, p.spot)
+    held0 = -p.position * _unchecked_delta(
+        p.spot, p.strike, p.t, p.hedge_vol, p.rate, p.div, is_call
+    )
+    held = np.full(n_paths, float(held0))
+    initial_cost = np.abs(held) * p.spot * p.cost
+    cash = np.full(n_paths, -p.position * premium) - held * p.spot
     trading_cost = np.zeros(n_paths)
     n_trades = np.zeros(n_paths, dtype=np.int64)
-    half_width = rule.half_width * abs(position) if isinstance(rule, BandRule) else 0.0
+    half_width = rule.half_width * abs(p.position) if isinstance(rule, BandRule) else 0.0
 
     elapsed = 0.0
     for k in range(1, n_steps + 1):
-        step = min(step_years, t - elapsed) if k == n_steps else step_years
+        step = min(step_years, p.t - elapsed) if k == n_steps else step_years
         z = rng.standard_normal(n_paths)
         s_new = s * np.exp(
-            (drift - 0.5 * realised_vol**2) * step + realised_vol * math.sqrt(step) * z
+            (p.drift - 0.5 * p.realised_vol**2) * step + p.realised_vol * math.sqrt(step) * z
         )
-        cash = cash * math.exp(rate * step) + held * s * math.expm1(div * step)
+        cash = cash * math.exp(p.rate * step) + held * s * math.expm1(p.div * step)
         s = s_new
-        elapsed = t if k == n_steps else elapsed + step
+        elapsed = p.t if k == n_steps else elapsed + step
         if k == n_steps:
-            delivered = np.where(omega * (s - strike) > 0.0, omega, 0.0)
-            trade = -position * delivered - held
+            delivered = np.where(omega * (s - p.strike) > 0.0, omega, 0.0)
+            trade = -p.position * delivered - held
         elif isinstance(rule, TimeRule):
             if k % every:
                 continue
-            target = -position * _unchecked_delta(
-                s, strike, t - elapsed, hedge_vol, rate, div, is_call
-            )
-            trade = target - held
+            trade = _target_hedge(p, s, elapsed, is_call) - held
         else:
-            target = -position * _unchecked_delta(
-                s, strike, t - elapsed, hedge_vol, rate, div, is_call
-            )
-            gap = target - held
-            outside = np.abs(gap) > half_width
-            if rule.rebalance_to == "edge":
-                gap = gap - np.sign(gap) * half_width
-            trade = np.where(outside, gap, 0.0)
+            trade = _band_trade(rule, _target_hedge(p, s, elapsed, is_call) - held, half_width)
         traded = trade != 0.0
         n_trades += traded
-        trading_cost += np.abs(trade) * s * cost * math.exp(-rate * elapsed)
+        trading_cost += np.abs(trade) * s * p.cost * math.exp(-p.rate * elapsed)
         cash -= trade * s
         held = held + trade
 
-    payoff = np.maximum(omega * (s - strike), 0.0)
-    pnl = (cash + held * s + position * payoff) * math.exp(-rate * t)
+    payoff = np.maximum(omega * (s - p.strike), 0.0)
+    pnl = (cash + held * s + p.position * payoff) * math.exp(-p.rate * p.t)
     return HedgingSimulation(
         pnl=pnl,
         initial_cost=initial_cost,
@@ -410,3 +519,18 @@ def simulate_discrete_hedging(
         n_trades=n_trades,
         terminal_spot=s,
     )
+
+
+def _target_hedge(p: _HedgeParams, s: FloatArray, elapsed: float, is_call: bool) -> FloatArray:
+    """The hedge's target holding per path: ``-position * delta`` at ``hedge_vol``."""
+    return -p.position * _unchecked_delta(
+        s, p.strike, p.t - elapsed, p.hedge_vol, p.rate, p.div, is_call
+    )
+
+
+def _band_trade(rule: BandRule, gap: FloatArray, half_width: float) -> FloatArray:
+    """The BandRule's trade per path: none inside the band, else to the target or the edge."""
+    outside = np.abs(gap) > half_width
+    if rule.rebalance_to == "edge":
+        gap = gap - np.sign(gap) * half_width
+    return np.where(outside, gap, 0.0)

@@ -3,8 +3,9 @@
 Conventions used by every function here:
 
 - Time ``t`` is time to expiry in trading years, ``trading seconds / (252 * 23,400)``
-  (:data:`market.exchange.clock.SECONDS_PER_YEAR`); convert clock seconds with :func:`market.exchange.clock.years`.
-  Rates, dividend yields and volatilities are annualised on the same trading-year basis.
+  (:data:`market.exchange.clock.SECONDS_PER_YEAR`); convert clock seconds with
+  :func:`market.exchange.clock.years`. Rates, dividend yields and volatilities are annualised
+  on the same trading-year basis.
 - ``rate`` is the continuously compounded risk-free rate, ``div`` the continuous dividend yield.
 - ``call`` is a bool or a bool array (True = call, False = put); it broadcasts like the rest.
 - Prices are per unit of underlying (one share), in currency units; multiply by the contract
@@ -28,12 +29,17 @@ Bad inputs (non-finite numbers, non-positive spot or strike, negative time or vo
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import erf, erfinv, ndtr
 
+from market.validation import ConfigError, check_array
+
 __all__ = [
+    "FloatArray",
+    "FloatOrArray",
     "Greeks",
     "OptionInputError",
     "as_checked_array",
@@ -45,6 +51,15 @@ __all__ = [
     "leland_volatility",
     "whalley_wilmott_halfwidth",
 ]
+
+FloatArray = NDArray[np.float64]
+FloatOrArray = float | FloatArray
+"""What the pricing functions return: a float for all-scalar input, else an array."""
+# A checked argument: a numpy float for a Python scalar (the fast path), else an array.
+_Checked = np.float64 | FloatArray
+_BoolArray = NDArray[np.bool_]
+# An argument already checked (np.float64 is a float).
+_Num = float | FloatArray
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -66,21 +81,24 @@ class Greeks(NamedTuple):
     - ``charm``: d delta / d (time elapsed), per trading year (= -d delta / d t, t to expiry).
     """
 
-    delta: np.ndarray | float
-    gamma: np.ndarray | float
-    vega: np.ndarray | float
-    theta: np.ndarray | float
-    vanna: np.ndarray | float
-    charm: np.ndarray | float
+    delta: FloatOrArray
+    gamma: FloatOrArray
+    vega: FloatOrArray
+    theta: FloatOrArray
+    vanna: FloatOrArray
+    charm: FloatOrArray
 
 
-def as_checked_array(name, value, *, above=None, at_least=None):
+def as_checked_array(
+    name: str, value: ArrayLike, *, above: float | None = None, at_least: float | None = None
+) -> _Checked:
     """``value`` as a float ndarray, refusing non-finite entries and entries out of range.
 
-    ``above`` is an exclusive lower bound, ``at_least`` an inclusive one; the error names
-    ``name``, the allowed range and the first offending value. A Python ``float`` or ``int``
-    comes back as a ``numpy.float64`` (checked without array machinery: scalar calls are
-    common in agents' inner loops).
+    ``above`` is an exclusive lower bound, ``at_least`` an inclusive one (``above`` wins when
+    both are given). A value that fails is described by :func:`market.validation.check_array`,
+    whose error, naming ``name``, the allowed range and the offending value, is raised as an
+    :class:`OptionInputError`. A Python ``float`` or ``int`` comes back as a ``numpy.float64``
+    (checked without array machinery: scalar calls are common in agents' inner loops).
     """
     if type(value) is float or type(value) is int:
         scalar = float(value)
@@ -96,20 +114,23 @@ def as_checked_array(name, value, *, above=None, at_least=None):
         raise OptionInputError(
             f"{name} must be a number or an array of numbers, got {value!r}"
         ) from exc
+    # A cheap pass/fail screen (this runs in pricing loops); a failure is then described by
+    # check_array, which owns the range semantics and the message.
+    ok = np.isfinite(arr)
     if above is not None:
-        ok, allowed = arr > above, f"finite and > {above}"
+        ok &= arr > above
     elif at_least is not None:
-        ok, allowed = arr >= at_least, f"finite and >= {at_least}"
-    else:
-        ok, allowed = np.isfinite(arr), "finite"
-    ok = ok & np.isfinite(arr)
+        ok &= arr >= at_least
     if not ok.all():
-        bad = arr[~ok] if arr.ndim else arr
-        raise OptionInputError(f"{name} must be {allowed}; got {float(np.ravel(bad)[0])!r}")
+        lo = above if above is not None else at_least
+        try:
+            check_array(name, value, lo, lo_open=above is not None)
+        except ConfigError as exc:
+            raise OptionInputError(str(exc)) from None
     return arr
 
 
-def _option_sign(call):
+def _option_sign(call: ArrayLike) -> FloatArray:
     """+1.0 for calls, -1.0 for puts, from a bool (or 0/1 integer) scalar or array."""
     arr = np.asarray(call)
     if arr.dtype != bool:
@@ -119,37 +140,52 @@ def _option_sign(call):
     return np.where(arr, 1.0, -1.0)
 
 
-def _result(arr):
+def _result(arr: FloatArray) -> FloatOrArray:
+    """A float for a 0-d array (all-scalar input), else the array itself."""
     return float(arr) if np.ndim(arr) == 0 else arr
 
 
 class _Terms(NamedTuple):
-    spot: np.ndarray
-    strike: np.ndarray
-    t: np.ndarray
-    vol: np.ndarray
-    rate: np.ndarray
-    div: np.ndarray
-    omega: np.ndarray
-    sd: np.ndarray  # vol * sqrt(t), the standard deviation of log(S_T)
-    live: np.ndarray  # sd > 0: the non-degenerate case
-    d1: np.ndarray
-    d2: np.ndarray
-    df_r: np.ndarray
-    df_q: np.ndarray
+    spot: _Num
+    strike: _Num
+    t: _Num
+    vol: _Num
+    rate: _Num
+    div: _Num
+    omega: FloatArray
+    sd: FloatArray  # vol * sqrt(t), the standard deviation of log(S_T)
+    live: _BoolArray  # sd > 0: the non-degenerate case
+    d1: FloatArray
+    d2: FloatArray
+    df_r: FloatArray
+    df_q: FloatArray
 
 
-def _terms(spot, strike, t, vol, rate, div, call, *, checked=True) -> _Terms:
-    if checked:
-        spot = as_checked_array("spot", spot, above=0.0)
-        strike = as_checked_array("strike", strike, above=0.0)
-        t = as_checked_array("t", t, at_least=0.0)
-        vol = as_checked_array("vol", vol, at_least=0.0)
-        rate = as_checked_array("rate", rate)
-        div = as_checked_array("div", div)
-        omega = _option_sign(call)
-    else:
-        omega = np.where(call, 1.0, -1.0)
+def _terms(
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    vol: ArrayLike,
+    rate: ArrayLike,
+    div: ArrayLike,
+    call: ArrayLike,
+) -> _Terms:
+    """:func:`_terms_of` the arguments, each checked against its range first."""
+    return _terms_of(
+        as_checked_array("spot", spot, above=0.0),
+        as_checked_array("strike", strike, above=0.0),
+        as_checked_array("t", t, at_least=0.0),
+        as_checked_array("vol", vol, at_least=0.0),
+        as_checked_array("rate", rate),
+        as_checked_array("div", div),
+        _option_sign(call),
+    )
+
+
+def _terms_of(
+    spot: _Num, strike: _Num, t: _Num, vol: _Num, rate: _Num, div: _Num, omega: FloatArray
+) -> _Terms:
+    """d1, d2, the discount factors and the degenerate-case mask; ``omega`` is +1 call, -1 put."""
     sd = vol * np.sqrt(t)
     log_fk = np.log(spot / strike) + (rate - div) * t
     live = sd > 0.0
@@ -176,12 +212,21 @@ def _terms(spot, strike, t, vol, rate, div, call, *, checked=True) -> _Terms:
     )
 
 
-def _price_from_terms(k: _Terms):
+def _price_from_terms(k: _Terms) -> FloatArray:
     w = k.omega
-    return w * (k.spot * k.df_q * ndtr(w * k.d1) - k.strike * k.df_r * ndtr(w * k.d2))
+    price: FloatArray = w * (k.spot * k.df_q * ndtr(w * k.d1) - k.strike * k.df_r * ndtr(w * k.d2))
+    return price
 
 
-def bs_price(spot, strike, t, vol, rate=0.0, div=0.0, call=True):
+def bs_price(
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    vol: ArrayLike,
+    rate: ArrayLike = 0.0,
+    div: ArrayLike = 0.0,
+    call: ArrayLike = True,
+) -> FloatOrArray:
     """Black-Scholes-Merton price of a European option with a continuous dividend yield.
 
     Price per unit of underlying, in the currency of ``spot``. ``t`` in trading years.
@@ -190,19 +235,38 @@ def bs_price(spot, strike, t, vol, rate=0.0, div=0.0, call=True):
     return _result(_price_from_terms(_terms(spot, strike, t, vol, rate, div, call)))
 
 
-def bs_delta(spot, strike, t, vol, rate=0.0, div=0.0, call=True):
+def bs_delta(
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    vol: ArrayLike,
+    rate: ArrayLike = 0.0,
+    div: ArrayLike = 0.0,
+    call: ArrayLike = True,
+) -> FloatOrArray:
     """Black-Scholes-Merton delta, d price / d spot (cheaper than :func:`bs_greeks`)."""
     k = _terms(spot, strike, t, vol, rate, div, call)
     return _result(k.omega * k.df_q * ndtr(k.omega * k.d1))
 
 
-def _unchecked_delta(spot, strike, t, vol, rate, div, call):
+def _unchecked_delta(
+    spot: _Num, strike: _Num, t: _Num, vol: _Num, rate: _Num, div: _Num, call: ArrayLike
+) -> FloatArray:
     """Delta without argument checks, for inner loops whose inputs are validated once."""
-    k = _terms(spot, strike, t, vol, rate, div, call, checked=False)
-    return k.omega * k.df_q * ndtr(k.omega * k.d1)
+    k = _terms_of(spot, strike, t, vol, rate, div, np.where(call, 1.0, -1.0))
+    delta: FloatArray = k.omega * k.df_q * ndtr(k.omega * k.d1)
+    return delta
 
 
-def bs_greeks(spot, strike, t, vol, rate=0.0, div=0.0, call=True) -> Greeks:
+def bs_greeks(
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    vol: ArrayLike,
+    rate: ArrayLike = 0.0,
+    div: ArrayLike = 0.0,
+    call: ArrayLike = True,
+) -> Greeks:
     """Delta, gamma, vega, theta, vanna and charm; units and signs as in :class:`Greeks`.
 
     Broadcasts all arguments; every field is a float for all-scalar input, else an ndarray.
@@ -251,7 +315,7 @@ _IV_MAX_ITER = 200
 _IV_REL_TOL = 1e-14
 
 
-def _normalised_otm_call(x, s):
+def _normalised_otm_call(x: FloatArray, s: FloatArray) -> FloatArray:
     """b(x, s) for x <= 0, s > 0, accurate also when both x and s are tiny."""
     h1 = x / s + 0.5 * s
     h2 = x / s - 0.5 * s
@@ -261,15 +325,16 @@ def _normalised_otm_call(x, s):
         0.5 * (erf(h1 / math.sqrt(2.0)) - erf(h2 / math.sqrt(2.0))),
         ndtr(h1) - ndtr(h2),
     )
-    return np.exp(0.5 * x) * gap - 2.0 * np.sinh(-0.5 * x) * ndtr(h2)
+    b: FloatArray = np.exp(0.5 * x) * gap - 2.0 * np.sinh(-0.5 * x) * ndtr(h2)
+    return b
 
 
-def _normalised_vega(x, s):
+def _normalised_vega(x: FloatArray, s: FloatArray) -> FloatArray:
     """d b / d s = exp(x/2) N'(x/s + s/2), written without the cancelling factors."""
     return _INV_SQRT_2PI * np.exp(-0.5 * ((x / s) ** 2 + 0.25 * s * s))
 
 
-def _solve_normalised(x, beta):
+def _solve_normalised(x: FloatArray, beta: FloatArray) -> FloatArray:
     """s > 0 with b(x, s) = beta, for flat arrays x <= 0 and 0 < beta < exp(x/2).
 
     NaN where beta is so close to exp(x/2) that no s resolves it in floating point.
@@ -314,7 +379,17 @@ def _solve_normalised(x, beta):
     return np.where(unbracketed, np.nan, s)
 
 
-def implied_vol(price, spot, strike, t, rate=0.0, div=0.0, call=True, *, outside="raise"):
+def implied_vol(
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    rate: ArrayLike = 0.0,
+    div: ArrayLike = 0.0,
+    call: ArrayLike = True,
+    *,
+    outside: str = "raise",
+) -> FloatOrArray:
     """The volatility at which :func:`bs_price` returns ``price``; vectorised and broadcasting.
 
     Converges for every price strictly inside the no-arbitrage bounds: above the discounted
@@ -331,21 +406,15 @@ def implied_vol(price, spot, strike, t, rate=0.0, div=0.0, call=True, *, outside
     """
     if outside not in ("raise", "nan"):
         raise OptionInputError(f"outside must be 'raise' or 'nan', got {outside!r}")
-    price = as_checked_array("price", price)
-    spot = as_checked_array("spot", spot, above=0.0)
-    strike = as_checked_array("strike", strike, above=0.0)
-    t = as_checked_array("t", t, at_least=0.0)
-    rate = as_checked_array("rate", rate)
-    div = as_checked_array("div", div)
-    omega = _option_sign(call)
-    price, spot, strike, t, rate, div, omega = np.broadcast_arrays(
-        price, spot, strike, t, rate, div, omega
+    shape, (price, spot, strike, t, rate, div, omega) = _flat_checked(
+        as_checked_array("price", price),
+        as_checked_array("spot", spot, above=0.0),
+        as_checked_array("strike", strike, above=0.0),
+        as_checked_array("t", t, at_least=0.0),
+        as_checked_array("rate", rate),
+        as_checked_array("div", div),
+        _option_sign(call),
     )
-    shape = price.shape
-    price, spot, strike, t, rate, div, omega = (
-        a.ravel() for a in (price, spot, strike, t, rate, div, omega)
-    )
-
     df_r = np.exp(-rate * t)
     df_q = np.exp(-div * t)
     intrinsic = np.maximum(omega * (spot * df_q - strike * df_r), 0.0)
@@ -370,7 +439,24 @@ def implied_vol(price, spot, strike, t, rate=0.0, div=0.0, call=True, *, outside
     return _result(vol.reshape(shape))
 
 
-def _raise_unsolvable(bad, shape, price, spot, strike, t, intrinsic, upper, omega):
+def _flat_checked(*arrays: _Num) -> tuple[tuple[int, ...], list[FloatArray]]:
+    """The broadcast shape of checked ``arrays`` and each broadcast to it and flattened."""
+    broadcast = np.broadcast_arrays(*arrays)
+    return broadcast[0].shape, [a.ravel() for a in broadcast]
+
+
+def _raise_unsolvable(
+    bad: _BoolArray,
+    shape: tuple[int, ...],
+    price: FloatArray,
+    spot: FloatArray,
+    strike: FloatArray,
+    t: FloatArray,
+    intrinsic: FloatArray,
+    upper: FloatArray,
+    omega: FloatArray,
+) -> NoReturn:
+    """Raise the OptionInputError that names the first price outside its bounds."""
     i = int(np.flatnonzero(bad)[0])
     kind = "call" if omega[i] > 0 else "put"
     count = f" ({int(bad.sum())} of {bad.size} outside)"
@@ -391,7 +477,9 @@ def _raise_unsolvable(bad, shape, price, spot, strike, t, intrinsic, upper, omeg
 # --------------------------------------------------------------------------------------------
 
 
-def leland_number(vol, round_trip_cost, rebalance_interval):
+def leland_number(
+    vol: ArrayLike, round_trip_cost: ArrayLike, rebalance_interval: ArrayLike
+) -> FloatOrArray:
     """Leland's number ``Le = sqrt(2/pi) * k / (vol * sqrt(dt))``.
 
     ``k`` = ``round_trip_cost``, the proportional cost of buying and then selling one unit of
@@ -404,7 +492,12 @@ def leland_number(vol, round_trip_cost, rebalance_interval):
     return _result(_SQRT_2_OVER_PI * k / (vol * np.sqrt(dt)))
 
 
-def leland_volatility(vol, round_trip_cost, rebalance_interval, option_side=-1):
+def leland_volatility(
+    vol: ArrayLike,
+    round_trip_cost: ArrayLike,
+    rebalance_interval: ArrayLike,
+    option_side: int = -1,
+) -> FloatOrArray:
     """Leland's cost-adjusted volatility ``vol * sqrt(1 + option_side' * Le)``.
 
     For a hedger who is SHORT a convex option (sold it, ``option_side=-1``, the default: the
@@ -427,7 +520,14 @@ def leland_volatility(vol, round_trip_cost, rebalance_interval, option_side=-1):
     return _result(vol_arr * np.sqrt(factor))
 
 
-def whalley_wilmott_halfwidth(spot, gamma, cost, risk_aversion, t_remaining=0.0, rate=0.0):
+def whalley_wilmott_halfwidth(
+    spot: ArrayLike,
+    gamma: ArrayLike,
+    cost: ArrayLike,
+    risk_aversion: ArrayLike,
+    t_remaining: ArrayLike = 0.0,
+    rate: ArrayLike = 0.0,
+) -> FloatOrArray:
     """Half-width of Whalley & Wilmott's no-trade band around the Black-Scholes delta.
 
     ``H = (3 * exp(-rate * t_remaining) * cost * spot * gamma**2 / (2 * risk_aversion))**(1/3)``,

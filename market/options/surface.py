@@ -48,8 +48,12 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from market.options.pricing import _result, as_checked_array, bs_price
+from market.options.pricing import FloatArray, FloatOrArray, _result, as_checked_array, bs_price
+
+# A checked argument, a scalar or an array (np.float64 is a float).
+_Num = float | FloatArray
 
 __all__ = ["MIN_TIME", "REFERENCE_T", "ArbitrageReport", "SurfaceParameterError", "VolSurface"]
 
@@ -66,7 +70,8 @@ class SurfaceParameterError(ValueError):
     """A volatility-surface parameter outside its allowed range; the message names it."""
 
 
-def _durrleman_g(k, w, dw, d2w):
+def _durrleman_g(k: _Num, w: FloatArray, dw: FloatArray, d2w: FloatArray) -> FloatArray:
+    """Durrleman's g(k) from the total variance and its first two k-derivatives."""
     return (1.0 - k * dw / (2.0 * w)) ** 2 - 0.25 * dw * dw * (1.0 / w + 0.25) + 0.5 * d2w
 
 
@@ -120,7 +125,7 @@ class VolSurface:
     eta: float = 1.0
     skew_decay: float = 0.4
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in (
             "atm_vol",
             "term_slope",
@@ -194,27 +199,8 @@ class VolSurface:
             eta=0.0,
             skew_decay=skew_decay,
         )
-        t_ref = REFERENCE_T
-        theta = float(shape._theta(t_ref))
-        a = math.sqrt(theta / t_ref)
-        second = 2.0 * curvature
-        if skew != 0.0:
-            inv_rho2 = 2.0 + second * a / skew**2
-            if not inv_rho2 > 1.0:
-                raise SurfaceParameterError(
-                    f"VolSurface.from_params curvature must exceed -skew²/(2 atm) = "
-                    f"{-(skew**2) / (2.0 * a):.6g} at skew={skew!r}; got {curvature!r}"
-                )
-            rho = math.copysign(1.0 / math.sqrt(inv_rho2), skew)
-            psi = 2.0 * a * t_ref * skew / rho  # theta * phi(theta)
-        else:
-            if curvature < 0.0:
-                raise SurfaceParameterError(
-                    "VolSurface.from_params curvature must be >= 0 when skew is 0, got "
-                    f"{curvature!r}"
-                )
-            rho = 0.0
-            psi = 2.0 * t_ref * a**1.5 * math.sqrt(second)
+        theta = float(shape._theta(REFERENCE_T))
+        rho, psi = _ssvi_rho_psi(skew, curvature, theta)
         eta = psi * ((1.0 + theta) / theta) ** (1.0 - skew_decay)
         try:
             return dataclasses.replace(shape, rho=rho, eta=eta)
@@ -226,24 +212,31 @@ class VolSurface:
 
     # ---- the surface ---------------------------------------------------------------------
 
-    def atm_total_variance(self, t):
+    def atm_total_variance(self, t: ArrayLike) -> FloatOrArray:
         """``theta(t)``, at-the-money total implied variance ``vol² t``; ``t`` in years, >= 0."""
         t = as_checked_array("t", t, at_least=0.0)
         return _result(self._theta(t))
 
-    def _theta(self, t):
+    def _theta(self, t: _Num) -> FloatArray:
+        """At-the-money total variance on checked ``t`` (years)."""
         short2 = self.atm_vol**2
         long2 = (self.atm_vol + self.term_slope) ** 2
         x = self.term_decay * t
         # (1 - exp(-x)) / x -> 1 as x -> 0; -expm1 keeps it accurate for tiny t.
         weight = np.where(x > 0, -np.expm1(-x) / np.where(x > 0, x, 1.0), 1.0)
-        return long2 * t + (short2 - long2) * t * weight
+        theta: FloatArray = long2 * t + (short2 - long2) * t * weight
+        return theta
 
-    def _phi(self, theta):
+    def _phi(self, theta: FloatArray) -> FloatArray:
+        """SSVI's power-law curvature function of the at-the-money total variance."""
         g = self.skew_decay
-        return self.eta / (theta**g * (1.0 + theta) ** (1.0 - g))
+        phi: FloatArray = self.eta / (theta**g * (1.0 + theta) ** (1.0 - g))
+        return phi
 
-    def _total_variance_and_derivatives(self, k, t):
+    def _total_variance_and_derivatives(
+        self, k: _Num, t: _Num
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """``w(k, t)`` and its first two derivatives in ``k``, on checked inputs."""
         theta = self._theta(t)
         phi = self._phi(theta)
         rho = self.rho
@@ -253,7 +246,7 @@ class VolSurface:
         d2w = 0.5 * theta * phi * phi * (1.0 - rho * rho) / root**3
         return w, dw, d2w
 
-    def total_variance(self, k, t):
+    def total_variance(self, k: ArrayLike, t: ArrayLike) -> FloatOrArray:
         """Total implied variance ``w(k, t) = vol² t`` at log-forward-moneyness ``k = ln(K/F)``.
 
         ``t`` in years, floored at :data:`MIN_TIME`. Broadcasts ``k`` and ``t``.
@@ -262,13 +255,20 @@ class VolSurface:
         t = np.maximum(as_checked_array("t", t, at_least=0.0), MIN_TIME)
         return _result(self._total_variance_and_derivatives(k, t)[0])
 
-    def vol_at_moneyness(self, k, t):
+    def vol_at_moneyness(self, k: ArrayLike, t: ArrayLike) -> FloatOrArray:
         """Implied vol at log-forward-moneyness ``k``; ``t`` in years (floored at MIN_TIME)."""
         k = as_checked_array("k", k)
         t = np.maximum(as_checked_array("t", t, at_least=0.0), MIN_TIME)
         return _result(np.sqrt(self._total_variance_and_derivatives(k, t)[0] / t))
 
-    def vol(self, strike, t, spot, rate=0.0, div=0.0):
+    def vol(
+        self,
+        strike: ArrayLike,
+        t: ArrayLike,
+        spot: ArrayLike,
+        rate: ArrayLike = 0.0,
+        div: ArrayLike = 0.0,
+    ) -> FloatOrArray:
         """Implied vol for ``strike`` and time to expiry ``t`` (years) given ``spot``.
 
         Moneyness is measured on the forward ``spot * exp((rate - div) t)``. Vectorised; all
@@ -282,13 +282,13 @@ class VolSurface:
         k = np.log(strike / spot) - (rate - div) * t
         return _result(np.sqrt(self._total_variance_and_derivatives(k, t)[0] / t))
 
-    def atm_skew(self, t):
+    def atm_skew(self, t: ArrayLike) -> FloatOrArray:
         """At-the-money slope ``d vol / d k`` at ``k = 0`` (vol per unit log-moneyness)."""
         t = np.maximum(as_checked_array("t", t, at_least=0.0), MIN_TIME)
         w, dw, _ = self._total_variance_and_derivatives(np.zeros_like(t), t)
         return _result(dw / (2.0 * np.sqrt(w * t)))
 
-    def atm_curvature(self, t):
+    def atm_curvature(self, t: ArrayLike) -> FloatOrArray:
         """Half the at-the-money ``d² vol / d k²``: the ``k²`` coefficient of the smile near k=0."""
         t = np.maximum(as_checked_array("t", t, at_least=0.0), MIN_TIME)
         w, dw, d2w = self._total_variance_and_derivatives(np.zeros_like(t), t)
@@ -296,7 +296,7 @@ class VolSurface:
         second = d2w / (2.0 * vol * t) - dw * dw / (4.0 * vol**3 * t * t)
         return _result(0.5 * second)
 
-    def durrleman_g(self, k, t):
+    def durrleman_g(self, k: ArrayLike, t: ArrayLike) -> FloatOrArray:
         """Durrleman's ``g(k) = (1 - k w'/(2w))² - w'²/4 (1/w + 1/4) + w''/2`` at ``(k, t)``.
 
         The risk-neutral density is ``N'(d2) g(k) / sqrt(w)``; ``g >= 0`` everywhere means no
@@ -306,7 +306,15 @@ class VolSurface:
         t = np.maximum(as_checked_array("t", t, at_least=0.0), MIN_TIME)
         return _result(_durrleman_g(k, *self._total_variance_and_derivatives(k, t)))
 
-    def check_static_arbitrage(self, strikes, expiries, spot, rate=0.0, div=0.0, tolerance=1e-10):
+    def check_static_arbitrage(
+        self,
+        strikes: ArrayLike,
+        expiries: ArrayLike,
+        spot: ArrayLike,
+        rate: ArrayLike = 0.0,
+        div: ArrayLike = 0.0,
+        tolerance: float = 1e-10,
+    ) -> ArbitrageReport:
         """Check the surface for butterfly and calendar arbitrage on a strike x expiry grid.
 
         Butterfly: Durrleman's ``g(k)`` on every grid point, plus call prices (per unit spot)
@@ -380,10 +388,33 @@ class VolSurface:
         """A surface whose long-end at-the-money vol is ``d`` higher, the short end unchanged."""
         return self._replace(term_slope=self.term_slope + d)
 
-    def _replace(self, **changes) -> VolSurface:
+    def _replace(self, **changes: float) -> VolSurface:
         for name, value in changes.items():
             if not math.isfinite(value):
                 raise SurfaceParameterError(
                     f"shift of VolSurface.{name} must be finite, got {value!r}"
                 )
         return dataclasses.replace(self, **changes)
+
+
+def _ssvi_rho_psi(skew: float, curvature: float, theta: float) -> tuple[float, float]:
+    """SSVI's ``rho`` and ``psi = theta * phi(theta)`` at :data:`REFERENCE_T` that give the
+    at-the-money ``skew`` and ``curvature`` (see :meth:`VolSurface.from_params`); ``theta`` is
+    the reference at-the-money total variance."""
+    t_ref = REFERENCE_T
+    a = math.sqrt(theta / t_ref)
+    second = 2.0 * curvature
+    if skew != 0.0:
+        inv_rho2 = 2.0 + second * a / skew**2
+        if not inv_rho2 > 1.0:
+            raise SurfaceParameterError(
+                f"VolSurface.from_params curvature must exceed -skew²/(2 atm) = "
+                f"{-(skew**2) / (2.0 * a):.6g} at skew={skew!r}; got {curvature!r}"
+            )
+        rho = math.copysign(1.0 / math.sqrt(inv_rho2), skew)
+        return rho, 2.0 * a * t_ref * skew / rho
+    if curvature < 0.0:
+        raise SurfaceParameterError(
+            f"VolSurface.from_params curvature must be >= 0 when skew is 0, got {curvature!r}"
+        )
+    return 0.0, 2.0 * t_ref * a**1.5 * math.sqrt(second)

@@ -1,9 +1,9 @@
 """Statistics of returns: the stylized facts a realistic price path must show.
 
 Pure functions over numpy arrays. Returns are natural-log returns (dimensionless); times are clock
-seconds since the first open (see :mod:`market.exchange.clock`), so nights and weekends are already skipped
-and a 1-minute grid has 390 points per trading day. Volatility is annualised with the trading-time
-year of :mod:`market.exchange.clock` (252 days x 23,400 s).
+seconds since the first open (see :mod:`market.exchange.clock`), so nights and weekends are already
+skipped and a 1-minute grid has 390 points per trading day. Volatility is annualised with the
+trading-time year of :mod:`market.exchange.clock` (252 days x 23,400 s).
 
 The facts (Cont 2001) and the figures they are compared with are in the project's reference notes:
 heavy tails (Hill index about 3, positive excess kurtosis), no linear autocorrelation of returns,
@@ -34,9 +34,10 @@ is ``None`` rather than NaN, so that it serialises to JSON ``null``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from market.exchange.clock import SECONDS_PER_YEAR
 
@@ -47,11 +48,16 @@ DEFAULT_RETURN_LAGS = (1, 2, 3, 4, 5)
 DEFAULT_ABS_LAGS_MINUTES = (1, 5, 10, 30)
 
 
+FloatArray = NDArray[np.float64]
+# A reduction over one axis: a numpy float for 1-D input, else an array.
+FloatOrArray = np.float64 | FloatArray
+
+
 class StylizedInputError(ValueError):
     """An argument to a returns statistic is outside its allowed range."""
 
 
-def _as_1d_finite(name: str, values, min_len: int = 0) -> np.ndarray:
+def _as_1d_finite(name: str, values: ArrayLike, min_len: int = 0) -> FloatArray:
     arr = np.asarray(values, dtype=float)
     if arr.ndim != 1:
         raise StylizedInputError(f"{name} must be one-dimensional, got shape {arr.shape}")
@@ -62,7 +68,7 @@ def _as_1d_finite(name: str, values, min_len: int = 0) -> np.ndarray:
     return arr
 
 
-def log_returns(prices) -> np.ndarray:
+def log_returns(prices: ArrayLike) -> FloatArray:
     """Natural-log returns ``log(p[t] / p[t-1])`` along the last axis.
 
     ``prices`` must be positive and finite; the result has one element fewer along the last axis.
@@ -75,7 +81,8 @@ def log_returns(prices) -> np.ndarray:
     return np.diff(np.log(p), axis=-1)
 
 
-def resample_last(times, prices, interval: float, start: float, end: float):
+def resample_last(times: ArrayLike, prices: ArrayLike, interval: float, start: float,
+                  end: float) -> tuple[NDArray[np.floating[Any]], FloatArray]:
     """Last observed price on a regular clock grid, forward-filled.
 
     The grid is ``start, start + interval, ...`` up to and including ``end`` when it falls on the
@@ -100,13 +107,13 @@ def resample_last(times, prices, interval: float, start: float, end: float):
         raise StylizedInputError(f"need finite start <= end, got start={start}, end={end}")
     # The small slack keeps ``end`` on the grid despite floating-point division.
     n_points = int(np.floor((end - start) / interval + 1e-9)) + 1
-    grid = start + interval * np.arange(n_points)
+    grid: NDArray[np.floating[Any]] = start + interval * np.arange(n_points)
     last = np.searchsorted(t, grid, side="right") - 1
     values = np.where(last >= 0, p[np.clip(last, 0, None)] if p.size else np.nan, np.nan)
     return grid, values.astype(float)
 
 
-def excess_kurtosis(r, axis: int = -1):
+def excess_kurtosis(r: ArrayLike, axis: int = -1) -> FloatOrArray:
     """Excess kurtosis ``m4 / m2**2 - 3`` (normal = 0) along ``axis``; population moments.
 
     Needs at least 4 observations and non-zero variance.
@@ -121,14 +128,15 @@ def excess_kurtosis(r, axis: int = -1):
     if np.any(m2 <= 0.0):
         raise StylizedInputError("r has zero variance: kurtosis is undefined")
     m4 = np.mean(d**4, axis=axis)
-    return m4 / m2**2 - 3.0
+    kurtosis: FloatOrArray = m4 / m2**2 - 3.0
+    return kurtosis
 
 
 def _tail_size(n: int, tail_fraction: float) -> int:
     return int(np.floor(tail_fraction * n))
 
 
-def hill_tail_index(r, tail_fraction: float = 0.05, side: TailSide = "both") -> float:
+def hill_tail_index(r: ArrayLike, tail_fraction: float = 0.05, side: TailSide = "both") -> float:
     """Hill estimator of the tail index ``alpha`` (``P(|X| > x) ~ x**-alpha``).
 
     The tail sample is ``|r|`` (``side="both"``), the losses ``-r`` (``"left"``) or the gains
@@ -172,7 +180,7 @@ def hill_tail_index(r, tail_fraction: float = 0.05, side: TailSide = "both") -> 
     return float(1.0 / mean_log_excess)
 
 
-def autocorrelation(x, lags) -> np.ndarray:
+def autocorrelation(x: ArrayLike, lags: ArrayLike) -> FloatArray:
     """Sample autocorrelation of ``x`` at the given non-negative integer ``lags``.
 
     ``acf(k) = sum((x[t] - m) * (x[t+k] - m)) / sum((x[t] - m)**2)`` with ``m`` the full-sample
@@ -195,7 +203,7 @@ def autocorrelation(x, lags) -> np.ndarray:
     return np.array([float(d[: v.size - k] @ d[k:]) / denom for k in lag_arr])
 
 
-def realised_volatility(r, periods_per_year: float, axis: int = -1):
+def realised_volatility(r: ArrayLike, periods_per_year: float, axis: int = -1) -> FloatOrArray:
     """Annualised realised volatility ``sqrt(periods_per_year * mean(r**2))`` (decimal).
 
     Not demeaned: at intraday horizons the drift is negligible and including it would hide a trend
@@ -209,10 +217,11 @@ def realised_volatility(r, periods_per_year: float, axis: int = -1):
         raise StylizedInputError("r needs at least one return")
     if not np.all(np.isfinite(x)):
         raise StylizedInputError("r must be finite (no NaN or infinity)")
-    return np.sqrt(periods_per_year * np.mean(x**2, axis=axis))
+    vol: FloatOrArray = np.sqrt(periods_per_year * np.mean(x**2, axis=axis))
+    return vol
 
 
-def max_drawdown_pct(prices, axis: int = -1):
+def max_drawdown_pct(prices: ArrayLike, axis: int = -1) -> FloatOrArray:
     """Largest fall from the running peak, in percent of the peak (positive; 0 if none)."""
     p = np.asarray(prices, dtype=float)
     if p.ndim == 0 or p.shape[axis] < 1:
@@ -220,7 +229,8 @@ def max_drawdown_pct(prices, axis: int = -1):
     if not np.all(np.isfinite(p)) or np.any(p <= 0.0):
         raise StylizedInputError("prices must be finite and > 0")
     peak = np.maximum.accumulate(p, axis=axis)
-    return 100.0 * np.max(1.0 - p / peak, axis=axis)
+    drawdown: FloatOrArray = 100.0 * np.max(1.0 - p / peak, axis=axis)
+    return drawdown
 
 
 def _safe_acf(x: np.ndarray, lag: int) -> float | None:
@@ -238,8 +248,8 @@ def _safe_hill(r: np.ndarray, tail_fraction: float, side: TailSide) -> float | N
 
 
 def stylized_facts(
-    times,
-    prices,
+    times: ArrayLike,
+    prices: ArrayLike,
     *,
     start: float | None = None,
     end: float | None = None,
