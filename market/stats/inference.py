@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from market.validation import ConfigError, check_range
@@ -44,7 +45,7 @@ def check_level(level: float) -> None:
     check_range("level", level, 0.0, 1.0, lo_open=True, hi_open=True)
 
 
-def moments(values, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def moments(values: ArrayLike, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, sample variance (ddof 1) and count of the finite values along ``axis``."""
     x = np.moveaxis(np.atleast_1d(np.asarray(values, dtype=float)), axis, -1)
     ok = np.isfinite(x)
@@ -56,7 +57,7 @@ def moments(values, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, var, n
 
 
-def t_interval(values, level: float = 0.95, axis: int = -1) -> Interval:
+def t_interval(values: ArrayLike, level: float = 0.95, axis: int = -1) -> Interval:
     """Mean and Student-t confidence interval of ``values`` along ``axis``, NaNs ignored.
 
     Vectorised: a (metrics, seeds) array gives one interval per metric. ``lo``/``hi`` are NaN
@@ -74,7 +75,7 @@ def t_interval(values, level: float = 0.95, axis: int = -1) -> Interval:
     return Interval(mean[()], sd[()], (mean - half)[()], (mean + half)[()], n[()])
 
 
-def paired_difference(a, b, level: float = 0.95, axis: int = -1) -> Difference:
+def paired_difference(a: ArrayLike, b: ArrayLike, level: float = 0.95, axis: int = -1) -> Difference:
     """Mean of ``a - b`` paired position by position (the same seed), with its t-interval and the
     two-sided paired t-test p-value; pairs with a NaN on either side are dropped.
 
@@ -88,7 +89,7 @@ def paired_difference(a, b, level: float = 0.95, axis: int = -1) -> Difference:
     return Difference(iv.mean, iv.lo, iv.hi, p[()], iv.n)
 
 
-def welch_p(a, b, axis: int = -1) -> np.ndarray:
+def welch_p(a: ArrayLike, b: ArrayLike, axis: int = -1) -> np.ndarray:
     """Two-sided p-value of Welch's unequal-variance t-test of mean(a) = mean(b), NaNs ignored."""
     ma, va, na = moments(a, axis)
     mb, vb, nb = moments(b, axis)

@@ -13,8 +13,11 @@ naming the argument and its allowed range.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from market.exchange.clock import SECONDS_PER_YEAR
 from market.validation import ConfigError, check_array, check_range
@@ -27,7 +30,7 @@ class PathMetricsError(ConfigError):
     """A price path or an index argument that cannot be measured."""
 
 
-def _checked(check, *args, **kwargs):
+def _checked(check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a :mod:`market.validation` check; its error is re-raised as :class:`PathMetricsError`
     so callers catch one type for every malformed path argument."""
     try:
@@ -36,14 +39,15 @@ def _checked(check, *args, **kwargs):
         raise PathMetricsError(str(exc)) from None
 
 
-def _as_path(prices, name: str = "prices") -> np.ndarray:
+def _as_path(prices: ArrayLike, name: str = "prices") -> NDArray[np.float64]:
     p = np.asarray(prices, dtype=float)
     if p.ndim != 1 or p.size < 1:
         raise PathMetricsError(f"{name} must be a one-dimensional array of at least 1 price")
-    return _checked(check_array, name, p, 0.0, lo_open=True)
+    checked: NDArray[np.float64] = _checked(check_array, name, p, 0.0, lo_open=True)
+    return checked
 
 
-def peak_to_trough(prices) -> tuple[float, int, int]:
+def peak_to_trough(prices: ArrayLike) -> tuple[float, int, int]:
     """The largest fall from a running peak: ``(pct <= 0, peak index, trough index)``.
 
     ``pct = 100 * (p[trough] / p[peak] - 1)``; a path that never falls gives ``(0.0, 0, 0)``.
@@ -58,7 +62,7 @@ def peak_to_trough(prices) -> tuple[float, int, int]:
     return float(100.0 * dd[trough]), top, trough
 
 
-def max_rally(prices) -> tuple[float, int, int]:
+def max_rally(prices: ArrayLike) -> tuple[float, int, int]:
     """The largest rise from a running low: ``(pct >= 0, low index, high index)``."""
     p = _as_path(prices)
     low = np.minimum.accumulate(p)
@@ -70,7 +74,7 @@ def max_rally(prices) -> tuple[float, int, int]:
     return float(100.0 * up[high]), bottom, high
 
 
-def retrace_share(prices, peak: int, trough: int, within: int) -> float:
+def retrace_share(prices: ArrayLike, peak: int, trough: int, within: int) -> float:
     """Percent of the fall ``p[peak] -> p[trough]`` recovered by the best price in the ``within``
     samples after the trough (0 = none, 100 = back to the peak); NaN without a fall."""
     p = _as_path(prices)
@@ -85,7 +89,7 @@ def retrace_share(prices, peak: int, trough: int, within: int) -> float:
     return float(100.0 * max(best - p[trough], 0.0) / fall)
 
 
-def worst_window_return(prices, window: int) -> float:
+def worst_window_return(prices: ArrayLike, window: int) -> float:
     """Most negative percent return over any ``window`` consecutive samples (vectorised)."""
     p = _as_path(prices)
     _checked(check_range, "window", window, 1)
@@ -94,7 +98,7 @@ def worst_window_return(prices, window: int) -> float:
     return float(100.0 * np.min(p[window:] / p[:-window] - 1.0))
 
 
-def annualised_vol(minute_returns) -> float:
+def annualised_vol(minute_returns: ArrayLike) -> float:
     """Annualised volatility of one-minute log returns (not demeaned); NaN for none."""
     r = np.asarray(minute_returns, dtype=float)
     if r.size == 0:
