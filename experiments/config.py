@@ -10,9 +10,7 @@ allowed range.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
-from enum import Enum
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, ValidationError
@@ -23,111 +21,10 @@ from agents.dealers import DealersConfig
 from agents.desk.core import DeskConfig
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
+from experiments.events import EventConfig, EventKind  # noqa: F401
 from market.exchange.clock import wall_clock
 from market.exchange.rules import StopLogic
-
-
-class ConfigError(ValueError):
-    """A configuration value outside its allowed range."""
-
-
-def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
-    """Raise :class:`ConfigError` naming ``name`` unless ``lo <= value <= hi`` ."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    bad = (lo is not None and (value <= lo if lo_open else value < lo)) or (
-        hi is not None and (value >= hi if hi_open else value > hi)
-    )
-    if bad:
-        left = "(" if lo_open else "["
-        right = ")" if hi_open else "]"
-        lo_s = "-inf" if lo is None else lo
-        hi_s = "inf" if hi is None else hi
-        raise ConfigError(f"{name} must be in {left}{lo_s}, {hi_s}{right}, got {value!r}")
-
-
-class EventKind(Enum):
-    """Scheduled scenario events (lower-case names so overrides read ``kind=parent_order``)."""
-
-    fundamental_shock = "fundamental_shock"
-    parent_order = "parent_order"
-    surface_shift = "surface_shift"
-    rule_change = "rule_change"
-    fundamental_vol = "fundamental_vol"
-
-
-@dataclass
-class EventConfig:
-    """One scheduled event at ``day`` (0-based) and wall-clock ``at`` ("HH:MM" or "HH:MM:SS").
-
-    fundamental_shock: ``size`` is a log return applied to the fundamental value (-0.03 = -3%).
-    parent_order: ``side`` (+1 buy, -1 sell), ``qty`` shares, ``algo`` "pov" or "twap",
-    ``participation`` (POV rate of recent volume), ``horizon_s`` (TWAP horizon in seconds),
-    ``limit_price`` (currency; null = none), ``urgency`` in [0, 1].
-    surface_shift: ``dlevel`` (vol points as a fraction, 0.05 = +5 vol), ``dskew``, ``dterm``.
-    rule_change: ``target`` names a rule parameter (e.g. "stop_logic.max_move"), ``value``
-    its new value.
-    fundamental_vol: ``value`` is the fundamental value's new volatility (annualised, 0.3 = 30%)
-    from then on (a volatility regime that builds up).
-
-    ``scheduled``: the event is on the public calendar (a macro print, an auction), so an
-    outside observer such as the desk's HPI knows its time in advance; unscheduled news (the
-    default) is seen only through its effect on prices.
-    """
-
-    kind: EventKind = EventKind.fundamental_shock
-    day: int = 0
-    at: str = "10:00"
-    size: float = 0.0
-    side: int = 0
-    qty: int = 0
-    algo: str = "pov"
-    participation: float = 0.1
-    horizon_s: float = 1800.0
-    limit_price: float | None = None
-    urgency: float = 0.5
-    dlevel: float = 0.0
-    dskew: float = 0.0
-    dterm: float = 0.0
-    target: str = ""
-    value: float = 0.0
-    scheduled: bool = False
-
-    def time_of_day(self) -> float:
-        """Seconds since the open of the event's day."""
-        parts = self.at.split(":")
-        if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-            raise ConfigError(
-                f"scenario.events[].at must be 'HH:MM' or 'HH:MM:SS', got {self.at!r}"
-            )
-        extra = int(parts[2]) if len(parts) == 3 else 0
-        return wall_clock(f"{parts[0]}:{parts[1]}") + extra
-
-    def validate(self, where: str, days: int) -> None:
-        check_range(f"{where}.day", self.day, 0, days - 1)
-        try:
-            self.time_of_day()
-        except ValueError as exc:
-            raise ConfigError(f"{where}.at: {exc}") from exc
-        if self.kind is EventKind.parent_order:
-            if self.side not in (1, -1):
-                raise ConfigError(f"{where}.side must be +1 (buy) or -1 (sell), got {self.side}")
-            check_range(f"{where}.qty", self.qty, 0, None, lo_open=True)
-            if self.algo not in ("pov", "twap"):
-                raise ConfigError(f"{where}.algo must be 'pov' or 'twap', got {self.algo!r}")
-            check_range(f"{where}.participation", self.participation, 0.0, 1.0, lo_open=True)
-            check_range(f"{where}.horizon_s", self.horizon_s, 0.0, None, lo_open=True)
-            check_range(f"{where}.urgency", self.urgency, 0.0, 1.0)
-            if self.limit_price is not None:
-                check_range(f"{where}.limit_price", self.limit_price, 0.0, None, lo_open=True)
-        elif self.kind is EventKind.fundamental_shock:
-            check_range(f"{where}.size", self.size, -2.0, 2.0)
-        elif self.kind is EventKind.rule_change and not self.target:
-            raise ConfigError(f"{where}.target must name a rule parameter for a rule_change event")
-        elif self.kind is EventKind.fundamental_vol:
-            check_range(f"{where}.value", self.value, 0.0, 5.0)
-        if not isinstance(self.scheduled, bool):
-            raise ConfigError(f"{where}.scheduled must be true or false, got {self.scheduled!r}")
+from market.validation import ConfigError, check_range
 
 
 @dataclass
