@@ -338,7 +338,10 @@ class InsurersPopulation(Population):
     """The portfolio insurers; records what their models demanded and what they executed."""
 
     name = "insurers"
-    RECORDED: ClassVar[dict[str, str]] = {"insurer_demanded": "demanded", "insurer_executed": "executed"}
+    RECORDED: ClassVar[dict[str, str]] = {
+        "insurer_demanded": "demanded",
+        "insurer_executed": "executed",
+    }
 
     @classmethod
     def build(

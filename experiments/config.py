@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, ValidationError
@@ -21,7 +22,7 @@ from agents.dealers import DealersConfig
 from agents.desk.core import DeskConfig
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
-from experiments.events import EventConfig, EventKind  # noqa: F401
+from experiments.events import EventConfig, EventKind, named_events  # noqa: F401
 from market.exchange.clock import wall_clock
 from market.exchange.rules import StopLogic
 from market.validation import ConfigError, check_range
@@ -34,7 +35,10 @@ class ScenarioConfig:
     name: str = "baseline"
     description: str = "One calm trading day with every population present."
     days: int = 1
-    events: list[EventConfig] = field(default_factory=list)
+    #: event name -> event in config files (names are [A-Za-z0-9_]+ so that overrides can
+    #: address them: ``scenario.events.program.qty=...``); once validated, the events in listing
+    #: order. They fire in time order, ties in listing order.
+    events: Any = field(default_factory=dict)
     #: arm name -> dotted ``key=value`` overrides applied when the run's ``arm`` is that name
     #: (the control arms that switch a feedback mechanism off)
     arms: dict[str, list[str]] = field(default_factory=dict)
@@ -56,8 +60,13 @@ class ScenarioConfig:
             )
         if self.pin_strike is not None:
             check_range("scenario.pin_strike", self.pin_strike, 0.0, None, lo_open=True)
-        for i, ev in enumerate(self.events):
-            ev.validate(f"scenario.events[{i}]", self.days)
+        named = named_events(self.events)
+        for name, ev in named.items():
+            ev.validate(f"scenario.events.{name}", self.days)
+        # The names address events in config files and overrides; the run needs only the
+        # order. No events stay an empty mapping: as the schema's default, config files merge
+        # their named events into it.
+        self.events = list(named.values()) if named else {}
 
 
 @dataclass

@@ -9,6 +9,7 @@ time_of_day()``; events due at the same time fire in the order the scenario list
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -66,6 +67,16 @@ class EventConfig:
     value: float = 0.0
     scheduled: bool = False
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, EventKind):  # as read from a config file
+            try:
+                self.kind = EventKind(self.kind)
+            except ValueError:
+                allowed = ", ".join(k.value for k in EventKind)
+                raise ConfigError(
+                    f"scenario.events[].kind must be one of {allowed}, got {self.kind!r}"
+                ) from None
+
     def time_of_day(self) -> float:
         """Seconds since the open of the event's day."""
         parts = self.at.split(":")
@@ -115,9 +126,36 @@ class EventTarget(Protocol):
     def set_fundamental_vol(self, vol: float) -> None: ...
 
 
-def schedule(events: Iterable[EventConfig]) -> list[tuple[float, int, EventConfig]]:
-    """``(clock time, listing order, event)`` sorted by time, ties in listing order."""
-    q = [(ev.day * SECONDS_PER_DAY + ev.time_of_day(), i, ev) for i, ev in enumerate(events)]
+_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def named_events(events: Any) -> dict[str, EventConfig]:
+    """Scenario events as ``{name: EventConfig}`` in listing order.
+
+    ``events`` is a mapping of names to events (or to their fields, as read from a config file);
+    a plain sequence, as code may build one, names each event by its position ("0", "1", ...).
+    A name outside ``[A-Za-z0-9_]+`` raises :class:`ConfigError`.
+    """
+    items: Iterable[tuple[Any, Any]]
+    items = events.items() if isinstance(events, Mapping) else enumerate(events or ())
+    out: dict[str, EventConfig] = {}
+    for key, ev in items:
+        name = str(key)
+        if not _NAME.fullmatch(name):
+            raise ConfigError(
+                f"scenario.events: event names must be letters, digits and _, got {name!r}"
+            )
+        out[name] = ev if isinstance(ev, EventConfig) else EventConfig(**dict(ev))
+    return out
+
+
+def schedule(events: Any) -> list[tuple[float, int, EventConfig]]:
+    """``(clock time, listing order, event)`` sorted by time, ties in listing order.
+
+    ``events`` as :func:`named_events` takes them.
+    """
+    q = [(ev.day * SECONDS_PER_DAY + ev.time_of_day(), i, ev)
+         for i, ev in enumerate(named_events(events).values())]
     q.sort(key=lambda x: (x[0], x[1]))
     return q
 

@@ -1,20 +1,25 @@
 """The hedgeloop model: the clock, the scheduled events, the populations and the shared book.
 
-One :class:`HedgeLoopModel` step is ``market.step_seconds`` of trading. In a step the model
+One :class:`HedgeLoopModel` step is ``market.step_seconds`` of trading, in named phases:
 
-1. opens a new day or settles the close (expiries, then every agent's ``on_close``),
-2. fires the scenario events that are due (fundamental shocks, desk parent orders, volatility
-   surface shifts, rule changes),
-3. lets the trading rules look at the book (halts start and end, reopening auctions),
-4. moves the fundamental value one step,
-5. draws which agents act from their Poisson clocks (one vectorised draw per population) and calls
+1. open a new day (:meth:`~HedgeLoopModel._open_day`),
+2. fire the scenario events that are due (:mod:`experiments.events`: fundamental shocks, desk
+   parent orders, volatility surface shifts, rule changes, fundamental volatility),
+3. let the trading rules look at the book (halts start and end, reopening auctions),
+4. move the fundamental value one step,
+5. observe: each population that may act looks at the market once
+   (:meth:`agents.base.Population.observe`, which sets its activity multiplier),
+6. act: draw who acts from the Poisson clocks (one vectorised draw per population) and call
    only those, in a random order,
-6. cancels orders whose lifetime ran out, updates :class:`market.exchange.market_state.MarketState`, and
-7. records a row every ``market.record_interval`` seconds with Mesa's DataCollector.
+7. cancel orders whose lifetime ran out,
+8. update :class:`market.exchange.market_state.MarketState`,
+9. settle the close at the day's last step (expiries, then every agent's ``on_close``), and
+10. record a row every ``market.record_interval`` seconds with Mesa's DataCollector.
 
-Cost grows with the number of actions, not with agents x steps. Every print is settled in the
-ledger the moment it happens (through :class:`market.exchange.venue.Venue`), so cash, shares and option
-positions stay conserved; :meth:`HedgeLoopModel.finish` checks that and raises if not.
+Cost grows with the number of actions, not with agents x steps. Every print is settled the
+moment it happens (the :class:`market.exchange.venue.Venue` hands it to
+:class:`market.exchange.clearing.Clearing`), so cash, shares and option positions stay
+conserved; :meth:`HedgeLoopModel.finish` checks that and raises if not.
 
 Randomness: Mesa's generators come from ``seed``; every population (and the fundamental, and the
 activation clocks) gets its own stream from ``SeedSequence(seed, spawn_key=(crc32(name),))``, so
@@ -41,7 +46,7 @@ from agents.insurers import InsurersPopulation
 from agents.liquidity import LiquidityPopulation
 from agents.world import World
 from experiments.config import RunConfig
-from experiments.events import EventConfig, fire, schedule
+from experiments.events import fire, schedule
 from market.exchange.clearing import Clearing, Ledger
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.exchange.market_state import MarketState

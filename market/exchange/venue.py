@@ -1,8 +1,9 @@
 """The exchange as participants meet it: one order book, its trading rules and trade settlement.
 
 Every message from every participant goes through a :class:`Venue`. After each message the venue
-hands every new print to ``on_trade`` (the simulator settles it in the ledger), so no fill is ever
-missed or settled twice. Owners are opaque integers: the venue, like the book, knows nothing of
+hands every new print to ``on_trade`` (in the simulator,
+:meth:`market.exchange.clearing.Clearing.settle_trade`), so no fill is ever missed or settled
+twice. Owners are opaque integers: the venue, like the book, knows nothing of
 who they are.
 
 Difference from the raw book, on purpose for simulation: a market or IOC order sent while trading
@@ -85,8 +86,8 @@ class BookView:
 class Venue:
     """Routes orders to ``book``, settles prints through ``on_trade`` and runs ``rules``.
 
-    ``rules`` follow the protocol of :mod:`market.exchange.rules`: ``rule.update(now, book)`` arms price
-    bands, starts and ends halts (reopening with the book's auction).
+    ``rules`` follow the protocol of :mod:`market.exchange.rules`: ``rule.update(now, book)``
+    arms price bands, starts and ends halts (reopening with the book's auction).
     """
 
     def __init__(
