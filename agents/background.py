@@ -70,7 +70,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from agents.base import Participant
+from agents.base import Participant, Population
+from agents.world import World
 from market.validation import ConfigError, Validated, param
 
 _BUFFER = 4096
@@ -241,8 +242,8 @@ class BackgroundCrowd:
     def activity_multiplier(self, state, dt: float, fundamental: float | None = None) -> float:
         """The population's rate factor from the market's recent volatility (once per step).
 
-        ``state`` is the model's :class:`market.exchange.market_state.MarketState`, ``dt`` the step in
-        seconds, ``fundamental`` the value the crowd learns against (None: no learning this
+        ``state`` is the market's :class:`market.exchange.market_state.MarketState`, ``dt`` the
+        step in seconds, ``fundamental`` the value the crowd learns against (None: no learning this
         step). Repeated calls within one step return the same value.
         """
         if state.n == self._seen_step:
@@ -298,7 +299,7 @@ class BackgroundTrader(Participant):
 
     def __init__(
         self,
-        model,
+        world: World,
         stream: np.random.Generator,
         rate: float,
         crowd: BackgroundCrowd,
@@ -307,7 +308,7 @@ class BackgroundTrader(Participant):
         w_noise: float,
         horizon: float,
     ) -> None:
-        super().__init__(model, stream, rate)
+        super().__init__(world, stream, rate)
         if not (horizon > 0 and math.isfinite(horizon)):
             raise ValueError(f"background: horizon must be finite and > 0 seconds, got {horizon}")
         self.crowd = crowd
@@ -337,13 +338,6 @@ class BackgroundTrader(Participant):
         """Share of the gap to the fundamental this trader expects to close within its horizon."""
         return min(1.0, self.horizon / self.crowd.cfg.fundamental_horizon)
 
-    @classmethod
-    def activity_multiplier(cls, model) -> float:
-        members = getattr(model, "populations", {}).get(cls.population)
-        if not members:
-            return 1.0
-        return members[0].crowd.activity_multiplier(model.state, model.dt, model.fundamental)
-
     def expected_log_return(
         self, price: float, fundamental: float, trend: float, eps: float
     ) -> float:
@@ -360,7 +354,7 @@ class BackgroundTrader(Participant):
         return cap if r > cap else -cap if r < -cap else r
 
     def act(self) -> None:
-        m = self.model
+        m = self.world
         crowd = self.crowd
         cfg = crowd.cfg
         st = m.state
@@ -386,7 +380,7 @@ class BackgroundTrader(Participant):
             self.n_market += 1
             return
         target = p * math.exp(r_hat) / m.tick
-        book = m.book
+        book = m.book_view
         opp = book.best_ask if side > 0 else book.best_bid
         if u < crowd.p_aggressive and opp is not None:
             price = max(opp, int(target)) if side > 0 else min(opp, math.ceil(target))
@@ -417,12 +411,51 @@ def _laplace_abs(stream: np.random.Generator, scale: float, n: int) -> np.ndarra
     return np.abs(stream.laplace(0.0, scale, n)) if scale > 0 else np.zeros(n)
 
 
-def populate(model, cfg: BackgroundConfig, stream: np.random.Generator) -> list[BackgroundTrader]:
+class BackgroundPopulation(Population):
+    """The background traders and their shared :class:`BackgroundCrowd` (``crowd``).
+
+    Each step the crowd reads the market's volatility (and, when it learns value from prices,
+    the gap to the fundamental) and sets the population's activity multiplier.
+    """
+
+    name = "background"
+
+    def __init__(
+        self,
+        cfg: BackgroundConfig,
+        stream: np.random.Generator,
+        members: list[Participant],
+        crowd: BackgroundCrowd | None = None,
+    ) -> None:
+        super().__init__(cfg, stream, members)
+        self.crowd = crowd if crowd is not None else BackgroundCrowd(cfg, stream)
+
+    @classmethod
+    def build(
+        cls, world: World, cfg: BackgroundConfig, stream: np.random.Generator
+    ) -> BackgroundPopulation:
+        crowd = BackgroundCrowd(cfg, stream)  # draws nothing until the first action
+        return cls(cfg, stream, _traders(world, cfg, stream, crowd) if cfg.n else [], crowd)
+
+    def observe(self, world: World) -> None:
+        self.activity_multiplier = self.crowd.activity_multiplier(
+            world.state, world.dt, world.fundamental
+        )
+
+
+def populate(
+    world: World, cfg: BackgroundConfig, stream: np.random.Generator
+) -> list[BackgroundTrader]:
     """Create ``cfg.n`` background traders with their own weights and horizons."""
     if cfg.n == 0:
         return []
+    return _traders(world, cfg, stream, BackgroundCrowd(cfg, stream))
+
+
+def _traders(
+    world: World, cfg: BackgroundConfig, stream: np.random.Generator, crowd: BackgroundCrowd
+) -> list[BackgroundTrader]:
     n = cfg.n
-    crowd = BackgroundCrowd(cfg, stream)
     w_f = _laplace_abs(stream, cfg.fundamentalist_scale, n)
     w_c = _laplace_abs(stream, cfg.chartist_scale, n)
     w_c = np.where(stream.random(n) < cfg.contrarian_share, -w_c, w_c)
@@ -433,7 +466,7 @@ def populate(model, cfg: BackgroundConfig, stream: np.random.Generator) -> list[
     members = []
     for i in range(n):
         a = BackgroundTrader(
-            model, stream, cfg.rate, crowd, float(w_f[i]), float(w_c[i]), float(w_n[i]),
+            world, stream, cfg.rate, crowd, float(w_f[i]), float(w_c[i]), float(w_n[i]),
             float(horizons[i]),
         )
         a.initial_shares = cfg.initial_shares

@@ -1,7 +1,7 @@
 """Option customers: buy and sell calls and puts at the dealers' quotes.
 
 Their flow sets the dealers' true positions and the open interest by strike and expiry. Each
-action is one option trade through ``model.trade_option`` (the best dealer quote), drawn from a
+action is one option trade through ``world.trade_option`` (the best dealer quote), drawn from a
 configurable mix of flow types (:class:`FlowType`):
 
 - ``protective_put``: buy out-of-the-money puts (strike / spot in ``put_moneyness``);
@@ -41,13 +41,15 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import ClassVar
 
 import numpy as np
 
-from agents.base import Participant
+from agents.base import Participant, Population
+from agents.world import World
 from market.options.chain import expiry_of_day
 from market.validation import ConfigError, Validated, param
 
@@ -214,42 +216,6 @@ class OpeningBook:
         self.done = 0
         self.refused = 0
 
-    @classmethod
-    def from_dealers_config(cls, dealers_cfg, chain, spot: float) -> OpeningBook:
-        """Trades that give the dealers ``dealers_cfg.initial_book`` (module docstring)."""
-        kind = getattr(getattr(dealers_cfg, "initial_book", "flat"), "value", None) or str(
-            getattr(dealers_cfg, "initial_book", "flat")
-        )
-        if kind == "flat":
-            return cls([])
-        if kind not in ("short_gamma", "long_gamma"):
-            raise ValueError(
-                f"agents.dealers.initial_book must be flat, short_gamma or long_gamma; got {kind!r}"
-            )
-        side = 1 if kind == "short_gamma" else -1  # customers buy -> dealers short
-        expiries = np.unique(np.asarray(chain.expiry))
-        idx = int(dealers_cfg.initial_book_expiry)
-        if idx >= expiries.size:
-            raise ValueError(
-                f"agents.dealers.initial_book_expiry must be in [0, {expiries.size - 1}] "
-                f"(the listed expiries), got {idx}"
-            )
-        in_expiry = np.asarray(chain.expiry) == expiries[idx]
-        strikes = np.unique(np.asarray(chain.strike)[in_expiry])
-        centre = int(np.argmin(np.abs(strikes - spot)))
-        width = int(dealers_cfg.initial_book_strikes)
-        chosen = strikes[max(0, centre - width) : centre + width + 1]
-        qty = int(dealers_cfg.initial_book_contracts)
-        trades = []
-        strike_arr = np.asarray(chain.strike)
-        call_arr = np.asarray(chain.is_call)
-        for k in chosen:
-            for is_call in (True, False):
-                hit = np.flatnonzero(in_expiry & np.isclose(strike_arr, k) & (call_arr == is_call))
-                if hit.size:
-                    trades.append((int(hit[0]), side, qty))
-        return cls(trades)
-
 
 class OptionCustomer(Participant):
     """An end user of options: one trade of its flow mix per action at the dealers' quotes.
@@ -263,14 +229,14 @@ class OptionCustomer(Participant):
 
     def __init__(
         self,
-        model,
+        world: World,
         stream: np.random.Generator,
         rate: float,
         cfg: CustomersConfig | None = None,
         opening: OpeningBook | None = None,
         flow_type: FlowType | None = None,
     ) -> None:
-        super().__init__(model, stream, rate)
+        super().__init__(world, stream, rate)
         self.cfg = cfg = cfg if cfg is not None else CustomersConfig()
         self.opening = opening if opening is not None else OpeningBook([])
         self.flow_type = flow_type
@@ -282,28 +248,19 @@ class OptionCustomer(Participant):
         self._weights = cfg.weights()
         self._cum_weights = np.cumsum(self._weights).tolist()
         self._ranges = [cfg.moneyness(ft) for ft in FLOW_TYPES]
-        chain = model.chain
+        chain = world.chain
         self._strike = np.asarray(chain.strike, dtype=float)
         self._expiry = np.asarray(chain.expiry, dtype=float)
         self._is_call = np.asarray(chain.is_call, dtype=bool)
         self._expiries = np.unique(self._expiry)
-        self._expiry_weights = _expiry_weights(cfg, model, self._expiries)
-
-    # ------------------------------------------------------------------ intensity
-    @classmethod
-    def activity_multiplier(cls, model) -> float:
-        """The chasing boost of :func:`population_boost` for the run's customers config."""
-        cfg = model.cfg.agents.customers
-        if cfg.call_frenzy_weight <= 0.0 or cfg.frenzy_chase <= 0.0:
-            return 1.0
-        return population_boost(cfg, model.state.log_return(cfg.frenzy_window_seconds))
+        self._expiry_weights = _expiry_weights(cfg, world.expiry_days, self._expiries)
 
     # ------------------------------------------------------------------ actions
     def act(self) -> None:
         if self.opening.pending:
             self._work_opening()
             return
-        m = self.model
+        m = self.world
         cfg = self.cfg
         r = m.state.log_return(cfg.frenzy_window_seconds)
         f = chase_factor(cfg, r)
@@ -339,7 +296,7 @@ class OptionCustomer(Participant):
 
     def pick_contract(self, flow: FlowType) -> int | None:
         """A live contract for ``flow`` (module docstring), or None if none is listed."""
-        m = self.model
+        m = self.world
         now = m.now
         spot = m.state.mid
         live_expiry = self._expiries > now + self.cfg.min_seconds_to_expiry
@@ -369,7 +326,7 @@ class OptionCustomer(Participant):
 
     def _trade(self, flow: FlowType) -> None:
         side, _ = FLOW_TRADE[flow]
-        if side > 0 and self.model.ledger.cash[self.account] <= 0:
+        if side > 0 and self.world.ledger.cash[self.account] <= 0:
             self.refused[flow.value] += 1
             return
         contract = self.pick_contract(flow)
@@ -383,7 +340,7 @@ class OptionCustomer(Participant):
         self._execute(contract, side, qty, flow.value)
 
     def _execute(self, contract: int, side: int, qty: int, label: str) -> bool:
-        price = self.model.trade_option(self, contract, side, qty)
+        price = self.world.trade_option(self.account, contract, side, qty)
         if price is None:
             self.refused[label] += qty
             return False
@@ -391,15 +348,18 @@ class OptionCustomer(Participant):
             self.contracts_bought[label] += qty
         else:
             self.contracts_sold[label] += qty
-        self.premium_paid += side * qty * price * self.model.ledger.multiplier
+        self.premium_paid += side * qty * price * self.world.ledger.multiplier
         return True
 
 
-def _expiry_weights(cfg: CustomersConfig, model, expiries: np.ndarray) -> np.ndarray:
-    """Weights aligned with the sorted listed ``expiries`` from ``cfg.expiry_weights``."""
+def _expiry_weights(
+    cfg: CustomersConfig, expiry_days: Sequence[int], expiries: np.ndarray
+) -> np.ndarray:
+    """Weights aligned with the sorted listed ``expiries`` from ``cfg.expiry_weights``
+    (``expiry_days``: the listed expiries as configured, which the weights follow)."""
     if not cfg.expiry_weights:
         return np.ones(expiries.size)
-    days = list(model.cfg.market.chain.expiry_days)
+    days = list(expiry_days)
     if len(cfg.expiry_weights) != len(days):
         raise ValueError(
             f"agents.customers.expiry_weights must have one weight per market.chain.expiry_days "
@@ -424,16 +384,38 @@ def flow_totals(customers: list[OptionCustomer]) -> dict[str, dict[str, int]]:
     return out
 
 
-def populate(model, cfg: CustomersConfig, stream: np.random.Generator) -> list[OptionCustomer]:
+class CustomersPopulation(Population):
+    """The option customers and the dealers' opening book they work through.
+
+    Each step, with a chasing frenzy configured, the population's activity rises with the recent
+    return by :func:`population_boost`.
+    """
+
+    name = "customers"
+
+    @classmethod
+    def build(
+        cls, world: World, cfg: CustomersConfig, stream: np.random.Generator
+    ) -> CustomersPopulation:
+        return cls(cfg, stream, list(populate(world, cfg, stream)))
+
+    def observe(self, world: World) -> None:
+        cfg = self.cfg
+        if cfg.call_frenzy_weight <= 0.0 or cfg.frenzy_chase <= 0.0:
+            self.activity_multiplier = 1.0
+            return
+        self.activity_multiplier = population_boost(
+            cfg, world.state.log_return(cfg.frenzy_window_seconds)
+        )
+
+
+def populate(
+    world: World, cfg: CustomersConfig, stream: np.random.Generator
+) -> list[OptionCustomer]:
     """Build ``cfg.n`` customers (cash only) and the shared opening book of the dealers."""
     if cfg.n == 0:
         return []
-    dealers_cfg = getattr(getattr(model.cfg, "agents", None), "dealers", None)
-    opening = (
-        OpeningBook.from_dealers_config(dealers_cfg, model.chain, model.cfg.market.initial_price)
-        if dealers_cfg is not None and getattr(dealers_cfg, "n", 0) > 0
-        else OpeningBook([])
-    )
+    opening = OpeningBook(world.dealer_opening_book())
     types: list[FlowType | None] = [None] * cfg.n
     if cfg.typed:
         w = cfg.weights()
@@ -441,7 +423,7 @@ def populate(model, cfg: CustomersConfig, stream: np.random.Generator) -> list[O
         types = [FLOW_TYPES[int(i)] for i in draws]
     customers = []
     for flow_type in types:
-        c = OptionCustomer(model, stream, cfg.rate, cfg, opening, flow_type)
+        c = OptionCustomer(world, stream, cfg.rate, cfg, opening, flow_type)
         c.initial_cash = float(cfg.initial_cash)
         c.initial_shares = 0
         customers.append(c)

@@ -1,7 +1,7 @@
 """Option dealers: quote off the surface with a Leland spread and delta-hedge in the shared book.
 
 An :class:`OptionDealer` takes the other side of every option customer (through
-``model.trade_option``), holds the resulting book, and hedges its delta by trading the underlying
+``world.trade_option``), holds the resulting book, and hedges its delta by trading the underlying
 in the same order book as everyone else, with a pluggable policy from
 :mod:`agents.hedging_policies`. A dealer that is short gamma buys as the price rises and sells as it
 falls (amplifying moves); a long-gamma dealer does the reverse (damping them).
@@ -16,7 +16,7 @@ Units and signs, stated once:
   ``gex`` is the dealer's dollar gamma per 1% move, ``net_gamma * spot**2 * 0.01`` (currency),
   from its true positions.
 - Prices: option quotes in currency per share, on the ``option_tick`` grid; the underlying's
-  marks are the book mid (``model.state.mid``); option marks are Black-Scholes at the surface vol.
+  marks are the book mid (``world.state.mid``); option marks are Black-Scholes at the surface vol.
 - Time: clock seconds (:mod:`market.exchange.clock`); option maturities in trading years.
 
 Quoting. The mid is Black-Scholes at the surface vol. A dealer that sells (the customer buys)
@@ -70,10 +70,12 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-from agents.base import Participant, as_enum
+from agents.base import Participant, Population, as_enum
 from agents.hedging_policies import HedgePolicyKind, make_policy
+from agents.world import World
 from market.exchange.clearing import to_cents
 from market.exchange.clock import SECONDS_PER_YEAR
+from market.options.chain import OptionChain
 from market.options.pricing import bs_greeks, bs_price, leland_number
 from market.validation import ConfigError, Validated, param
 
@@ -242,15 +244,15 @@ class SurfaceMarks:
         self._value: ContractMarks | None = None
         self.computed = 0
 
-    def get(self, model, contract: int, spot: float) -> ContractMarks:
-        surface = model.surface
-        key = (model.now, spot, contract)
+    def get(self, world: World, contract: int, spot: float) -> ContractMarks:
+        surface = world.surface
+        key = (world.now, spot, contract)
         if self._key == key and self._surface is surface:
             return self._value
-        chain = model.chain
+        chain = world.chain
         strike = float(chain.strike[contract])
         call = bool(chain.is_call[contract])
-        t = max(float(chain.expiry[contract]) - model.now, 0.0) / SECONDS_PER_YEAR
+        t = max(float(chain.expiry[contract]) - world.now, 0.0) / SECONDS_PER_YEAR
         vol = float(surface.vol(strike, t, spot))
         g = bs_greeks(spot, strike, t, vol, call=call)
         mid = bs_price(spot, strike, t, vol, call=call)
@@ -277,13 +279,13 @@ class OptionDealer(Participant):
 
     def __init__(
         self,
-        model,
+        world: World,
         stream: np.random.Generator,
         rate: float,
         cfg: DealersConfig | None = None,
         marks: SurfaceMarks | None = None,
     ) -> None:
-        super().__init__(model, stream, rate)
+        super().__init__(world, stream, rate)
         self.cfg = cfg = cfg if cfg is not None else DealersConfig()
         self.marks = marks if marks is not None else SurfaceMarks()
         kind = cfg.policy if cfg.hedge else HedgePolicyKind.none
@@ -335,7 +337,7 @@ class OptionDealer(Participant):
     # ------------------------------------------------------------------ setup
     def _start(self) -> None:
         """First contact with the ledger (it does not exist while populations are built)."""
-        m = self.model
+        m = self.world
         led = m.ledger
         self._mult = float(led.multiplier)
         self._cents_per_tick = round(m.tick * 100)
@@ -363,14 +365,14 @@ class OptionDealer(Participant):
 
     def round_trip_cost(self) -> float:
         """Round-trip proportional cost of the underlying estimated from the book spread."""
-        st = self.model.state
+        st = self.world.state
         k = 0.0
         if st.spread_ticks > 0 and st.mid > 0:
-            k = self.cfg.cost_spread_multiple * st.spread_ticks * self.model.tick / st.mid
+            k = self.cfg.cost_spread_multiple * st.spread_ticks * self.world.tick / st.mid
         return max(k, self.cfg.min_round_trip_cost)
 
     def _held(self, now: float) -> np.ndarray:
-        pos = self.model.ledger.options[self.account]
+        pos = self.world.ledger.options[self.account]
         held = np.flatnonzero(pos)
         if held.size:
             held = held[self._expiry[held] > now]
@@ -387,7 +389,7 @@ class OptionDealer(Participant):
     def _evaluate(self, with_value: bool) -> BookGreeks:
         if not self._started:
             self._start()
-        m = self.model
+        m = self.world
         now = m.now
         spot = m.state.mid
         held = self._held(now)
@@ -419,7 +421,7 @@ class OptionDealer(Participant):
         held = self._held(now)
         if not held.size:
             return 0.0
-        m = self.model
+        m = self.world
         strike = self._strike[held]
         t = (self._expiry[held] - now) / SECONDS_PER_YEAR
         vol = m.surface.vol(strike, t, spot)
@@ -440,7 +442,7 @@ class OptionDealer(Participant):
         if not self._started:
             self._start()
             return
-        m = self.model
+        m = self.world
         led = m.ledger
         acct = self.account
         spot = float(m.state.mid)
@@ -469,7 +471,7 @@ class OptionDealer(Participant):
         """Mark-to-market value of the account now (currency): cash + shares + options at mid."""
         if not self._started:
             self._start()
-        m = self.model
+        m = self.world
         led = m.ledger
         spot = float(m.state.mid)
         return (
@@ -493,7 +495,7 @@ class OptionDealer(Participant):
             raise ValueError(f"qty must be a whole number of contracts >= 1, got {qty!r}")
         if not self._started:
             self._start()
-        m = self.model
+        m = self.world
         n = self._expiry.size
         if (
             isinstance(contract, bool)
@@ -558,7 +560,7 @@ class OptionDealer(Participant):
         """
         if not self._started:
             self._start()
-        m = self.model
+        m = self.world
         c = int(contract)
         q = int(qty_for_dealer)
         last = self._last_quote
@@ -585,7 +587,7 @@ class OptionDealer(Participant):
 
     # ------------------------------------------------------------------ hedging
     def act(self) -> None:
-        m = self.model
+        m = self.world
         if not self._started:
             self._start()
         if m.now - self._last_mark_time >= self.cfg.mark_interval_seconds:
@@ -594,7 +596,7 @@ class OptionDealer(Participant):
             self._evaluate(with_value=False)
         if not self.hedging:
             return
-        if m.book.halted:
+        if m.book_view.halted:
             self.hedge_waits += 1
             return
         spot = float(m.state.mid)
@@ -614,9 +616,9 @@ class OptionDealer(Participant):
 
     def _execute(self, trade: int, decision_mid: float) -> None:
         cfg = self.cfg
-        m = self.model
+        m = self.world
         venue = m.venue
-        book = m.book
+        book = m.book_view
         remaining = int(trade)
         self._decision_mid = decision_mid
         for _ in range(cfg.max_child_orders):
@@ -644,7 +646,7 @@ class OptionDealer(Participant):
     def on_fill(self, order_id: int, side: int, qty: int, price: int, aggressor: bool) -> None:
         """A hedge fill: book its cost against the decision mid and track the hedge."""
         self._filled += qty
-        px = price * self.model.tick
+        px = price * self.world.tick
         self.pnl_hedge_cost -= side * qty * (px - self._decision_mid)
         self._share_cash -= side * qty * price * self._cents_per_tick
         self._share_basis += side * qty * self._decision_mid
@@ -657,15 +659,76 @@ class OptionDealer(Participant):
         self.mark(self._evaluate(with_value=True).value)
 
 
-def populate(model, cfg: DealersConfig, stream: np.random.Generator) -> list[OptionDealer]:
+class DealersPopulation(Population):
+    """The option dealers, sharing one :class:`SurfaceMarks`; records their summed Greeks and
+    hedge flow."""
+
+    name = "dealers"
+    RECORDED: ClassVar[dict[str, str]] = {
+        "dealer_delta": "net_delta",
+        "dealer_gamma": "net_gamma",
+        "dealer_gex": "gex",
+        "dealer_hedge_flow": "hedge_flow",
+    }
+
+    @classmethod
+    def build(
+        cls, world: World, cfg: DealersConfig, stream: np.random.Generator
+    ) -> DealersPopulation:
+        return cls(cfg, stream, list(populate(world, cfg, stream)))
+
+
+def populate(world: World, cfg: DealersConfig, stream: np.random.Generator) -> list[OptionDealer]:
     """Build ``cfg.n`` dealers sharing one :class:`SurfaceMarks`; cash endowment, no shares."""
     if cfg.n == 0:
         return []
     marks = SurfaceMarks()
     dealers = []
     for _ in range(cfg.n):
-        d = OptionDealer(model, stream, cfg.rate, cfg, marks)
+        d = OptionDealer(world, stream, cfg.rate, cfg, marks)
         d.initial_cash = float(cfg.initial_cash)
         d.initial_shares = 0
         dealers.append(d)
     return dealers
+
+
+def opening_book_trades(
+    cfg: DealersConfig, chain: OptionChain, spot: float
+) -> list[tuple[int, int, int]]:
+    """Customer trades ``(contract, customer side, contracts)`` that give the dealers
+    ``cfg.initial_book``: around the money (strikes nearest ``spot``, currency) in the expiry
+    ``initial_book_expiry``, ``initial_book_strikes`` strikes each side, a call and a put at
+    each, ``initial_book_contracts`` each (the customers execute them at the start of the run).
+    """
+    kind = getattr(getattr(cfg, "initial_book", "flat"), "value", None) or str(
+        getattr(cfg, "initial_book", "flat")
+    )
+    if kind == "flat":
+        return []
+    if kind not in ("short_gamma", "long_gamma"):
+        raise ValueError(
+            f"agents.dealers.initial_book must be flat, short_gamma or long_gamma; got {kind!r}"
+        )
+    side = 1 if kind == "short_gamma" else -1  # customers buy -> dealers short
+    expiries = np.unique(np.asarray(chain.expiry))
+    idx = int(cfg.initial_book_expiry)
+    if idx >= expiries.size:
+        raise ValueError(
+            f"agents.dealers.initial_book_expiry must be in [0, {expiries.size - 1}] "
+            f"(the listed expiries), got {idx}"
+        )
+    in_expiry = np.asarray(chain.expiry) == expiries[idx]
+    strikes = np.unique(np.asarray(chain.strike)[in_expiry])
+    centre = int(np.argmin(np.abs(strikes - spot)))
+    width = int(cfg.initial_book_strikes)
+    chosen = strikes[max(0, centre - width) : centre + width + 1]
+    qty = int(cfg.initial_book_contracts)
+    trades = []
+    strike_arr = np.asarray(chain.strike)
+    call_arr = np.asarray(chain.is_call)
+    for k in chosen:
+        for is_call in (True, False):
+            hit = np.flatnonzero(in_expiry & np.isclose(strike_arr, k) & (call_arr == is_call))
+            if hit.size:
+                trades.append((int(hit[0]), side, qty))
+    return trades

@@ -34,7 +34,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from agents.base import Participant, as_enum
+from agents.base import Participant, Population, as_enum
+from agents.world import World
 from market.exchange.clock import SECONDS_PER_YEAR, TRADING_DAYS_PER_YEAR
 from market.options.pricing import as_checked_array, bs_delta, bs_price
 from market.validation import Validated, param
@@ -178,16 +179,17 @@ class PortfolioInsurer(Participant):
     population = "insurers"
     wants_fills = True
 
-    def __init__(self, model, stream, rate, cfg: InsurersConfig, strategy: InsurerStrategy,
-                 wealth: float, first_rebalance: float = 0.0) -> None:
-        super().__init__(model, stream, rate)
+    def __init__(self, world: World, stream: np.random.Generator, rate: float,
+                 cfg: InsurersConfig, strategy: InsurerStrategy, wealth: float,
+                 first_rebalance: float = 0.0) -> None:
+        super().__init__(world, stream, rate)
         if not (wealth > 0.0 and math.isfinite(wealth)):
             raise ValueError(f"insurers: initial wealth must be finite and > 0, got {wealth}")
         self.cfg = cfg
         self.strategy = InsurerStrategy(strategy).value
         self._is_cppi = self.strategy == InsurerStrategy.cppi.value
         self.static = cfg.static
-        s0 = model.cfg.market.initial_price
+        s0 = world.initial_price
         self.initial_wealth = float(wealth)
         self.floor = cfg.cppi_floor * wealth
         self.strike = cfg.put_strike * s0
@@ -241,7 +243,7 @@ class PortfolioInsurer(Participant):
 
     def portfolio_value(self, price: float) -> float:
         """Cash plus shares marked at ``price``, in currency (from the ledger)."""
-        ledger = self.model.ledger
+        ledger = self.world.ledger
         a = self.account
         return ledger.cash[a] / 100.0 + int(ledger.shares[a]) * price
 
@@ -250,20 +252,20 @@ class PortfolioInsurer(Participant):
         cfg = self.cfg
         cap = cfg.max_shares_per_action
         if cfg.max_participation is not None:
-            model = self.model
+            world = self.world
             window = cfg.participation_window_s
             recent = self._recent
-            cutoff = model.now - window
+            cutoff = world.now - window
             while recent and recent[0][0] < cutoff:
                 self._recent_qty -= recent.popleft()[1]
-            allowed = cfg.max_participation * model.state.volume(window) - self._recent_qty
+            allowed = cfg.max_participation * world.state.volume(window) - self._recent_qty
             cap = min(cap, int(allowed))
         return max(cap, 0)
 
     def act(self) -> None:
-        model = self.model
-        now = model.now
-        price = model.state.mid
+        world = self.world
+        now = world.now
+        price = world.state.mid
         cfg = self.cfg
         held = self.initial_shares + self.executed
         if cfg.rebalance is RebalanceMode.schedule:
@@ -286,27 +288,27 @@ class PortfolioInsurer(Participant):
         if self.static:
             return
         gap = self.target - held
-        if gap == 0 or model.book.halted:
+        if gap == 0 or world.book_view.halted:
             return
         qty = min(abs(gap), self.capacity())
         if qty <= 0:
             return
         side = 1 if gap > 0 else -1
         if cfg.order_style is InsurerOrderStyle.market:
-            model.venue.market(self.account, side, qty)
+            world.venue.market(self.account, side, qty)
         else:
-            book = model.book
+            book = world.book_view
             far = book.best_ask if side > 0 else book.best_bid
             if far is None:
                 return
             limit = max(1, far + side * cfg.aggression_ticks)
-            model.venue.ioc(self.account, side, limit, qty)
+            world.venue.ioc(self.account, side, limit, qty)
         self.n_orders += 1
 
     def on_fill(self, order_id: int, side: int, qty: int, price: int, aggressor: bool) -> None:
         self.executed += side * qty
         if self.cfg.max_participation is not None:
-            self._recent.append((self.model.now, qty))
+            self._recent.append((self.world.now, qty))
             self._recent_qty += qty
 
 
@@ -325,7 +327,25 @@ def insurer_totals(members: list[PortfolioInsurer], price: float) -> dict[str, f
     return out
 
 
-def populate(model, cfg: InsurersConfig, stream: np.random.Generator) -> list[PortfolioInsurer]:
+class InsurersPopulation(Population):
+    """The portfolio insurers; records what their models demanded and what they executed."""
+
+    name = "insurers"
+    RECORDED: ClassVar[dict[str, str]] = {
+        "insurer_demanded": "demanded",
+        "insurer_executed": "executed",
+    }
+
+    @classmethod
+    def build(
+        cls, world: World, cfg: InsurersConfig, stream: np.random.Generator
+    ) -> InsurersPopulation:
+        return cls(cfg, stream, list(populate(world, cfg, stream)))
+
+
+def populate(
+    world: World, cfg: InsurersConfig, stream: np.random.Generator
+) -> list[PortfolioInsurer]:
     """Build ``cfg.n`` insurers sharing ``cfg.wealth_fraction`` of the market equally.
 
     The first ``round(n * cppi_share)`` run CPPI, the rest replicate a put. With scheduled
@@ -334,10 +354,10 @@ def populate(model, cfg: InsurersConfig, stream: np.random.Generator) -> list[Po
     """
     if cfg.n == 0:
         return []
-    s0 = model.cfg.market.initial_price
+    s0 = world.initial_price
     base = cfg.shares_outstanding
     if base is None:
-        base = sum(a.initial_shares for members in model.populations.values() for a in members)
+        base = world.shares_endowed()
         if base <= 0:
             raise ValueError(
                 "agents.insurers.shares_outstanding is None but the populations built before the "
@@ -349,6 +369,6 @@ def populate(model, cfg: InsurersConfig, stream: np.random.Generator) -> list[Po
     members = []
     for i in range(cfg.n):
         strategy = InsurerStrategy.cppi if i < n_cppi else InsurerStrategy.synthetic_put
-        members.append(PortfolioInsurer(model, stream, cfg.rate, cfg, strategy, wealth,
+        members.append(PortfolioInsurer(world, stream, cfg.rate, cfg, strategy, wealth,
                                         first_rebalance=float(offsets[i])))
     return members

@@ -56,7 +56,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from agents.base import Participant, as_enum
+from agents.base import Participant, Population, as_enum
+from agents.world import World
 from market.validation import Validated, param
 
 
@@ -164,13 +165,13 @@ class LiquidityProvider(Participant):
 
     def __init__(
         self,
-        model,
+        world: World,
         stream: np.random.Generator,
         rate: float,
         cfg: LiquidityConfig,
         threshold_scale: float = 1.0,
     ) -> None:
-        super().__init__(model, stream, rate)
+        super().__init__(world, stream, rate)
         if not (threshold_scale > 0 and math.isfinite(threshold_scale)):
             raise ValueError(
                 f"liquidity: threshold_scale must be finite and > 0, got {threshold_scale}"
@@ -199,19 +200,19 @@ class LiquidityProvider(Participant):
     @property
     def inventory(self) -> int:
         """Shares held beyond the endowment (+ long)."""
-        return self.model.ledger.shares.item(self.unique_id) - self.initial_shares
+        return self.world.ledger.shares.item(self.unique_id) - self.initial_shares
 
     def value(self, mid: float | None = None) -> float:
-        """Mark-to-market value in currency at ``mid`` (default: the model's mid)."""
-        led = self.model.ledger
+        """Mark-to-market value in currency at ``mid`` (default: the market's mid)."""
+        led = self.world.ledger
         acc = self.unique_id
-        px = self.model.state.mid if mid is None else mid
+        px = self.world.state.mid if mid is None else mid
         return led.cash.item(acc) / 100.0 + led.shares.item(acc) * px
 
     @property
     def initial_value(self) -> float:
         """Endowment valued at the first price (currency)."""
-        return self.initial_cash + self.initial_shares * self.model.cfg.market.initial_price
+        return self.initial_cash + self.initial_shares * self.world.initial_price
 
     @property
     def pnl(self) -> float:
@@ -281,14 +282,14 @@ class LiquidityProvider(Participant):
 
     def _cancel_unwanted(self, want: list[int]) -> None:
         quotes = self._quotes
-        cancel = self.model.venue.cancel
+        cancel = self.world.venue.cancel
         for key in [k for k in quotes if k not in want]:
             oid = quotes.pop(key)[0]
             del self._key_of[oid]
             cancel(oid)
 
     def _cancel_all(self) -> None:
-        cancel = self.model.venue.cancel
+        cancel = self.world.venue.cancel
         for oid, _left in self._quotes.values():
             cancel(oid)
         self._quotes.clear()
@@ -311,7 +312,7 @@ class LiquidityProvider(Participant):
         self._calm_since = None
 
     def act(self) -> None:
-        m = self.model
+        m = self.world
         cfg = self.cfg
         now = m.now
         st = m.state
@@ -330,7 +331,7 @@ class LiquidityProvider(Participant):
             elif cfg.return_vol_tolerance > 0.0:
                 self._tolerated_vol = vol * (1.0 + cfg.return_vol_tolerance)
             self._return(now)
-        book = m.book
+        book = m.book_view
         if book.halted:
             # a halted book may be crossed and ends in an auction: quote on the reopened book
             if self._quotes:
@@ -406,7 +407,22 @@ class LiquidityProvider(Participant):
         self._day_start_value = self.value()
 
 
-def populate(model, cfg: LiquidityConfig, stream: np.random.Generator) -> list[LiquidityProvider]:
+class LiquidityPopulation(Population):
+    """The liquidity providers; records how many of them quote (``lp_quoting``)."""
+
+    name = "liquidity"
+    RECORDED: ClassVar[dict[str, str]] = {"lp_quoting": "quoting"}
+
+    @classmethod
+    def build(
+        cls, world: World, cfg: LiquidityConfig, stream: np.random.Generator
+    ) -> LiquidityPopulation:
+        return cls(cfg, stream, list(populate(world, cfg, stream)))
+
+
+def populate(
+    world: World, cfg: LiquidityConfig, stream: np.random.Generator
+) -> list[LiquidityProvider]:
     """Create ``cfg.n`` providers, each with its own threshold factor."""
     if cfg.n == 0:
         return []
@@ -414,7 +430,7 @@ def populate(model, cfg: LiquidityConfig, stream: np.random.Generator) -> list[L
     scales = stream.uniform(1.0 - d, 1.0 + d, cfg.n) if d > 0 else np.ones(cfg.n)
     members = []
     for i in range(cfg.n):
-        a = LiquidityProvider(model, stream, cfg.rate, cfg, float(scales[i]))
+        a = LiquidityProvider(world, stream, cfg.rate, cfg, float(scales[i]))
         a.initial_shares = cfg.initial_shares
         a.initial_cash = cfg.initial_cash
         members.append(a)

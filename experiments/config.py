@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, ValidationError
@@ -24,93 +23,10 @@ from agents.dealers import DealersConfig
 from agents.desk import DeskConfig
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
+from experiments.events import EventConfig, EventKind, named_events  # noqa: F401
 from market.exchange.clock import wall_clock
 from market.exchange.rules import StopLogic
-from market.validation import ConfigError, Validated, check_range, param
-
-
-class EventKind(Enum):
-    """Scheduled scenario events (lower-case names so overrides read ``kind=parent_order``)."""
-
-    fundamental_shock = "fundamental_shock"
-    parent_order = "parent_order"
-    surface_shift = "surface_shift"
-    rule_change = "rule_change"
-    fundamental_vol = "fundamental_vol"
-
-
-@dataclass
-class EventConfig:
-    """One scheduled event at ``day`` (0-based) and wall-clock ``at`` ("HH:MM" or "HH:MM:SS").
-
-    fundamental_shock: ``size`` is a log return applied to the fundamental value (-0.03 = -3%).
-    parent_order: ``side`` (+1 buy, -1 sell), ``qty`` shares, ``algo`` "pov" or "twap",
-    ``participation`` (POV rate of recent volume), ``horizon_s`` (TWAP horizon in seconds),
-    ``limit_price`` (currency; null = none), ``urgency`` in [0, 1].
-    surface_shift: ``dlevel`` (vol points as a fraction, 0.05 = +5 vol), ``dskew``, ``dterm``.
-    rule_change: ``target`` names a rule parameter (e.g. "stop_logic.max_move"), ``value``
-    its new value.
-    fundamental_vol: ``value`` is the fundamental value's new volatility (annualised, 0.3 = 30%)
-    from then on (a volatility regime that builds up).
-
-    ``scheduled``: the event is on the public calendar (a macro print, an auction), so an
-    outside observer such as the desk's HPI knows its time in advance; unscheduled news (the
-    default) is seen only through its effect on prices.
-    """
-
-    kind: EventKind = EventKind.fundamental_shock
-    day: int = 0
-    at: str = "10:00"
-    size: float = 0.0
-    side: int = 0
-    qty: int = 0
-    algo: str = "pov"
-    participation: float = 0.1
-    horizon_s: float = 1800.0
-    limit_price: float | None = None
-    urgency: float = 0.5
-    dlevel: float = 0.0
-    dskew: float = 0.0
-    dterm: float = 0.0
-    target: str = ""
-    value: float = 0.0
-    scheduled: bool = False
-
-    def time_of_day(self) -> float:
-        """Seconds since the open of the event's day."""
-        parts = self.at.split(":")
-        if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-            raise ConfigError(
-                f"scenario.events[].at must be 'HH:MM' or 'HH:MM:SS', got {self.at!r}"
-            )
-        extra = int(parts[2]) if len(parts) == 3 else 0
-        return wall_clock(f"{parts[0]}:{parts[1]}") + extra
-
-    def validate(self, where: str, days: int) -> None:
-        check_range(f"{where}.day", self.day, 0, days - 1)
-        try:
-            self.time_of_day()
-        except ValueError as exc:
-            raise ConfigError(f"{where}.at: {exc}") from exc
-        if self.kind is EventKind.parent_order:
-            if self.side not in (1, -1):
-                raise ConfigError(f"{where}.side must be +1 (buy) or -1 (sell), got {self.side}")
-            check_range(f"{where}.qty", self.qty, 0, None, lo_open=True)
-            if self.algo not in ("pov", "twap"):
-                raise ConfigError(f"{where}.algo must be 'pov' or 'twap', got {self.algo!r}")
-            check_range(f"{where}.participation", self.participation, 0.0, 1.0, lo_open=True)
-            check_range(f"{where}.horizon_s", self.horizon_s, 0.0, None, lo_open=True)
-            check_range(f"{where}.urgency", self.urgency, 0.0, 1.0)
-            if self.limit_price is not None:
-                check_range(f"{where}.limit_price", self.limit_price, 0.0, None, lo_open=True)
-        elif self.kind is EventKind.fundamental_shock:
-            check_range(f"{where}.size", self.size, -2.0, 2.0)
-        elif self.kind is EventKind.rule_change and not self.target:
-            raise ConfigError(f"{where}.target must name a rule parameter for a rule_change event")
-        elif self.kind is EventKind.fundamental_vol:
-            check_range(f"{where}.value", self.value, 0.0, 5.0)
-        if not isinstance(self.scheduled, bool):
-            raise ConfigError(f"{where}.scheduled must be true or false, got {self.scheduled!r}")
+from market.validation import ConfigError, Validated, param
 
 
 @dataclass
@@ -123,8 +39,10 @@ class ScenarioConfig(Validated):
     description: str = param("One calm trading day with every population present.",
                              doc="one line on what the scenario shows")
     days: int = param(1, lo=1, hi=250, unit="trading days", doc="length of the run")
-    events: list[EventConfig] = param(
-        default_factory=list, doc="scheduled events (fundamental shocks, parent orders, ...)")
+    events: Any = param(
+        default_factory=dict,
+        doc="event name -> event (names [A-Za-z0-9_]+, so overrides say "
+            "`scenario.events.program.qty=...`); they fire in time order, ties in listing order")
     arms: dict[str, list[str]] = param(
         default_factory=dict,
         doc="arm name -> dotted `key=value` overrides applied when the run's `arm` is that name "
@@ -148,8 +66,13 @@ class ScenarioConfig(Validated):
                 "scenario.stress_window must be [start, end] with start < end, "
                 f"got {self.stress_window}"
             )
-        for i, ev in enumerate(self.events):
-            ev.validate(f"scenario.events[{i}]", self.days)
+        named = named_events(self.events)
+        for name, ev in named.items():
+            ev.validate(f"scenario.events.{name}", self.days)
+        # The names address events in config files and overrides; the run needs only the
+        # order. No events stay an empty mapping: as the schema's default, config files merge
+        # their named events into it.
+        self.events = list(named.values()) if named else {}
 
 
 @dataclass

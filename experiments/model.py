@@ -1,20 +1,25 @@
 """The hedgeloop model: the clock, the scheduled events, the populations and the shared book.
 
-One :class:`HedgeLoopModel` step is ``market.step_seconds`` of trading. In a step the model
+One :class:`HedgeLoopModel` step is ``market.step_seconds`` of trading, in named phases:
 
-1. opens a new day or settles the close (expiries, then every agent's ``on_close``),
-2. fires the scenario events that are due (fundamental shocks, desk parent orders, volatility
-   surface shifts, rule changes),
-3. lets the trading rules look at the book (halts start and end, reopening auctions),
-4. moves the fundamental value one step,
-5. draws which agents act from their Poisson clocks (one vectorised draw per population) and calls
+1. open a new day (:meth:`~HedgeLoopModel._open_day`),
+2. fire the scenario events that are due (:mod:`experiments.events`: fundamental shocks, desk
+   parent orders, volatility surface shifts, rule changes, fundamental volatility),
+3. let the trading rules look at the book (halts start and end, reopening auctions),
+4. move the fundamental value one step,
+5. observe: each population that may act looks at the market once
+   (:meth:`agents.base.Population.observe`, which sets its activity multiplier),
+6. act: draw who acts from the Poisson clocks (one vectorised draw per population) and call
    only those, in a random order,
-6. cancels orders whose lifetime ran out, updates :class:`market.exchange.market_state.MarketState`, and
-7. records a row every ``market.record_interval`` seconds with Mesa's DataCollector.
+7. cancel orders whose lifetime ran out,
+8. update :class:`market.exchange.market_state.MarketState`,
+9. settle the close at the day's last step (expiries, then every agent's ``on_close``), and
+10. record a row every ``market.record_interval`` seconds with Mesa's DataCollector.
 
-Cost grows with the number of actions, not with agents x steps. Every print is settled in the
-ledger the moment it happens (through :class:`market.exchange.venue.Venue`), so cash, shares and option
-positions stay conserved; :meth:`HedgeLoopModel.finish` checks that and raises if not.
+Cost grows with the number of actions, not with agents x steps. Every print is settled the
+moment it happens (the :class:`market.exchange.venue.Venue` hands it to
+:class:`market.exchange.clearing.Clearing`), so cash, shares and option positions stay
+conserved; :meth:`HedgeLoopModel.finish` checks that and raises if not.
 
 Randomness: Mesa's generators come from ``seed``; every population (and the fundamental, and the
 activation clocks) gets its own stream from ``SeedSequence(seed, spawn_key=(crc32(name),))``, so
@@ -26,33 +31,88 @@ from __future__ import annotations
 import heapq
 import math
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import mesa
 import numpy as np
 
-from agents import background, customers, dealers, desk, insurers, liquidity
-from agents.base import Participant
-from experiments.config import EventConfig, EventKind, RunConfig
-from market.exchange.clearing import Ledger
+from agents import desk
+from agents.background import BackgroundPopulation
+from agents.base import Participant, Population
+from agents.customers import CustomersPopulation
+from agents.dealers import DealersPopulation, opening_book_trades
+from agents.insurers import InsurersPopulation
+from agents.liquidity import LiquidityPopulation
+from agents.world import World
+from experiments.config import RunConfig
+from experiments.events import fire, schedule
+from market.exchange.clearing import Clearing, Ledger
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.exchange.market_state import MarketState
-from market.exchange.order_book import OrderBook, Trade
+from market.exchange.order_book import OrderBook
 from market.exchange.rules import LimitUpLimitDown, MarketWideCircuitBreaker, StopLogic
-from market.exchange.venue import Venue
+from market.exchange.venue import BookView, Venue
 from market.options.chain import OptionChain
 from market.options.surface import VolSurface
 
-#: population name -> the agent module that builds it (its ``populate(model, cfg, stream)``)
-POPULATIONS = {
-    "background": background,
-    "liquidity": liquidity,
-    "customers": customers,
-    "dealers": dealers,
-    "insurers": insurers,
-    "desk": desk,
+
+class DeskPopulation(Population):
+    """The execution desk behind the generic population interface: its module's
+    ``populate(model, cfg, stream)``, its once-per-step hook (``activity_multiplier``, which lets
+    an observing policy watch the market), ``summary``/``tables`` and the HPI report columns."""
+
+    name = "desk"
+    RECORDED: ClassVar[dict[str, str]] = {"desk_filled": "filled_total"}
+
+    def __init__(
+        self, cfg: Any, stream: np.random.Generator, members: list[Participant],
+        model: HedgeLoopModel | None = None,
+    ) -> None:
+        super().__init__(cfg, stream, members)
+        self.model = model
+
+    @classmethod
+    def build(cls, world: World, cfg: Any, stream: np.random.Generator) -> DeskPopulation:
+        assert isinstance(world, HedgeLoopModel)  # the desk still reads the model itself
+        return cls(cfg, stream, desk.populate(world, cfg, stream), world)
+
+    @classmethod
+    def empty(cls, world: World, cfg: Any, stream: np.random.Generator) -> DeskPopulation:
+        assert isinstance(world, HedgeLoopModel)
+        return cls(cfg, stream, [], world)
+
+    def observe(self, world: World) -> None:
+        self.activity_multiplier = desk.ExecutionDesk.activity_multiplier(world)
+
+    def recorded_columns(self) -> dict[str, Callable[[], float]]:
+        out = super().recorded_columns()
+        for col in desk.HPI_REPORT_COLUMNS:
+            out[col] = lambda col=col: desk.hpi_report(self.model, col)
+        return out
+
+    def summary(self) -> dict[str, Any] | None:
+        return desk.summary(self.members, self.model) if self.members else None
+
+    def tables(self) -> dict[str, Any]:
+        return desk.tables(self.members, self.model) if self.members else {}
+
+
+#: population name -> its Population class, in build order (which fixes every agent's id)
+POPULATIONS: dict[str, type[Population]] = {
+    "background": BackgroundPopulation,
+    "liquidity": LiquidityPopulation,
+    "customers": CustomersPopulation,
+    "dealers": DealersPopulation,
+    "insurers": InsurersPopulation,
+    "desk": DeskPopulation,
 }
 POPULATION_NAMES = tuple(POPULATIONS)
+#: population columns in the order the time series has always had them (any others follow)
+_RECORDED_ORDER = (
+    "dealer_delta", "dealer_gamma", "dealer_gex", "dealer_hedge_flow", "insurer_demanded",
+    "insurer_executed", "desk_filled", "lp_quoting",
+)
 
 
 def population_stream(seed: int, name: str) -> np.random.Generator:
@@ -65,19 +125,25 @@ def population_stream(seed: int, name: str) -> np.random.Generator:
 class PopulationClock:
     """Poisson activity clocks of one population, drawn in one vectorised call per step."""
 
-    def __init__(self, members: list[Participant], stream: np.random.Generator) -> None:
-        self.members = members
+    def __init__(self, population: Population, stream: np.random.Generator) -> None:
+        self.population = population
+        self.members = population.members
         self.stream = stream
-        rates = np.array([m.rate for m in members], dtype=float)
+        rates = np.array([m.rate for m in self.members], dtype=float)
         self.total_rate = float(rates.sum())
         self.uniform = bool(rates.size and np.all(rates == rates[0]))
         self.p = rates / self.total_rate if self.total_rate > 0 else None
-        self.cls = type(members[0]) if members else None
 
-    def draw(self, dt: float, model: mesa.Model) -> list[Participant]:
+    @property
+    def live(self) -> bool:
+        """Whether any member may ever act (a clock with no rate never draws)."""
+        return self.total_rate > 0.0
+
+    def draw(self, dt: float) -> list[Participant]:
+        """The members whose clocks fire in a step of ``dt`` seconds (repeats allowed)."""
         if self.total_rate <= 0.0:
             return []
-        lam = self.total_rate * dt * self.cls.activity_multiplier(model)
+        lam = self.total_rate * dt * self.population.activity_multiplier
         k = self.stream.poisson(lam) if lam > 0 else 0
         if k == 0:
             return []
@@ -90,10 +156,13 @@ class PopulationClock:
 class HedgeLoopModel(mesa.Model):
     """Every participant trading one underlying through one shared order book.
 
-    Public attributes agents use: ``venue`` (orders), ``state`` (observations), ``ledger``,
-    ``chain`` (listed options and open interest), ``surface`` (implied vols), ``fundamental``
-    (currency), ``now`` (seconds since the first open), ``day``, ``tick`` (currency per tick),
-    ``cfg`` (the run config).
+    The model is the participants' :class:`agents.world.World`: ``venue`` (orders),
+    ``book_view`` (the book, read-only), ``state`` (observations), ``ledger``, ``chain`` (listed
+    options and open interest), ``surface`` (implied vols), ``fundamental`` (currency), ``now``
+    (seconds since the first open), ``day``, ``dt``, ``tick`` (currency per tick),
+    ``initial_price``, ``expiry_days``, and the methods :meth:`to_ticks`, :meth:`cancel_at`,
+    :meth:`trade_option`, :meth:`dealer_opening_book` and :meth:`shares_endowed`. Everything
+    else (``cfg``, the raw ``book``, ``clearing``, ``populations``) is the simulator's own.
     """
 
     def __init__(self, cfg: RunConfig) -> None:
@@ -101,7 +170,8 @@ class HedgeLoopModel(mesa.Model):
         self.cfg = cfg
         m = cfg.market
         self.tick = m.tick_size
-        self.cents_per_tick = round(m.tick_size * 100)
+        self.initial_price = m.initial_price
+        self.expiry_days = tuple(m.chain.expiry_days)
         self.dt = m.step_seconds
         self.days = cfg.scenario.days
         self.n_steps = round(self.days * SECONDS_PER_DAY / self.dt)
@@ -114,7 +184,8 @@ class HedgeLoopModel(mesa.Model):
 
         self.book = OrderBook(tick_size=m.tick_size)
         self.rules = self._build_rules()
-        self.venue = Venue(self.book, self.rules.values(), on_trade=self._on_trade)
+        self.venue = Venue(self.book, self.rules.values())  # settles into clearing, wired below
+        self.book_view: BookView = self.venue.view
         self.state = MarketState(
             self.book, m.initial_price, self.dt, self.n_steps, initial_vol=m.surface.atm_vol
         )
@@ -131,47 +202,25 @@ class HedgeLoopModel(mesa.Model):
             strike_step=m.initial_price * m.chain.strike_step_pct,
             multiplier=m.chain.multiplier,
         )
-
-        # populations, each from its own stream; the ledger is sized once they exist
-        self.populations: dict[str, list[Participant]] = {}
-        for name, module in POPULATIONS.items():
-            pop_cfg = cfg.desk if name == "desk" else getattr(cfg.agents, name)
-            if getattr(pop_cfg, "n", 1) == 0 or not getattr(pop_cfg, "enabled", True):
-                members = []  # an empty or switched-off population is not built at all
-            else:
-                members = module.populate(self, pop_cfg, population_stream(cfg.seed, name))
-            self.populations[name] = members
-        n_accounts = max((a.unique_id for a in self.agents), default=0) + 1
-        self.ledger = Ledger(n_accounts, len(self.chain), multiplier=m.chain.multiplier)
-        # accounts outside every population (e.g. a clearing account) count as "other"
-        self.population_of = np.full(n_accounts, len(POPULATIONS), dtype=np.int64)
-        for p, (_name, members) in enumerate(self.populations.items()):
-            for a in members:
-                self.population_of[a.unique_id] = p
-                self.ledger.endow(a.unique_id, cash=a.initial_cash, shares=a.initial_shares)
-        self._listeners = {a.unique_id: a for a in self.agents if a.wants_fills}
+        self.populations: dict[str, Population] = {}
+        self._build_populations()
+        self.clearing = self._build_clearing()
+        self.ledger = self.clearing.ledger
+        self.venue.on_trade = self.clearing.settle_trade
         if self.populations["dealers"]:
             self.chain.designate_dealers(a.unique_id for a in self.populations["dealers"])
         self.clocks = [
-            PopulationClock(ms, population_stream(cfg.seed, f"clock:{name}"))
-            for name, ms in self.populations.items()
-            if ms
+            PopulationClock(pop, population_stream(cfg.seed, f"clock:{name}"))
+            for name, pop in self.populations.items()
+            if pop
         ]
 
-        n_pop = len(POPULATIONS) + 1
-        self.pop_volume = np.zeros(n_pop, dtype=np.int64)
-        self.pop_net = np.zeros(n_pop, dtype=np.int64)
-        self.flow_window = 1800.0
-        self.flow_matrices: dict[int, np.ndarray] = {}
-        self.option_volume = 0
-
         self._fund_stream = population_stream(cfg.seed, "fundamental")
-        self._set_fundamental_vol(m.fundamental_vol)
+        self.set_fundamental_vol(m.fundamental_vol)
         self._expiries: list[tuple[float, int, int]] = []  # (time, seq, order id)
         self._seq = 0
-        self._events = self._schedule_events(cfg.scenario.events)
+        self._events = schedule(cfg.scenario.events)
         self._record_every = max(1, round(m.record_interval / self.dt))
-        self._last_record_volume = 0.0
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
         self.datacollector.collect(self)
 
@@ -202,14 +251,37 @@ class HedgeLoopModel(mesa.Model):
             )
         return rules
 
-    def _schedule_events(
-        self, events: Iterable[EventConfig]
-    ) -> list[tuple[float, int, EventConfig]]:
-        q = [(ev.day * SECONDS_PER_DAY + ev.time_of_day(), i, ev) for i, ev in enumerate(events)]
-        q.sort(key=lambda x: (x[0], x[1]))
-        return q
+    def _build_populations(self) -> None:
+        """Every population from its own stream, in build order (an empty or switched-off
+        population gets no members and draws nothing)."""
+        cfg = self.cfg
+        for name, pop_cls in POPULATIONS.items():
+            pop_cfg = cfg.desk if name == "desk" else getattr(cfg.agents, name)
+            stream = population_stream(cfg.seed, name)
+            if getattr(pop_cfg, "n", 1) == 0 or not getattr(pop_cfg, "enabled", True):
+                self.populations[name] = pop_cls.empty(self, pop_cfg, stream)
+            else:
+                self.populations[name] = pop_cls.build(self, pop_cfg, stream)
 
-    # ------------------------------------------------------------------ helpers for agents
+    def _build_clearing(self) -> Clearing:
+        """The ledger, sized and endowed once every population exists, and its clearing."""
+        n_accounts = max((a.unique_id for a in self.agents), default=0) + 1
+        ledger = Ledger(n_accounts, len(self.chain), multiplier=self.cfg.market.chain.multiplier)
+        # accounts outside every population (e.g. a clearing account) count as "other"
+        group_of = np.full(n_accounts, len(POPULATIONS), dtype=np.int64)
+        for p, members in enumerate(self.populations.values()):
+            for a in members:
+                group_of[a.unique_id] = p
+                ledger.endow(a.unique_id, cash=a.initial_cash, shares=a.initial_shares)
+        return Clearing(
+            ledger, group_of, len(POPULATIONS) + 1,
+            cents_per_tick=round(self.tick * 100),
+            clock=lambda: self.now,
+            listeners={a.unique_id: a for a in self.agents if a.wants_fills},
+            options=self.chain,
+        )
+
+    # ------------------------------------------------------------------ the world of agents
     def to_ticks(self, price: float) -> int:
         """Nearest tick of a currency price (at least one tick)."""
         return max(1, round(price / self.tick))
@@ -219,10 +291,9 @@ class HedgeLoopModel(mesa.Model):
         self._seq += 1
         heapq.heappush(self._expiries, (when, self._seq, order_id))
 
-    def trade_option(
-        self, customer: Participant, contract: int, side: int, qty: int
-    ) -> float | None:
-        """A customer trades ``qty`` contracts on ``side`` (+1 buys) at the best dealer quote.
+    def trade_option(self, account: int, contract: int, side: int, qty: int) -> float | None:
+        """Account ``account`` trades ``qty`` contracts on ``side`` (+1 buys) at the best dealer
+        quote.
 
         Returns the premium per share paid or received, or ``None`` when no dealer quotes.
         Dealers answer ``quote(contract, side, qty)`` with the price at which they take the other
@@ -241,39 +312,53 @@ class HedgeLoopModel(mesa.Model):
             return None
         # equal quotes are common (prices sit on a tick grid): split them at random, not by id
         best_dealer = tied[0] if len(tied) == 1 else tied[self.random.randrange(len(tied))]
-        buyer, seller = (customer, best_dealer) if side > 0 else (best_dealer, customer)
-        self.ledger.settle_option(buyer.unique_id, seller.unique_id, contract, qty, best)
-        self.chain.record_trade(contract, qty, buyer=buyer.unique_id, seller=seller.unique_id)
+        dealer = best_dealer.unique_id
+        buyer, seller = (account, dealer) if side > 0 else (dealer, account)
+        self.clearing.settle_option(buyer, seller, contract, qty, best)
         best_dealer.on_option_trade(contract, -side * qty, best)
-        self.option_volume += qty
         return best
 
-    # ------------------------------------------------------------------ settlement
-    def _on_trade(self, tr: Trade) -> None:
-        if tr.aggressor_side > 0:
-            buyer, seller = tr.aggressor_owner, tr.resting_owner
-        else:
-            buyer, seller = tr.resting_owner, tr.aggressor_owner
-        self.ledger.settle_trade(buyer, seller, tr.qty, tr.price * self.cents_per_tick)
-        pb, ps = self.population_of[buyer], self.population_of[seller]
-        self.pop_volume[pb] += tr.qty
-        self.pop_volume[ps] += tr.qty
-        self.pop_net[pb] += tr.qty
-        self.pop_net[ps] -= tr.qty
-        w = int(self.now // self.flow_window)
-        mat = self.flow_matrices.get(w)
-        if mat is None:
-            mat = self.flow_matrices[w] = np.zeros((len(POPULATIONS) + 1,) * 2, dtype=np.int64)
-        mat[ps, pb] += tr.qty
-        listeners = self._listeners
-        if tr.aggressor_owner in listeners:
-            listeners[tr.aggressor_owner].on_fill(
-                tr.aggressor_id, tr.aggressor_side, tr.qty, tr.price, True
-            )
-        if tr.resting_owner in listeners:
-            listeners[tr.resting_owner].on_fill(
-                tr.resting_id, -tr.aggressor_side, tr.qty, tr.price, False
-            )
+    def dealer_opening_book(self) -> list[tuple[int, int, int]]:
+        """The customer trades that give the dealers ``agents.dealers.initial_book``."""
+        dealers_cfg = self.cfg.agents.dealers
+        if dealers_cfg.n <= 0:
+            return []
+        return opening_book_trades(dealers_cfg, self.chain, self.initial_price)
+
+    def shares_endowed(self) -> int:
+        """Shares endowed to the members of every population built so far."""
+        return sum(a.initial_shares for pop in self.populations.values() for a in pop)
+
+    # ------------------------------------------------------------------ settlement figures
+    @property
+    def population_of(self) -> np.ndarray:
+        """Population index of every account (the last index: outside every population)."""
+        return self.clearing.group_of
+
+    @property
+    def pop_volume(self) -> np.ndarray:
+        """Shares each population traded on either side (population order, then "other")."""
+        return self.clearing.volume
+
+    @property
+    def pop_net(self) -> np.ndarray:
+        """Net shares each population bought (population order, then "other")."""
+        return self.clearing.net
+
+    @property
+    def flow_window(self) -> float:
+        """Seconds per window of :attr:`flow_matrices`."""
+        return self.clearing.flow_window
+
+    @property
+    def flow_matrices(self) -> dict[int, np.ndarray]:
+        """Window -> shares by (seller population, buyer population)."""
+        return self.clearing.flow_matrices
+
+    @property
+    def option_volume(self) -> int:
+        """Option contracts traded."""
+        return self.clearing.option_volume
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
@@ -283,22 +368,12 @@ class HedgeLoopModel(mesa.Model):
         day = int(self.now // SECONDS_PER_DAY)
         if day != self.day:
             self._open_day(day)
-        while self._events and self._events[0][0] <= self.now:
-            self._fire(self._events.pop(0)[2])
+        self._fire_due_events()
         self.venue.update_rules(self.now)
-        self.fundamental *= math.exp(
-            self._fund_sd * self._fund_stream.standard_normal() - 0.5 * self._fund_sd**2
-        )
-        actors: list[Participant] = []
-        for clock in self.clocks:
-            actors.extend(clock.draw(self.dt, self))
-        if len(actors) > 1:
-            self.random.shuffle(actors)
-        for a in actors:
-            a.act()
-        exp = self._expiries
-        while exp and exp[0][0] <= self.now:
-            self.venue.cancel(heapq.heappop(exp)[2])
+        self._move_fundamental()
+        self._observe()
+        self._act()
+        self._expire_orders()
         self.state.update()
         if k % self.steps_per_day == 0:
             self._close_day(day)
@@ -312,6 +387,37 @@ class HedgeLoopModel(mesa.Model):
         cb = self.rules.get("circuit_breakers")
         if cb is not None:
             cb.new_day(self.prev_close)
+
+    def _fire_due_events(self) -> None:
+        while self._events and self._events[0][0] <= self.now:
+            fire(self._events.pop(0)[2], self)
+
+    def _move_fundamental(self) -> None:
+        """One step of the fundamental value: a driftless log-normal move (its mean is kept)."""
+        self.fundamental *= math.exp(
+            self._fund_sd * self._fund_stream.standard_normal() - 0.5 * self._fund_sd**2
+        )
+
+    def _observe(self) -> None:
+        """Each population that may act looks at the market once, before the clocks draw."""
+        for clock in self.clocks:
+            if clock.live:
+                clock.population.observe(self)
+
+    def _act(self) -> None:
+        """Draw who acts from the Poisson clocks and let them act, in a random order."""
+        actors: list[Participant] = []
+        for clock in self.clocks:
+            actors.extend(clock.draw(self.dt))
+        if len(actors) > 1:
+            self.random.shuffle(actors)
+        for a in actors:
+            a.act()
+
+    def _expire_orders(self) -> None:
+        exp = self._expiries
+        while exp and exp[0][0] <= self.now:
+            self.venue.cancel(heapq.heappop(exp)[2])
 
     def _close_day(self, day: int) -> None:
         close = self.state.last
@@ -327,31 +433,7 @@ class HedgeLoopModel(mesa.Model):
         for a in self.agents:
             a.on_close(day)
 
-    def _fire(self, ev: EventConfig) -> None:
-        if ev.kind is EventKind.fundamental_shock:
-            self.fundamental *= math.exp(ev.size)
-        elif ev.kind is EventKind.parent_order:
-            for d in self.populations["desk"]:
-                d.add_parent(ev)
-        elif ev.kind is EventKind.surface_shift:
-            s = self.surface
-            if ev.dlevel:
-                s = s.shift_level(ev.dlevel)
-            if ev.dskew:
-                s = s.shift_skew(ev.dskew)
-            if ev.dterm:
-                s = s.shift_term(ev.dterm)
-            self.surface = s
-        elif ev.kind is EventKind.rule_change:
-            rule_name, _, param = ev.target.partition(".")
-            rule = self.rules.get(rule_name)
-            if rule is None or not hasattr(rule, param):
-                raise ValueError(f"rule_change target {ev.target!r} names no rule parameter")
-            setattr(rule, param, type(getattr(rule, param))(ev.value))
-        elif ev.kind is EventKind.fundamental_vol:
-            self._set_fundamental_vol(ev.value)
-
-    def _set_fundamental_vol(self, vol: float) -> None:
+    def set_fundamental_vol(self, vol: float) -> None:
         """The fundamental value's volatility from now on (annualised), as a per-step s.d."""
         self._fund_sd = vol * math.sqrt(self.dt / SECONDS_PER_YEAR)
 
@@ -371,25 +453,18 @@ class HedgeLoopModel(mesa.Model):
         }
         for p, name in enumerate(POPULATIONS):
             rep[f"net_{name}"] = lambda m, p=p: int(m.pop_net[p])
-        sums = {
-            "dealer_delta": ("dealers", "net_delta"),
-            "dealer_gamma": ("dealers", "net_gamma"),
-            "dealer_gex": ("dealers", "gex"),
-            "dealer_hedge_flow": ("dealers", "hedge_flow"),
-            "insurer_demanded": ("insurers", "demanded"),
-            "insurer_executed": ("insurers", "executed"),
-            "desk_filled": ("desk", "filled_total"),
-        }
-        for col, (pop, attr) in sums.items():
-            rep[col] = lambda m, pop=pop, attr=attr: m.population_sum(pop, attr)
-        rep["lp_quoting"] = lambda m: m.population_sum("liquidity", "quoting")
-        for col in desk.HPI_REPORT_COLUMNS:
-            rep[col] = lambda m, col=col: desk.hpi_report(m, col)
+        columns: dict[str, Callable[[], float]] = {}
+        for pop in self.populations.values():
+            columns.update(pop.recorded_columns())
+        order = [c for c in _RECORDED_ORDER if c in columns]
+        order += [c for c in columns if c not in _RECORDED_ORDER]
+        for col in order:
+            rep[col] = lambda m, value=columns[col]: value()
         return rep
 
     def population_sum(self, population: str, attr: str) -> float:
         """Sum of ``attr`` over one population's members (0 for an empty population)."""
-        return float(sum(getattr(a, attr) for a in self.populations[population]))
+        return self.populations[population].total(attr)
 
     def halt_records(self) -> list[dict]:
         """Every halt, pause and limit state the trading rules recorded, in time order."""
@@ -402,21 +477,20 @@ class HedgeLoopModel(mesa.Model):
         return sorted(out, key=lambda r: r.get("start", r.get("time", 0.0)))
 
     def population_summaries(self) -> dict:
-        """Each population's own figures for summary.json (from its ``summary(members)``)."""
+        """Each population's own figures for summary.json (populations with nothing to add
+        are left out)."""
         out = {}
-        for name, module in POPULATIONS.items():
-            fn = getattr(module, "summary", None)
-            if fn is not None and self.populations[name]:
-                out[name] = fn(self.populations[name], self)
+        for name, pop in self.populations.items():
+            figures = pop.summary()
+            if figures is not None:
+                out[name] = figures
         return out
 
     def extra_tables(self) -> dict:
-        """Per-population tables for Parquet (from each module's ``tables(members, model)``)."""
+        """Every population's own tables for Parquet, by table name."""
         out = {}
-        for name, module in POPULATIONS.items():
-            fn = getattr(module, "tables", None)
-            if fn is not None and self.populations[name]:
-                out.update(fn(self.populations[name], self))
+        for pop in self.populations.values():
+            out.update(pop.tables())
         return out
 
     def run(self, progress=None) -> None:

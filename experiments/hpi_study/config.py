@@ -160,7 +160,7 @@ class HPIStudyConfig(Validated):
     drift_threshold: float | None = param(None, lo=0.0, lo_open=True, optional=True,
                                           doc="drift alarm level (null: the method's default)")
     # param() returns a dataclasses.field (with a default_factory), not a shared list
-    expiry_bucket_edges: list[float] = param(  # noqa: RUF009
+    expiry_bucket_edges: list[float] = param(
         default_factory=lambda: [3600.0, 23_400.0, 117_000.0], lo=0.0, lo_open=True, unit="s",
         doc="Layer B's time-to-expiry bucket edges, increasing")
     min_bucket_share: float = param(0.02, lo=0.0, hi=0.5, unit="fraction",

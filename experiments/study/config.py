@@ -46,7 +46,7 @@ class StudyConfig(Validated):
     key_metrics: list[str] = field(default_factory=list)
     robustness: list[str] = field(default_factory=list)
     # param() returns a dataclasses.field (with a default_factory), not a shared list
-    robustness_scales: list[float] = param(  # noqa: RUF009
+    robustness_scales: list[float] = param(
         default_factory=lambda: [0.8, 1.2], lo=0.0, hi=10.0, lo_open=True, unit="x calibrated",
         doc="scales of each robustness parameter (never 1)")
     robustness_seeds: int = param(5, lo=2, hi=100_000, unit="runs",

@@ -1,15 +1,25 @@
-"""One ledger of every participant's cash, shares and option positions.
+"""Clearing: one ledger of every participant's cash, shares and option positions, and the
+settlement of every print into it.
 
 Units: cash in integer **cents** (so conservation is exact, not approximately so), shares in
 shares, options in contracts (each contract covers ``multiplier`` shares). Every movement is a
 transfer between exactly two accounts, so the column sums never change: the residuals returned by
 :meth:`Ledger.residuals` are zero after any sequence of trades, option sales and expiries.
 Account ``0`` is unused by agents (Mesa's ids start at 1) and may serve as the clearing house.
+
+:class:`Clearing` settles each underlying print and each option trade the moment it happens, and
+keeps the per-group flow figures (groups are populations to the simulator; here they are only
+integers per account), so nothing above it needs to touch the ledger to move a position.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Mapping
+from typing import Protocol
+
 import numpy as np
+
+from market.exchange.order_book import Trade
 
 
 class ConservationError(RuntimeError):
@@ -107,3 +117,97 @@ class Ledger:
         if option_values is not None and self.options.shape[1]:
             v = v + self.options[account] @ option_values * self.multiplier
         return v
+
+
+class FillListener(Protocol):
+    """An account holder told of every print against its orders (``price`` in ticks; ``side`` is
+    the holder's, +1 bought; ``aggressor`` True when its order took liquidity)."""
+
+    def on_fill(self, order_id: int, side: int, qty: int, price: int, aggressor: bool) -> None:
+        ...
+
+
+class TradeRecorder(Protocol):
+    """Where option trades are recorded for open interest (an :class:`OptionChain`)."""
+
+    def record_trade(self, contract: int, qty: int, buyer: Hashable, seller: Hashable) -> None:
+        ...
+
+
+class Clearing:
+    """Settles every print into ``ledger`` and keeps the flow figures per group of accounts.
+
+    ``group_of[account]`` is the account's group index in ``[0, n_groups)`` (the last group
+    collects accounts outside every named group). ``clock()`` is the current clock time in
+    seconds; ``cents_per_tick`` converts book prices to cash. ``listeners`` are told of the fills
+    against their own account. ``options`` records option trades for open interest.
+
+    Figures (shares, or contracts for options):
+    ``volume[g]`` shares group ``g`` traded on either side, ``net[g]`` its net shares bought,
+    ``flow_matrices[w][seller group, buyer group]`` shares per ``flow_window`` seconds window
+    ``w``, ``option_volume`` contracts traded.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        group_of: np.ndarray,
+        n_groups: int,
+        *,
+        cents_per_tick: int,
+        clock: Callable[[], float],
+        listeners: Mapping[int, FillListener],
+        options: TradeRecorder,
+        flow_window: float = 1800.0,
+    ) -> None:
+        self.ledger = ledger
+        self.group_of = group_of
+        self.n_groups = int(n_groups)
+        self.cents_per_tick = int(cents_per_tick)
+        self.clock = clock
+        self.listeners = dict(listeners)
+        self.options = options
+        self.flow_window = float(flow_window)
+        self.volume = np.zeros(self.n_groups, dtype=np.int64)
+        self.net = np.zeros(self.n_groups, dtype=np.int64)
+        self.flow_matrices: dict[int, np.ndarray] = {}
+        self.option_volume = 0
+
+    def settle_trade(self, tr: Trade) -> None:
+        """Settle one underlying print: cash and shares, flow figures, then the owners' fills."""
+        if tr.aggressor_side > 0:
+            buyer, seller = tr.aggressor_owner, tr.resting_owner
+        else:
+            buyer, seller = tr.resting_owner, tr.aggressor_owner
+        self.ledger.settle_trade(buyer, seller, tr.qty, tr.price * self.cents_per_tick)
+        self._count_flow(buyer, seller, tr.qty)
+        listeners = self.listeners
+        if tr.aggressor_owner in listeners:
+            listeners[tr.aggressor_owner].on_fill(
+                tr.aggressor_id, tr.aggressor_side, tr.qty, tr.price, True
+            )
+        if tr.resting_owner in listeners:
+            listeners[tr.resting_owner].on_fill(
+                tr.resting_id, -tr.aggressor_side, tr.qty, tr.price, False
+            )
+
+    def _count_flow(self, buyer: int, seller: int, qty: int) -> None:
+        gb, gs = self.group_of[buyer], self.group_of[seller]
+        self.volume[gb] += qty
+        self.volume[gs] += qty
+        self.net[gb] += qty
+        self.net[gs] -= qty
+        w = int(self.clock() // self.flow_window)
+        mat = self.flow_matrices.get(w)
+        if mat is None:
+            mat = self.flow_matrices[w] = np.zeros((self.n_groups,) * 2, dtype=np.int64)
+        mat[gs, gb] += qty
+
+    def settle_option(
+        self, buyer: int, seller: int, contract: int, qty: int, premium: float
+    ) -> None:
+        """Settle ``qty`` contracts of ``contract`` sold by ``seller`` to ``buyer`` at ``premium``
+        (currency per share): cash and positions, then open interest."""
+        self.ledger.settle_option(buyer, seller, contract, qty, premium)
+        self.options.record_trade(contract, qty, buyer=buyer, seller=seller)
+        self.option_volume += qty

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from agents.background import BackgroundConfig, BackgroundCrowd, BackgroundTrader, populate
+from agents.background import BackgroundConfig, BackgroundCrowd, populate
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
-from tests.market_only import book_only_config, force_vol
+from tests.conftest import activity, book_only_config, force_vol
 
 
 def small_config(
@@ -253,15 +253,14 @@ def test_activity_multiplier_rises_with_volatility_and_is_capped():
     cfg = small_config(activity_reference_vol=0.2, activity_feedback=1.0,
                        activity_max_multiplier=3.0, activity_memory_weight=0.0)
     model = HedgeLoopModel(cfg)
-    cls = BackgroundTrader
     force_vol(model, 0.1)
-    assert cls.activity_multiplier(model) == 1.0  # calm: the base rate
+    assert activity(model, "background") == 1.0  # calm: the base rate
     model.state.n += 1
     force_vol(model, 0.4)
-    assert cls.activity_multiplier(model) == pytest.approx(2.0)
+    assert activity(model, "background") == pytest.approx(2.0)
     model.state.n += 1
     force_vol(model, 2.0)
-    assert cls.activity_multiplier(model) == pytest.approx(3.0)
+    assert activity(model, "background") == pytest.approx(3.0)
 
 
 def test_extra_activity_is_aggressive_and_feedback_zero_switches_it_off():
@@ -286,7 +285,7 @@ def test_extra_activity_is_aggressive_and_feedback_zero_switches_it_off():
 
     model = HedgeLoopModel(small_config(activity_feedback=0.0))
     force_vol(model, 3.0)
-    assert BackgroundTrader.activity_multiplier(model) == 1.0
+    assert activity(model, "background") == 1.0
 
 
 def test_habituation_brings_activity_back_down_in_a_lasting_storm():
@@ -295,12 +294,12 @@ def test_habituation_brings_activity_back_down_in_a_lasting_storm():
                        activity_memory_weight=0.0)
     model = HedgeLoopModel(cfg)
     force_vol(model, 0.2)
-    BackgroundTrader.activity_multiplier(model)
+    activity(model, "background")
     levels = []
     for k in range(1, 3601):
         model.state.n = k
         force_vol(model, 0.8)
-        levels.append(BackgroundTrader.activity_multiplier(model))
+        levels.append(activity(model, "background"))
     assert levels[0] == pytest.approx(4.0, rel=0.01)
     assert levels[-1] < 1.2  # the traders got used to the new level
 

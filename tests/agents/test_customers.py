@@ -11,16 +11,15 @@ from agents.customers import (
     FLOW_TYPES,
     CustomersConfig,
     FlowType,
-    OptionCustomer,
     chase_factor,
     flow_totals,
     populate,
     population_boost,
 )
 from agents.dealers import DealersConfig
-from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
 from market.exchange.clock import SECONDS_PER_DAY
+from tests.conftest import activity, options_only_config
 
 ONLY = {
     ft: {f"{other.value}_weight": float(other is ft) for other in FLOW_TYPES} for ft in FLOW_TYPES
@@ -28,14 +27,7 @@ ONLY = {
 
 
 def small_model(n_customers=3, n_dealers=2, seed=0, **customer_kw):
-    cfg = RunConfig()
-    cfg.seed = seed
-    cfg.agents.background.n = 0
-    cfg.agents.liquidity.n = 0
-    cfg.agents.insurers.n = 0
-    cfg.desk.enabled = False
-    cfg.market.rules.circuit_breakers = False
-    cfg.market.rules.stop_logic = False
+    cfg = options_only_config(seed)
     cfg.agents.dealers = DealersConfig(n=n_dealers, hedge=False)
     customer_kw.setdefault("rate", 0.0)
     cfg.agents.customers = CustomersConfig(n=n_customers, **customer_kw)
@@ -220,15 +212,15 @@ def test_chase_factor_and_population_boost():
 
 def test_activity_rises_with_recent_returns_only_when_there_is_a_frenzy():
     m = small_model(call_frenzy_weight=1.0, frenzy_chase=1.0, frenzy_window_seconds=60.0)
-    assert OptionCustomer.activity_multiplier(m) == 1.0
+    assert activity(m, "customers") == 1.0
     set_mid(m, 102.0)
-    boosted = OptionCustomer.activity_multiplier(m)
+    boosted = activity(m, "customers")
     assert boosted > 1.0
     w = m.cfg.agents.customers.weights().sum()
     assert boosted == pytest.approx((w + 1.0 * math.log(102 / 100) / 0.01) / w)
     calm = small_model(call_frenzy_weight=0.0)
     set_mid(calm, 102.0)
-    assert OptionCustomer.activity_multiplier(calm) == 1.0
+    assert activity(calm, "customers") == 1.0
 
 
 def frenzy_share(rally, typed=False):

@@ -20,24 +20,17 @@ from agents.dealers import (
     populate,
 )
 from agents.hedging_policies import HedgePolicyKind
-from experiments.config import ConfigError, RunConfig
+from experiments.config import ConfigError
 from experiments.model import HedgeLoopModel
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.options.pricing import bs_greeks, bs_price
+from tests.conftest import options_only_config
 
 SCRIPT_OWNER = 0
 
 
 def small_model(n_dealers=1, n_customers=2, customer_rate=0.0, step_seconds=1.0, **dealer_kw):
-    cfg = RunConfig()
-    cfg.agents.background.n = 0
-    cfg.agents.liquidity.n = 0
-    cfg.agents.insurers.n = 0
-    cfg.desk.enabled = False
-    cfg.market.rules.circuit_breakers = False
-    cfg.market.rules.stop_logic = False
-    cfg.market.rules.luld = False
-    cfg.market.step_seconds = step_seconds
+    cfg = options_only_config(step_seconds=step_seconds)
     dealer_kw.setdefault("rate", 0.05)
     cfg.agents.dealers = DealersConfig(n=n_dealers, **dealer_kw)
     cfg.agents.customers = CustomersConfig(n=n_customers, rate=customer_rate)
@@ -162,7 +155,7 @@ def test_inventory_term_moves_both_quotes_against_the_book():
     (d,), (cust, _) = parts(m)
     c = contract(m, 100.0, 4, False)
     ask0, bid0 = d.quote(c, 1, 5), d.quote(c, -1, 5)
-    assert m.trade_option(cust, contract(m, 100.0, 19, True), 1, 100) is not None
+    assert m.trade_option(cust.account, contract(m, 100.0, 19, True), 1, 100) is not None
     assert d.net_vega < 0  # the dealer sold options
     assert d.quote(c, 1, 5) > ask0
     assert d.quote(c, -1, 5) > bid0
@@ -210,7 +203,7 @@ def test_risk_limits_refuse_only_trades_that_add_exposure():
     ScriptedBook(m).set(100.0)
     (d,), (cust, _) = parts(m)
     c = contract(m, 100.0, 4, True)
-    assert m.trade_option(cust, c, 1, 100) is not None
+    assert m.trade_option(cust.account, c, 1, 100) is not None
     d.book_greeks()
     assert d.net_gamma < 0
     d.cfg.gamma_limit = abs(d.net_gamma) * 0.5
@@ -263,7 +256,7 @@ def test_book_greeks_equal_the_sum_of_per_contract_greeks():
         ((100.0, 0, True), 1, 25),
     ]
     for (k, day, call), side, qty in trades:
-        assert m.trade_option(cust, contract(m, k, day, call), side, qty) is not None
+        assert m.trade_option(cust.account, contract(m, k, day, call), side, qty) is not None
     g = d.book_greeks()
     pos = m.ledger.options[d.account]
     expected = np.zeros(4)
@@ -283,8 +276,8 @@ def test_running_greeks_between_looks_match_a_full_recomputation():
     m = small_model()
     ScriptedBook(m).set(100.0)
     (d,), (cust, _) = parts(m)
-    m.trade_option(cust, contract(m, 101.0, 4, True), 1, 30)
-    m.trade_option(cust, contract(m, 99.0, 0, False), -1, 20)
+    m.trade_option(cust.account, contract(m, 101.0, 4, True), 1, 30)
+    m.trade_option(cust.account, contract(m, 99.0, 0, False), -1, 20)
     running = (d.net_delta, d.net_gamma, d.net_vega)
     d.book_greeks()
     np.testing.assert_allclose(running, (d.net_delta, d.net_gamma, d.net_vega), rtol=1e-9)
@@ -307,7 +300,8 @@ def hedge_after_moves(customer_side, moves=(101.0, 99.0), **dealer_kw):
     book.set(100.0)
     (d,), (cust, _) = parts(m)
     for call in (True, False):
-        assert m.trade_option(cust, contract(m, 100.0, 4, call), customer_side, 200) is not None
+        c = contract(m, 100.0, 4, call)
+        assert m.trade_option(cust.account, c, customer_side, 200) is not None
     d.act()
     trades = []
     for mid in moves:
@@ -353,7 +347,7 @@ def test_hedge_cost_is_the_half_spread_paid_on_market_orders():
     )
     ScriptedBook(m).set(100.0, half_spread_ticks=3)
     (d,), (cust, _) = parts(m)
-    m.trade_option(cust, contract(m, 100.0, 4, True), 1, 100)
+    m.trade_option(cust.account, contract(m, 100.0, 4, True), 1, 100)
     d.act()
     assert d.hedge_flow > 4000  # bought the calls' delta at the ask, 3 ticks over the mid
     assert d.pnl_hedge_cost == pytest.approx(-3 * m.tick * d.hedge_flow)
@@ -372,7 +366,7 @@ def test_slicing_caps_each_child_order_and_the_rest_waits_for_the_next_look():
     book = ScriptedBook(m)
     book.set(100.0)
     (d,), (cust, _) = parts(m)
-    m.trade_option(cust, contract(m, 100.0, 4, True), 1, 100)  # about -5,000 delta
+    m.trade_option(cust.account, contract(m, 100.0, 4, True), 1, 100)  # about -5,000 delta
     d.act()
     assert d.hedge_orders == 2
     assert d.hedge_flow == 1000
@@ -398,7 +392,7 @@ def test_ioc_hedges_stop_at_their_limit_and_market_orders_walk_the_book():
         book = ScriptedBook(m, depth=1_000)
         book.set(100.0)
         (d,), (cust, _) = parts(m)
-        m.trade_option(cust, contract(m, 100.0, 4, True), 1, 100)
+        m.trade_option(cust.account, contract(m, 100.0, 4, True), 1, 100)
         d.act()
         fills[order_type] = d.hedge_flow
     assert fills["ioc"] == 1_000  # only the touch
@@ -410,7 +404,7 @@ def test_a_halt_makes_the_hedger_wait_then_resume():
     book = ScriptedBook(m)
     book.set(100.0)
     (d,), (cust, _) = parts(m)
-    m.trade_option(cust, contract(m, 100.0, 4, True), 1, 50)
+    m.trade_option(cust.account, contract(m, 100.0, 4, True), 1, 50)
     m.book.halt("test")
     d.act()
     assert d.hedge_waits == 1
@@ -513,7 +507,7 @@ def test_mark_interval_sets_how_often_looks_refresh_the_gamma_theta_figure():
         book.set(100.0)
         (d,), (cust, _) = parts(m)
         d.act()  # first look: the marks start here
-        m.trade_option(cust, contract(m, 100.0, 4, True), 1, 50)
+        m.trade_option(cust.account, contract(m, 100.0, 4, True), 1, 50)
         book.set(101.0)
         m.now = 60.0
         d.act()

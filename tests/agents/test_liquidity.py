@@ -17,7 +17,7 @@ from agents.liquidity import (
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
 from market.exchange.clock import SECONDS_PER_DAY
-from tests.market_only import book_only_config, force_vol
+from tests.conftest import book_only_config, force_vol
 
 
 def lp_config(seed: int = 0, n_liquidity: int = 3, n_background: int = 4, **liquidity) -> RunConfig:

@@ -21,7 +21,7 @@ def test_load_config_applies_scenario_arm_and_overrides():
 
 
 def test_load_config_refuses_a_bad_value_naming_the_field():
-    with pytest.raises(ConfigError, match="agents.background.n"):
+    with pytest.raises(ConfigError, match=r"agents\.background\.n"):
         load_config("baseline", "agents.background.n=-5")
 
 

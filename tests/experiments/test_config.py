@@ -76,12 +76,12 @@ def test_range_errors_name_field_and_range(override, field):
 
 def test_parent_order_participation_above_one_is_refused():
     with pytest.raises(ConfigError, match=r"participation must be in \(0\.0, 1\.0\]"):
-        load("scenario.events.0.participation=1.5")
+        load("scenario.events.program.participation=1.5")
 
 
 def test_negative_parent_size_is_refused():
     with pytest.raises(ConfigError, match=r"qty must be in"):
-        load("scenario.events.0.qty=-100")
+        load("scenario.events.program.qty=-100")
 
 
 def test_cli_bad_value_exits_before_work(tmp_path):
@@ -91,7 +91,7 @@ def test_cli_bad_value_exits_before_work(tmp_path):
             sys.executable,
             "-m",
             "experiments.run",
-            "scenario.events.0.participation=1.5",
+            "scenario.events.program.participation=1.5",
             f"hydra.run.dir={tmp_path}/run",
         ],
         cwd=ROOT,

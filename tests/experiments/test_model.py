@@ -66,8 +66,10 @@ def test_adding_a_population_leaves_others_draws_unchanged():
     bg_a = with_ins.clocks[0]
     bg_b = without.clocks[0]
     assert bg_a.members[0].population == bg_b.members[0].population == "background"
-    draws_a = [len(bg_a.draw(1.0, with_ins)) for _ in range(200)]
-    draws_b = [len(bg_b.draw(1.0, without)) for _ in range(200)]
+    bg_a.population.observe(with_ins)
+    bg_b.population.observe(without)
+    draws_a = [len(bg_a.draw(1.0)) for _ in range(200)]
+    draws_b = [len(bg_b.draw(1.0)) for _ in range(200)]
     assert draws_a == draws_b
 
 

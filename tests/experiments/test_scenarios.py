@@ -71,12 +71,16 @@ def composed(scenario: str, *overrides: str) -> DictConfig:
 
 def short(scenario: str, *overrides: str, days: int = 1, arm: str = "treatment",
           events: list[dict] | None = None) -> RunConfig:
-    """The scenario cut to ``days`` (later events dropped, or ``events`` instead), in ``arm``."""
+    """The scenario cut to ``days`` (later events dropped, or ``events`` instead, named by
+    position), in ``arm``."""
     cfg = composed(scenario, f"arm={arm}", *overrides)
     if events is None:
-        events = [e for e in OmegaConf.to_container(cfg.scenario.events) if e["day"] < days]
+        named = OmegaConf.to_container(cfg.scenario.events)
+    else:
+        named = {str(i): e for i, e in enumerate(events)}
     cfg.scenario.days = days
-    cfg.scenario.events = [OmegaConf.merge(OmegaConf.structured(EventConfig), e) for e in events]
+    cfg.scenario.events = {name: OmegaConf.merge(OmegaConf.structured(EventConfig), e)
+                           for name, e in named.items() if events is not None or e["day"] < days}
     return to_run_config(cfg)
 
 
@@ -109,7 +113,7 @@ def test_arm_values_read_as_the_command_line_reads_them():
     cfg = composed("flash_2010", "desk=hpi", "arm=plain")
     OmegaConf.set_struct(cfg, False)
     cfg.scenario.arms["plain"] = ["desk.hpi.mode=off", "agents.liquidity.withdrawal_enabled=false",
-                                  "scenario.events[12].participation=0.02"]
+                                  "scenario.events.program.participation=0.02"]
     run_cfg = to_run_config(cfg)
     assert run_cfg.desk.hpi.mode.name == "off"
     assert run_cfg.agents.liquidity.withdrawal_enabled is False
@@ -185,8 +189,8 @@ def _flash_early(arm: str) -> HedgeLoopModel:
     """The flash crash moved to the morning, with providers quick to withdraw."""
     cfg = composed("flash_2010", f"arm={arm}", *SMALL, "agents.liquidity.withdraw_vol=0.05",
                    "agents.liquidity.reentry_vol=0.01")
-    for ev in cfg.scenario.events:
-        ev.at = "09:40" if ev.kind.value == "parent_order" else "09:35"
+    for ev in cfg.scenario.events.values():
+        ev.at = "09:40" if ev.kind == "parent_order" else "09:35"
     return run_for(to_run_config(cfg), 900)
 
 

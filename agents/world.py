@@ -1,0 +1,101 @@
+"""What a participant may see and do: the :class:`World` protocol.
+
+Agents are typed against this protocol, never against the simulator that implements it, so the
+whole surface between a participant and the rest of the simulation is written down here.
+Conventions: side +1 buy / -1 sell; prices inside the book in integer ticks, elsewhere in
+currency; quantities in shares (options in contracts); time in seconds since the first open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from market.exchange.clearing import Ledger
+from market.exchange.market_state import MarketState
+from market.exchange.venue import BookView, Venue
+from market.options.chain import OptionChain
+from market.options.surface import VolSurface
+
+
+class World(Protocol):
+    """Everything a participant may read and every way it may act.
+
+    Reads: the clock (``now``, ``day``, ``dt``), the price grid (``tick``, currency per tick),
+    the book (``book_view``, read-only), observations (``state``), options (``chain``,
+    ``surface``), the fundamental value (``fundamental``, currency), accounts (``ledger``; a
+    participant reads its own rows) and the first price of the run (``initial_price``).
+    Acts: orders through ``venue``, order lifetimes through :meth:`cancel_at`, option trades
+    through :meth:`trade_option`.
+    """
+
+    @property
+    def now(self) -> float:
+        """Clock seconds since the first open."""
+
+    @property
+    def day(self) -> int:
+        """Trading day, 0-based."""
+
+    @property
+    def dt(self) -> float:
+        """Seconds per step."""
+
+    @property
+    def tick(self) -> float:
+        """Currency per tick."""
+
+    @property
+    def initial_price(self) -> float:
+        """The underlying's price at the first open (currency)."""
+
+    @property
+    def expiry_days(self) -> Sequence[int]:
+        """The listed expiries as trading-day indices, in the order they were configured."""
+
+    @property
+    def venue(self) -> Venue:
+        """Where orders go (every print is settled as it happens)."""
+
+    @property
+    def book_view(self) -> BookView:
+        """The order book, read-only."""
+
+    @property
+    def state(self) -> MarketState:
+        """Mid, last, spread, volatility and volume observations of the underlying."""
+
+    @property
+    def chain(self) -> OptionChain:
+        """Listed options and their open interest."""
+
+    @property
+    def surface(self) -> VolSurface:
+        """Implied volatilities."""
+
+    @property
+    def fundamental(self) -> float:
+        """The underlying's fundamental value now (currency)."""
+
+    @property
+    def ledger(self) -> Ledger:
+        """Cash (cents), shares and option positions of every account."""
+
+    def to_ticks(self, price: float) -> int:
+        """Nearest tick of a currency price (at least one tick)."""
+
+    def cancel_at(self, order_id: int, when: float) -> None:
+        """Cancel ``order_id`` at clock time ``when`` if it is still live then."""
+
+    def trade_option(self, account: int, contract: int, side: int, qty: int) -> float | None:
+        """Trade ``qty`` contracts on ``side`` (+1 buys) at the best dealer quote for ``account``.
+
+        Returns the premium per share (currency), or None when no dealer quotes.
+        """
+
+    def dealer_opening_book(self) -> list[tuple[int, int, int]]:
+        """The customer trades ``(contract, customer side, contracts)`` that give the dealers
+        their configured opening book (empty when there are no dealers or the book is flat)."""
+
+    def shares_endowed(self) -> int:
+        """Shares endowed to the members of every population built so far."""

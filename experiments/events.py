@@ -1,0 +1,212 @@
+"""Scheduled scenario events: what each one is (:class:`EventConfig`) and what it does.
+
+An event fires at the first step whose clock time reaches ``day * SECONDS_PER_DAY +
+time_of_day()``; events due at the same time fire in the order the scenario lists them.
+:func:`fire` dispatches on the kind to one named function per kind, each acting on the
+:class:`EventTarget` (the simulator) and nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+from market.exchange.clock import SECONDS_PER_DAY, wall_clock
+from market.options.surface import VolSurface
+from market.validation import ConfigError, check_range
+
+
+class EventKind(Enum):
+    """Scheduled scenario events (lower-case names so overrides read ``kind=parent_order``)."""
+
+    fundamental_shock = "fundamental_shock"
+    parent_order = "parent_order"
+    surface_shift = "surface_shift"
+    rule_change = "rule_change"
+    fundamental_vol = "fundamental_vol"
+
+
+@dataclass
+class EventConfig:
+    """One scheduled event at ``day`` (0-based) and wall-clock ``at`` ("HH:MM" or "HH:MM:SS").
+
+    fundamental_shock: ``size`` is a log return applied to the fundamental value (-0.03 = -3%).
+    parent_order: ``side`` (+1 buy, -1 sell), ``qty`` shares, ``algo`` "pov" or "twap",
+    ``participation`` (POV rate of recent volume), ``horizon_s`` (TWAP horizon in seconds),
+    ``limit_price`` (currency; null = none), ``urgency`` in [0, 1].
+    surface_shift: ``dlevel`` (vol points as a fraction, 0.05 = +5 vol), ``dskew``, ``dterm``.
+    rule_change: ``target`` names a rule parameter (e.g. "stop_logic.max_move"), ``value``
+    its new value.
+    fundamental_vol: ``value`` is the fundamental value's new volatility (annualised, 0.3 = 30%)
+    from then on (a volatility regime that builds up).
+
+    ``scheduled``: the event is on the public calendar (a macro print, an auction), so an
+    outside observer such as the desk's HPI knows its time in advance; unscheduled news (the
+    default) is seen only through its effect on prices.
+    """
+
+    kind: EventKind = EventKind.fundamental_shock
+    day: int = 0
+    at: str = "10:00"
+    size: float = 0.0
+    side: int = 0
+    qty: int = 0
+    algo: str = "pov"
+    participation: float = 0.1
+    horizon_s: float = 1800.0
+    limit_price: float | None = None
+    urgency: float = 0.5
+    dlevel: float = 0.0
+    dskew: float = 0.0
+    dterm: float = 0.0
+    target: str = ""
+    value: float = 0.0
+    scheduled: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, EventKind):  # as read from a config file
+            try:
+                self.kind = EventKind(self.kind)
+            except ValueError:
+                allowed = ", ".join(k.value for k in EventKind)
+                raise ConfigError(
+                    f"scenario.events[].kind must be one of {allowed}, got {self.kind!r}"
+                ) from None
+
+    def time_of_day(self) -> float:
+        """Seconds since the open of the event's day."""
+        parts = self.at.split(":")
+        if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+            raise ConfigError(
+                f"scenario.events[].at must be 'HH:MM' or 'HH:MM:SS', got {self.at!r}"
+            )
+        extra = int(parts[2]) if len(parts) == 3 else 0
+        return wall_clock(f"{parts[0]}:{parts[1]}") + extra
+
+    def validate(self, where: str, days: int) -> None:
+        check_range(f"{where}.day", self.day, 0, days - 1)
+        try:
+            self.time_of_day()
+        except ValueError as exc:
+            raise ConfigError(f"{where}.at: {exc}") from exc
+        if self.kind is EventKind.parent_order:
+            if self.side not in (1, -1):
+                raise ConfigError(f"{where}.side must be +1 (buy) or -1 (sell), got {self.side}")
+            check_range(f"{where}.qty", self.qty, 0, None, lo_open=True)
+            if self.algo not in ("pov", "twap"):
+                raise ConfigError(f"{where}.algo must be 'pov' or 'twap', got {self.algo!r}")
+            check_range(f"{where}.participation", self.participation, 0.0, 1.0, lo_open=True)
+            check_range(f"{where}.horizon_s", self.horizon_s, 0.0, None, lo_open=True)
+            check_range(f"{where}.urgency", self.urgency, 0.0, 1.0)
+            if self.limit_price is not None:
+                check_range(f"{where}.limit_price", self.limit_price, 0.0, None, lo_open=True)
+        elif self.kind is EventKind.fundamental_shock:
+            check_range(f"{where}.size", self.size, -2.0, 2.0)
+        elif self.kind is EventKind.rule_change and not self.target:
+            raise ConfigError(f"{where}.target must name a rule parameter for a rule_change event")
+        elif self.kind is EventKind.fundamental_vol:
+            check_range(f"{where}.value", self.value, 0.0, 5.0)
+        if not isinstance(self.scheduled, bool):
+            raise ConfigError(f"{where}.scheduled must be true or false, got {self.scheduled!r}")
+
+
+class EventTarget(Protocol):
+    """What events act on: the fundamental value (currency) and its volatility, the implied
+    volatility surface, the trading rules by name and the desks that take parent orders."""
+
+    fundamental: float
+    surface: VolSurface
+    rules: Mapping[str, Any]
+    populations: Mapping[str, Iterable[Any]]
+
+    def set_fundamental_vol(self, vol: float) -> None: ...
+
+
+_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def named_events(events: Any) -> dict[str, EventConfig]:
+    """Scenario events as ``{name: EventConfig}`` in listing order.
+
+    ``events`` is a mapping of names to events (or to their fields, as read from a config file);
+    a plain sequence, as code may build one, names each event by its position ("0", "1", ...).
+    A name outside ``[A-Za-z0-9_]+`` raises :class:`ConfigError`.
+    """
+    items: Iterable[tuple[Any, Any]]
+    items = events.items() if isinstance(events, Mapping) else enumerate(events or ())
+    out: dict[str, EventConfig] = {}
+    for key, ev in items:
+        name = str(key)
+        if not _NAME.fullmatch(name):
+            raise ConfigError(
+                f"scenario.events: event names must be letters, digits and _, got {name!r}"
+            )
+        out[name] = ev if isinstance(ev, EventConfig) else EventConfig(**dict(ev))
+    return out
+
+
+def schedule(events: Any) -> list[tuple[float, int, EventConfig]]:
+    """``(clock time, listing order, event)`` sorted by time, ties in listing order.
+
+    ``events`` as :func:`named_events` takes them.
+    """
+    q = [(ev.day * SECONDS_PER_DAY + ev.time_of_day(), i, ev)
+         for i, ev in enumerate(named_events(events).values())]
+    q.sort(key=lambda x: (x[0], x[1]))
+    return q
+
+
+def shock_fundamental(ev: EventConfig, target: EventTarget) -> None:
+    """Move the fundamental value by the log return ``ev.size``."""
+    target.fundamental *= math.exp(ev.size)
+
+
+def send_parent_order(ev: EventConfig, target: EventTarget) -> None:
+    """Hand the parent order to every execution desk."""
+    for desk in target.populations["desk"]:
+        desk.add_parent(ev)
+
+
+def shift_surface(ev: EventConfig, target: EventTarget) -> None:
+    """Shift the surface's level, skew and term slope (zero shifts leave it as it is)."""
+    s = target.surface
+    if ev.dlevel:
+        s = s.shift_level(ev.dlevel)
+    if ev.dskew:
+        s = s.shift_skew(ev.dskew)
+    if ev.dterm:
+        s = s.shift_term(ev.dterm)
+    target.surface = s
+
+
+def change_rule(ev: EventConfig, target: EventTarget) -> None:
+    """Set the rule parameter ``ev.target`` ("rule.parameter") to ``ev.value``, keeping its type."""
+    rule_name, _, param = ev.target.partition(".")
+    rule = target.rules.get(rule_name)
+    if rule is None or not hasattr(rule, param):
+        raise ValueError(f"rule_change target {ev.target!r} names no rule parameter")
+    setattr(rule, param, type(getattr(rule, param))(ev.value))
+
+
+def set_fundamental_vol(ev: EventConfig, target: EventTarget) -> None:
+    """The fundamental value's volatility from now on (annualised)."""
+    target.set_fundamental_vol(ev.value)
+
+
+#: event kind -> what firing it does
+ACTIONS: dict[EventKind, Callable[[EventConfig, EventTarget], None]] = {
+    EventKind.fundamental_shock: shock_fundamental,
+    EventKind.parent_order: send_parent_order,
+    EventKind.surface_shift: shift_surface,
+    EventKind.rule_change: change_rule,
+    EventKind.fundamental_vol: set_fundamental_vol,
+}
+
+
+def fire(ev: EventConfig, target: EventTarget) -> None:
+    """Apply one due event to ``target``."""
+    ACTIONS[ev.kind](ev, target)

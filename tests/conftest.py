@@ -1,0 +1,56 @@
+"""Shared test set-ups: models holding only the populations a test needs, and ways to put the
+market into a chosen state.
+
+``book_only_config``: background traders and liquidity providers only (no option, insurer or
+desk flow). ``options_only_config``: customers and dealers only, with the share book left to the
+test (scripted through account 0) and the price rules off, so the test controls the price path.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from experiments.config import RunConfig
+from experiments.model import HedgeLoopModel
+from market.exchange.clock import SECONDS_PER_YEAR
+
+
+def book_only_config(seed: int, n_background: int, n_liquidity: int) -> RunConfig:
+    """Background traders and liquidity providers only: nothing else trades."""
+    cfg = RunConfig(seed=seed, progress=False)
+    cfg.agents.customers.n = 0
+    cfg.agents.dealers.n = 0
+    cfg.agents.insurers.n = 0
+    cfg.desk.enabled = False
+    cfg.agents.background.n = n_background
+    cfg.agents.liquidity.n = n_liquidity
+    return cfg
+
+
+def options_only_config(seed: int = 0, step_seconds: float = 1.0) -> RunConfig:
+    """Customers and dealers only (set them on the result); no circuit breakers or stop logic."""
+    cfg = RunConfig()
+    cfg.seed = seed
+    cfg.agents.background.n = 0
+    cfg.agents.liquidity.n = 0
+    cfg.agents.insurers.n = 0
+    cfg.desk.enabled = False
+    cfg.market.rules.circuit_breakers = False
+    cfg.market.rules.stop_logic = False
+    cfg.market.rules.luld = False
+    cfg.market.step_seconds = step_seconds
+    return cfg
+
+
+def force_vol(model: HedgeLoopModel, vol: float) -> None:
+    """Make the model's EWMA volatility read ``vol`` (annualised)."""
+    st = model.state
+    st._var = vol**2 * st._vol_sample / SECONDS_PER_YEAR
+    assert st.vol == pytest.approx(vol)
+
+
+def activity(model: HedgeLoopModel, population: str) -> float:
+    """The population's activity multiplier after it observes the market now."""
+    pop = model.populations[population]
+    pop.observe(model)
+    return pop.activity_multiplier
