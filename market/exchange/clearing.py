@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from market.exchange.order_book import Trade
 
@@ -111,7 +112,12 @@ class Ledger:
             raise ConservationError(f"ledger not conserved: residuals {res}")
         return res
 
-    def value(self, account, price: float, option_values: np.ndarray | None = None):
+    def value(
+        self,
+        account: int | NDArray[np.int64],
+        price: float,
+        option_values: NDArray[np.float64] | None = None,
+    ) -> float | NDArray[np.float64]:
         """Mark-to-market value in currency of an account (or array of accounts)."""
         v = self.cash[account] / 100.0 + self.shares[account] * price
         if option_values is not None and self.options.shape[1]:

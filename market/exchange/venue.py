@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from market.exchange.order_book import HaltedError, OrderBook, Trade
+from market.exchange.rules import TradingRule
 
 
 class BookView:
@@ -93,7 +94,7 @@ class Venue:
     def __init__(
         self,
         book: OrderBook,
-        rules: Sequence = (),
+        rules: Sequence[TradingRule] = (),
         on_trade: Callable[[Trade], None] | None = None,
     ) -> None:
         self.book = book
