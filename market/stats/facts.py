@@ -24,14 +24,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from market.stats.stylized import hill_tail_index
 from market.validation import ConfigError, check_array, check_range
 
 MINUTES_PER_DAY = 390
 
+FloatArray = NDArray[np.float64]
 
-def _segments(name: str, segments: Sequence[np.ndarray], min_len: int = 1) -> list[np.ndarray]:
+
+def _segments(name: str, segments: Sequence[ArrayLike], min_len: int = 1) -> list[FloatArray]:
     """The segments as finite float arrays; at least one must hold ``min_len`` values."""
     out = [check_array(f"{name}[{i}]", s) for i, s in enumerate(segments)]
     if not out or max(s.size for s in out) < min_len:
@@ -39,7 +42,7 @@ def _segments(name: str, segments: Sequence[np.ndarray], min_len: int = 1) -> li
     return out
 
 
-def block_returns(log_prices, block: int) -> np.ndarray:
+def block_returns(log_prices: ArrayLike, block: int) -> FloatArray:
     """Non-overlapping returns over ``block`` grid steps, starting at the first grid point.
 
     ``log_prices[block] - log_prices[0], log_prices[2 * block] - log_prices[block], ...``; an
@@ -50,7 +53,7 @@ def block_returns(log_prices, block: int) -> np.ndarray:
     return np.diff(x[:: int(block)])
 
 
-def r_squared(y, x) -> float:
+def r_squared(y: ArrayLike, x: ArrayLike) -> float:
     """R² of the least-squares regression of ``y`` on ``x`` with an intercept (= corr(x, y)²)."""
     yv, xv = check_array("y", y), check_array("x", x)
     if yv.size != xv.size or yv.size < 3:
@@ -62,7 +65,7 @@ def r_squared(y, x) -> float:
     return float((dx @ dy) ** 2 / (sxx * syy))
 
 
-def ar1_half_life(segments: Sequence[np.ndarray], dt: float = 1.0) -> float:
+def ar1_half_life(segments: Sequence[ArrayLike], dt: float = 1.0) -> float:
     """Half-life of mean reversion of a series, in units of ``dt`` (the grid step).
 
     Pooled least squares of ``x[t+1]`` on ``x[t]`` with one intercept, within each segment:
@@ -85,7 +88,7 @@ def ar1_half_life(segments: Sequence[np.ndarray], dt: float = 1.0) -> float:
     return float(-np.log(2.0) / np.log(b) * dt)
 
 
-def pooled_autocorrelation(segments: Sequence[np.ndarray], lags) -> np.ndarray:
+def pooled_autocorrelation(segments: Sequence[ArrayLike], lags: ArrayLike) -> FloatArray:
     """Autocorrelation at integer ``lags`` pooled over independent segments.
 
     With ``m`` the mean over all values, ``acf(k) = c(k) / c(0)`` where ``c(k)`` is the mean of
@@ -116,16 +119,17 @@ def acf_band(n: int) -> float:
     return float(2.0 / np.sqrt(n))
 
 
-def log_spaced_lags(lo: int, hi: int, per_decade: int = 6) -> np.ndarray:
+def log_spaced_lags(lo: int, hi: int, per_decade: int = 6) -> NDArray[np.int64]:
     """Distinct integer lags from ``lo`` to ``hi`` (both included), about evenly spaced in log."""
     check_range("lo", lo, 1)
     check_range("hi", hi, lo)
     check_range("per_decade", per_decade, 1)
     n = max(2, int(np.ceil(np.log10(hi / lo) * per_decade)) + 1)
-    return np.unique(np.round(np.geomspace(lo, hi, n)).astype(int))
+    return np.unique(np.round(np.geomspace(lo, hi, n)).astype(np.int64))
 
 
-def power_law_exponent(lags, acf, lo: float, hi: float) -> tuple[float, int]:
+def power_law_exponent(lags: ArrayLike, acf: ArrayLike, lo: float,
+                       hi: float) -> tuple[float, int]:
     """Exponent ``beta`` of ``acf(k) ~ k**-beta`` fitted on the lags in ``[lo, hi]``.
 
     Least squares of ``log acf`` on ``log k`` over the lags in range whose ``acf`` is positive
@@ -142,7 +146,7 @@ def power_law_exponent(lags, acf, lo: float, hi: float) -> tuple[float, int]:
     return float(-slope), int(use.sum())
 
 
-def variance_ratio(segments: Sequence[np.ndarray], h: int) -> float:
+def variance_ratio(segments: Sequence[ArrayLike], h: int) -> float:
     """Lo-MacKinlay variance ratio ``VR(h) = Var(r_h) / (h Var(r_1))`` of base-period returns.
 
     ``segments`` hold base-period returns (e.g. 1-minute); ``r_h`` are the overlapping sums of
@@ -167,7 +171,8 @@ def variance_ratio(segments: Sequence[np.ndarray], h: int) -> float:
     return float(np.mean((rh - h * mu) ** 2) / (h * var1))
 
 
-def time_of_day_profile(values, per_day: int = MINUTES_PER_DAY, bin_width: int = 1) -> np.ndarray:
+def time_of_day_profile(values: ArrayLike, per_day: int = MINUTES_PER_DAY,
+                        bin_width: int = 1) -> FloatArray:
     """Mean of ``values`` by time of day, in bins of ``bin_width`` grid steps.
 
     ``values`` are on a grid of ``per_day`` points a day starting at an open (its length a
@@ -181,10 +186,12 @@ def time_of_day_profile(values, per_day: int = MINUTES_PER_DAY, bin_width: int =
             f"values ({v.size}) must be whole days of per_day={per_day} points and per_day a "
             f"multiple of bin_width={bin_width}"
         )
-    return v.reshape(-1, per_day // bin_width, bin_width).mean(axis=(0, 2))
+    return np.asarray(v.reshape(-1, per_day // bin_width, bin_width).mean(axis=(0, 2)),
+                      dtype=np.float64)
 
 
-def deseasonalise(values, profile, per_day: int = MINUTES_PER_DAY) -> np.ndarray:
+def deseasonalise(values: ArrayLike, profile: ArrayLike,
+                  per_day: int = MINUTES_PER_DAY) -> FloatArray:
     """``values`` divided by their time-of-day mean (Andersen & Bollerslev 1997).
 
     ``profile`` is a :func:`time_of_day_profile` of any bin width dividing ``per_day``; each value
@@ -195,10 +202,10 @@ def deseasonalise(values, profile, per_day: int = MINUTES_PER_DAY) -> np.ndarray
     if v.size % per_day or per_day % prof.size:
         raise ConfigError(f"values must be whole days of {per_day} points, bins must divide it")
     bin_of = (np.arange(v.size) % per_day) // (per_day // prof.size)
-    return v / prof[bin_of]
+    return np.asarray(v / prof[bin_of], dtype=np.float64)
 
 
-def intraday_ratio(profile, window: slice, reference: slice) -> float:
+def intraday_ratio(profile: ArrayLike, window: slice, reference: slice) -> float:
     """Mean of ``profile`` over ``window`` divided by its mean over ``reference`` (e.g. midday)."""
     prof = check_array("profile", profile)
     num, den = prof[window], prof[reference]
@@ -218,7 +225,7 @@ class HillEstimate:
     se: float
 
 
-def hill_estimate(r, tail_fraction: float = 0.05) -> HillEstimate:
+def hill_estimate(r: ArrayLike, tail_fraction: float = 0.05) -> HillEstimate:
     """Hill index of ``|r|`` from the largest ``tail_fraction`` of the sample (see
     :func:`market.stats.stylized.hill_tail_index`), with its asymptotic standard error."""
     x = check_array("r", r)
@@ -227,7 +234,7 @@ def hill_estimate(r, tail_fraction: float = 0.05) -> HillEstimate:
     return HillEstimate(alpha, k, alpha / np.sqrt(k))
 
 
-def fit_log_log(x, y) -> tuple[float, float]:
+def fit_log_log(x: ArrayLike, y: ArrayLike) -> tuple[float, float]:
     """Least squares of ``log y`` on ``log x``: ``(slope, intercept)``; both must be positive."""
     xv = check_array("x", x, 0.0, lo_open=True)
     yv = check_array("y", y, 0.0, lo_open=True)
@@ -237,7 +244,7 @@ def fit_log_log(x, y) -> tuple[float, float]:
     return float(slope), float(intercept)
 
 
-def impact_path(mid_with, mid_without, side: int) -> np.ndarray:
+def impact_path(mid_with: ArrayLike, mid_without: ArrayLike, side: int) -> FloatArray:
     """Impact of an order: ``side * log(mid_with / mid_without)`` at each common grid time.
 
     ``mid_with`` and ``mid_without`` are the mid paths (currency, > 0) of the same seed with and
@@ -249,10 +256,10 @@ def impact_path(mid_with, mid_without, side: int) -> np.ndarray:
         raise ConfigError(f"the two mid paths need the same grid, got {a.size} and {b.size}")
     if side not in (1, -1):
         raise ConfigError(f"side must be +1 (buy) or -1 (sell), got {side!r}")
-    return side * np.log(a / b)
+    return np.asarray(side * np.log(a / b), dtype=np.float64)
 
 
-def value_at(times, values, t: float) -> float:
+def value_at(times: ArrayLike, values: ArrayLike, t: float) -> float:
     """The last of ``values`` recorded at or before ``t`` (``times`` sorted); NaN if none."""
     tv = check_array("times", times)
     vv = np.asarray(values, dtype=float)
@@ -260,7 +267,8 @@ def value_at(times, values, t: float) -> float:
     return float(vv[i]) if 0 <= i < vv.size else float("nan")
 
 
-def square_root_prefactor(impact, sigma_daily: float, q_over_v) -> np.ndarray:
+def square_root_prefactor(impact: ArrayLike, sigma_daily: float,
+                          q_over_v: ArrayLike) -> FloatArray:
     """``Y = I / (sigma_daily * sqrt(Q/V))`` of the square-root law ``I = Y sigma_D sqrt(Q/V)``.
 
     ``impact`` and ``sigma_daily`` are log returns (decimal), ``q_over_v`` the order's share of
@@ -268,4 +276,5 @@ def square_root_prefactor(impact, sigma_daily: float, q_over_v) -> np.ndarray:
     """
     check_range("sigma_daily", sigma_daily, 0.0, lo_open=True)
     qv = check_array("q_over_v", q_over_v, 0.0, lo_open=True)
-    return np.asarray(impact, dtype=float) / (sigma_daily * np.sqrt(qv))
+    return np.asarray(np.asarray(impact, dtype=float) / (sigma_daily * np.sqrt(qv)),
+                      dtype=np.float64)
