@@ -28,6 +28,7 @@ def run_facts(cfg: FactsConfig, log: Callable[[str], None] | None = None) -> dic
     All runs share one pool; the long many-day runs go first so that the pool finishes evenly.
     Impact seeds alternate buy (even position) and sell (odd position).
     """
+    commit = _commit()  # before the runs: the source they ran, even if it changes meanwhile
     calls = [(run_baseline, (seed, cfg.days, cfg.overrides)) for seed in cfg.seeds]
     calls += [(run_paired, (seed, 1 if i % 2 == 0 else -1, cfg))
               for i, seed in enumerate(cfg.impact_seeds)]
@@ -39,7 +40,7 @@ def run_facts(cfg: FactsConfig, log: Callable[[str], None] | None = None) -> dic
     return {
         "scenario": SCENARIO,
         "config": dataclasses.asdict(cfg),
-        "commit": _commit(),
+        "commit": commit,
         "facts": facts,
         "impact_rows": impact["rows"],
         "impact_runs": [dataclasses.asdict(p) for p in paired],

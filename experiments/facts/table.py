@@ -137,7 +137,10 @@ def render_text(rows: list[dict[str, str]]) -> str:
 
 def render_markdown(rows: list[dict[str, str]]) -> str:
     """The table in Markdown, with each range's source."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")  # |r| must not end the cell
+
     out = ["| fact | real range | simulated | pass/miss | source |", "|---|---|---|---|---|"]
-    out += [f"| {r['fact']} | {r['real']} | {r['simulated']} | {r['verdict']} | {r['source']} |"
-            for r in rows]
+    out += ["| " + " | ".join(cell(r[c]) for c in ("fact", "real", "simulated", "verdict",
+                                                    "source")) + " |" for r in rows]
     return "\n".join(out)
