@@ -1,0 +1,82 @@
+"""The facts command end to end on a small market, its options, and the table's verdicts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from experiments.facts.__main__ import config_from, main, parse_args
+from experiments.facts.config import FactsConfig, quick_config
+from experiments.facts.table import TARGETS, Target, table_rows, verdict
+from market.validation import ConfigError
+
+# a small, coarse market: the plumbing is under test here, not the market
+SMALL = ("agents.background.n=150", "agents.liquidity.n=6", "agents.customers.n=10",
+         "market.step_seconds=5", "market.record_interval=60")
+
+
+def test_the_command_runs_end_to_end_and_writes_table_json_and_figures(tmp_path, capsys):
+    out = tmp_path / "facts"
+    code = main(["--quick", "--seeds", "1001", "--days", "2", "--impact-seeds", "1001",
+                 "--sizes", "0.01", "0.05", "--workers", "1", "--out", str(out), *SMALL])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "pass/miss" in printed and "seeds [1001] x 2 days" in printed
+    result = json.loads((out / "facts.json").read_text())
+    assert result["config"]["seeds"] == [1001] and result["config"]["days"] == 2
+    assert [r["key"] for r in result["table"]] == [t.key for t in TARGETS]
+    assert {r["verdict"] for r in result["table"]} <= {"pass", "miss", "info", "n/a"}
+    facts = result["facts"]
+    assert 0.0 <= facts["r2_30m"] <= 1.0
+    assert facts["spread_median_ticks"] >= 1.0
+    # common random numbers: with and without the order, the runs agree until it arrives
+    assert facts["impact_pre_arrival_max"] == 0.0
+    assert [r["q_over_v"] for r in result["impact_rows"]] == pytest.approx([0.01, 0.05], rel=1e-3)
+    assert result["impact_runs"][0]["side"] == 1
+    for name in ("facts.md", "abs_acf.png", "impact.png", "intraday.png"):
+        assert (out / name).stat().st_size > 0
+    header = "| fact | real range | simulated | pass/miss | source |"
+    assert header in (out / "facts.md").read_text()
+
+
+def test_options_replace_the_preset_and_overrides_pass_through():
+    cfg = config_from(parse_args(["--quick", "--days", "5", "seed=3", "agents.dealers.n=0"]))
+    assert cfg.days == 5 and cfg.seeds == quick_config().seeds
+    assert cfg.overrides == ["seed=3", "agents.dealers.n=0"]
+    default = config_from(parse_args([]))
+    assert default.seeds == FactsConfig().seeds and min(default.seeds) > 1000
+
+
+def test_config_ranges_name_the_field():
+    with pytest.raises(ConfigError, match=r"facts.days must be in \[1, 250\]"):
+        FactsConfig(days=0)
+    with pytest.raises(ConfigError, match=r"facts.sizes\[1\]"):
+        FactsConfig(sizes=[0.01, 0.0])
+    with pytest.raises(ConfigError, match=r"facts\.seeds must list"):
+        FactsConfig(seeds=[])
+    with pytest.raises(ConfigError, match=r"facts\.start"):
+        FactsConfig(start="17:00")
+
+
+def test_a_bad_option_is_an_error_message_not_a_traceback(capsys):
+    assert main(["--days", "0"]) == 2
+    assert "facts.days" in capsys.readouterr().err
+
+
+def test_verdicts_use_fixed_bounds_and_bounds_named_by_another_fact():
+    ranged = Target("x", "x", "0.2–0.5", 0.2, 0.5, "{x}", "")
+    assert verdict(ranged, {"x": 0.3}) == "pass"
+    assert verdict(ranged, {"x": 0.6}) == "miss"
+    assert verdict(ranged, {"x": None}) == "n/a"
+    banded = Target("acf", "acf", "≈ 0", None, "band", "{acf}", "")
+    assert verdict(banded, {"acf": 0.01, "band": 0.02}) == "pass"
+    assert verdict(banded, {"acf": 0.03, "band": 0.02}) == "miss"
+    info = Target("y", "y", "—", None, None, "{y}", "")
+    assert verdict(info, {"y": 1.0}) == "info"
+
+
+def test_a_row_whose_inputs_are_missing_shows_n_a():
+    rows = {r["key"]: r for r in table_rows({"hill_5m": 3.0, "hill_5m_k": 100})}
+    assert rows["hill_5m"]["simulated"] == "n/a"  # the standard error is missing
+    assert rows["hill_5m"]["verdict"] == "pass"
