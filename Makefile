@@ -4,6 +4,7 @@
 #   make test                      the default test suite (slow tests deselected)
 #   make test-all                  every test, slow ones included
 #   make bench                     the benchmarks (order book, one-day model run)
+#   make facts                     stylized facts and impact against real-market ranges (ARGS="--quick")
 #   make lint                      formatting, lint, strict types on market/, the layer rule
 #   make fingerprint               check that every scenario and arm still runs byte-identically
 PYTHON ?= python3
@@ -12,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 # uv comes from PyPI into a private tools venv, so a machine with only Python and make suffices.
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: env run test test-all bench lint format fingerprint sweep clean
+.PHONY: env run test test-all bench lint format facts fingerprint sweep clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -39,6 +40,9 @@ lint: env
 	$(UV) run --locked ruff check .
 	$(UV) run --locked mypy
 	$(UV) run --locked pytest -q -p no:cacheprovider tests/test_layers.py
+
+facts: env
+	$(UV) run --locked python -m experiments.facts $(ARGS)
 
 fingerprint: env
 	$(UV) run --locked python -m bench.fingerprint compare bench/fingerprints.json $(ARGS)

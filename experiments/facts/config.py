@@ -1,4 +1,4 @@
-# ruff: noqa: RUF009  (param() returns a dataclasses.field carrying the range, as field() does)
+
 """What the facts command runs: seeds, days, the impact sizes, and the two presets.
 
 The seeds default to 1001 and up, which no calibration of the model has used, so the table reads

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from experiments.events import EventConfig, EventKind
 from experiments.facts.config import FactsConfig
 from experiments.facts.runs import run_config
 from experiments.model import HedgeLoopModel
@@ -46,13 +47,15 @@ class PairedRuns:
     pre_arrival_max: float
 
 
-def _parent_event(side: int, qty: int, cfg: FactsConfig) -> str:
-    return (f"scenario.events=[{{kind:parent_order,day:0,at:'{cfg.start}',side:{side},"
-            f"qty:{qty},algo:pov,participation:{cfg.participation},urgency:0.5}}]")
+def _parent_event(side: int, qty: int, cfg: FactsConfig) -> EventConfig:
+    return EventConfig(kind=EventKind.parent_order, day=0, at=cfg.start, side=side, qty=qty,
+                       algo="pov", participation=cfg.participation, urgency=0.5)
 
 
-def _run_day(seed: int, cfg: FactsConfig, events: str) -> HedgeLoopModel:
-    model = HedgeLoopModel(run_config(seed, 1, cfg.overrides, events))
+def _run_day(seed: int, cfg: FactsConfig, events: list[EventConfig]) -> HedgeLoopModel:
+    run_cfg = run_config(seed, 1, cfg.overrides)
+    run_cfg.scenario.events = events  # only this metaorder: the scenario's own events removed
+    model = HedgeLoopModel(run_cfg)
     model.run()
     model.finish()
     return model
@@ -65,13 +68,13 @@ def _mid(model: HedgeLoopModel) -> tuple[np.ndarray, np.ndarray]:
 
 def run_paired(seed: int, side: int, cfg: FactsConfig) -> PairedRuns:
     """The control day of ``seed`` and one day per size with a parent order on ``side``."""
-    control = _run_day(seed, cfg, "scenario.events=[]")
+    control = _run_day(seed, cfg, [])
     times, mid_without = _mid(control)
     volume = int(control.book.trades.columns()["qty"].sum())
     out = PairedRuns(seed, side, volume, [], [], [], [], [], 0.0)
     for size in cfg.sizes:
         qty = max(1, round(size * volume))
-        model = _run_day(seed, cfg, _parent_event(side, qty, cfg))
+        model = _run_day(seed, cfg, [_parent_event(side, qty, cfg)])
         path = fx.impact_path(_mid(model)[1], mid_without, side)
         parent = model.populations["desk"][0].parents[0]
         done = parent.status == "completed"
