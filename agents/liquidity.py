@@ -312,57 +312,78 @@ class LiquidityProvider(Participant):
         self._calm_since = None
 
     def act(self) -> None:
+        """Return after a withdrawal if calm enough, check the stops, then re-quote the ladder."""
         m = self.world
-        cfg = self.cfg
-        now = m.now
-        st = m.state
-        vol = st.vol
-        if not self.quoting:
-            if self.withdrawal_reason is WithdrawalReason.loss_limit and self._stopped_day == m.day:
-                return
-            if now - self.withdrawn_since < cfg.max_withdrawal_seconds:
-                if vol >= self.reentry_vol:
-                    self._calm_since = None
-                    return
-                if self._calm_since is None:
-                    self._calm_since = now
-                if now - self._calm_since < cfg.cooldown_seconds:
-                    return
-            elif cfg.return_vol_tolerance > 0.0:
-                self._tolerated_vol = vol * (1.0 + cfg.return_vol_tolerance)
-            self._return(now)
-        book = m.book_view
-        if book.halted:
+        now, vol = m.now, m.state.vol
+        if not self.quoting and not self._ready_to_return(now, vol):
+            return
+        if m.book_view.halted:
             # a halted book may be crossed and ends in an auction: quote on the reopened book
             if self._quotes:
                 self._cancel_all()
             return
-        acc = self.unique_id
-        led = m.ledger
-        shares = led.shares.item(acc)
-        if cfg.withdrawal_enabled:
-            if vol > self.withdraw_vol and vol > self._tolerated_vol:
-                self._withdraw(WithdrawalReason.volatility, now)
-                return
-            if self._day_start_value is None:
-                self._day_start_value = self.initial_value
-            value = led.cash.item(acc) / 100.0 + shares * st.mid
-            if value - self._day_start_value <= -cfg.loss_limit:
-                self._stopped_day = m.day
-                self._withdraw(WithdrawalReason.loss_limit, now)
-                return
-        venue = m.venue
-        inv = shares - self.initial_shares
+        shares = m.ledger.shares.item(self.unique_id)
+        if self.cfg.withdrawal_enabled and self._stopped_out(now, vol, shares):
+            return
+        inv = self._shed_excess(shares - self.initial_shares)
+        self._requote(inv, vol)
+
+    def _ready_to_return(self, now: float, vol: float) -> bool:
+        """While withdrawn: whether to quote again now (after a calm cool-down or the maximum
+        withdrawal time); returning resets the state of the withdrawal."""
+        cfg = self.cfg
+        stopped_today = self._stopped_day == self.world.day
+        if self.withdrawal_reason is WithdrawalReason.loss_limit and stopped_today:
+            return False
+        if now - self.withdrawn_since < cfg.max_withdrawal_seconds:
+            if vol >= self.reentry_vol:
+                self._calm_since = None
+                return False
+            if self._calm_since is None:
+                self._calm_since = now
+            if now - self._calm_since < cfg.cooldown_seconds:
+                return False
+        elif cfg.return_vol_tolerance > 0.0:
+            self._tolerated_vol = vol * (1.0 + cfg.return_vol_tolerance)
+        self._return(now)
+        return True
+
+    def _stopped_out(self, now: float, vol: float, shares: int) -> bool:
+        """Withdraw on volatility or on the daily loss limit; True if it just withdrew."""
+        cfg = self.cfg
+        if vol > self.withdraw_vol and vol > self._tolerated_vol:
+            self._withdraw(WithdrawalReason.volatility, now)
+            return True
+        if self._day_start_value is None:
+            self._day_start_value = self.initial_value
+        value = self.world.ledger.cash.item(self.unique_id) / 100.0 + shares * self.world.state.mid
+        if value - self._day_start_value <= -cfg.loss_limit:
+            self._stopped_day = self.world.day
+            self._withdraw(WithdrawalReason.loss_limit, now)
+            return True
+        return False
+
+    def _shed_excess(self, inv: int) -> int:
+        """Hot potato: past the inventory limit, dump the excess at market; the inventory after."""
+        cfg = self.cfg
         limit = cfg.inventory_limit
         if (inv > limit or inv < -limit) and cfg.inventory_action is InventoryAction.hot_potato:
             excess = abs(inv) - int(cfg.dump_target * limit)
-            if venue.market(acc, -1 if inv > 0 else 1, excess) is not None:
+            if self.world.venue.market(self.unique_id, -1 if inv > 0 else 1, excess) is not None:
                 self.n_dumps += 1
                 self.dumped_shares += excess
-                inv = led.shares.item(acc) - self.initial_shares
+                inv = self.world.ledger.shares.item(self.unique_id) - self.initial_shares
+        return inv
+
+    def _requote(self, inv: int, vol: float) -> None:
+        """Move the ladder to the quotes for ``inv`` and ``vol`` (only the sides within limits)."""
+        m, cfg = self.world, self.cfg
+        book = m.book_view
+        limit = cfg.inventory_limit
         sides = (-1,) if inv > limit else (1,) if inv < -limit else (1, -1)
         bb, ba = book.best_bid, book.best_ask
-        ref = 0.5 * (bb + ba) if bb is not None and ba is not None and ba > bb else st.mid / m.tick
+        two_sided = bb is not None and ba is not None and ba > bb
+        ref = 0.5 * (bb + ba) if two_sided else m.state.mid / m.tick
         bid, ask = self.quote_ticks(ref, inv, vol, bb, ba)
         quotes = self._quotes
         if (bid, ask, sides) == self._last_quote and len(quotes) == self._last_count:
@@ -380,9 +401,7 @@ class LiquidityProvider(Participant):
         if crossed:
             want = self._ladder(bid, ask, sides)
             self._cancel_unwanted(want)
-        key_of = self._key_of
-        size = cfg.quote_size
-        limit_order = venue.limit
+        acc, key_of, size, limit_order = self.unique_id, self._key_of, cfg.quote_size, m.venue.limit
         for key in want:
             if key not in quotes:
                 oid = limit_order(acc, 1 if key > 0 else -1, key if key > 0 else -key, size)
