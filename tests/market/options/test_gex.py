@@ -15,18 +15,16 @@ from market.options.chain import DEALER, OptionChain, expiry_of_day
 from market.options.gex import (
     DEALERS_LONG_CALLS_SHORT_PUTS,
     DEALERS_SHORT_CALLS_LONG_PUTS,
-    GammaFlip,
     GexInputError,
     Legs,
-    classify_regime,
     dollar_gamma,
-    gamma_flip,
     gex_by_strike,
     gex_profile,
     observer_gex,
     observer_positions,
     pin_concentration,
 )
+from market.options.gex_regime import GammaFlip, classify_regime, gamma_flip
 
 T30 = 30 / 365  # the reference vectors' calendar year fraction, passed directly as t
 REF_LEGS = {"strike": [3000.0, 2800.0], "is_call": [True, False], "open_interest": [10_000, 20_000]}
