@@ -573,13 +573,14 @@ def _pin_metrics(run: _Run) -> dict:
     close = float(run.model.state.last)
     hour = run.times >= run.end - 3600.0
     dist = 100.0 * (close / strike - 1.0)
-    f_dist = 100.0 * (float(run.model.fundamental) / strike - 1.0)
+    f_gap = float(run.model.fundamental) / strike - 1.0
+    f_dist = 100.0 * f_gap
     return {
         "strike": strike,
         "close_distance_pct": dist,
         "abs_distance_pct": abs(dist),
         "last_hour_mean_abs_distance_pct": _mean_abs_distance(run.mids[hour], strike),
-        "pull_to_strike_bp": 100.0 * (abs(f_dist) - abs(dist)),
+        "pull_to_strike_bp": 1e4 * (abs(f_gap) - abs(close / strike - 1.0)),
         "fundamental_distance_pct": f_dist,
         "fundamental_abs_distance_pct": abs(f_dist),
         "last_hour_fundamental_mean_abs_distance_pct":
