@@ -20,6 +20,7 @@ from experiments.outputs import atomic_write, save_png, write_csv, write_json, w
 from experiments.scenarios.figures import scenario_figure
 from experiments.scenarios.metrics import scenario_metrics
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.stats.paths import minute_indices
 from market.stats.stylized import max_drawdown_pct, stylized_facts
 
 
@@ -129,13 +130,16 @@ def summarise(model, wall_seconds: float) -> dict:
     times = np.arange(n + 1) * model.dt
     facts = stylized_facts(times, mids) if n > 60 else {}
     ts = timeseries_frame(model)
-    r1 = np.diff(np.log(mids[:: max(1, round(60 / model.dt))]))
+    one_minute = mids[minute_indices(mids.size, model.dt)]
+    r1 = np.diff(np.log(one_minute))
     price = {
         "open": float(mids[0]),
         "close": float(model.state.last),
         "min": float(np.nanmin(mids)),
         "max": float(np.nanmax(mids)),
-        "max_drawdown_pct": float(max_drawdown_pct(mids)),
+        # on the last mid of each minute, like scenario_metrics.peak_to_trough_pct (a fall that
+        # a minute undoes is not a drawdown)
+        "max_drawdown_pct": float(max_drawdown_pct(one_minute)),
         "realised_vol_annual": float(
             np.sqrt(np.sum(r1**2) * SECONDS_PER_YEAR / max(times[-1], 1.0))
         )
@@ -143,6 +147,10 @@ def summarise(model, wall_seconds: float) -> dict:
         else None,
         "daily_closes": list(model.closes),
         "median_spread_ticks": float(ts["spread_ticks"].median()) if len(ts) else None,
+        # the fundamental value beside the price (scenario_metrics.fundamental has it over the
+        # window of every price metric)
+        "fundamental_open": float(cfg.market.initial_price),
+        "fundamental_close": float(model.fundamental),
     }
     summary = {
         "scenario": cfg.scenario.name,

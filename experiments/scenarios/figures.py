@@ -2,6 +2,8 @@
 
 Time on the x-axis is trading hours since the first open; the stress window is shaded orange and
 every halt or pause red. Prices are the book mid (currency); flows are signed shares (+ bought).
+Every figure's price panel shows the mid and the fundamental value together, so a fall that the
+fundamental value made is told apart from one the market made.
 """
 
 from __future__ import annotations
@@ -42,11 +44,11 @@ def _shade_window(axes, model) -> None:
             ax.axvspan(_hours(win[0]), _hours(win[1]), color="tab:orange", alpha=0.06, lw=0)
 
 
-def _price_panel(ax, model, ts: pd.DataFrame, *, fundamental: bool = True) -> None:
+def _price_panel(ax, model, ts: pd.DataFrame) -> None:
+    """The mid and the fundamental value together: what the market did against what F did."""
     h = _hours(ts["time"])
     ax.plot(h, ts["mid"], color="black", lw=0.9, label="mid")
-    if fundamental:
-        ax.plot(h, ts["fundamental"], color="tab:green", lw=0.8, alpha=0.7, label="fundamental")
+    ax.plot(h, ts["fundamental"], color="tab:green", lw=0.8, alpha=0.7, label="fundamental")
     for d in range(1, model.days):
         ax.axvline(d * SECONDS_PER_DAY / 3600.0, color="grey", lw=0.5, ls=":")
     _shade_halts(ax, model)
@@ -144,6 +146,8 @@ def _pinning_panels(fig, model, ts) -> list:
     last = ts[ts["time"] >= ts["time"].iloc[-1] - 3600.0]
     h = _hours(last["time"])
     axes[0].plot(h, last["mid"], color="black", lw=0.9, label="mid (last hour)")
+    axes[0].plot(h, last["fundamental"], color="tab:green", lw=0.8, alpha=0.7,
+                 label="fundamental")
     if strike is not None:
         axes[0].axhline(strike, color="tab:red", lw=1.0, ls="--", label=f"pin strike {strike:g}")
     axes[0].set_ylabel("price")

@@ -9,7 +9,12 @@ each scenario's figure. The pure path maths (falls, rallies, retraces) is
 
 Conventions, stated once:
 
-- Prices are the book mid, one per step; a step's mid is dated at the end of the step.
+- Prices are the book mid, one per step; a step's mid is dated at the end of the step. Falls,
+  rallies, retraces, window returns, lows and volatilities are measured on the **one-minute
+  path**: the last mid of each minute (:func:`market.stats.paths.minute_indices`), so a spike
+  that a minute undoes (a one-second print through a thin book) is not a crash.
+- ``F`` is the fundamental value (the model's ``fundamental``), read from the recorded rows onto
+  the same one-minute path (exact when ``market.record_interval`` divides a minute).
 - Returns and moves are percentages, signed: negative = the price fell. ``peak_to_trough_pct`` is
   therefore <= 0 and ``max_rally_pct`` >= 0.
 - Volatilities are annualised with the trading-time year of :mod:`market.exchange.clock`, from
@@ -27,7 +32,29 @@ minutes of the low, %); ``max_rally_pct``; ``worst_5min_return_pct``; ``daily_re
 (close to close, day 0 against the initial price), ``worst_day_pct``, ``worst_day``,
 ``best_day_pct``; ``intraday_low_pct`` (lowest mid against the previous close, over all days);
 ``worst_day_close_above_low_pct`` (how far the worst day closed above its own low, %; 0 = closed
-at the low).
+at the low); ``peak_to_trough_in_window_pct`` and ``worst_5min_return_in_window_pct`` (the same,
+inside ``scenario.stress_window`` only; NaN without one).
+
+- ``fundamental``: F beside each price metric, over the same window (the same two minutes the
+  price metric is measured between). For a window return (``return_pct``,
+  ``worst_5min_return_pct``, ``worst_5min_return_in_window_pct``, ``worst_day_pct``,
+  ``intraday_low_pct`` (previous close to the minute of the low)) F's move over it. For a fall or
+  rally (``peak_to_trough_pct``, ``peak_to_trough_in_window_pct``, ``max_rally_pct``) F's own
+  largest fall (<= 0) or rise (>= 0) inside the window, and F's move between the same two times
+  as ``<name>_move_pct`` (``peak_to_trough_move_pct``, ...). ``retrace_pct``: F's move from the
+  low to the best price of the retrace, in the price's currency, as % of the price's fall (the
+  part of the retrace F accounts for). Also ``open``, ``close`` (currency),
+  ``daily_returns_pct`` (F's close-to-close moves), and ``r2_30m``, ``r2_1d``: R² of the price's
+  log returns on F's over non-overlapping 30-minute and one-day windows (the daily one only with
+  at least 5 days; NaN otherwise). Kyle (1985, Econometrica 53:1315) and Black (1986, J. Finance
+  41:529) are the yardsticks: in real markets F explains only part of the price's moves
+  (30-minute R² of roughly 0.2-0.5), so a price that is F plus small noise shows R² near 1.
+- ``net_of_fundamental``: each of the price metrics above named in ``fundamental`` (and
+  ``retrace_pct``), minus F's move over its window, in percentage points: exactly
+  ``<price metric> - fundamental.<name>`` for window returns and
+  ``<price metric> - fundamental.<name>_move_pct`` for falls and rallies (0 = the price did what
+  F did; a crash with ``net_of_fundamental.peak_to_trough_pct`` near 0 is F's news, not the
+  market's).
 
 - ``halts``: every halt or pause (``rule``, ``level`` (circuit breakers; else null), ``time``,
   ``end``, ``length_s``, ``price`` (trigger, currency), ``level_price`` (the circuit-breaker
@@ -59,7 +86,10 @@ at the low).
 - ``pin``: ``strike``, ``close_distance_pct`` (final close against the strike),
   ``abs_distance_pct``, ``last_hour_mean_abs_distance_pct``, ``pull_to_strike_bp`` (how much
   closer to the strike the close is than the fundamental value, basis points; > 0 = the close was
-  drawn toward the strike, the pinning effect). The strike is ``scenario.pin_strike``
+  drawn toward the strike, the pinning effect); F beside them: ``fundamental_distance_pct``,
+  ``fundamental_abs_distance_pct``, ``last_hour_fundamental_mean_abs_distance_pct``, and
+  ``close_distance_net_pct`` (``close_distance_pct - fundamental_distance_pct``). The strike is
+  ``scenario.pin_strike``
   or else the strike of largest open interest among the contracts still listed at the end of the
   run (the nearest expiry that has any); ``None`` when neither exists.
 
@@ -70,6 +100,7 @@ value, never a made-up number; summary.json turns NaN into ``null``.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -79,11 +110,14 @@ from market.exchange.rules import circuit_breaker_levels
 from market.stats.paths import (
     MINUTE,
     PathMetricsError,
+    against_fundamental,
     annualised_vol,
     max_rally,
+    minute_indices,
     peak_to_trough,
+    r_squared_on,
     retrace_share,
-    worst_window_return,
+    worst_window,
 )
 
 #: seconds after the low within which a retrace is measured
@@ -91,6 +125,17 @@ RETRACE_WINDOW_S = 1800.0
 
 #: bin of the fastest-fall and hedge-flow figures
 FIVE_MINUTES = 300.0
+#: samples of the one-minute path in a 5-minute window
+FIVE_MINUTE_SAMPLES = round(FIVE_MINUTES / MINUTE)
+#: the daily R² on the fundamental needs at least this many days (else it is NaN)
+MIN_DAYS_FOR_R2_1D = 5
+#: the price metrics reported again net of the fundamental value's move over the same window
+#: the falls and rallies among them, and which extreme of F inside their window they report
+FALLS_AND_RALLIES = {"peak_to_trough_pct": "fall_pct", "peak_to_trough_in_window_pct": "fall_pct",
+                     "max_rally_pct": "rally_pct"}
+NET_OF_FUNDAMENTAL = ("return_pct", "peak_to_trough_pct", "retrace_pct", "max_rally_pct",
+                      "worst_5min_return_pct", "worst_5min_return_in_window_pct",
+                      "peak_to_trough_in_window_pct", "worst_day_pct", "intraday_low_pct")
 NAN = math.nan
 
 
@@ -123,6 +168,29 @@ class _Run:
         self.window = (float(win[0]), float(win[1])) if win else None
         self.ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
         self.spd = int(model.steps_per_day)
+        # the one-minute paths every fall, rally and window return is measured on
+        self.minute = minute_indices(self.mids.size, self.dt)
+        self.p1 = self.mids[self.minute]
+        self.t1 = self.times[self.minute]
+        self.fundamental = self._fundamental_per_step()
+        self.f1 = self.fundamental[self.minute]
+
+    def _fundamental_per_step(self) -> np.ndarray:
+        """The fundamental value after each step, from the recorded rows (forward-filled).
+
+        Row 0 is recorded before the first step (step 0); a row recorded in step ``k`` is dated
+        at the step's start, ``(k - 1) * dt``, and holds the values after it. Exact on the
+        one-minute path when the record interval divides a minute; the final value is the
+        model's own.
+        """
+        f = np.full(self.mids.size, float(self.model.cfg.market.initial_price))
+        if len(self.ts):
+            rec = np.zeros(len(self.ts), dtype=int)
+            rec[1:] = np.round(self.ts["time"].to_numpy(dtype=float)[1:] / self.dt).astype(int) + 1
+            row = np.searchsorted(rec, np.arange(self.mids.size), side="right") - 1
+            f = self.ts["fundamental"].to_numpy(dtype=float)[np.clip(row, 0, None)]
+        f[-1] = float(self.model.fundamental)
+        return f
 
     def in_window(self, t) -> np.ndarray:
         t = np.asarray(t, dtype=float)
@@ -135,44 +203,118 @@ class _Run:
             return float(self.model.cfg.market.initial_price)
         return float(self.model.closes[day - 1])
 
+    def grid_at(self, t: float) -> int:
+        """Index on the one-minute path of the last sample at or before clock time ``t``."""
+        return max(int(np.searchsorted(self.t1, t + 1e-9, side="right")) - 1, 0)
+
+
+#: price metric -> (start, end) on the one-minute path it is measured between
+Windows = dict[str, tuple[int, int]]
+
 
 # ---------------------------------------------------------------------------- metric sections
-def _price_metrics(run: _Run) -> dict:
-    p, t = run.mids, run.times
-    model = run.model
-    out: dict = {"open": float(p[0]), "close": float(model.state.last)}
-    out["return_pct"] = 100.0 * (out["close"] / out["open"] - 1.0)
+def _falls_and_rallies(run: _Run, out: dict, windows: Windows) -> None:
+    p, t = run.p1, run.t1
     pct, peak, trough = peak_to_trough(p)
     out["peak_to_trough_pct"] = pct
     out["peak_time_s"] = float(t[peak]) if pct < 0 else NAN
     out["trough_time_s"] = float(t[trough]) if pct < 0 else NAN
     out["time_to_trough_s"] = float(t[trough] - t[peak]) if pct < 0 else NAN
-    within = round(RETRACE_WINDOW_S / run.dt)
+    within = round(RETRACE_WINDOW_S / MINUTE)
     out["retrace_pct"] = retrace_share(p, peak, trough, within) if pct < 0 else NAN
-    out["max_rally_pct"] = max_rally(p)[0]
-    out["worst_5min_return_pct"] = worst_window_return(p, max(1, round(FIVE_MINUTES / run.dt)))
+    if pct < 0:
+        windows["peak_to_trough_pct"] = (peak, trough)
+        best = trough + int(np.argmax(p[trough : trough + 1 + within]))
+        windows["retrace_pct"] = (trough, best)
+    rally, low, high = max_rally(p)
+    out["max_rally_pct"] = rally
+    if rally > 0:
+        windows["max_rally_pct"] = (low, high)
+    out["worst_5min_return_pct"], s, e = worst_window(p, FIVE_MINUTE_SAMPLES)
+    windows["worst_5min_return_pct"] = (s, e)
+    out["peak_to_trough_in_window_pct"] = out["worst_5min_return_in_window_pct"] = NAN
+    inside = np.flatnonzero(run.in_window(t))
+    if run.window is not None and inside.size >= 2:
+        a, b = int(inside[0]), int(inside[-1])
+        pct, peak, trough = peak_to_trough(p[a : b + 1])
+        out["peak_to_trough_in_window_pct"] = pct
+        if pct < 0:
+            windows["peak_to_trough_in_window_pct"] = (a + peak, a + trough)
+        out["worst_5min_return_in_window_pct"], s, e = worst_window(p[a : b + 1],
+                                                                    FIVE_MINUTE_SAMPLES)
+        windows["worst_5min_return_in_window_pct"] = (a + s, a + e)
 
-    closes = list(model.closes)
+
+def _days(run: _Run, out: dict, windows: Windows) -> None:
+    p = run.p1
+    closes = list(run.model.closes)
     daily = [100.0 * (c / run.prev_close(d) - 1.0) for d, c in enumerate(closes)]
     out["daily_returns_pct"] = daily
+    day_span = [(run.grid_at(d * SECONDS_PER_DAY), run.grid_at((d + 1) * SECONDS_PER_DAY))
+                for d in range(math.ceil(run.end / SECONDS_PER_DAY))]
     if daily:
         worst = int(np.argmin(daily))
         out["worst_day_pct"] = float(daily[worst])
         out["worst_day"] = worst
         out["best_day_pct"] = float(max(daily))
-        seg = p[worst * run.spd + 1 : (worst + 1) * run.spd + 1]
-        low = float(seg.min()) if seg.size else NAN
-        out["worst_day_close_above_low_pct"] = 100.0 * (closes[worst] / low - 1.0)
+        a, b = day_span[worst]
+        out["worst_day_close_above_low_pct"] = 100.0 * (closes[worst] / p[a + 1 : b + 1].min()
+                                                        - 1.0) if b > a else NAN
+        windows["worst_day_pct"] = (a, b)
     else:
         out.update(worst_day_pct=NAN, worst_day=None, best_day_pct=NAN,
                    worst_day_close_above_low_pct=NAN)
-    lows = []
-    for d in range(math.ceil((p.size - 1) / run.spd)):
-        seg = p[d * run.spd + 1 : (d + 1) * run.spd + 1]
-        if seg.size:
-            lows.append(100.0 * (seg.min() / run.prev_close(d) - 1.0))
-    out["intraday_low_pct"] = float(min(lows)) if lows else NAN
-    return out
+    lows = []  # (pct against the previous close, day start, index of the low)
+    for d, (a, b) in enumerate(day_span):
+        if b > a:
+            low = a + 1 + int(np.argmin(p[a + 1 : b + 1]))
+            lows.append((100.0 * (p[low] / run.prev_close(d) - 1.0), a, low))
+    out["intraday_low_pct"] = float(min(lows)[0]) if lows else NAN
+    if lows:
+        windows["intraday_low_pct"] = min(lows)[1:]
+
+
+def _price_metrics(run: _Run) -> tuple[dict, Windows]:
+    """The price's figures on the one-minute path, and the windows they are measured over."""
+    out: dict = {"open": float(run.mids[0]), "close": float(run.model.state.last)}
+    out["return_pct"] = 100.0 * (out["close"] / out["open"] - 1.0)
+    windows: Windows = {"return_pct": (0, run.p1.size - 1)}
+    _falls_and_rallies(run, out, windows)
+    _days(run, out, windows)
+    return out, windows
+
+
+def _fundamental_metrics(run: _Run, price: dict, windows: Windows) -> tuple[dict, dict]:
+    """F over each price metric's window, and the price metric net of F's move (see the module
+    docstring: sections ``fundamental`` and ``net_of_fundamental``)."""
+    p, f = run.p1, run.f1
+    fund: dict = {"open": float(f[0]), "close": float(f[-1])}
+    net: dict = {}
+    for name in NET_OF_FUNDAMENTAL:
+        fund[name] = net[name] = NAN
+        if name in windows and name != "retrace_pct":
+            cmp = against_fundamental(p, f, *windows[name])
+            fund[name] = cmp.move_pct
+            net[name] = price[name] - cmp.move_pct
+    for name, own in FALLS_AND_RALLIES.items():
+        # a fall or rally: F's own largest one inside the window, and F's move across it
+        move, fund[name] = fund[name], NAN
+        fund[name.replace("_pct", "_move_pct")] = move
+        if name in windows:
+            fund[name] = getattr(against_fundamental(p, f, *windows[name]), own)
+    if "retrace_pct" in windows:
+        (peak, trough), (_, best) = windows["peak_to_trough_pct"], windows["retrace_pct"]
+        # F's move from the low to the best recovery, in the price's currency, as a share of
+        # the fall: the part of the retrace the fundamental value accounts for
+        share = 100.0 * p[trough] * (f[best] / f[trough] - 1.0) / (p[peak] - p[trough])
+        fund["retrace_pct"], net["retrace_pct"] = share, price["retrace_pct"] - share
+    ends = [run.grid_at(d * SECONDS_PER_DAY) for d in range(len(run.model.closes) + 1)]
+    fund["daily_returns_pct"] = [100.0 * (f[b] / f[a] - 1.0) for a, b in pairwise(ends)]
+    per_day = round(SECONDS_PER_DAY / MINUTE)
+    fund["r2_30m"] = r_squared_on(p, f, round(1800.0 / MINUTE))
+    fund["r2_1d"] = (r_squared_on(p, f, per_day) if len(run.model.closes) >= MIN_DAYS_FOR_R2_1D
+                     else NAN)
+    return fund, net
 
 
 def halt_list(model) -> list[dict]:
@@ -224,9 +366,7 @@ def _halt_metrics(model) -> dict:
 
 
 def _window_metrics(run: _Run) -> dict:
-    k = max(1, round(MINUTE / run.dt))
-    p = run.mids[::k]
-    t = run.times[::k]
+    p, t = run.p1, run.t1
     r = np.diff(np.log(p))
     inside = run.in_window(t[1:])
     vol_in = annualised_vol(r[inside]) if run.window else NAN
@@ -417,29 +557,56 @@ def pin_strike_of(model) -> float | None:
     return float(uniq[int(np.argmax(by_strike))])
 
 
+PIN_KEYS = ("close_distance_pct", "abs_distance_pct", "last_hour_mean_abs_distance_pct",
+            "pull_to_strike_bp", "fundamental_distance_pct", "fundamental_abs_distance_pct",
+            "last_hour_fundamental_mean_abs_distance_pct", "close_distance_net_pct")
+
+
+def _mean_abs_distance(prices: np.ndarray, strike: float) -> float:
+    return float(np.mean(np.abs(prices / strike - 1.0)) * 100)
+
+
 def _pin_metrics(run: _Run) -> dict:
     strike = pin_strike_of(run.model)
     if strike is None:
-        return {"strike": None, "close_distance_pct": NAN, "abs_distance_pct": NAN,
-                "last_hour_mean_abs_distance_pct": NAN, "pull_to_strike_bp": NAN}
+        return {"strike": None, **dict.fromkeys(PIN_KEYS, NAN)}
     close = float(run.model.state.last)
-    last_hour = run.mids[run.times >= run.end - 3600.0]
+    hour = run.times >= run.end - 3600.0
     dist = 100.0 * (close / strike - 1.0)
-    fundamental_gap = abs(float(run.model.fundamental) / strike - 1.0)
+    f_gap = float(run.model.fundamental) / strike - 1.0
+    f_dist = 100.0 * f_gap
     return {
         "strike": strike,
         "close_distance_pct": dist,
         "abs_distance_pct": abs(dist),
-        "last_hour_mean_abs_distance_pct": float(np.mean(np.abs(last_hour / strike - 1.0)) * 100),
-        "pull_to_strike_bp": 1e4 * (fundamental_gap - abs(close / strike - 1.0)),
+        "last_hour_mean_abs_distance_pct": _mean_abs_distance(run.mids[hour], strike),
+        "pull_to_strike_bp": 1e4 * (abs(f_gap) - abs(close / strike - 1.0)),
+        "fundamental_distance_pct": f_dist,
+        "fundamental_abs_distance_pct": abs(f_dist),
+        "last_hour_fundamental_mean_abs_distance_pct":
+            _mean_abs_distance(run.fundamental[hour], strike),
+        "close_distance_net_pct": dist - f_dist,
     }
+
+
+def _path_metrics(run: _Run) -> dict:
+    out, windows = _price_metrics(run)
+    out["fundamental"], out["net_of_fundamental"] = _fundamental_metrics(run, out, windows)
+    return out
+
+
+def path_metrics(model) -> dict:
+    """The price's figures with the ``fundamental`` and ``net_of_fundamental`` sections (the part
+    of :func:`scenario_metrics` that reads only the mid and F paths, the closes and the stress
+    window)."""
+    return _path_metrics(_Run(model))
 
 
 def scenario_metrics(model) -> dict:
     """The scenario's figures for summary.json (names and units in the module docstring)."""
     run = _Run(model)
     trades = _trades(model)
-    out = _price_metrics(run)
+    out = _path_metrics(run)
     out.update(_halt_metrics(model))
     out.update(_window_metrics(run))
     out["populations"] = _population_metrics(run, trades)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
@@ -25,7 +27,13 @@ from experiments.config import (
 from experiments.model import HedgeLoopModel
 from experiments.run import simulate
 from experiments.scenarios.figures import scenario_figure
-from experiments.scenarios.metrics import ScenarioMetricsError, halt_list, scenario_metrics
+from experiments.scenarios.metrics import (
+    ScenarioMetricsError,
+    halt_list,
+    path_metrics,
+    scenario_metrics,
+)
+from market.exchange.clock import SECONDS_PER_DAY
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = str(ROOT / "conf")
@@ -39,8 +47,13 @@ TOP_KEYS = {
     "daily_returns_pct", "worst_day_pct", "worst_day", "best_day_pct", "intraday_low_pct",
     "worst_day_close_above_low_pct", "halts", "n_halts", "n_circuit_breaker_halts",
     "n_stop_logic_pauses", "n_luld_pauses", "first_halt_time_s", "vol", "volume", "populations",
-    "dealers", "insurers", "desk", "liquidity", "pin",
+    "dealers", "insurers", "desk", "liquidity", "pin", "peak_to_trough_in_window_pct",
+    "worst_5min_return_in_window_pct", "fundamental", "net_of_fundamental",
 }
+#: the price metrics reported again net of the fundamental value's move over their window
+NET_KEYS = {"return_pct", "peak_to_trough_pct", "retrace_pct", "max_rally_pct",
+            "worst_5min_return_pct", "worst_5min_return_in_window_pct",
+            "peak_to_trough_in_window_pct", "worst_day_pct", "intraday_low_pct"}
 SECTION_KEYS = {
     "vol": {"in_window", "out_window", "ratio"},
     "volume": {"in_window_per_s", "out_window_per_s", "ratio"},
@@ -55,7 +68,13 @@ SECTION_KEYS = {
     "liquidity": {"withdrawals", "dumps", "dumped_shares", "min_quoting",
                   "max_abs_net_inventory", "bid_depth_min_ratio"},
     "pin": {"strike", "close_distance_pct", "abs_distance_pct",
-            "last_hour_mean_abs_distance_pct", "pull_to_strike_bp"},
+            "last_hour_mean_abs_distance_pct", "pull_to_strike_bp", "fundamental_distance_pct",
+            "fundamental_abs_distance_pct", "last_hour_fundamental_mean_abs_distance_pct",
+            "close_distance_net_pct"},
+    "fundamental": NET_KEYS | {"open", "close", "daily_returns_pct", "r2_30m", "r2_1d",
+                               "peak_to_trough_move_pct", "peak_to_trough_in_window_move_pct",
+                               "max_rally_move_pct"},
+    "net_of_fundamental": NET_KEYS,
 }
 HALT_KEYS = {"rule", "level", "time", "end", "length_s", "price", "level_price"}
 #: fewer agents and coarser steps for the short runs (rates per second unchanged)
@@ -148,6 +167,84 @@ def test_short_version_runs_and_reports_documented_metrics(scenario, tmp_path):
     path = tmp_path / f"{scenario}.png"
     scenario_figure(model, ts, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------------------- synthetic paths
+def fake_model(mids, fundamental, *, window=(), record_every: int = 10, closes=()):
+    """What the path metrics read of a model, for a 1-second step: the mids (sample 0 = the
+    open), F after each step recorded every ``record_every`` steps as the model records it (row
+    0 before the first step, the row of step k dated at its start), closes and stress window."""
+    mids = np.asarray(mids, dtype=float)
+    f = np.asarray(fundamental, dtype=float)
+    steps = np.r_[0, np.arange(record_every, mids.size, record_every)]
+    ts = pd.DataFrame({"time": np.maximum(steps - 1.0, 0.0), "fundamental": f[steps]})
+    return SimpleNamespace(
+        state=SimpleNamespace(n=mids.size - 1, mids=mids, volumes=np.zeros(mids.size),
+                              last=float(mids[-1])),
+        dt=1.0, steps_per_day=int(SECONDS_PER_DAY), fundamental=float(f[-1]),
+        closes=list(closes), datacollector=SimpleNamespace(get_model_vars_dataframe=lambda: ts),
+        cfg=SimpleNamespace(scenario=SimpleNamespace(stress_window=list(window)),
+                            market=SimpleNamespace(initial_price=float(mids[0]))))
+
+
+def ramp(t, t0, t1, a, b):
+    """``a`` before ``t0``, ``b`` after ``t1``, a straight line between."""
+    return a + (b - a) * np.clip((t - t0) / (t1 - t0), 0.0, 1.0)
+
+
+def test_path_metrics_net_of_fundamental_on_a_synthetic_crash():
+    """Two hours: F falls 1% and the price 3% from 0:50 to 1:00, the price gets half of it back
+    by 1:10 while F stays; a one-second print at 90 at 0:16:40 is not a fall."""
+    t = np.arange(7201.0)
+    f = ramp(t, 3000, 3600, 100.0, 99.0)
+    p = ramp(t, 3000, 3600, 100.0, 97.0) + ramp(t, 3600, 4200, 0.0, 1.5)
+    p[1000] = 90.0
+    m = path_metrics(fake_model(p, f, window=[2700.0, 4500.0]))
+    # the spike is gone: drawdowns are measured on the last mid of each minute
+    assert m["peak_to_trough_pct"] == pytest.approx(-3.0)
+    assert (m["peak_time_s"], m["trough_time_s"]) == (0.0, 3600.0)
+    assert m["intraday_low_pct"] == pytest.approx(-3.0)
+    assert m["worst_5min_return_pct"] == pytest.approx(100 * (97.0 / 98.5 - 1))
+    assert m["retrace_pct"] == pytest.approx(50.0)
+    fund, net = m["fundamental"], m["net_of_fundamental"]
+    assert fund["peak_to_trough_move_pct"] == pytest.approx(-1.0)
+    assert fund["peak_to_trough_pct"] == pytest.approx(-1.0)  # F's own fall inside the window
+    assert fund["worst_5min_return_pct"] == pytest.approx(100 * (99.0 / 99.5 - 1))
+    assert fund["intraday_low_pct"] == pytest.approx(-1.0)
+    assert fund["retrace_pct"] == pytest.approx(0.0)  # F did not move while the price came back
+    assert fund["close"] == pytest.approx(99.0) and fund["open"] == 100.0
+    # net of F is exactly the price's move minus F's over the same two times
+    for name in ("return_pct", "worst_5min_return_pct", "intraday_low_pct", "retrace_pct",
+                 "worst_5min_return_in_window_pct"):
+        assert net[name] == pytest.approx(m[name] - fund[name], abs=1e-12), name
+    for name in ("peak_to_trough_pct", "peak_to_trough_in_window_pct", "max_rally_pct"):
+        move = fund[name.replace("_pct", "_move_pct")]
+        assert net[name] == pytest.approx(m[name] - move, abs=1e-12), name
+    assert net["peak_to_trough_pct"] == pytest.approx(-2.0)
+    # the stress window holds the whole fall, so the window metrics agree with the whole run's
+    assert m["peak_to_trough_in_window_pct"] == pytest.approx(-3.0)
+    assert m["worst_5min_return_in_window_pct"] == pytest.approx(m["worst_5min_return_pct"])
+    # under five days there is no daily R²; with four 30-minute windows there is one
+    assert np.isnan(fund["r2_1d"]) and 0.0 <= fund["r2_30m"] <= 1.0
+    assert np.isnan(fund["worst_day_pct"]) and fund["daily_returns_pct"] == []
+
+
+def test_path_metrics_price_equal_to_f_has_nothing_net_and_r2_one():
+    rng = np.random.default_rng(3)
+    days = 5
+    f = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 1e-4, days * int(SECONDS_PER_DAY) + 1)))
+    f[0] = 100.0
+    day_ends = [float(f[(d + 1) * int(SECONDS_PER_DAY)]) for d in range(days)]
+    m = path_metrics(fake_model(f, f, closes=day_ends, record_every=60))
+    fund, net = m["fundamental"], m["net_of_fundamental"]
+    assert fund["r2_30m"] == pytest.approx(1.0) and fund["r2_1d"] == pytest.approx(1.0)
+    assert fund["daily_returns_pct"] == pytest.approx(m["daily_returns_pct"])
+    assert fund["worst_day_pct"] == pytest.approx(m["worst_day_pct"])
+    for name, value in net.items():
+        if "in_window" in name:  # no stress window: NaN, never a made-up number
+            assert np.isnan(value) and np.isnan(m[name]), name
+        else:
+            assert value == pytest.approx(0.0, abs=1e-9), name
 
 
 # ---------------------------------------------------------------------------- control arms
