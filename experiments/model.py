@@ -39,7 +39,8 @@ import numpy as np
 from agents.background import BackgroundPopulation
 from agents.base import Participant, Population
 from agents.customers import CustomersPopulation
-from agents.dealers import DealersPopulation, opening_book_trades
+from agents.dealer_book import opening_book_trades
+from agents.dealers import DealersPopulation
 from agents.desk.population import DeskPopulation
 from agents.insurers import InsurersPopulation
 from agents.liquidity import LiquidityPopulation
@@ -278,7 +279,8 @@ class HedgeLoopModel(mesa.Model):
         return best
 
     def dealer_opening_book(self) -> list[tuple[int, int, int]]:
-        """The customer trades that give the dealers ``agents.dealers.initial_book``."""
+        """The customer trades that give the dealers ``agents.dealers.initial_book`` (see
+        :mod:`agents.dealer_book`)."""
         dealers_cfg = self.cfg.agents.dealers
         if dealers_cfg.n <= 0:
             return []
