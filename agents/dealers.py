@@ -52,13 +52,8 @@ Profit and loss. The dealer's mark-to-market value changes split exactly into th
 The figures are refreshed at each look at most every ``mark_interval_seconds``, at each close,
 and whenever :meth:`OptionDealer.mark` is called.
 
-Start-of-run positioning. ``initial_book`` (``flat``, ``short_gamma`` or ``long_gamma``) gives the
-dealers an opening book that comes from real, recorded option trades: the *customers* population
-executes it on its first actions (see :mod:`agents.customers`), buying (``short_gamma``) or selling
-(``long_gamma``) ``initial_book_contracts`` contracts of the call and the put at each of the
-``2 * initial_book_strikes + 1`` strikes nearest the initial price, in the
-``initial_book_expiry``-th listed expiry (0 = nearest), at the dealers' quotes. So it needs the
-customers population; the dealers' quotes and risk limits apply to it like any other trade.
+Start-of-run positioning. ``initial_book`` gives the dealers an opening book that comes from real,
+recorded option trades executed by the customers (see :mod:`agents.dealer_book`).
 """
 
 from __future__ import annotations
@@ -71,21 +66,14 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 
 from agents.base import Participant, Population, as_enum
+from agents.dealer_book import InitialBook
+from agents.dealer_marks import ContractMarks, SurfaceMarks
 from agents.hedging_policies import HedgePolicyKind, make_policy
 from agents.world import World
 from market.exchange.clearing import to_cents
 from market.exchange.clock import SECONDS_PER_YEAR
-from market.options.chain import OptionChain
 from market.options.pricing import bs_greeks, bs_price, leland_number
 from market.validation import ConfigError, Validated, param
-
-
-class InitialBook(Enum):
-    """The dealers' opening option book, executed by the customers at the start of the run."""
-
-    flat = "flat"
-    short_gamma = "short_gamma"
-    long_gamma = "long_gamma"
 
 
 class HedgeOrderType(Enum):
@@ -217,50 +205,6 @@ class BookGreeks(NamedTuple):
     vega: float
     theta: float
     value: float
-
-
-class ContractMarks(NamedTuple):
-    """Mid-market marks of one contract at one instant (per share of underlying)."""
-
-    t: float  # years to expiry
-    vol: float  # surface vol
-    mid: float  # Black-Scholes price at the surface vol
-    delta: float
-    gamma: float
-    vega: float
-
-
-class SurfaceMarks:
-    """Per-contract surface marks shared by one dealer population.
-
-    A customer's request is put to every dealer in turn at the same instant; the marks (surface
-    vol, mid price, Greeks) are the same for all of them, so they are computed once and reused
-    while ``(surface, time, spot, contract)`` is unchanged. Each dealer still prices its own side.
-    """
-
-    def __init__(self) -> None:
-        self._key: tuple | None = None
-        self._surface = None
-        self._value: ContractMarks | None = None
-        self.computed = 0
-
-    def get(self, world: World, contract: int, spot: float) -> ContractMarks:
-        surface = world.surface
-        key = (world.now, spot, contract)
-        if self._key == key and self._surface is surface:
-            return self._value
-        chain = world.chain
-        strike = float(chain.strike[contract])
-        call = bool(chain.is_call[contract])
-        t = max(float(chain.expiry[contract]) - world.now, 0.0) / SECONDS_PER_YEAR
-        vol = float(surface.vol(strike, t, spot))
-        g = bs_greeks(spot, strike, t, vol, call=call)
-        mid = bs_price(spot, strike, t, vol, call=call)
-        self._value = ContractMarks(t, vol, mid, g.delta, g.gamma, g.vega)
-        self._key = key
-        self._surface = surface
-        self.computed += 1
-        return self._value
 
 
 class OptionDealer(Participant):
@@ -487,6 +431,36 @@ class OptionDealer(Participant):
         ``side`` is the customer's (+1 the customer buys, so this is the dealer's ask); ``qty`` in
         contracts. ``None`` = no quote (expired contract, bid under one tick, risk limits).
         """
+        c = self._checked_request(contract, side, qty)
+        m = self.world
+        now = m.now
+        if self._expiry[c] <= now or m.chain.expired[c]:
+            return self._refuse()
+        cfg = self.cfg
+        spot = float(m.state.mid)
+        mk = self.marks.get(m, c, spot)
+        tick = cfg.option_tick
+        edge = cfg.min_half_spread_ticks * tick
+        if side < 0 and mk.mid - edge < tick - 1e-12:  # its bid could not reach one tick
+            return self._refuse()
+        dq = -side * int(qty)  # the dealer's side of the trade, in contracts
+        d_gamma = dq * mk.gamma * self._mult
+        if self._beyond_limits(d_gamma, dq * mk.vega * self._mult):
+            return self._refuse()
+        price = self._leland_price(c, side, spot, mk, d_gamma)
+        if side > 0:
+            price = math.ceil(max(price, mk.mid + edge) / tick - 1e-9) * tick
+            price = max(price, tick)
+        else:
+            price = math.floor(min(price, mk.mid - edge) / tick + 1e-9) * tick
+            if price < tick - 1e-12:
+                return self._refuse()
+        self._last_quote = (c, now, spot, mk)
+        return round(price, 10)
+
+    def _checked_request(self, contract: int, side: int, qty: int) -> int:
+        """The chain row of a customer's request, once its side, size and contract are valid
+        (a malformed request raises ValueError)."""
         if side not in (1, -1):
             raise ValueError(
                 f"side must be +1 (customer buys) or -1 (customer sells), got {side!r}"
@@ -495,7 +469,6 @@ class OptionDealer(Participant):
             raise ValueError(f"qty must be a whole number of contracts >= 1, got {qty!r}")
         if not self._started:
             self._start()
-        m = self.world
         n = self._expiry.size
         if (
             isinstance(contract, bool)
@@ -503,30 +476,30 @@ class OptionDealer(Participant):
             or not (0 <= contract < n)
         ):
             raise ValueError(f"contract must be a chain row in [0, {n - 1}], got {contract!r}")
-        c = int(contract)
-        now = m.now
-        if self._expiry[c] <= now or m.chain.expired[c]:
-            self.quotes_refused += 1
-            return None
+        return int(contract)
+
+    def _refuse(self) -> None:
+        """No quote (counted in ``quotes_refused``)."""
+        self.quotes_refused += 1
+        return None
+
+    def _beyond_limits(self, d_gamma: float, d_vega: float) -> bool:
+        """Whether a trade adding ``d_gamma`` and ``d_vega`` takes an exposure beyond its limit
+        (a trade that reduces the exposure never does)."""
         cfg = self.cfg
-        spot = float(m.state.mid)
-        mk = self.marks.get(m, c, spot)
-        tick = cfg.option_tick
-        edge = cfg.min_half_spread_ticks * tick
-        if side < 0 and mk.mid - edge < tick - 1e-12:  # its bid could not reach one tick
-            self.quotes_refused += 1
-            return None
-        dq = -side * int(qty)  # the dealer's side of the trade, in contracts
-        d_gamma = dq * mk.gamma * self._mult
-        d_vega = dq * mk.vega * self._mult
         g_after = self.net_gamma + d_gamma
         v_after = self.net_vega + d_vega
-        if (abs(g_after) > cfg.gamma_limit and abs(g_after) > abs(self.net_gamma)) or (
+        return (abs(g_after) > cfg.gamma_limit and abs(g_after) > abs(self.net_gamma)) or (
             abs(v_after) > cfg.vega_limit and abs(v_after) > abs(self.net_vega)
-        ):
-            self.quotes_refused += 1
-            return None
+        )
 
+    def _leland_price(
+        self, c: int, side: int, spot: float, mk: ContractMarks, d_gamma: float
+    ) -> float:
+        """Black-Scholes at the Leland vol of the dealer's side, shifted for its vega inventory
+        (currency per share, before the option tick grid); ``d_gamma`` is the trade's gamma,
+        which sets the rebalancing interval the dealer's policy expects."""
+        cfg = self.cfg
         k = self.round_trip_cost()
         gap = self.policy.expected_interval(abs(self.net_gamma) + abs(d_gamma), spot, mk.vol, k)
         gap = max(gap, self.look_gap)
@@ -539,17 +512,7 @@ class OptionDealer(Participant):
         factor = 1.0 + le if side > 0 else max(1.0 - le, 0.0)
         inventory = cfg.inventory_vol * max(-1.0, min(1.0, self.net_vega / cfg.vega_limit))
         vol_q = max(mk.vol * math.sqrt(factor) - inventory, 0.0)
-        price = bs_price(spot, float(self._strike[c]), mk.t, vol_q, call=bool(self._is_call[c]))
-        if side > 0:
-            price = math.ceil(max(price, mk.mid + edge) / tick - 1e-9) * tick
-            price = max(price, tick)
-        else:
-            price = math.floor(min(price, mk.mid - edge) / tick + 1e-9) * tick
-            if price < tick - 1e-12:
-                self.quotes_refused += 1
-                return None
-        self._last_quote = (c, now, spot, mk)
-        return round(price, 10)
+        return bs_price(spot, float(self._strike[c]), mk.t, vol_q, call=bool(self._is_call[c]))
 
     def on_option_trade(self, contract: int, qty_for_dealer: int, premium: float) -> None:
         """Book a customer trade: ``qty_for_dealer`` contracts (+ bought) at ``premium`` per share.
@@ -690,45 +653,3 @@ def populate(world: World, cfg: DealersConfig, stream: np.random.Generator) -> l
         d.initial_shares = 0
         dealers.append(d)
     return dealers
-
-
-def opening_book_trades(
-    cfg: DealersConfig, chain: OptionChain, spot: float
-) -> list[tuple[int, int, int]]:
-    """Customer trades ``(contract, customer side, contracts)`` that give the dealers
-    ``cfg.initial_book``: around the money (strikes nearest ``spot``, currency) in the expiry
-    ``initial_book_expiry``, ``initial_book_strikes`` strikes each side, a call and a put at
-    each, ``initial_book_contracts`` each (the customers execute them at the start of the run).
-    """
-    kind = getattr(getattr(cfg, "initial_book", "flat"), "value", None) or str(
-        getattr(cfg, "initial_book", "flat")
-    )
-    if kind == "flat":
-        return []
-    if kind not in ("short_gamma", "long_gamma"):
-        raise ValueError(
-            f"agents.dealers.initial_book must be flat, short_gamma or long_gamma; got {kind!r}"
-        )
-    side = 1 if kind == "short_gamma" else -1  # customers buy -> dealers short
-    expiries = np.unique(np.asarray(chain.expiry))
-    idx = int(cfg.initial_book_expiry)
-    if idx >= expiries.size:
-        raise ValueError(
-            f"agents.dealers.initial_book_expiry must be in [0, {expiries.size - 1}] "
-            f"(the listed expiries), got {idx}"
-        )
-    in_expiry = np.asarray(chain.expiry) == expiries[idx]
-    strikes = np.unique(np.asarray(chain.strike)[in_expiry])
-    centre = int(np.argmin(np.abs(strikes - spot)))
-    width = int(cfg.initial_book_strikes)
-    chosen = strikes[max(0, centre - width) : centre + width + 1]
-    qty = int(cfg.initial_book_contracts)
-    trades = []
-    strike_arr = np.asarray(chain.strike)
-    call_arr = np.asarray(chain.is_call)
-    for k in chosen:
-        for is_call in (True, False):
-            hit = np.flatnonzero(in_expiry & np.isclose(strike_arr, k) & (call_arr == is_call))
-            if hit.size:
-                trades.append((int(hit[0]), side, qty))
-    return trades

@@ -21,10 +21,12 @@ from market.options.surface import VolSurface
 class World(Protocol):
     """Everything a participant may read and every way it may act.
 
-    Reads: the clock (``now``, ``day``, ``dt``), the price grid (``tick``, currency per tick),
-    the book (``book_view``, read-only), observations (``state``), options (``chain``,
-    ``surface``), the fundamental value (``fundamental``, currency), accounts (``ledger``; a
-    participant reads its own rows) and the first price of the run (``initial_price``).
+    Reads: the clock (``now``, ``day``, ``dt``), the public calendar (``days``,
+    ``scheduled_event_times``), the price grid (``tick``, currency per tick), the book
+    (``book_view``, read-only, and its message count ``book_amendments``), observations
+    (``state``), options (``chain``, ``surface``), the fundamental value (``fundamental``,
+    currency), accounts (``ledger``; a participant reads its own rows) and the first price of the
+    run (``initial_price``).
     Acts: orders through ``venue``, order lifetimes through :meth:`cancel_at`, option trades
     through :meth:`trade_option`.
     """
@@ -40,6 +42,16 @@ class World(Protocol):
     @property
     def dt(self) -> float:
         """Seconds per step."""
+
+    @property
+    def days(self) -> int:
+        """Trading days in the run (the session calendar every participant knows)."""
+
+    @property
+    def scheduled_event_times(self) -> Sequence[float]:
+        """Clock seconds of the events on the public calendar (a macro print, an auction), in
+        the order they were announced. News that was not announced never appears here: it is
+        seen only through its effect on prices."""
 
     @property
     def tick(self) -> float:
@@ -60,6 +72,11 @@ class World(Protocol):
     @property
     def book_view(self) -> BookView:
         """The order book, read-only."""
+
+    @property
+    def book_amendments(self) -> int:
+        """Cancel and reduce messages the book has accepted so far (a public message count,
+        as a market-data feed shows it)."""
 
     @property
     def state(self) -> MarketState:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
+from agents.desk.orders import ParentOrderSpec
 from market.exchange.clock import SECONDS_PER_DAY, wall_clock
 from market.options.surface import VolSurface
 from market.validation import ConfigError, check_range
@@ -160,15 +161,29 @@ def schedule(events: Any) -> list[tuple[float, int, EventConfig]]:
     return q
 
 
+def scheduled_times(events: Any) -> list[float]:
+    """Clock seconds of the events marked ``scheduled`` (the public calendar), in listing order.
+
+    ``events`` as :func:`named_events` takes them.
+    """
+    return [ev.day * SECONDS_PER_DAY + ev.time_of_day()
+            for ev in named_events(events).values() if ev.scheduled]
+
+
 def shock_fundamental(ev: EventConfig, target: EventTarget) -> None:
     """Move the fundamental value by the log return ``ev.size``."""
     target.fundamental *= math.exp(ev.size)
 
 
 def send_parent_order(ev: EventConfig, target: EventTarget) -> None:
-    """Hand the parent order to every execution desk."""
-    for desk in target.populations["desk"]:
-        desk.add_parent(ev)
+    """Hand the parent order to every execution desk, as the desk's own
+    :class:`agents.desk.orders.ParentOrderSpec` (its fields are checked there)."""
+    desks = list(target.populations["desk"])
+    if not desks:
+        return  # no desk in this run: the order goes nowhere and is not checked
+    spec = ParentOrderSpec.from_event(ev)
+    for desk in desks:
+        desk.add_parent(spec)
 
 
 def shift_surface(ev: EventConfig, target: EventTarget) -> None:

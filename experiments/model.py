@@ -32,21 +32,20 @@ import heapq
 import math
 import zlib
 from collections.abc import Callable
-from typing import Any, ClassVar
 
 import mesa
 import numpy as np
 
-from agents import desk
 from agents.background import BackgroundPopulation
 from agents.base import Participant, Population
 from agents.customers import CustomersPopulation
-from agents.dealers import DealersPopulation, opening_book_trades
+from agents.dealer_book import opening_book_trades
+from agents.dealers import DealersPopulation
+from agents.desk.population import DeskPopulation
 from agents.insurers import InsurersPopulation
 from agents.liquidity import LiquidityPopulation
-from agents.world import World
 from experiments.config import RunConfig
-from experiments.events import fire, schedule
+from experiments.events import fire, schedule, scheduled_times
 from market.exchange.clearing import Clearing, Ledger
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.exchange.market_state import MarketState
@@ -55,48 +54,6 @@ from market.exchange.rules import LimitUpLimitDown, MarketWideCircuitBreaker, St
 from market.exchange.venue import BookView, Venue
 from market.options.chain import OptionChain
 from market.options.surface import VolSurface
-
-
-class DeskPopulation(Population):
-    """The execution desk behind the generic population interface: its module's
-    ``populate(model, cfg, stream)``, its once-per-step hook (``activity_multiplier``, which lets
-    an observing policy watch the market), ``summary``/``tables`` and the HPI report columns."""
-
-    name = "desk"
-    RECORDED: ClassVar[dict[str, str]] = {"desk_filled": "filled_total"}
-
-    def __init__(
-        self, cfg: Any, stream: np.random.Generator, members: list[Participant],
-        model: HedgeLoopModel | None = None,
-    ) -> None:
-        super().__init__(cfg, stream, members)
-        self.model = model
-
-    @classmethod
-    def build(cls, world: World, cfg: Any, stream: np.random.Generator) -> DeskPopulation:
-        assert isinstance(world, HedgeLoopModel)  # the desk still reads the model itself
-        return cls(cfg, stream, desk.populate(world, cfg, stream), world)
-
-    @classmethod
-    def empty(cls, world: World, cfg: Any, stream: np.random.Generator) -> DeskPopulation:
-        assert isinstance(world, HedgeLoopModel)
-        return cls(cfg, stream, [], world)
-
-    def observe(self, world: World) -> None:
-        self.activity_multiplier = desk.ExecutionDesk.activity_multiplier(world)
-
-    def recorded_columns(self) -> dict[str, Callable[[], float]]:
-        out = super().recorded_columns()
-        for col in desk.HPI_REPORT_COLUMNS:
-            out[col] = lambda col=col: desk.hpi_report(self.model, col)
-        return out
-
-    def summary(self) -> dict[str, Any] | None:
-        return desk.summary(self.members, self.model) if self.members else None
-
-    def tables(self) -> dict[str, Any]:
-        return desk.tables(self.members, self.model) if self.members else {}
-
 
 #: population name -> its Population class, in build order (which fixes every agent's id)
 POPULATIONS: dict[str, type[Population]] = {
@@ -159,10 +116,12 @@ class HedgeLoopModel(mesa.Model):
     The model is the participants' :class:`agents.world.World`: ``venue`` (orders),
     ``book_view`` (the book, read-only), ``state`` (observations), ``ledger``, ``chain`` (listed
     options and open interest), ``surface`` (implied vols), ``fundamental`` (currency), ``now``
-    (seconds since the first open), ``day``, ``dt``, ``tick`` (currency per tick),
-    ``initial_price``, ``expiry_days``, and the methods :meth:`to_ticks`, :meth:`cancel_at`,
-    :meth:`trade_option`, :meth:`dealer_opening_book` and :meth:`shares_endowed`. Everything
-    else (``cfg``, the raw ``book``, ``clearing``, ``populations``) is the simulator's own.
+    (seconds since the first open), ``day``, ``days``, ``scheduled_event_times``, ``dt``,
+    ``tick`` (currency per tick), ``initial_price``, ``expiry_days``, ``book_amendments``, and
+    the methods :meth:`to_ticks`, :meth:`cancel_at`, :meth:`trade_option`,
+    :meth:`dealer_opening_book` and :meth:`shares_endowed`. Everything else (``cfg``, the raw
+    ``book`` its reporters and the run output read, ``clearing``, ``populations``) is the
+    simulator's own.
     """
 
     def __init__(self, cfg: RunConfig) -> None:
@@ -174,6 +133,7 @@ class HedgeLoopModel(mesa.Model):
         self.expiry_days = tuple(m.chain.expiry_days)
         self.dt = m.step_seconds
         self.days = cfg.scenario.days
+        self.scheduled_event_times = tuple(scheduled_times(cfg.scenario.events))
         self.n_steps = round(self.days * SECONDS_PER_DAY / self.dt)
         self.steps_per_day = round(SECONDS_PER_DAY / self.dt)
         self.now = 0.0
@@ -319,11 +279,17 @@ class HedgeLoopModel(mesa.Model):
         return best
 
     def dealer_opening_book(self) -> list[tuple[int, int, int]]:
-        """The customer trades that give the dealers ``agents.dealers.initial_book``."""
+        """The customer trades that give the dealers ``agents.dealers.initial_book`` (see
+        :mod:`agents.dealer_book`)."""
         dealers_cfg = self.cfg.agents.dealers
         if dealers_cfg.n <= 0:
             return []
         return opening_book_trades(dealers_cfg, self.chain, self.initial_price)
+
+    @property
+    def book_amendments(self) -> int:
+        """Cancel and reduce messages the book has accepted so far."""
+        return self.book.n_events - self.book.n_orders
 
     def shares_endowed(self) -> int:
         """Shares endowed to the members of every population built so far."""

@@ -7,10 +7,11 @@ CALM ... SAFE machine from ``desk.hpi``), :mod:`~agents.desk.config` (``desk``, 
 records), :mod:`~agents.desk.schedule` (the slicing-policy interface and the plain POV/TWAP
 schedule), :mod:`~agents.desk.queue_priority`, :mod:`~agents.desk.desk` (the desk agent),
 :mod:`~agents.desk.hpi_observer`, :mod:`~agents.desk.hpi_policy`, :mod:`~agents.desk.tables`
-(summary, Parquet tables, reporters) and :mod:`~agents.desk.population` (building the desk).
+(summary, Parquet tables, time-series values) and :mod:`~agents.desk.population` (the desk
+population: :class:`DeskPopulation`).
 
-The model uses this package as a population module: :func:`populate`, :func:`summary`,
-:func:`tables`, :data:`HPI_REPORT_COLUMNS` and :func:`hpi_report`.
+The desk sees the market only through its :class:`agents.world.World`; parent orders reach it as
+:class:`ParentOrderSpec` (:meth:`ExecutionDesk.add_parent`).
 """
 
 from agents.desk.config import (
@@ -22,7 +23,7 @@ from agents.desk.config import (
     VolumeBasis,
 )
 from agents.desk.desk import ExecutionDesk
-from agents.desk.hpi_observer import HPIObserver, scenario_event_windows
+from agents.desk.hpi_observer import HPIObserver, calendar_windows
 from agents.desk.hpi_policy import (
     NO_EXPIRY_SECONDS,
     HPIPolicy,
@@ -30,7 +31,7 @@ from agents.desk.hpi_policy import (
     desk_side,
 )
 from agents.desk.orders import ChildOrder, ParentOrder, ParentOrderSpec
-from agents.desk.population import make_policy, populate
+from agents.desk.population import DeskPopulation, make_policy, populate
 from agents.desk.schedule import (
     NEUTRAL,
     SchedulePolicy,
@@ -46,8 +47,6 @@ from agents.desk.tables import (
     desk_tables,
     hpi_report,
     parent_frame,
-    summary,
-    tables,
 )
 
 __all__ = [
@@ -57,6 +56,7 @@ __all__ = [
     "NO_EXPIRY_SECONDS",
     "ChildOrder",
     "DeskConfig",
+    "DeskPopulation",
     "ExecutionDesk",
     "HPIMode",
     "HPIObserver",
@@ -72,6 +72,7 @@ __all__ = [
     "SlicingPolicy",
     "VolumeBasis",
     "build_state_machine",
+    "calendar_windows",
     "check_adjustment",
     "child_frame",
     "desk_side",
@@ -81,7 +82,4 @@ __all__ = [
     "make_policy",
     "parent_frame",
     "populate",
-    "scenario_event_windows",
-    "summary",
-    "tables",
 ]

@@ -1,9 +1,8 @@
 """The execution desk: works parent orders as child orders through the book.
 
-Parent orders arrive from scenario events (``model`` calls :meth:`ExecutionDesk.add_parent` with
-a ``parent_order`` event, or anything with the fields of
-:class:`agents.desk.orders.ParentOrderSpec`). Each parent follows one of
-two schedules of cumulative executed quantity:
+Parent orders arrive as :class:`agents.desk.orders.ParentOrderSpec` (the simulator turns a
+scenario's ``parent_order`` event into one and calls :meth:`ExecutionDesk.add_parent`). Each
+parent follows one of two schedules of cumulative executed quantity:
 
 * **POV** (percentage of volume). With ``volume_basis=since_arrival`` the target is
   ``participation`` x the market volume printed since the parent arrived; with
@@ -27,6 +26,9 @@ replaceable through ``desk.policy``), consulted once per slice of each parent: t
 the Hedge Pressure Index) returning other :class:`agents.desk.schedule.SliceAdjustment` values
 and watching finished children (see :class:`agents.desk.schedule.SlicingPolicy`).
 
+The desk sees the market only through its :class:`agents.world.World`: the book read-only
+(``book_view``), the market record (``state``), the clock, and ``venue`` for its orders.
+
 Conventions: side +1 buy / -1 sell; quantities in shares; prices in currency (ticks only inside the
 book); time in clock seconds; slippage in basis points of the arrival mid, positive = cost to the
 desk: ``side * (average fill price - arrival mid) / arrival mid * 1e4``.
@@ -36,6 +38,8 @@ from __future__ import annotations
 
 import math
 from typing import Any
+
+import numpy as np
 
 from agents.base import Participant
 from agents.desk.config import DeskConfig
@@ -49,6 +53,7 @@ from agents.desk.schedule import (
     advance_target,
     check_adjustment,
 )
+from agents.world import World
 from market.execution.book_features import book_features
 
 
@@ -65,9 +70,9 @@ class ExecutionDesk(Participant):
     population = "desk"
     wants_fills = True
 
-    def __init__(self, model: Any, stream: Any, rate: float, cfg: DeskConfig,
+    def __init__(self, world: World, stream: np.random.Generator, rate: float, cfg: DeskConfig,
                  policy: Any = None) -> None:
-        super().__init__(model, stream, rate)
+        super().__init__(world, stream, rate)
         self.cfg = cfg
         self.initial_cash = cfg.initial_cash
         self.initial_shares = cfg.initial_shares
@@ -98,22 +103,22 @@ class ExecutionDesk(Participant):
                 and callable(getattr(policy, "on_child_done", None))
                 and isinstance(getattr(policy, "state", None), str)):
             raise ValueError(
-                "desk policy must have a str 'state' and methods 'adjust(model, parent)' and "
+                "desk policy must have a str 'state' and methods 'adjust(world, parent)' and "
                 f"'on_child_done(child)' (see SchedulePolicy), got {type(policy).__name__}"
             )
         self._policy = policy
 
-    def add_parent(self, event: Any) -> ParentOrder:
-        """Start working a parent order; returns its record.
-
-        ``event`` is a :class:`agents.desk.orders.ParentOrderSpec` or anything with its fields
-        (a scenario's ``parent_order`` event); its fields are checked there."""
-        spec = event if isinstance(event, ParentOrderSpec) else ParentOrderSpec.from_event(event)
-        model = self.model
-        now = model.now
-        p = ParentOrder.start(spec, parent_id=len(self.parents), tick=model.tick, now=now,
-                              arrival_mid=self._mid(), day=model.day,
-                              volume_step=model.state.n, own_mark=self._own.visible(now))
+    def add_parent(self, spec: ParentOrderSpec) -> ParentOrder:
+        """Start working the parent order ``spec`` (its fields were checked when it was built);
+        returns its record."""
+        if not isinstance(spec, ParentOrderSpec):
+            raise TypeError(f"add_parent takes a ParentOrderSpec (ParentOrderSpec.from_event "
+                            f"builds one from an event), got {type(spec).__name__}")
+        world = self.world
+        now = world.now
+        p = ParentOrder.start(spec, parent_id=len(self.parents), tick=world.tick, now=now,
+                              arrival_mid=self._mid(), day=world.day,
+                              volume_step=world.state.n, own_mark=self._own.visible(now))
         self.parents.append(p)
         self._active.append(p)
         self._next_due = min(self._next_due, now)
@@ -151,24 +156,20 @@ class ExecutionDesk(Participant):
         }
 
     # ------------------------------------------------------------------ the clock
-    @classmethod
-    def activity_multiplier(cls, model) -> float:
-        """Also the desk's once-per-step hook: the model asks every population for its activity
-        factor once per step, before anyone acts, so this is where a policy with an ``observe``
-        method (the HPI observer needs one observation per step, while the desk's own Poisson
-        clock does not fire every step) watches the market. The factor itself stays 1."""
-        for desk in model.populations.get(cls.population, ()):
-            observe = getattr(desk.policy, "observe", None)
-            if observe is not None:
-                observe(model, desk)
-        return 1.0
+    def observe_market(self) -> None:
+        """The desk's once-per-step look at the market, before anyone acts: a policy with an
+        ``observe`` method watches it here (the HPI observer needs one observation per step,
+        while the desk's own Poisson clock does not fire every step)."""
+        observe = getattr(self.policy, "observe", None)
+        if observe is not None:
+            observe(self.world, self)
 
     def act(self) -> None:
         if not self._active:
             return
-        model = self.model
-        now = model.now
-        if model.book.halted:
+        world = self.world
+        now = world.now
+        if world.book_view.halted:
             return
         if now < self._next_due:
             # between decisions only resting children need a look (queue loss)
@@ -195,8 +196,8 @@ class ExecutionDesk(Participant):
         :func:`agents.desk.queue_priority.queue_loss`)."""
         if not c.passive_order_id:
             return 0.0
-        price = round(c.passive_price / self.model.tick)
-        return queue_loss(self.model.book, c.passive_order_id, c.side, price, c.queue_ahead0)
+        price = round(c.passive_price / self.world.tick)
+        return queue_loss(self.world.book_view, c.passive_order_id, c.side, price, c.queue_ahead0)
 
     def _watch_queue(self, p: ParentOrder, c: ChildOrder, now: float) -> bool:
         """Update a resting child's queue loss; True when its policy threshold ends the dwell."""
@@ -214,14 +215,14 @@ class ExecutionDesk(Participant):
 
     def on_close(self, day: int) -> None:
         """Parents are day orders: cancel what is still working and expire the parent."""
-        now = self.model.now
+        now = self.world.now
         for p in list(self._active):
             if p.day > day:
                 continue
             c = p.live_child
             if c is not None:
                 if c.passive_order_id:
-                    self.model.venue.cancel(c.passive_order_id)
+                    self.world.venue.cancel(c.passive_order_id)
                 c.end_reason = c.end_reason or "close"
                 self._child_done(p, c, now)
             p.status = "expired"
@@ -233,8 +234,8 @@ class ExecutionDesk(Participant):
         c = self._by_order.get(order_id) or self._sending
         if c is None:
             return
-        now = self.model.now
-        px = price * self.model.tick
+        now = self.world.now
+        px = price * self.world.tick
         c.fills.append((now, qty, px))
         c.filled += qty
         c.notional += qty * px
@@ -259,8 +260,8 @@ class ExecutionDesk(Participant):
 
     # ------------------------------------------------------------------ internals
     def _mid(self) -> float:
-        mid = self.model.book.mid
-        return mid * self.model.tick if mid is not None else self.model.state.mid
+        mid = self.world.book_view.mid
+        return mid * self.world.tick if mid is not None else self.world.state.mid
 
     def _refresh_due(self) -> None:
         due = math.inf
@@ -272,14 +273,14 @@ class ExecutionDesk(Participant):
     def _slice(self, p: ParentOrder, now: float) -> None:
         """One slicing decision for ``p``: advance its schedule and send a child if behind."""
         cfg = self.cfg
-        adj = self.policy.adjust(self.model, p)
+        adj = self.policy.adjust(self.world, p)
         if adj is not NEUTRAL:
             check_adjustment(adj)
         due = p.next_slice
         p.next_slice += cfg.slice_interval_s
         if p.next_slice <= now:
             p.next_slice = now + cfg.slice_interval_s
-        advance_target(p, now, adj, cfg, self.model.state, self._own)
+        advance_target(p, now, adj, cfg, self.world.state, self._own)
         if not adj.start_new and p.n_children == 0:
             return
         remaining = p.qty - p.filled
@@ -323,16 +324,16 @@ class ExecutionDesk(Participant):
             return  # an empty book: nothing to join, try again next slice
         self._observe_decision(p, c)
         self._register(p, c)
-        c.passive_price = price * self.model.tick
+        c.passive_price = price * self.world.tick
         self._sending = c
         try:
-            oid = self.model.venue.limit(self.account, p.side, price, c.qty)
+            oid = self.world.venue.limit(self.account, p.side, price, c.qty)
         finally:
             self._sending = None
         c.passive_order_id = oid
         if c.filled < c.qty:
             self._by_order[oid] = c
-            c.queue_ahead0 = queue_ahead(self.model.book, oid, p.side, price)
+            c.queue_ahead0 = queue_ahead(self.world.book_view, oid, p.side, price)
         else:
             c.end_reason = "filled"
             self._child_done(p, c, now)
@@ -352,15 +353,15 @@ class ExecutionDesk(Participant):
         """Record what the desk sees at the child's decision (features of the cost models):
         :func:`book_features`, then the order's ``urgency``, ``parent_participation``,
         ``parent_qty`` and ``elapsed_s`` since the parent's arrival; a policy with
-        ``decision_context(model, parent)`` adds its own keys."""
-        model = self.model
-        ctx = book_features(model.book, model.state, p.side, c.qty, c.arrival_mid)
-        c.half_spread = 0.5 * ctx["spread_ticks"] * model.tick
+        ``decision_context(world, parent)`` adds its own keys."""
+        world = self.world
+        ctx = book_features(world.book_view, world.state, p.side, c.qty, c.arrival_mid)
+        c.half_spread = 0.5 * ctx["spread_ticks"] * world.tick
         ctx.update(urgency=p.urgency, parent_participation=p.participation,
                    parent_qty=float(p.qty), elapsed_s=c.decision_time - p.arrival_time)
         extra = getattr(self.policy, "decision_context", None)
         if extra is not None:
-            ctx.update(extra(model, p))
+            ctx.update(extra(world, p))
         c.context = ctx
 
     def _gate_open(self, c: ChildOrder) -> bool:
@@ -368,7 +369,7 @@ class ExecutionDesk(Participant):
         cap = c.cross_spread_cap_ticks
         if cap is None:
             return True
-        spread = self.model.book.spread
+        spread = self.world.book_view.spread
         return spread is not None and spread <= cap
 
     def _register(self, p: ParentOrder, c: ChildOrder) -> None:
@@ -377,7 +378,7 @@ class ExecutionDesk(Participant):
         p.live_child = c
 
     def _passive_price(self, p: ParentOrder) -> int | None:
-        book = self.model.book
+        book = self.world.book_view
         if p.side > 0:
             near, far = book.best_bid, book.best_ask
             price = near if near is not None else (far - 1 if far is not None and far > 1 else None)
@@ -391,7 +392,7 @@ class ExecutionDesk(Participant):
         return price
 
     def _end_dwell(self, p: ParentOrder, c: ChildOrder) -> None:
-        now = self.model.now
+        now = self.world.now
         rem = c.qty - c.filled
         wants_cross = rem > 0 and c.allow_cross and p.status == "active"
         if wants_cross and not self._gate_open(c):
@@ -405,7 +406,7 @@ class ExecutionDesk(Participant):
             wants_cross = False
             c.end_reason = "gated"
         if c.passive_order_id:
-            self.model.venue.cancel(c.passive_order_id)
+            self.world.venue.cancel(c.passive_order_id)
             self._by_order.pop(c.passive_order_id, None)
         if wants_cross:
             self._cross(p, c, min(rem, p.qty - p.filled))
@@ -419,31 +420,38 @@ class ExecutionDesk(Participant):
         """Take liquidity for ``qty`` shares: an IOC through the far touch, or a market order."""
         if qty <= 0:
             return
-        model = self.model
-        book = model.book
+        world = self.world
+        book = world.book_view
         far = book.best_ask if p.side > 0 else book.best_bid
         if far is None:
             return
+        price = self._cross_price(p, c, far)
+        self._sending = c
+        try:
+            if price is None:
+                c.cross_order_id = world.venue.market(self.account, p.side, qty) or 0
+                return
+            if (p.side > 0 and price < far) or (p.side < 0 and price > far):
+                return  # the limit keeps this child away from the market
+            c.cross_price = price * world.tick
+            c.cross_order_id = world.venue.ioc(self.account, p.side, price, qty) or 0
+        finally:
+            self._sending = None
+
+    def _cross_price(self, p: ParentOrder, c: ChildOrder, far: int) -> int | None:
+        """The cross's limit in ticks: ``cross_ticks`` beyond the far touch ``far`` (at most the
+        adjustment's ``max_cross_ticks``), capped by the parent's limit; the parent's limit
+        alone without a reach; None (a market order) with neither."""
         reach = self.cfg.cross_ticks
         if c.max_cross_ticks is not None:
             reach = c.max_cross_ticks if reach is None else min(reach, c.max_cross_ticks)
-        self._sending = c
-        try:
-            if reach is None and p.limit_ticks is None:
-                c.cross_order_id = model.venue.market(self.account, p.side, qty) or 0
-                return
-            if reach is None:
-                price = p.limit_ticks
-            else:
-                price = max(1, far + p.side * reach)
-                if p.limit_ticks is not None:
-                    price = min(price, p.limit_ticks) if p.side > 0 else max(price, p.limit_ticks)
-            if (p.side > 0 and price < far) or (p.side < 0 and price > far):
-                return  # the limit keeps this child away from the market
-            c.cross_price = price * model.tick
-            c.cross_order_id = model.venue.ioc(self.account, p.side, price, qty) or 0
-        finally:
-            self._sending = None
+        limit = p.limit_ticks
+        if reach is None:
+            return limit
+        price = max(1, far + p.side * reach)
+        if limit is not None:
+            price = min(price, limit) if p.side > 0 else max(price, limit)
+        return price
 
     def _child_done(self, p: ParentOrder, c: ChildOrder, now: float) -> None:
         c.status = "done"

@@ -1,10 +1,11 @@
 """The desk's outside observer: the Hedge Pressure Index's four raw components from public data.
 
-What the observer reads, and nothing else: the chain's listed contracts and **open interest**
-(never the dealers' true positions: those stay inside the simulation), the implied-volatility
-surface, the order book (spread, touch sizes, the count of cancels), the tape (mid history),
-the clock and the scenario's public calendar (the times of events marked ``scheduled``, e.g.
-macro prints, and each day's close; expiries come from the chain). Unscheduled events (a crash's
+What the observer reads, all of it through the desk's :class:`agents.world.World`, and nothing
+else: the chain's listed contracts and **open interest** (never the dealers' true positions:
+those stay inside the simulation), the implied-volatility surface, the order book (spread, touch
+sizes, the count of cancels), the tape (mid history), the clock and the public calendar (the
+times of events marked ``scheduled``, e.g. macro prints, and each day's close; expiries come from
+the chain). Unscheduled events (a crash's
 news) are invisible until they move prices. The dealers' side is an *assumed* sign convention
 per option type (default dealers short calls, long puts).
 
@@ -25,12 +26,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from agents.desk.config import HPIObserverConfig
+from agents.world import World
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.execution.hpi import (
     COMPONENTS,
@@ -49,21 +51,20 @@ _EMPTY_SIDE_SPREAD_MULTIPLE = 4.0
 _MIN_CANCEL_RATE = 1e-3
 
 
-def scenario_event_windows(scenario, cfg: HPIObserverConfig) -> list[tuple[float, float, float]]:
+def calendar_windows(scheduled_times: Sequence[float], days: int,
+                     cfg: HPIObserverConfig) -> list[tuple[float, float, float]]:
     """Calendar windows an outsider knows in advance: scheduled events and each day's close.
 
-    Every event of the scenario marked ``scheduled`` (any kind: a macro print, an auction) opens
-    a window of ``macro_window_s`` seconds at its time (weight 1). Unscheduled events open none:
-    the observer must not anticipate news that was not announced. Each day ends with a window of
-    ``close_window_s`` seconds of weight ``close_weight`` (none when either is 0). Clock seconds.
+    Every event on the public calendar (``scheduled_times``, clock seconds: a macro print, an
+    auction, any kind marked ``scheduled``) opens a window of ``macro_window_s`` seconds at its
+    time (weight 1). Unscheduled events are not on the calendar: the observer must not
+    anticipate news that was not announced. Each of the ``days`` trading days ends with a window
+    of ``close_window_s`` seconds of weight ``close_weight`` (none when either is 0). Windows are
+    ``(start, end, weight)`` in clock seconds, scheduled events first in calendar order.
     """
-    windows = []
-    for ev in scenario.events:
-        if ev.scheduled:
-            start = ev.day * SECONDS_PER_DAY + ev.time_of_day()
-            windows.append((start, start + cfg.macro_window_s, 1.0))
+    windows = [(start, start + cfg.macro_window_s, 1.0) for start in scheduled_times]
     if cfg.close_window_s > 0 and cfg.close_weight > 0:
-        for day in range(scenario.days):
+        for day in range(days):
             end = (day + 1) * SECONDS_PER_DAY
             windows.append((end - cfg.close_window_s, end, cfg.close_weight))
     return windows
@@ -86,25 +87,25 @@ class HPIObserver:
     baseline.
     """
 
-    def __init__(self, cfg: HPIObserverConfig, model, *, batch: int = 256,
+    def __init__(self, cfg: HPIObserverConfig, world: World, *, batch: int = 256,
                  sink: Callable[[HPIReading], tuple[str, float]] | None = None) -> None:
         self.cfg = cfg
         fallbacks = {k: (float(v[0]), float(v[1])) for k, v in cfg.fallbacks.items()}
         # one observation per model step: the seconds of history become observation counts
-        window = round(cfg.scaler_window_s / model.dt)
+        window = round(cfg.scaler_window_s / world.dt)
         if window < 4:
             raise ValueError(f"desk.hpi.observer.scaler_window_s must span at least 4 steps "
-                             f"(>= {4 * model.dt:g} s at market.step_seconds={model.dt:g}), "
+                             f"(>= {4 * world.dt:g} s at market.step_seconds={world.dt:g}), "
                              f"got {cfg.scaler_window_s!r}")
-        min_history = min(max(1, round(cfg.min_history_s / model.dt)), window)
+        min_history = min(max(1, round(cfg.min_history_s / world.dt)), window)
         self.index = HedgePressureIndex(
             weights={k: float(cfg.weights.get(k, 1.0)) for k in COMPONENTS},
             window=window, min_history=min_history,
             z_clip=float(cfg.z_clip), fallbacks=fallbacks,
             slope_window_seconds=float(cfg.slope_window_s))
         self.sign_convention = (float(cfg.sign_convention[0]), float(cfg.sign_convention[1]))
-        self.event_windows = scenario_event_windows(model.cfg.scenario, cfg)
-        self.model = model
+        self.event_windows = calendar_windows(world.scheduled_event_times, world.days, cfg)
+        self.world = world
         self.batch = int(batch)
         self.sink = sink
         self._reading: HPIReading | None = None
@@ -127,10 +128,10 @@ class HPIObserver:
         self._rows: list[tuple] = []
 
     # ------------------------------------------------------------------ slow-moving inputs
-    def _refresh_chain(self, model, now: float, spot: float) -> None:
+    def _refresh_chain(self, world: World, now: float, spot: float) -> None:
         """Re-estimate GEX and the expiry aggregates from open interest (every gex interval)."""
         cfg = self.cfg
-        chain = model.chain
+        chain = world.chain
         oi = np.asarray(chain.open_interest, dtype=float)
         live = chain.live(now)
         keep = live & (oi > 0)
@@ -144,7 +145,7 @@ class HPIObserver:
                         multiplier=np.array(chain.multiplier)[keep],
                         expiry=np.array(chain.expiry)[keep], open_interest=oi[keep])
             years = np.maximum(legs.expiry - now, 1.0) / SECONDS_PER_YEAR
-            vols = np.asarray(model.surface.vol(legs.strike, years, spot), dtype=float)
+            vols = np.asarray(world.surface.vol(legs.strike, years, spot), dtype=float)
             rep = observer_gex(legs, spot, vols, now=now, sign_convention=self.sign_convention)
             distance = np.abs(rep.strikes - spot) / spot * 100.0
             self.gex_total = rep.total
@@ -167,12 +168,12 @@ class HPIObserver:
         pick = int(large[0]) if large.size else int(np.argmax(share))  # sorted: nearest first
         self._expiry, self.oi_weight = float(per_expiry[pick]), float(share[pick])
 
-    def _book_inputs(self, model, now: float, side: int) -> tuple:
+    def _book_inputs(self, world: World, now: float, side: int) -> tuple:
         cfg = self.cfg
-        book = model.book
+        book = world.book_view
         bb, ba = book.best_bid, book.best_ask
-        dt = max(now - self._prev_time, model.dt) if self._prev_time == self._prev_time \
-            else model.dt
+        dt = max(now - self._prev_time, world.dt) if self._prev_time == self._prev_time \
+            else world.dt
         alpha = 1.0 - 0.5 ** (dt / cfg.baseline_halflife_s)
         fast = 1.0 - 0.5 ** (dt / cfg.spread_halflife_s)
         base = self.spread_baseline
@@ -196,8 +197,8 @@ class HPIObserver:
         while len(self._depths) > 1 and self._depths[1][0] <= now - cfg.depletion_window_s:
             self._depths.popleft()
         t_prev, prev = self._depths[0]
-        depletion_dt = max(now - t_prev, model.dt)
-        amends = book.n_events - book.n_orders
+        depletion_dt = max(now - t_prev, world.dt)
+        amends = world.book_amendments
         self._amends.append((now, amends))
         while len(self._amends) > 1 and self._amends[1][0] <= now - cfg.cancel_window_s:
             self._amends.popleft()
@@ -213,20 +214,20 @@ class HPIObserver:
             self.cancel_rate_baseline
 
     # ------------------------------------------------------------------ one observation
-    def observe(self, model, side: int = 0) -> None:
-        """Gather the inputs of one observation at ``model.now`` for a desk on ``side`` (+1,
+    def observe(self, world: World, side: int = 0) -> None:
+        """Gather the inputs of one observation at ``world.now`` for a desk on ``side`` (+1,
         -1, 0 = idle). The reading follows on demand (:attr:`reading`)."""
-        now = float(model.now)
-        state = model.state
+        now = float(world.now)
+        state = world.state
         spot = float(state.mid)
         if now >= self._next_gex:
             self._next_gex = now + self.cfg.gex_interval_s
-            self._refresh_chain(model, now, spot)
+            self._refresh_chain(world, now, spot)
         tte = max(self._expiry - now, 0.0) if self._expiry == self._expiry else math.nan
         self.seconds_to_expiry = tte
         self._pending.append((now, state.n, side, self.gex_near, self.concentration,
                               self.gex_total, self.gex_calls, self.gex_puts, tte, self.oi_weight,
-                              *self._book_inputs(model, now, side)))
+                              *self._book_inputs(world, now, side)))
         if len(self._pending) >= self.batch:
             self.flush()
 
@@ -238,7 +239,7 @@ class HPIObserver:
             return
         self._pending = []
         cfg = self.cfg
-        model = self.model
+        world = self.world
         cols = list(zip(*rows, strict=True))
         times = np.asarray(cols[0])
         steps = np.asarray(cols[1], dtype=np.int64)
@@ -252,11 +253,11 @@ class HPIObserver:
         gp = np.atleast_1d(gamma_pressure(gex_near, conc, gex_scale=cfg.gex_scale,
                                           pin_weight=cfg.pin_weight))
         # velocity over the step-by-step mid tape, exactly as spot_velocity defines it
-        k = max(1, round(cfg.velocity_window_s / model.dt))
+        k = max(1, round(cfg.velocity_window_s / world.dt))
         first = max(int(steps[0]) - k, 0)
         tape_steps = np.arange(first, int(steps[-1]) + 1)
-        tape_v = spot_velocity(tape_steps * model.dt, model.state.mids[first: steps[-1] + 1],
-                               k * model.dt, desk_side=1)
+        tape_v = spot_velocity(tape_steps * world.dt, world.state.mids[first: steps[-1] + 1],
+                               k * world.dt, desk_side=1)
         v = tape_v[steps - first]
         sv = np.where(sides != 0, sides * v, np.abs(v))
         no_expiry = ~np.isfinite(tte)

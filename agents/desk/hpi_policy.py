@@ -20,8 +20,10 @@ import pandas as pd
 from agents.desk.config import DeskConfig, HPIMode, HPIPolicyConfig
 from agents.desk.desk import ExecutionDesk
 from agents.desk.hpi_observer import HPIObserver
-from agents.desk.schedule import NEUTRAL, SchedulePolicy, SliceAdjustment
+from agents.desk.orders import ParentOrder
+from agents.desk.schedule import NEUTRAL, SliceAdjustment
 from agents.desk.state_machine import build_state_machine
+from agents.world import World
 from market.exchange.clock import SECONDS_PER_DAY
 from market.execution.book_features import book_features
 from market.execution.hpi import COMPONENTS, HPIReading
@@ -65,14 +67,15 @@ class HPIPolicy:
     :meth:`attach_tail_forecaster`.
     """
 
-    def __init__(self, cfg: HPIPolicyConfig, desk_cfg: DeskConfig, model) -> None:
+    def __init__(self, cfg: HPIPolicyConfig, desk_cfg: DeskConfig, world: World) -> None:
         if cfg.mode is HPIMode.off:
             raise ValueError("desk.hpi.mode is off: the desk uses the plain SchedulePolicy")
         self.cfg = cfg
         self.desk_cfg = desk_cfg
         self.mode = cfg.mode
         self.machine = build_state_machine(cfg)
-        self.observer = HPIObserver(cfg.observer, model, sink=self._step_machine)
+        self.observer = HPIObserver(cfg.observer, world, sink=self._step_machine)
+        self.observed_side = 0  # the desk's net side at the latest observation (see desk_side)
         # set by attach_tail_forecaster (seconds between forecasts)
         self.tail_forecaster: Callable | None = None
         self.tail_interval_s = 10.0
@@ -86,7 +89,7 @@ class HPIPolicy:
                                interval_s: float = 10.0) -> None:
         """Let a p95 slippage forecast (bps, + = cost) move the state machine next to the HPI.
 
-        ``forecaster(policy, model) -> p95 bps`` (e.g. a :class:`QuantileTailForecaster`) is
+        ``forecaster(policy, world) -> p95 bps`` (e.g. a :class:`QuantileTailForecaster`) is
         consulted every ``interval_s`` seconds; a state is entered when the HPI or the forecast
         reaches its level and left when both are below theirs. ``upgrade_bps`` and
         ``downgrade_bps`` list three levels each (PRESSURED, DISLOCATED, SAFE), ordered like the
@@ -95,7 +98,7 @@ class HPIPolicy:
         no meaning without the forecaster that comes with them.
         """
         if not callable(forecaster):
-            raise ValueError(f"forecaster must be callable(policy, model), got "
+            raise ValueError(f"forecaster must be callable(policy, world), got "
                              f"{type(forecaster).__name__}")
         if self.observer.n_observations:
             raise ValueError("attach_tail_forecaster must be called before the first "
@@ -129,16 +132,17 @@ class HPIPolicy:
         self.observer.flush()
         return self.machine.state
 
-    def observe(self, model, desk: ExecutionDesk) -> None:
+    def observe(self, world: World, desk: ExecutionDesk) -> None:
         """One step: gather the observation; the state machine steps through observations as
         the observer computes them (on demand, in order). A tail forecaster, when attached, is
         consulted every ``tail_interval_s`` with the index up to this step, and its forecast
         holds from the next observation on."""
-        self.observer.observe(model, desk_side(desk))
-        if self.tail_forecaster is not None and model.now >= self._next_tail:
-            self._next_tail = model.now + self.tail_interval_s
+        self.observed_side = desk_side(desk)
+        self.observer.observe(world, self.observed_side)
+        if self.tail_forecaster is not None and world.now >= self._next_tail:
+            self._next_tail = world.now + self.tail_interval_s
             self.observer.flush()
-            self.tail_p95_bps = float(self.tail_forecaster(self, model))
+            self.tail_p95_bps = float(self.tail_forecaster(self, world))
 
     def adjustment(self, state: ExecState, parent) -> SliceAdjustment:
         """The slicing adjustment of ``state``'s policy for ``parent`` (:data:`NEUTRAL` when
@@ -165,21 +169,21 @@ class HPIPolicy:
             gate_wait_s=self.cfg.gate_max_wait_s if cap is not None else 0.0,
         )
 
-    def adjust(self, model, parent) -> SliceAdjustment:
+    def adjust(self, world: World, parent: ParentOrder) -> SliceAdjustment:
         self.observer.flush()
         state = self.machine.state
         adj = self.adjustment(state, parent)
         if self.mode is HPIMode.shadow:
             if adj != NEUTRAL:
                 self.shadow_log.append({
-                    "time": model.now, "parent_id": parent.parent_id, "state": state.value,
+                    "time": world.now, "parent_id": parent.parent_id, "state": state.value,
                     "hpi": self.observer.reading.hpi if self.observer.reading else math.nan,
                     **{f"would_{k}": (math.nan if v is None else float(v))
                        for k, v in adj._asdict().items()}})
             return NEUTRAL
         return adj
 
-    def decision_context(self, model, parent) -> dict:
+    def decision_context(self, world: World, parent: ParentOrder) -> dict:
         """HPI features at a child's decision (flattened into the child's record)."""
         r = self.observer.reading
         obs = self.observer
@@ -229,9 +233,10 @@ class HPIPolicy:
 class QuantileTailForecaster:
     """A tail-cost forecast for the state machine from a fitted two-layer slippage model.
 
-    Called as ``forecaster(policy, model)`` (attach it with
+    Called as ``forecaster(policy, world)`` (attach it with
     :meth:`HPIPolicy.attach_tail_forecaster`), it builds one feature row for a nominal child of
-    ``nominal_qty`` shares on the desk's net side (+1 when idle), urgency ``urgency`` and no
+    ``nominal_qty`` shares on the desk's net side at the policy's latest observation (+1 when
+    idle), urgency ``urgency`` and no
     latency, from the book (:func:`market.execution.book_features.book_features`) and the
     policy's current reading, and returns the model's ``quantile`` forecast of slippage (bps,
     + = cost). ``use_hedge=False`` forecasts with Layer A alone.
@@ -253,12 +258,11 @@ class QuantileTailForecaster:
         self.urgency = float(urgency)
         self.use_hedge = bool(use_hedge)
 
-    def features(self, policy: HPIPolicy, model) -> pd.DataFrame:
+    def features(self, policy: HPIPolicy, world: World) -> pd.DataFrame:
         """The one-row feature frame the forecast is made from."""
-        desk = model.populations[ExecutionDesk.population][0]
-        side = desk_side(desk) or 1
-        row = book_features(model.book, model.state, side, self.nominal_qty,
-                            float(model.state.mid))
+        side = policy.observed_side or 1
+        row = book_features(world.book_view, world.state, side, self.nominal_qty,
+                            float(world.state.mid))
         r = policy.observer.reading
         tte = policy.observer.seconds_to_expiry
         row.update(latency_ms=0.0, urgency=self.urgency,
@@ -266,13 +270,7 @@ class QuantileTailForecaster:
                    seconds_to_expiry=tte if tte == tte else NO_EXPIRY_SECONDS)
         return pd.DataFrame([row])
 
-    def __call__(self, policy: HPIPolicy, model) -> float:
-        frame = self.features(policy, model)
+    def __call__(self, policy: HPIPolicy, world: World) -> float:
+        frame = self.features(policy, world)
         return float(self.model.predict(frame, self.quantile, use_hedge=self.use_hedge)[0])
 
-
-def make_policy(desk_cfg: DeskConfig, model):
-    """The desk's policy for its config: :class:`HPIPolicy` unless ``desk.hpi.mode`` is off."""
-    if desk_cfg.hpi.mode is HPIMode.off:
-        return SchedulePolicy()
-    return HPIPolicy(desk_cfg.hpi, desk_cfg, model)

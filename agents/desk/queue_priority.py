@@ -7,10 +7,10 @@ loss); new orders at better prices, the near touch moving away, grow it. Prices 
 
 from __future__ import annotations
 
-from market.exchange.order_book import OrderBook
+from market.exchange.venue import BookView
 
 
-def queue_ahead(book: OrderBook, oid: int, side: int, price: int) -> int:
+def queue_ahead(book: BookView, oid: int, side: int, price: int) -> int:
     """Shares that would trade before resting order ``oid`` (on ``side`` at ``price`` ticks)."""
     best = book.best_bid if side > 0 else book.best_ask
     better = 0
@@ -19,7 +19,7 @@ def queue_ahead(book: OrderBook, oid: int, side: int, price: int) -> int:
     return better + book.queue_position(oid)
 
 
-def queue_loss(book: OrderBook, oid: int, side: int, price: int, ahead0: int) -> float:
+def queue_loss(book: BookView, oid: int, side: int, price: int, ahead0: int) -> float:
     """Share of resting order ``oid``'s queue priority lost since ``ahead0`` shares were ahead of
     it, in [0, 1): ``max(ahead - ahead0, 0) / (ahead + own remaining)``; near 1 when the price
     has moved away through deep levels, small when a few shares jumped ahead; 0 once the order

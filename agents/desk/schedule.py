@@ -18,6 +18,7 @@ import numpy as np
 
 from agents.desk.config import DeskConfig, VolumeBasis
 from agents.desk.orders import ChildOrder, ParentOrder
+from agents.world import World
 
 
 class SliceAdjustment(NamedTuple):
@@ -90,16 +91,17 @@ def check_adjustment(adj: SliceAdjustment) -> SliceAdjustment:
 class SlicingPolicy(Protocol):
     """What the desk needs of its policy.
 
-    ``state``: a short label recorded on every child; ``adjust(model, parent)`` returns a
+    ``state``: a short label recorded on every child; ``adjust(world, parent)`` returns a
     :class:`SliceAdjustment` (called once per slice of each parent, before the child is sized);
     ``on_child_done(child)`` is called when a child has finished, with its fills and slippage
-    final. A policy may also have ``observe(model, desk)`` (called once per step) and
-    ``decision_context(model, parent)`` (features added to each child's record).
+    final. A policy may also have ``observe(world, desk)`` (called once per step) and
+    ``decision_context(world, parent)`` (features added to each child's record). ``world`` is
+    the desk's :class:`agents.world.World`.
     """
 
     state: str
 
-    def adjust(self, model: Any, parent: ParentOrder) -> SliceAdjustment: ...
+    def adjust(self, world: World, parent: ParentOrder) -> SliceAdjustment: ...
 
     def on_child_done(self, child: ChildOrder) -> None: ...
 
@@ -118,7 +120,7 @@ class SchedulePolicy:
 
     state: str = "schedule"
 
-    def adjust(self, model, parent: ParentOrder) -> SliceAdjustment:
+    def adjust(self, world: World, parent: ParentOrder) -> SliceAdjustment:
         return NEUTRAL
 
     def on_child_done(self, child: ChildOrder) -> None:

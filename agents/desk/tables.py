@@ -1,5 +1,5 @@
 """What a run records of the desk: its figures for summary.json, its Parquet tables and the
-model's per-step reporters of the HPI policy.
+per-step time-series values of the HPI policy.
 
 Costs are in bps of the arrival mid, + = cost; side +1 buy / -1 sell; times in clock seconds.
 """
@@ -7,13 +7,14 @@ Costs are in bps of the arrival mid, + = cost; side +1 buy / -1 sell; times in c
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from agents.desk.desk import ExecutionDesk
 from agents.desk.hpi_policy import HPIPolicy
+from agents.world import World
 from market.execution.decomposition import add_child_cost_inputs, add_final_mid, decompose_frames
 
 #: timeseries columns the model records from the desk's HPI policy (NaN / "off" without one)
@@ -22,20 +23,20 @@ HPI_REPORT_COLUMNS: tuple[str, ...] = (
     "hpi_book_stress", "observer_gex", "observer_gex_calls", "observer_gex_puts", "desk_state")
 
 
-def hpi_report(model: Any, column: str) -> float | str:
-    """One reporter value of :data:`HPI_REPORT_COLUMNS` from the (first) desk's policy."""
-    members = model.populations.get(ExecutionDesk.population) or []
+def hpi_report(members: Sequence[ExecutionDesk], column: str) -> float | str:
+    """One value of :data:`HPI_REPORT_COLUMNS` from the (first) desk's policy ("off" / NaN
+    without a desk or without an HPI policy)."""
     report = getattr(members[0].policy, "report_value", None) if members else None
     if report is None:
         return "off" if column == "desk_state" else math.nan
     return report(column)
 
 
-def _mid_series(model: Any) -> tuple[np.ndarray, np.ndarray]:
+def _mid_series(world: World) -> tuple[np.ndarray, np.ndarray]:
     """The run's mid tape: record times (clock seconds) and mids (currency)."""
-    n = model.state.n
-    mids = np.asarray(model.state.mids[: n + 1], dtype=float)
-    return np.arange(n + 1) * model.dt, mids
+    n = world.state.n
+    mids = np.asarray(world.state.mids[: n + 1], dtype=float)
+    return np.arange(n + 1) * world.dt, mids
 
 
 def child_frame(desk: ExecutionDesk) -> pd.DataFrame:
@@ -45,7 +46,7 @@ def child_frame(desk: ExecutionDesk) -> pd.DataFrame:
     frame = pd.DataFrame(desk.child_records())
     if frame.empty:
         return frame
-    times, mids = _mid_series(desk.model)
+    times, mids = _mid_series(desk.world)
     arrival = {p.parent_id: p.arrival_mid for p in desk.parents}
     return add_child_cost_inputs(frame, arrival, times, mids, mid_after_s=desk.cfg.mid_after_s,
                                  horizons=desk.cfg.markout_horizons_s)
@@ -57,11 +58,11 @@ def parent_frame(desk: ExecutionDesk) -> pd.DataFrame:
     frame = pd.DataFrame(desk.parent_records())
     if frame.empty:
         return frame
-    times, mids = _mid_series(desk.model)
+    times, mids = _mid_series(desk.world)
     return add_final_mid(frame, times, mids)
 
 
-def desk_tables(desk: ExecutionDesk, model: Any) -> dict[str, pd.DataFrame]:
+def desk_tables(desk: ExecutionDesk) -> dict[str, pd.DataFrame]:
     """The desk's Parquet tables of a run: parents and children with their plain cost
     decomposition, and with an HPI policy the per-step index, the state transitions (with the
     inputs that caused them) and, in shadow mode, what the policy would have done."""
@@ -100,12 +101,3 @@ def desk_summary(desk: ExecutionDesk) -> dict:
         out["hpi_p95"] = float(frame["hpi"].quantile(0.95)) if len(frame) else math.nan
     return out
 
-
-def summary(members: list[ExecutionDesk], model: Any) -> dict:
-    """The desk's figures for summary.json (the model's population interface)."""
-    return desk_summary(members[0])
-
-
-def tables(members: list[ExecutionDesk], model: Any) -> dict:
-    """The desk's Parquet tables (the model's population interface)."""
-    return desk_tables(members[0], model)

@@ -11,6 +11,7 @@ import math
 
 from market.exchange.market_state import MarketState
 from market.exchange.order_book import OrderBook
+from market.exchange.venue import BookView
 
 #: levels counted as "depth" on each side (ticks from each best price)
 DEPTH_TICKS = 5
@@ -18,7 +19,7 @@ DEPTH_TICKS = 5
 VOLUME_WINDOW_S = 60.0
 
 
-def book_features(book: OrderBook, state: MarketState, side: int, qty: int,
+def book_features(book: OrderBook | BookView, state: MarketState, side: int, qty: int,
                   mid: float) -> dict[str, float]:
     """What the book says about sending ``qty`` shares on ``side`` now (``mid`` in currency).
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from agents.desk import HPIMode, scenario_event_windows
+from agents.desk import HPIMode
 from experiments.config import ConfigError, EventKind, RunConfig
 from experiments.hpi_study.config import CanaryConfig, HPIStudyConfig
 from experiments.hpi_study.models import expiry_edges, model_validation
@@ -25,6 +25,7 @@ from experiments.hpi_study.sessions import (
 from experiments.hpi_study.tables import canary_rollout, policy_table, tail_metrics
 from market.execution.costs import cvar
 from market.execution.hpi import COMPONENTS
+from tests.agents.desk.test_desk_hpi import scenario_event_windows
 
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 

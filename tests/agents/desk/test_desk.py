@@ -78,6 +78,11 @@ def parent(**kw) -> EventConfig:
     return EventConfig(**opts)
 
 
+def order(**kw) -> ParentOrderSpec:
+    """The desk's spec of :func:`parent`'s event (what the model hands the desk)."""
+    return ParentOrderSpec.from_event(parent(**kw))
+
+
 def market_volume_ex_desk(model, desk, since_step: int) -> float:
     return float(model.state.volumes[since_step + 1 : model.state.n + 1].sum()) - desk.filled_total
 
@@ -87,7 +92,7 @@ def test_pov_tracks_its_participation_of_market_volume():
     market.volume = 200
     market.run(10)
     start = model.state.n
-    p = desk.add_parent(parent(participation=0.1))
+    p = desk.add_parent(order(participation=0.1))
     market.run(300)
     ex_desk = market_volume_ex_desk(model, desk, start)
     assert 0.85 * 300 * 200 < ex_desk <= 300 * 200  # the flow minus what hit the desk
@@ -104,7 +109,7 @@ def test_pov_counts_own_volume_when_asked():
         _, market, desk = make_model(exclude_own_volume=exclude)
         market.volume = 200
         market.run(5)
-        p = desk.add_parent(parent(participation=0.5, qty=100_000))
+        p = desk.add_parent(order(participation=0.5, qty=100_000))
         market.run(200)
         filled[exclude] = p.filled
     # counting its own prints in the volume makes a POV order chase itself
@@ -120,7 +125,7 @@ def test_previous_minute_basis_trades_on_the_last_minutes_volume():
         market.volume = 300
         market.run(60)
         market.volume = 0
-        p = desk.add_parent(parent(participation=0.09, urgency=1.0))
+        p = desk.add_parent(order(participation=0.09, urgency=1.0))
         market.run(30)
         done[basis] = p.filled
     assert done[VolumeBasis.since_arrival] == 0
@@ -132,7 +137,7 @@ def test_twap_completes_on_schedule_in_a_liquid_market():
     model, market, desk = make_model(slice_interval_s=5.0, passive_dwell_s=3.0)
     market.volume = 100
     market.run(5)
-    p = desk.add_parent(parent(side=1, qty=6_000, algo="twap", horizon_s=300.0, urgency=0.0))
+    p = desk.add_parent(order(side=1, qty=6_000, algo="twap", horizon_s=300.0, urgency=0.0))
     market.run(150)
     assert p.filled == pytest.approx(3_000, abs=200)  # half way through: half done
     market.run(160)
@@ -149,7 +154,7 @@ def test_max_child_qty_and_urgency_shape_children():
     _, market, desk = make_model(max_child_qty=150)
     market.volume = 100
     market.run(5)
-    desk.add_parent(parent(side=1, qty=3_000, algo="twap", horizon_s=60.0, urgency=1.0))
+    desk.add_parent(order(side=1, qty=3_000, algo="twap", horizon_s=60.0, urgency=1.0))
     market.run(40)
     assert desk.children and all(c.qty <= 150 for c in desk.children)
     # urgency 1: no passive dwell, every child crosses at once
@@ -164,7 +169,7 @@ def test_limit_price_is_respected(side):
     market.run(5)
     # a buy limited 3 ticks below the ask, a sell 3 ticks above the bid
     limit = 100.0 - side * 0.02
-    p = desk.add_parent(parent(side=side, qty=20_000, algo="twap", horizon_s=60.0,
+    p = desk.add_parent(order(side=side, qty=20_000, algo="twap", horizon_s=60.0,
                                limit_price=limit, urgency=0.5))
     market.run(80)
     fills = [px for c in desk.children for _, _, px in c.fills]
@@ -180,7 +185,7 @@ def test_limit_price_is_respected(side):
 def test_slippage_sign_convention(side):
     _, market, desk = make_model()
     market.run(5)
-    p = desk.add_parent(parent(side=side, qty=500, algo="twap", horizon_s=1.0, urgency=1.0))
+    p = desk.add_parent(order(side=side, qty=500, algo="twap", horizon_s=1.0, urgency=1.0))
     market.run(3)
     assert p.status == "completed"
     # crossing a 2-tick spread around a 100.00 mid costs one tick = 1 bp on either side
@@ -197,7 +202,7 @@ def test_halted_market_gets_no_child_orders():
     market.run(5)
     model.book.halt("test")
     n_orders = model.book.n_orders
-    desk.add_parent(parent(side=1, qty=1_000, algo="twap", horizon_s=30.0, urgency=1.0))
+    desk.add_parent(order(side=1, qty=1_000, algo="twap", horizon_s=30.0, urgency=1.0))
     for _ in range(40):
         model.step()
     assert desk.children == [] and model.book.n_orders == n_orders
@@ -209,7 +214,7 @@ def test_halted_market_gets_no_child_orders():
 def test_day_orders_expire_at_the_close():
     model, market, desk = make_model(passive_dwell_s=100.0)
     market.run(5)
-    p = desk.add_parent(parent(side=1, qty=1_000, algo="twap", horizon_s=3_000.0))
+    p = desk.add_parent(order(side=1, qty=1_000, algo="twap", horizon_s=3_000.0))
     market.run(10)
     live = p.live_child
     assert live is not None and model.book.remaining(live.passive_order_id) > 0
@@ -247,7 +252,7 @@ def test_policy_plug_in_changes_slicing_and_sees_children():
         market.volume = 200
         market.run(5)
         start = model.state.n
-        p = desk.add_parent(parent(participation=0.2))
+        p = desk.add_parent(order(participation=0.2))
         market.run(200)
         share[policy.state] = p.filled / market_volume_ex_desk(model, desk, start)
         if isinstance(policy, HalfPace):
@@ -267,9 +272,9 @@ def test_bad_policies_and_parents_are_refused():
     with pytest.raises(ValueError, match="dwell_s"):
         check_adjustment(SliceAdjustment(dwell_s=-1.0))
     with pytest.raises(ValueError, match="participation"):
-        desk.add_parent(parent(participation=1.5))
+        desk.add_parent(order(participation=1.5))
     with pytest.raises(ValueError, match="algo"):
-        desk.add_parent(parent(algo="vwap"))
+        desk.add_parent(order(algo="vwap"))
     assert desk.parents == []
     with pytest.raises(ValueError, match=r"desk\.min_child_qty must be in \[1, 5000\]"):
         DeskConfig(min_child_qty=0)

@@ -21,19 +21,20 @@ from agents.desk import (
     SchedulePolicy,
     SliceAdjustment,
     build_state_machine,
+    calendar_windows,
     check_adjustment,
     child_frame,
     desk_tables,
     parent_frame,
-    scenario_event_windows,
 )
 from experiments.config import EventConfig, EventKind, RunConfig
+from experiments.events import scheduled_times
 from experiments.model import HedgeLoopModel
 from market.execution.costs import implementation_shortfall
 from market.execution.decomposition import decompose_frames
 from market.execution.hpi import COMPONENTS
 from market.options.chain import OptionChain, expiry_of_day
-from tests.agents.desk.test_desk import MAKER, ScriptedMarket, parent
+from tests.agents.desk.test_desk import MAKER, ScriptedMarket, order
 
 
 def small_market(seed: int = 3, **hpi) -> RunConfig:
@@ -142,6 +143,11 @@ def test_sign_convention_flips_the_observer_estimate():
     assert estimates[-1.0] == pytest.approx(-estimates[1.0])
 
 
+def scenario_event_windows(scenario, cfg: HPIObserverConfig) -> list[tuple[float, float, float]]:
+    """The observer's calendar windows of a scenario, as the model hands it the calendar."""
+    return calendar_windows(scheduled_times(scenario.events), scenario.days, cfg)
+
+
 def test_only_scheduled_events_and_the_close_are_event_windows():
     cfg = small_market()
     cfg.scenario.events = [
@@ -190,7 +196,7 @@ def test_transitions_are_logged_with_their_inputs_and_overrides_apply():
     for _ in range(60):
         model.step()
     desk = model.populations["desk"][0]
-    tables = desk_tables(desk, model)
+    tables = desk_tables(desk)
     tr = tables["desk_transitions"]
     start = tr[tr["reason"] == "override_start"].iloc[0]
     assert start["time"] == 20.0 and start["to_state"] == "safe" and start["note"] == "payrolls"
@@ -283,7 +289,7 @@ def run_forced(state: str, mode: HPIMode = HPIMode.live, steps: int = 120, **des
     model, market, desk_ = scripted(hpi=forced(state, mode), **desk)
     market.volume = 300
     market.run(3)
-    p = desk_.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.0))
+    p = desk_.add_parent(order(side=1, qty=20_000, participation=0.2, urgency=0.0))
     market.run(steps)
     return model, desk_, p
 
@@ -312,7 +318,7 @@ def run_plain(steps: int = 120, **desk):
     model, market, desk_ = scripted(**desk)
     market.volume = 300
     market.run(3)
-    p = desk_.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.0))
+    p = desk_.add_parent(order(side=1, qty=20_000, participation=0.2, urgency=0.0))
     market.run(steps)
     return model, desk_, p
 
@@ -329,7 +335,7 @@ def test_calm_is_the_plain_schedule_unless_its_policy_is_changed():
                                          "queue_loss_threshold": 0.3}}))
     market.volume = 300
     market.run(3)
-    desk_.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.0))
+    desk_.add_parent(order(side=1, qty=20_000, participation=0.2, urgency=0.0))
     market.run(120)
     assert desk_.children and max(c.qty for c in desk_.children) <= 200
     assert all(c.dwell_s == pytest.approx(2.0) for c in desk_.children)
@@ -347,7 +353,7 @@ def test_passive_dwell_scale_multiplies_the_plain_dwell_in_any_state():
                             "calm": {"passive_dwell_scale": 2.0}}))
         market.volume = 300
         market.run(3)
-        desk_.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.5))
+        desk_.add_parent(order(side=1, qty=20_000, participation=0.2, urgency=0.5))
         market.run(60)
         early = [c for c in desk_.children if c.decision_time < 10.0]
         late = [c for c in desk_.children if c.decision_time >= 10.0]
@@ -364,7 +370,7 @@ def test_safe_lets_a_started_parent_finish_passive_first_at_the_far_touch():
         mode=HPIMode.live, overrides=[OverrideWindow("safe", 20.0, 1e6)]))
     market.volume = 300
     market.run(3)
-    p = desk_.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.0))
+    p = desk_.add_parent(order(side=1, qty=20_000, participation=0.2, urgency=0.0))
     market.run(60)
     late = [c for c in desk_.children if c.decision_time >= 20.0]
     assert late and p.n_children > len(late)  # it had started before SAFE, so it goes on
@@ -382,7 +388,7 @@ def test_shadow_mode_slices_plainly_and_logs_what_it_would_do():
     _, market, reference = scripted()
     market.volume = 300
     market.run(3)
-    p_ref = reference.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.0))
+    p_ref = reference.add_parent(order(side=1, qty=20_000, participation=0.2, urgency=0.0))
     market.run(60)
     assert [c.qty for c in plain.children] == [c.qty for c in reference.children]
     assert p_plain.filled == p_ref.filled
@@ -407,7 +413,7 @@ def test_quality_gate_holds_a_cross_while_the_spread_is_wide():
                     abs(book.order_record(oid).price - 10_000) <= 3:
                 model.venue.cancel(oid)
     assert book.spread >= 8
-    p = desk_.add_parent(parent(side=1, qty=500, algo="twap", horizon_s=5.0, urgency=0.5))
+    p = desk_.add_parent(order(side=1, qty=500, algo="twap", horizon_s=5.0, urgency=0.5))
     for _ in range(60):
         model.step()
     c = desk_.children[0]
@@ -422,7 +428,7 @@ def test_queue_loss_is_tracked_and_ends_a_pressured_dwell():
                                     hpi=forced("pressured"))
     market.run(3)
     market.refresh = lambda: None  # the ladder stays where it is
-    p = desk_.add_parent(parent(side=1, qty=300, algo="twap", horizon_s=3.0, urgency=0.0))
+    p = desk_.add_parent(order(side=1, qty=300, algo="twap", horizon_s=3.0, urgency=0.0))
     model.step()
     c = desk_.children[0]
     assert c.passive_order_id and desk_.queue_loss(c) == 0.0
@@ -444,7 +450,7 @@ def test_plain_desk_measures_queue_loss_without_acting_on_it():
     model, market, desk_ = scripted(passive_dwell_s=6.0)
     market.run(3)
     market.refresh = lambda: None
-    desk_.add_parent(parent(side=1, qty=300, algo="twap", horizon_s=3.0, urgency=0.0))
+    desk_.add_parent(order(side=1, qty=300, algo="twap", horizon_s=3.0, urgency=0.0))
     model.step()
     c = desk_.children[0]
     model.venue.limit(MAKER, 1, round(c.passive_price / model.tick) + 1, 20_000)
@@ -460,8 +466,8 @@ def test_decomposition_of_simulated_children_adds_up_to_the_shortfall():
     desk_ = model.populations["desk"][0]
     for _ in range(5):
         model.step()
-    desk_.add_parent(parent(side=1, qty=2_000, algo="twap", horizon_s=60.0, urgency=0.3))
-    desk_.add_parent(parent(side=-1, qty=400_000, participation=0.05, urgency=0.7))
+    desk_.add_parent(order(side=1, qty=2_000, algo="twap", horizon_s=60.0, urgency=0.3))
+    desk_.add_parent(order(side=-1, qty=400_000, participation=0.05, urgency=0.7))
     for _ in range(400):
         model.step()
     children, parents = child_frame(desk_), parent_frame(desk_)
@@ -496,7 +502,7 @@ def test_run_tables_hold_children_parents_and_the_per_step_index():
     desk_ = model.populations["desk"][0]
     for _ in range(5):
         model.step()
-    desk_.add_parent(parent(side=1, qty=2_000, participation=0.3))
+    desk_.add_parent(order(side=1, qty=2_000, participation=0.3))
     for _ in range(120):
         model.step()
     tables = model.extra_tables()
