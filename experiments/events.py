@@ -155,8 +155,10 @@ def schedule(events: Any) -> list[tuple[float, int, EventConfig]]:
 
     ``events`` as :func:`named_events` takes them.
     """
-    q = [(ev.day * SECONDS_PER_DAY + ev.time_of_day(), i, ev)
-         for i, ev in enumerate(named_events(events).values())]
+    q = [
+        (ev.day * SECONDS_PER_DAY + ev.time_of_day(), i, ev)
+        for i, ev in enumerate(named_events(events).values())
+    ]
     q.sort(key=lambda x: (x[0], x[1]))
     return q
 
@@ -166,8 +168,11 @@ def scheduled_times(events: Any) -> list[float]:
 
     ``events`` as :func:`named_events` takes them.
     """
-    return [ev.day * SECONDS_PER_DAY + ev.time_of_day()
-            for ev in named_events(events).values() if ev.scheduled]
+    return [
+        ev.day * SECONDS_PER_DAY + ev.time_of_day()
+        for ev in named_events(events).values()
+        if ev.scheduled
+    ]
 
 
 def shock_fundamental(ev: EventConfig, target: EventTarget) -> None:

@@ -70,8 +70,14 @@ class ExecutionDesk(Participant):
     population = "desk"
     wants_fills = True
 
-    def __init__(self, world: World, stream: np.random.Generator, rate: float, cfg: DeskConfig,
-                 policy: Any = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        stream: np.random.Generator,
+        rate: float,
+        cfg: DeskConfig,
+        policy: Any = None,
+    ) -> None:
         super().__init__(world, stream, rate)
         self.cfg = cfg
         self.initial_cash = cfg.initial_cash
@@ -99,9 +105,11 @@ class ExecutionDesk(Participant):
 
     @policy.setter
     def policy(self, policy: Any) -> None:
-        if not (callable(getattr(policy, "adjust", None))
-                and callable(getattr(policy, "on_child_done", None))
-                and isinstance(getattr(policy, "state", None), str)):
+        if not (
+            callable(getattr(policy, "adjust", None))
+            and callable(getattr(policy, "on_child_done", None))
+            and isinstance(getattr(policy, "state", None), str)
+        ):
             raise ValueError(
                 "desk policy must have a str 'state' and methods 'adjust(world, parent)' and "
                 f"'on_child_done(child)' (see SchedulePolicy), got {type(policy).__name__}"
@@ -112,13 +120,22 @@ class ExecutionDesk(Participant):
         """Start working the parent order ``spec`` (its fields were checked when it was built);
         returns its record."""
         if not isinstance(spec, ParentOrderSpec):
-            raise TypeError(f"add_parent takes a ParentOrderSpec (ParentOrderSpec.from_event "
-                            f"builds one from an event), got {type(spec).__name__}")
+            raise TypeError(
+                f"add_parent takes a ParentOrderSpec (ParentOrderSpec.from_event "
+                f"builds one from an event), got {type(spec).__name__}"
+            )
         world = self.world
         now = world.now
-        p = ParentOrder.start(spec, parent_id=len(self.parents), tick=world.tick, now=now,
-                              arrival_mid=self._mid(), day=world.day,
-                              volume_step=world.state.n, own_mark=self._own.visible(now))
+        p = ParentOrder.start(
+            spec,
+            parent_id=len(self.parents),
+            tick=world.tick,
+            now=now,
+            arrival_mid=self._mid(),
+            day=world.day,
+            volume_step=world.state.n,
+            own_mark=self._own.visible(now),
+        )
         self.parents.append(p)
         self._active.append(p)
         self._next_due = min(self._next_due, now)
@@ -133,8 +150,14 @@ class ExecutionDesk(Participant):
     def fill_records(self) -> list[dict]:
         """One row per fill: ``child_id``, ``parent_id``, ``time``, ``qty``, ``price``, ``side``."""
         return [
-            {"child_id": c.child_id, "parent_id": c.parent_id, "time": t, "qty": q, "price": px,
-             "side": c.side}
+            {
+                "child_id": c.child_id,
+                "parent_id": c.parent_id,
+                "time": t,
+                "qty": q,
+                "price": px,
+                "side": c.side,
+            }
             for c in self.children
             for t, q, px in c.fills
         ]
@@ -152,7 +175,8 @@ class ExecutionDesk(Participant):
             "completion": filled / qty if qty else math.nan,
             "slippage_bps": cost / filled if filled else math.nan,
             "passive_share": sum(p.passive_filled for p in self.parents) / filled
-            if filled else math.nan,
+            if filled
+            else math.nan,
         }
 
     # ------------------------------------------------------------------ the clock
@@ -294,11 +318,13 @@ class ExecutionDesk(Participant):
         else:
             self._send_cross(p, c, now)
 
-    def _new_child(self, p: ParentOrder, now: float, due: float, qty: int,
-                   adj: SliceAdjustment) -> ChildOrder:
+    def _new_child(
+        self, p: ParentOrder, now: float, due: float, qty: int, adj: SliceAdjustment
+    ) -> ChildOrder:
         """A child of ``qty`` shares decided now, shaped by the policy's adjustment."""
-        dwell = (adj.dwell_s if adj.dwell_s is not None
-                 else self.cfg.passive_dwell_s * (1.0 - p.urgency))
+        dwell = (
+            adj.dwell_s if adj.dwell_s is not None else self.cfg.passive_dwell_s * (1.0 - p.urgency)
+        )
         return ChildOrder(
             child_id=len(self.children),
             parent_id=p.parent_id,
@@ -357,8 +383,12 @@ class ExecutionDesk(Participant):
         world = self.world
         ctx = book_features(world.book_view, world.state, p.side, c.qty, c.arrival_mid)
         c.half_spread = 0.5 * ctx["spread_ticks"] * world.tick
-        ctx.update(urgency=p.urgency, parent_participation=p.participation,
-                   parent_qty=float(p.qty), elapsed_s=c.decision_time - p.arrival_time)
+        ctx.update(
+            urgency=p.urgency,
+            parent_participation=p.participation,
+            parent_qty=float(p.qty),
+            elapsed_s=c.decision_time - p.arrival_time,
+        )
         extra = getattr(self.policy, "decision_context", None)
         if extra is not None:
             ctx.update(extra(world, p))

@@ -131,11 +131,22 @@ FIVE_MINUTE_SAMPLES = round(FIVE_MINUTES / MINUTE)
 MIN_DAYS_FOR_R2_1D = 5
 #: the price metrics reported again net of the fundamental value's move over the same window
 #: the falls and rallies among them, and which extreme of F inside their window they report
-FALLS_AND_RALLIES = {"peak_to_trough_pct": "fall_pct", "peak_to_trough_in_window_pct": "fall_pct",
-                     "max_rally_pct": "rally_pct"}
-NET_OF_FUNDAMENTAL = ("return_pct", "peak_to_trough_pct", "retrace_pct", "max_rally_pct",
-                      "worst_5min_return_pct", "worst_5min_return_in_window_pct",
-                      "peak_to_trough_in_window_pct", "worst_day_pct", "intraday_low_pct")
+FALLS_AND_RALLIES = {
+    "peak_to_trough_pct": "fall_pct",
+    "peak_to_trough_in_window_pct": "fall_pct",
+    "max_rally_pct": "rally_pct",
+}
+NET_OF_FUNDAMENTAL = (
+    "return_pct",
+    "peak_to_trough_pct",
+    "retrace_pct",
+    "max_rally_pct",
+    "worst_5min_return_pct",
+    "worst_5min_return_in_window_pct",
+    "peak_to_trough_in_window_pct",
+    "worst_day_pct",
+    "intraday_low_pct",
+)
 NAN = math.nan
 
 
@@ -240,8 +251,9 @@ def _falls_and_rallies(run: _Run, out: dict, windows: Windows) -> None:
         out["peak_to_trough_in_window_pct"] = pct
         if pct < 0:
             windows["peak_to_trough_in_window_pct"] = (a + peak, a + trough)
-        out["worst_5min_return_in_window_pct"], s, e = worst_window(p[a : b + 1],
-                                                                    FIVE_MINUTE_SAMPLES)
+        out["worst_5min_return_in_window_pct"], s, e = worst_window(
+            p[a : b + 1], FIVE_MINUTE_SAMPLES
+        )
         windows["worst_5min_return_in_window_pct"] = (a + s, a + e)
 
 
@@ -250,20 +262,24 @@ def _days(run: _Run, out: dict, windows: Windows) -> None:
     closes = list(run.model.closes)
     daily = [100.0 * (c / run.prev_close(d) - 1.0) for d, c in enumerate(closes)]
     out["daily_returns_pct"] = daily
-    day_span = [(run.grid_at(d * SECONDS_PER_DAY), run.grid_at((d + 1) * SECONDS_PER_DAY))
-                for d in range(math.ceil(run.end / SECONDS_PER_DAY))]
+    day_span = [
+        (run.grid_at(d * SECONDS_PER_DAY), run.grid_at((d + 1) * SECONDS_PER_DAY))
+        for d in range(math.ceil(run.end / SECONDS_PER_DAY))
+    ]
     if daily:
         worst = int(np.argmin(daily))
         out["worst_day_pct"] = float(daily[worst])
         out["worst_day"] = worst
         out["best_day_pct"] = float(max(daily))
         a, b = day_span[worst]
-        out["worst_day_close_above_low_pct"] = 100.0 * (closes[worst] / p[a + 1 : b + 1].min()
-                                                        - 1.0) if b > a else NAN
+        out["worst_day_close_above_low_pct"] = (
+            100.0 * (closes[worst] / p[a + 1 : b + 1].min() - 1.0) if b > a else NAN
+        )
         windows["worst_day_pct"] = (a, b)
     else:
-        out.update(worst_day_pct=NAN, worst_day=None, best_day_pct=NAN,
-                   worst_day_close_above_low_pct=NAN)
+        out.update(
+            worst_day_pct=NAN, worst_day=None, best_day_pct=NAN, worst_day_close_above_low_pct=NAN
+        )
     lows = []  # (pct against the previous close, day start, index of the low)
     for d, (a, b) in enumerate(day_span):
         if b > a:
@@ -312,8 +328,9 @@ def _fundamental_metrics(run: _Run, price: dict, windows: Windows) -> tuple[dict
     fund["daily_returns_pct"] = [100.0 * (f[b] / f[a] - 1.0) for a, b in pairwise(ends)]
     per_day = round(SECONDS_PER_DAY / MINUTE)
     fund["r2_30m"] = r_squared_on(p, f, round(1800.0 / MINUTE))
-    fund["r2_1d"] = (r_squared_on(p, f, per_day) if len(run.model.closes) >= MIN_DAYS_FOR_R2_1D
-                     else NAN)
+    fund["r2_1d"] = (
+        r_squared_on(p, f, per_day) if len(run.model.closes) >= MIN_DAYS_FOR_R2_1D else NAN
+    )
     return fund, net
 
 
@@ -334,9 +351,17 @@ def halt_list(model) -> list[dict]:
                 prev = model.cfg.market.initial_price if day == 0 else model.closes[day - 1]
                 level_price = float(circuit_breaker_levels(prev, rule.pcts)[h.level - 1])
                 end = float(h.end) if h.end is not None else min(h.scheduled_end, end_of_run)
-                out.append({"rule": name, "level": int(h.level), "time": float(h.start),
-                            "end": end, "length_s": end - float(h.start),
-                            "price": float(h.trigger_price), "level_price": level_price})
+                out.append(
+                    {
+                        "rule": name,
+                        "level": int(h.level),
+                        "time": float(h.start),
+                        "end": end,
+                        "length_s": end - float(h.start),
+                        "price": float(h.trigger_price),
+                        "level_price": level_price,
+                    }
+                )
             continue
         events = list(getattr(rule, "events", []))
         for i, ev in enumerate(events):
@@ -344,17 +369,25 @@ def halt_list(model) -> list[dict]:
                 continue
             reopen = next((e for e in events[i + 1 :] if e.kind == "reopen"), None)
             end = float(reopen.time) if reopen is not None else end_of_run
-            out.append({"rule": name, "level": None, "time": float(ev.time), "end": end,
-                        "length_s": end - float(ev.time),
-                        "price": None if ev.price is None else float(ev.price),
-                        "level_price": None})
+            out.append(
+                {
+                    "rule": name,
+                    "level": None,
+                    "time": float(ev.time),
+                    "end": end,
+                    "length_s": end - float(ev.time),
+                    "price": None if ev.price is None else float(ev.price),
+                    "level_price": None,
+                }
+            )
     return sorted(out, key=lambda h: h["time"])
 
 
 def _halt_metrics(model) -> dict:
     halts = halt_list(model)
-    count = {r: sum(h["rule"] == r for h in halts)
-             for r in ("circuit_breakers", "stop_logic", "luld")}
+    count = {
+        r: sum(h["rule"] == r for h in halts) for r in ("circuit_breakers", "stop_logic", "luld")
+    }
     return {
         "halts": halts,
         "n_halts": len(halts),
@@ -377,10 +410,16 @@ def _window_metrics(run: _Run) -> dict:
     per_s_in = float(v[vin].sum() / (vin.sum() * run.dt)) if run.window and vin.any() else NAN
     per_s_out = float(v[~vin].sum() / ((~vin).sum() * run.dt)) if (~vin).any() else NAN
     return {
-        "vol": {"in_window": vol_in, "out_window": vol_out,
-                "ratio": vol_in / vol_out if vol_out and vol_out > 0 else NAN},
-        "volume": {"in_window_per_s": per_s_in, "out_window_per_s": per_s_out,
-                   "ratio": per_s_in / per_s_out if per_s_out and per_s_out > 0 else NAN},
+        "vol": {
+            "in_window": vol_in,
+            "out_window": vol_out,
+            "ratio": vol_in / vol_out if vol_out and vol_out > 0 else NAN,
+        },
+        "volume": {
+            "in_window_per_s": per_s_in,
+            "out_window_per_s": per_s_out,
+            "ratio": per_s_in / per_s_out if per_s_out and per_s_out > 0 else NAN,
+        },
     }
 
 
@@ -389,9 +428,12 @@ def _trades(model) -> dict[str, np.ndarray]:
     aggr_buy = cols["aggressor_side"] > 0
     buyer = np.where(aggr_buy, cols["aggressor_owner"], cols["resting_owner"])
     seller = np.where(aggr_buy, cols["resting_owner"], cols["aggressor_owner"])
-    return {"time": cols["time"], "qty": cols["qty"],
-            "buyer_pop": model.population_of[buyer] if buyer.size else buyer,
-            "seller_pop": model.population_of[seller] if seller.size else seller}
+    return {
+        "time": cols["time"],
+        "qty": cols["qty"],
+        "buyer_pop": model.population_of[buyer] if buyer.size else buyer,
+        "seller_pop": model.population_of[seller] if seller.size else seller,
+    }
 
 
 def _population_metrics(run: _Run, trades: dict) -> dict:
@@ -401,8 +443,11 @@ def _population_metrics(run: _Run, trades: dict) -> dict:
     for p, name in enumerate(model.populations):
         bought = trades["qty"][inside & (trades["buyer_pop"] == p)].sum()
         sold = trades["qty"][inside & (trades["seller_pop"] == p)].sum()
-        out[name] = {"volume": int(model.pop_volume[p]), "net_flow": int(model.pop_net[p]),
-                     "net_flow_in_window": int(bought - sold) if run.window else None}
+        out[name] = {
+            "volume": int(model.pop_volume[p]),
+            "net_flow": int(model.pop_net[p]),
+            "net_flow_in_window": int(bought - sold) if run.window else None,
+        }
     return out
 
 
@@ -421,8 +466,19 @@ def _dealer_metrics(run: _Run) -> dict:
     members = run.model.populations.get("dealers", [])
     ts = run.ts
     if not members or ts.empty:
-        return dict.fromkeys(("hedge_flow", "hedge_flow_in_window", "hedge_trades", "gex_start",
-                              "gex_min", "gex_max", "gex_end", "hedge_flow_return_corr"), NAN)
+        return dict.fromkeys(
+            (
+                "hedge_flow",
+                "hedge_flow_in_window",
+                "hedge_trades",
+                "gex_start",
+                "gex_min",
+                "gex_max",
+                "gex_end",
+                "hedge_flow_return_corr",
+            ),
+            NAN,
+        )
     gex = ts["dealer_gex"].to_numpy(dtype=float)
     flow = ts["dealer_hedge_flow"].to_numpy(dtype=float)
     t = ts["time"].to_numpy(dtype=float)
@@ -444,9 +500,19 @@ def _dealer_metrics(run: _Run) -> dict:
 def _insurer_metrics(run: _Run, trades: dict) -> dict:
     model = run.model
     members = model.populations.get("insurers", [])
-    keys = ("demanded", "executed", "backlog", "demanded_value", "executed_value",
-            "executed_cash", "max_backlog", "max_backlog_value", "max_backlog_time_s",
-            "executed_share_at_max_backlog", "sell_share_in_window_pct")
+    keys = (
+        "demanded",
+        "executed",
+        "backlog",
+        "demanded_value",
+        "executed_value",
+        "executed_cash",
+        "max_backlog",
+        "max_backlog_value",
+        "max_backlog_time_s",
+        "executed_share_at_max_backlog",
+        "sell_share_in_window_pct",
+    )
     if not members:
         return {**dict.fromkeys(keys, NAN), "demanded_at_close": [], "executed_at_close": []}
     ts = run.ts
@@ -486,8 +552,15 @@ def _insurer_metrics(run: _Run, trades: dict) -> dict:
 def _desk_metrics(run: _Run, trough_time: float) -> dict:
     members = run.model.populations.get("desk", [])
     parents = [p for d in members for p in d.parents]
-    keys = ("qty", "filled", "completion", "slippage_bps", "duration_s", "filled_by_trough_share",
-            "participation_realised")
+    keys = (
+        "qty",
+        "filled",
+        "completion",
+        "slippage_bps",
+        "duration_s",
+        "filled_by_trough_share",
+        "participation_realised",
+    )
     if not parents:
         return dict.fromkeys(keys, NAN)
     qty = sum(p.qty for p in parents)
@@ -496,8 +569,9 @@ def _desk_metrics(run: _Run, trough_time: float) -> dict:
     fills = [f for p in parents for f in p.fills]  # (time, qty, price)
     start = min(p.arrival_time for p in parents)
     last = max((f[0] for f in fills), default=NAN)
-    by_trough = sum(f[1] for f in fills if f[0] <= trough_time) if math.isfinite(trough_time) \
-        else NAN
+    by_trough = (
+        sum(f[1] for f in fills if f[0] <= trough_time) if math.isfinite(trough_time) else NAN
+    )
     participation = NAN
     if fills:
         worked = (run.times > start) & (run.times <= last + run.dt)
@@ -518,8 +592,17 @@ def _liquidity_metrics(run: _Run) -> dict:
     members = run.model.populations.get("liquidity", [])
     ts = run.ts
     if not members or ts.empty:
-        return dict.fromkeys(("withdrawals", "dumps", "dumped_shares", "min_quoting",
-                              "max_abs_net_inventory", "bid_depth_min_ratio"), NAN)
+        return dict.fromkeys(
+            (
+                "withdrawals",
+                "dumps",
+                "dumped_shares",
+                "min_quoting",
+                "max_abs_net_inventory",
+                "bid_depth_min_ratio",
+            ),
+            NAN,
+        )
     t = ts["time"].to_numpy(dtype=float)
     depth = ts["bid_depth"].to_numpy(dtype=float)
     ratio = NAN
@@ -557,9 +640,16 @@ def pin_strike_of(model) -> float | None:
     return float(uniq[int(np.argmax(by_strike))])
 
 
-PIN_KEYS = ("close_distance_pct", "abs_distance_pct", "last_hour_mean_abs_distance_pct",
-            "pull_to_strike_bp", "fundamental_distance_pct", "fundamental_abs_distance_pct",
-            "last_hour_fundamental_mean_abs_distance_pct", "close_distance_net_pct")
+PIN_KEYS = (
+    "close_distance_pct",
+    "abs_distance_pct",
+    "last_hour_mean_abs_distance_pct",
+    "pull_to_strike_bp",
+    "fundamental_distance_pct",
+    "fundamental_abs_distance_pct",
+    "last_hour_fundamental_mean_abs_distance_pct",
+    "close_distance_net_pct",
+)
 
 
 def _mean_abs_distance(prices: np.ndarray, strike: float) -> float:
@@ -583,8 +673,9 @@ def _pin_metrics(run: _Run) -> dict:
         "pull_to_strike_bp": 1e4 * (abs(f_gap) - abs(close / strike - 1.0)),
         "fundamental_distance_pct": f_dist,
         "fundamental_abs_distance_pct": abs(f_dist),
-        "last_hour_fundamental_mean_abs_distance_pct":
-            _mean_abs_distance(run.fundamental[hour], strike),
+        "last_hour_fundamental_mean_abs_distance_pct": _mean_abs_distance(
+            run.fundamental[hour], strike
+        ),
         "close_distance_net_pct": dist - f_dist,
     }
 
