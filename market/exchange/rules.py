@@ -142,8 +142,8 @@ def _fraction(value: object, name: str, upper: float = 1.0) -> float:
         isinstance(value, bool)
         or not isinstance(value, Real)
         or not math.isfinite(value)
-        or not 0 < value < upper
-    ):  # type: ignore[operator]  # Real compares with int at runtime
+        or not 0 < value < upper  # type: ignore[operator]  # Real compares with int at runtime
+    ):
         raise RuleError(f"{name} must lie strictly between 0 and {upper}, got {value!r}")
     return float(value)
 
@@ -475,8 +475,8 @@ class LimitUpLimitDown(_Rule):
         if (
             isinstance(open_close_window, bool)
             or not isinstance(open_close_window, Real)
-            or not 0 <= open_close_window <= SECONDS_PER_DAY / 2
-        ):  # type: ignore[operator]
+            or not 0 <= open_close_window <= SECONDS_PER_DAY / 2  # type: ignore[operator]
+        ):
             raise RuleError(
                 f"open_close_window must lie in [0, {SECONDS_PER_DAY / 2:g}] seconds, "
                 f"got {open_close_window!r}"
@@ -485,8 +485,8 @@ class LimitUpLimitDown(_Rule):
         if (
             isinstance(reference_step, bool)
             or not isinstance(reference_step, Real)
-            or not 0 <= reference_step < 1
-        ):  # type: ignore[operator]
+            or not 0 <= reference_step < 1  # type: ignore[operator]
+        ):
             raise RuleError(f"reference_step must lie in [0, 1), got {reference_step!r}")
         self.reference_step = float(reference_step)
         self.mean_price: float | None = None  # mean of the prints in the window (currency)

@@ -229,9 +229,9 @@ def _validate_thresholds(thresholds: Mapping[Any, Any]) -> dict[ExecState, State
                 and (
                     th.tail_upgrade_bps <= prev[1].tail_upgrade_bps
                     # both tails are set or neither (checked above), for prev as for th
-                    or th.tail_downgrade_bps <= prev[1].tail_downgrade_bps
+                    or th.tail_downgrade_bps <= prev[1].tail_downgrade_bps  # type: ignore[operator]
                 )
-            ):  # type: ignore[operator]
+            ):
                 raise ValueError(
                     f"{name}.tail_upgrade_bps / tail_downgrade_bps must exceed {pname}'s"
                 )
