@@ -110,8 +110,15 @@ class AggressiveHedge:
     fill's shares to ``filled`` (its ``on_fill``); ``decision_mid`` (currency) is the mid the
     burst was decided at."""
 
-    def __init__(self, world: World, account: int, order_type: HedgeOrderType,
-                 ioc_offset_ticks: int, max_order_size: int, max_child_orders: int) -> None:
+    def __init__(
+        self,
+        world: World,
+        account: int,
+        order_type: HedgeOrderType,
+        ioc_offset_ticks: int,
+        max_order_size: int,
+        max_child_orders: int,
+    ) -> None:
         self.world = world
         self.account = account
         self.order_type = order_type

@@ -53,8 +53,7 @@ def test_band_action_rejects_an_outer_band_inside_the_inner():
         (1, None, None, 1, None),
     ],
 )
-def test_passive_price_sits_at_or_inside_the_touch_and_never_crosses(side, bid, ask, inside,
-                                                                       price):
+def test_passive_price_sits_at_or_inside_the_touch_and_never_crosses(side, bid, ask, inside, price):
     assert passive_price(side, bid, ask, inside) == price
 
 
@@ -68,8 +67,15 @@ def test_band_counts_are_fractions_of_looks():
 
 
 def banded_dealer(band_shares=1000.0, depth=1_000, **kw):
-    m = small_model(policy="fixed_band", band_shares=band_shares, min_trade_shares=1,
-                    execution="banded", outer_band_multiple=2.5, max_order_size=100_000, **kw)
+    m = small_model(
+        policy="fixed_band",
+        band_shares=band_shares,
+        min_trade_shares=1,
+        execution="banded",
+        outer_band_multiple=2.5,
+        max_order_size=100_000,
+        **kw,
+    )
     book = ScriptedBook(m, depth=depth)
     book.set(100.0, half_spread_ticks=2)
     (d,), (cust, _) = parts(m)
