@@ -34,10 +34,14 @@ take ``|net_gamma|`` beyond ``gamma_limit`` or ``|net_vega|`` beyond ``vega_limi
 reduce an exposure are always accepted).
 
 Hedging. At each look (its Poisson clock) the dealer recomputes the Greeks of its live positions
-in one vectorised ``bs_greeks`` call and asks its policy for a trade. Hedge orders are market
-orders or IOC limits ``ioc_offset_ticks`` through the far touch, sliced into child orders of at
-most ``max_order_size`` shares, at most ``max_child_orders`` per look; a hedge not completed (a
-halt, an empty book side, the slicing cap) is resumed at the next look.
+in one vectorised ``bs_greeks`` call. With ``execution=aggressive`` it asks its policy for a
+trade and sends it as market orders or IOC limits ``ioc_offset_ticks`` through the far touch,
+sliced into child orders of at most ``max_order_size`` shares, at most ``max_child_orders`` per
+look; a hedge not completed (a halt, an empty book side, the slicing cap) is resumed at the next
+look. With ``execution=banded`` the policy's no-trade band is the inner band of a two-band rule
+(:mod:`agents.hedge_execution`): inside it nothing, up to ``outer_band_multiple`` times it a
+passive order resting at or inside the touch for the excess, beyond it IOC children back to the
+inner band. Every look counts whether the deviation was outside either band (``bands``).
 
 Profit and loss. The dealer's mark-to-market value changes split exactly into three parts:
 
@@ -60,7 +64,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -68,20 +71,20 @@ import numpy as np
 from agents.base import Participant, Population, as_enum
 from agents.dealer_book import InitialBook
 from agents.dealer_marks import ContractMarks, SurfaceMarks
+from agents.hedge_execution import (
+    AggressiveHedge,
+    BandCounts,
+    HedgeExecution,
+    HedgeOrderType,
+    PassiveHedge,
+    band_action,
+)
 from agents.hedging_policies import HedgePolicyKind, make_policy
 from agents.world import World
 from market.exchange.clearing import to_cents
 from market.exchange.clock import SECONDS_PER_YEAR
 from market.options.pricing import bs_greeks, bs_price, leland_number
 from market.validation import ConfigError, Validated, param
-
-
-class HedgeOrderType(Enum):
-    """How hedge orders are sent: market orders, or IOC limits a few ticks through the touch."""
-
-    market = "market"
-    ioc = "ioc"
-
 
 #: fields given as numbers in a config file but used as counts (stored as int)
 _WHOLE_NUMBER_FIELDS = (
@@ -90,6 +93,7 @@ _WHOLE_NUMBER_FIELDS = (
     "ioc_offset_ticks",
     "max_order_size",
     "max_child_orders",
+    "passive_inside_ticks",
     "min_half_spread_ticks",
     "initial_book_contracts",
     "initial_book_strikes",
@@ -185,6 +189,29 @@ class DealersConfig(Validated):
         unit="orders",
         doc="hedge child orders per look; the rest is resumed at the next look",
     )
+    execution: HedgeExecution = param(
+        HedgeExecution.aggressive,
+        choices=HedgeExecution,
+        doc="`aggressive`: every hedge crosses the spread; `banded`: rest a passive order "
+        "between the policy's band and the outer band, cross beyond it "
+        "(agents/hedge_execution.py)",
+    )
+    outer_band_multiple: float = param(
+        2.5,
+        lo=1.0,
+        hi=100.0,
+        unit="multiple",
+        doc="outer band = this * the policy's no-trade band (`banded`; also the band counted "
+        "in `band_outside_outer`)",
+    )
+    passive_inside_ticks: int = param(
+        1,
+        lo=0,
+        hi=1e6,
+        unit="ticks",
+        doc="`banded`: a resting hedge order sits this far inside the near touch (0 = join it), "
+        "never crossing the spread",
+    )
     cost_spread_multiple: float = param(
         1.0, lo=0.0, hi=100.0, doc="round-trip cost estimate `k` = this * book spread / mid"
     )
@@ -265,6 +292,7 @@ class DealersConfig(Validated):
         p = self.config_path
         self.policy = as_enum(f"{p}.policy", self.policy, HedgePolicyKind)
         self.order_type = as_enum(f"{p}.order_type", self.order_type, HedgeOrderType)
+        self.execution = as_enum(f"{p}.execution", self.execution, HedgeExecution)
         self.initial_book = as_enum(f"{p}.initial_book", self.initial_book, InitialBook)
 
     def check(self) -> None:
@@ -294,7 +322,9 @@ class OptionDealer(Participant):
     Public figures (plain attributes, units in the module docstring): ``net_delta`` (shares,
     options + stock), ``option_delta``, ``net_gamma``, ``net_vega``, ``net_theta``, ``gex``;
     ``hedge_flow`` (cumulative signed shares bought for hedging), ``hedge_trades`` (prints),
-    ``hedge_orders`` (child orders sent), ``hedge_waits`` (looks that found the market halted);
+    ``hedge_orders`` (crossing child orders sent), ``hedge_waits`` (looks that found the market
+    halted); ``bands`` (looks outside the inner and the outer band), ``passive`` (the resting
+    hedge order: ``orders`` placed, shares ``filled``);
     ``pnl_premium``, ``pnl_gamma_theta``, ``pnl_hedge_cost`` and ``pnl_total`` (currency);
     ``contracts_bought``, ``contracts_sold``, ``quotes_refused``.
     """
@@ -342,11 +372,21 @@ class OptionDealer(Participant):
         self.pnl_premium = 0.0
         self.pnl_gamma_theta = 0.0
         self.pnl_hedge_cost = 0.0
+        self.bands = BandCounts()
+        self.passive = PassiveHedge(
+            world, self.account, cfg.passive_inside_ticks, cfg.max_order_size
+        )
+        self.aggressive = AggressiveHedge(
+            world,
+            self.account,
+            cfg.order_type,
+            cfg.ioc_offset_ticks,
+            cfg.max_order_size,
+            cfg.max_child_orders,
+        )
 
         self._started = False
         self._target: float | None = None  # net delta a partly executed hedge is working toward
-        self._decision_mid = 0.0
-        self._filled = 0
         self._last_quote: tuple | None = None  # (contract, now, spot, marks)
         self._last_mark_time = -math.inf
         # P&L bookkeeping since the last mark: see mark()
@@ -640,13 +680,21 @@ class OptionDealer(Participant):
             self._evaluate(with_value=False)
         if not self.hedging:
             return
+        spot = float(m.state.mid)
+        cost = self.round_trip_cost()
+        inner = max(
+            self.policy.inner_band(self.net_gamma, spot, m.state.vol, cost),
+            float(self.cfg.min_trade_shares),
+        )
+        outer = self.cfg.outer_band_multiple * inner
+        self.bands.observe(-self.net_delta, inner, outer)
         if m.book_view.halted:
             self.hedge_waits += 1
             return
-        spot = float(m.state.mid)
-        trade = self.policy.decide(
-            self.net_delta, self.net_gamma, spot, m.state.vol, m.now, self.round_trip_cost()
-        )
+        if self.cfg.execution is HedgeExecution.banded:
+            self._work_banded(inner, outer, spot)
+            return
+        trade = self.policy.decide(self.net_delta, self.net_gamma, spot, m.state.vol, m.now, cost)
         if trade:
             self._target = self.net_delta + trade
         elif self._target is not None:
@@ -658,48 +706,46 @@ class OptionDealer(Participant):
         if trade:
             self._execute(trade, spot)
 
+    def _work_banded(self, inner: float, outer: float, spot: float) -> None:
+        """The two-band rule (:mod:`agents.hedge_execution`): hold, rest passively, or cross."""
+        action = band_action(-self.net_delta, inner, outer)
+        if action.mode == "passive":
+            self.passive.rest(action.qty, spot)
+            return
+        self.passive.cancel()
+        if action.mode == "cross":
+            self._execute(action.qty, spot)
+
     def _execute(self, trade: int, decision_mid: float) -> None:
-        cfg = self.cfg
-        m = self.world
-        venue = m.venue
-        book = m.book_view
-        remaining = int(trade)
-        self._decision_mid = decision_mid
-        for _ in range(cfg.max_child_orders):
-            side = 1 if remaining > 0 else -1
-            qty = min(abs(remaining), cfg.max_order_size)
-            self._filled = 0
-            if cfg.order_type is HedgeOrderType.market:
-                oid = venue.market(self.account, side, qty)
-            else:
-                touch = book.best_ask if side > 0 else book.best_bid
-                if touch is None:
-                    break
-                limit = max(1, touch + side * cfg.ioc_offset_ticks)
-                oid = venue.ioc(self.account, side, limit, qty)
-            if oid is None:  # halted between the look and the order
-                self.hedge_waits += 1
-                break
-            self.hedge_orders += 1
-            remaining -= side * self._filled
-            if self._filled < qty or remaining == 0:
-                break
-        if remaining == 0:
+        sent = self.aggressive.send(int(trade), decision_mid)
+        self.hedge_orders += sent.orders
+        self.hedge_waits += sent.waits
+        if sent.remaining == 0:
             self._target = None
 
     def on_fill(self, order_id: int, side: int, qty: int, price: int, aggressor: bool) -> None:
-        """A hedge fill: book its cost against the decision mid and track the hedge."""
-        self._filled += qty
+        """A hedge fill: book its cost against the decision mid and track the hedge.
+
+        Aggressive fills belong to the child orders being sent now; a passive fill is the
+        resting order's, costed against the mid when it was placed.
+        """
+        if aggressor:
+            self.aggressive.filled += qty
+            mid = self.aggressive.decision_mid
+        else:
+            self.passive.filled += qty
+            mid = self.passive.decision_mid
         px = price * self.world.tick
-        self.pnl_hedge_cost -= side * qty * (px - self._decision_mid)
+        self.pnl_hedge_cost -= side * qty * (px - mid)
         self._share_cash -= side * qty * price * self._cents_per_tick
-        self._share_basis += side * qty * self._decision_mid
+        self._share_basis += side * qty * mid
         self.hedge_flow += side * qty
         self.hedge_trades += 1
         self.net_delta += side * qty
 
     def on_close(self, day: int) -> None:
-        """Mark the book after the day's expiries are settled."""
+        """Mark the book after the day's expiries are settled; no hedge order rests overnight."""
+        self.passive.cancel()
         self.mark(self._evaluate(with_value=True).value)
 
 

@@ -161,6 +161,13 @@ class HedgePolicy(ABC):
     ) -> float:
         """The policy's expected seconds between rebalances for a book with this gamma."""
 
+    def inner_band(
+        self, gamma_shares: float, spot: float, vol: float, round_trip_cost: float = 0.0
+    ) -> float:
+        """Half-width of the policy's no-trade band (shares): the inner band of the two-band
+        execution (:mod:`agents.hedge_execution`). 0 for a policy without a band."""
+        return 0.0
+
 
 class NoHedge(HedgePolicy):
     """Never trades: the control arm in which dealers hedge nothing."""
@@ -171,6 +178,9 @@ class NoHedge(HedgePolicy):
         return 0
 
     def expected_interval(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
+        return math.inf
+
+    def inner_band(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         return math.inf
 
 
@@ -193,6 +203,9 @@ class FixedBand(HedgePolicy):
         return _crossing_seconds(
             max(self.band_shares, self.min_trade_shares), gamma_shares, spot, vol
         )
+
+    def inner_band(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
+        return self.band_shares
 
 
 class TimeBased(HedgePolicy):
@@ -256,6 +269,9 @@ class GammaBand(HedgePolicy):
         width = max(self.band(gamma_shares, spot, vol), self.min_trade_shares)
         return _crossing_seconds(width, gamma_shares, spot, vol)
 
+    def inner_band(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
+        return self.band(gamma_shares, spot, vol)
+
 
 class WhalleyWilmott(HedgePolicy):
     """Whalley-Wilmott no-trade band around the Black-Scholes delta; trade to the band edge.
@@ -289,6 +305,9 @@ class WhalleyWilmott(HedgePolicy):
     def expected_interval(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         width = max(self.halfwidth(gamma_shares, spot, round_trip_cost), self.min_trade_shares)
         return _crossing_seconds(width, gamma_shares, spot, vol)
+
+    def inner_band(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
+        return self.halfwidth(gamma_shares, spot, round_trip_cost)
 
 
 def make_policy(

@@ -237,3 +237,15 @@ def test_make_policy_builds_each_kind_with_its_parameters():
 def test_bad_parameters_are_refused_with_their_name(build, name):
     with pytest.raises(HedgePolicyError, match=name):
         build()
+
+
+def test_inner_band_is_each_policys_no_trade_half_width():
+    g, s, v, k = -50_000.0, 100.0, 0.2, 0.0004
+    assert make_policy("fixed_band", band_shares=700.0).inner_band(g, s, v, k) == 700.0
+    gb = make_policy("gamma_band", band_shares=500.0, gamma_multiplier=2.0)
+    assert gb.inner_band(g, s, v, k) == pytest.approx(gb.band(g, s, v))
+    ww = make_policy("whalley_wilmott", risk_aversion=1e-4)
+    assert ww.inner_band(g, s, v, k) == pytest.approx(ww.halfwidth(g, s, k))
+    assert ww.inner_band(2 * g, s, v, k) > ww.inner_band(g, s, v, k)  # widens with gamma
+    assert make_policy("time_based").inner_band(g, s, v, k) == 0.0
+    assert make_policy("none").inner_band(g, s, v, k) == math.inf

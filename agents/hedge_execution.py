@@ -1,0 +1,233 @@
+"""How an option dealer works its hedge in the book: two bands, passive inside, aggressive outside.
+
+The hedging policy (:mod:`agents.hedging_policies`) gives the inner band ``b_in`` (shares): the
+no-trade half-width around delta neutral, fixed or Whalley-Wilmott. With ``banded`` execution the
+dealer compares its deviation ``d = -net delta`` (the shares it would buy to be neutral) with two
+bands at every look:
+
+- ``|d| <= b_in``: do nothing (a resting hedge order is cancelled);
+- ``b_in < |d| < b_out``: rest a passive limit order for the excess ``|d| - b_in`` (at most
+  ``max_order_size``) at the near touch or ``passive_inside_ticks`` inside it, never crossing the
+  spread; the order is replaced at the next look if the size, side or price should change, so
+  the excess is worked in child orders over time, like a TWAP that rests in the book;
+- ``|d| >= b_out``: cancel the resting order and cross the spread with IOC children for
+  ``|d| - b_in`` (back to the inner band edge), with ``b_out = outer_band_multiple * b_in``.
+
+This is the two-threshold (impulse-control) form of optimal execution with limit and market
+orders: post while the inventory deviation is small, cross only when it exceeds an outer
+threshold (Cartea, Jaimungal & Penalva 2015, "Algorithmic and High-Frequency Trading", CUP;
+Gueant 2016, "The Financial Mathematics of Market Liquidity", CRC). The inner band is the
+no-trade region of Whalley & Wilmott (1997, Mathematical Finance 7:307). A long-gamma dealer then
+sells into rallies with resting asks and buys dips with resting bids (damping), while a
+short-gamma dealer chases the price only beyond ``b_out`` (bounded amplification).
+
+``aggressive`` execution is the older rule: every hedge the policy asks for is sent as market or
+IOC children at once (no resting orders). Both modes count, at each look, whether ``|d|`` was
+beyond ``b_in`` and beyond ``b_out`` (:class:`BandCounts`); looks come from a Poisson clock, so the
+fractions estimate the fraction of time spent outside each band.
+
+Units: shares for deviations, bands and quantities; prices in integer ticks; side +1 buy / -1 sell.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+from typing import NamedTuple
+
+from agents.world import World
+
+
+class HedgeOrderType(Enum):
+    """How crossing hedge orders are sent: market orders, or IOC limits a few ticks through the
+    touch."""
+
+    market = "market"
+    ioc = "ioc"
+
+
+class HedgeExecution(Enum):
+    """``aggressive``: market/IOC children only; ``banded``: passive inside the outer band."""
+
+    aggressive = "aggressive"
+    banded = "banded"
+
+
+class BandAction(NamedTuple):
+    """What to do at a look: ``mode`` is ``"hold"``, ``"passive"`` or ``"cross"``; ``qty`` the
+    signed shares to trade (+ buy), 0 when holding."""
+
+    mode: str
+    qty: int
+
+
+def band_action(deviation: float, inner: float, outer: float) -> BandAction:
+    """The two-band rule for a deviation ``d`` (shares to buy to be delta neutral).
+
+    ``|d| <= inner``: hold; ``inner < |d| < outer``: passive for ``sign(d) (|d| - inner)``;
+    ``|d| >= outer``: cross for the same quantity (to the inner band edge). Quantities are rounded
+    to whole shares; a rounded quantity of 0 holds.
+    """
+    if not (inner >= 0.0 and outer >= inner):
+        raise ValueError(f"bands must satisfy 0 <= inner <= outer, got {inner}, {outer}")
+    size = abs(deviation) - inner
+    qty = round(math.copysign(size, deviation)) if size > 0.0 else 0
+    if qty == 0:
+        return BandAction("hold", 0)
+    return BandAction("cross" if abs(deviation) >= outer else "passive", qty)
+
+
+def passive_price(side: int, best_bid: int | None, best_ask: int | None, inside: int) -> int | None:
+    """Limit price (ticks) for a resting hedge: ``inside`` ticks better than the near touch, but
+    never at or through the far touch (so it never crosses). ``None`` if the near side is empty
+    and there is no far touch to lean on."""
+    near = best_bid if side > 0 else best_ask
+    far = best_ask if side > 0 else best_bid
+    if near is None:
+        if far is None:
+            return None
+        return max(1, far - side)
+    price = near + side * max(inside, 0)
+    if far is not None:
+        price = min(price, far - 1) if side > 0 else max(price, far + 1)
+        price = max(price, near) if side > 0 else min(price, near)
+    return max(1, price)
+
+
+class Sent(NamedTuple):
+    """What one burst of crossing children did: child ``orders`` sent, ``waits`` (the market
+    halted before an order), and the signed shares still ``remaining``."""
+
+    orders: int
+    waits: int
+    remaining: int
+
+
+class AggressiveHedge:
+    """Crossing hedge children: market orders or IOC limits ``ioc_offset_ticks`` through the far
+    touch, at most ``max_order_size`` shares each and ``max_child_orders`` per burst; a child
+    not filled in full (empty side, price limit) ends the burst. The owner adds each aggressive
+    fill's shares to ``filled`` (its ``on_fill``); ``decision_mid`` (currency) is the mid the
+    burst was decided at."""
+
+    def __init__(
+        self,
+        world: World,
+        account: int,
+        order_type: HedgeOrderType,
+        ioc_offset_ticks: int,
+        max_order_size: int,
+        max_child_orders: int,
+    ) -> None:
+        self.world = world
+        self.account = account
+        self.order_type = order_type
+        self.ioc_offset_ticks = int(ioc_offset_ticks)
+        self.max_order_size = int(max_order_size)
+        self.max_child_orders = int(max_child_orders)
+        self.decision_mid = 0.0
+        self.filled = 0
+
+    def send(self, trade: int, decision_mid: float) -> Sent:
+        venue = self.world.venue
+        book = self.world.book_view
+        remaining = int(trade)
+        orders = waits = 0
+        self.decision_mid = decision_mid
+        for _ in range(self.max_child_orders):
+            side = 1 if remaining > 0 else -1
+            qty = min(abs(remaining), self.max_order_size)
+            self.filled = 0
+            if self.order_type is HedgeOrderType.market:
+                oid = venue.market(self.account, side, qty)
+            else:
+                touch = book.best_ask if side > 0 else book.best_bid
+                if touch is None:
+                    break
+                limit = max(1, touch + side * self.ioc_offset_ticks)
+                oid = venue.ioc(self.account, side, limit, qty)
+            if oid is None:  # halted between the look and the order
+                waits += 1
+                break
+            orders += 1
+            remaining -= side * self.filled
+            if self.filled < qty or remaining == 0:
+                break
+        return Sent(orders, waits, remaining)
+
+
+class BandCounts:
+    """Looks, and looks at which ``|d|`` was beyond the inner and beyond the outer band."""
+
+    def __init__(self) -> None:
+        self.looks = 0
+        self.outside_inner = 0
+        self.outside_outer = 0
+
+    def observe(self, deviation: float, inner: float, outer: float) -> None:
+        self.looks += 1
+        if abs(deviation) > inner:
+            self.outside_inner += 1
+            if abs(deviation) >= outer:
+                self.outside_outer += 1
+
+    @property
+    def fraction_outside_inner(self) -> float:
+        return self.outside_inner / self.looks if self.looks else 0.0
+
+    @property
+    def fraction_outside_outer(self) -> float:
+        return self.outside_outer / self.looks if self.looks else 0.0
+
+
+class PassiveHedge:
+    """One dealer's resting hedge order: placed, kept, replaced or cancelled at each look.
+
+    ``order_id`` is the live order (``None`` when none rests); ``decision_mid`` the mid (currency)
+    when it was placed, against which its fills are costed. ``orders`` counts orders placed,
+    ``filled`` the shares filled passively.
+    """
+
+    def __init__(self, world: World, account: int, inside_ticks: int, max_order_size: int) -> None:
+        self.world = world
+        self.account = account
+        self.inside_ticks = int(inside_ticks)
+        self.max_order_size = int(max_order_size)
+        self.order_id: int | None = None
+        self.side = 0
+        self.price = 0
+        self.decision_mid = 0.0
+        self.orders = 0
+        self.filled = 0
+
+    def live(self) -> bool:
+        """Whether an order rests (dropping one that has been filled in full)."""
+        if self.order_id is not None and self.world.book_view.remaining(self.order_id) == 0:
+            self.order_id = None
+        return self.order_id is not None
+
+    def cancel(self) -> None:
+        if self.live():
+            self.world.venue.cancel(self.order_id)
+        self.order_id = None
+
+    def rest(self, qty: int, decision_mid: float) -> None:
+        """Have ``qty`` shares (signed, + buy; at most ``max_order_size``) resting at the passive
+        price. An order already resting on that side with that size is kept while it is still at
+        the near touch; otherwise it is cancelled and a new one placed against the touch of the
+        book without it."""
+        book = self.world.book_view
+        side = 1 if qty > 0 else -1
+        size = min(abs(int(qty)), self.max_order_size)
+        if self.live() and self.side == side and book.remaining(self.order_id) == size:
+            near = book.best_bid if side > 0 else book.best_ask
+            if near is not None and side * (self.price - near) >= 0:
+                return  # still the best (or tied) on its side: keep its queue place
+        self.cancel()  # priced against the book without it, so it never chases itself
+        price = passive_price(side, book.best_bid, book.best_ask, self.inside_ticks)
+        if price is None or size <= 0:
+            return
+        self.side, self.price, self.decision_mid = side, price, decision_mid
+        oid = self.world.venue.limit(self.account, side, price, size)
+        self.orders += 1
+        self.order_id = oid if book.remaining(oid) > 0 else None
