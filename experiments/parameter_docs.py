@@ -24,7 +24,9 @@ from agents.desk.orders import ParentOrderSpec
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
 from experiments.config import (
+    AuctionsConfig,
     ChainConfig,
+    IntradayConfig,
     MarketConfig,
     RulesConfig,
     RunConfig,
@@ -64,6 +66,10 @@ SECTIONS: tuple[Section, ...] = (
             "The underlying and its venue (conf/market/default.yaml)."),
     Section("Trading rules", RulesConfig,
             "Market-wide circuit breakers, limit-up/limit-down and CME-style stop logic."),
+    Section("Intraday rhythm", IntradayConfig,
+            "The U-shaped activity profile applied to every population's Poisson rate."),
+    Section("Call auctions", AuctionsConfig,
+            "Opening and closing call auctions and market-on-open/close orders."),
     Section("Volatility surface", SurfaceConfig,
             "The SSVI implied-volatility surface the options are priced off."),
     Section("Option chain", ChainConfig,
