@@ -47,8 +47,8 @@ from agents.liquidity import LiquidityPopulation
 from agents.world import World
 from experiments.config import RunConfig
 from experiments.events import fire, schedule
-from market.exchange.clearing import Clearing, Ledger
 from market.exchange.auctions import CallAuctions
+from market.exchange.clearing import Clearing, Ledger
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR, intraday_profile
 from market.exchange.market_state import MarketState
 from market.exchange.order_book import OrderBook

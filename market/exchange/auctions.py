@@ -37,7 +37,7 @@ import math
 from typing import NamedTuple
 
 from market.exchange.clock import SECONDS_PER_DAY, day_of, time_of_day
-from market.exchange.order_book import OrderBook
+from market.exchange.order_book import OrderBook, Trade
 from market.exchange.rules import RuleError, _positive, _Rule
 
 OPENING_CALL, CLOSING_CALL, CLOSED = "opening_call", "closing_call", "closed"
@@ -149,7 +149,7 @@ class CallAuctions(_Rule):
         book.halt(CLOSED)
         self._closed_day = day
 
-    def _record(self, now: float, kind: str, prints: list) -> None:
+    def _record(self, now: float, kind: str, prints: list[Trade]) -> None:
         volume = sum(t.qty for t in prints)
         price = prints[0].price if prints else None
         self.prints.append(AuctionPrint(

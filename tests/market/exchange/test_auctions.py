@@ -79,22 +79,22 @@ def test_closing_call_prints_the_close_and_keeps_the_book_closed_overnight():
 
 
 def test_market_orders_are_refused_when_they_do_not_join():
-    book, calls, venue = _venue(market_orders_join=False)
+    book, _calls, venue = _venue(market_orders_join=False)
     _tick(venue, book, 0.0)
     venue.limit(1, -1, 10_000, 100)
     assert venue.market(2, 1, 10) is None and venue.n_refused == 1
 
 
 def test_closing_call_takes_over_another_halt():
-    book, calls, venue = _venue(open_s=0.0, close_s=60.0)
+    book, _calls, venue = _venue(open_s=0.0, close_s=60.0)
     _tick(venue, book, 0.0)
     book.halt("stop_logic")
     _tick(venue, book, T - 60.0)
     assert book.halt_reason == CLOSING_CALL
 
 
-@pytest.mark.parametrize("kw", [dict(open_seconds=-1.0), dict(close_seconds=T),
-                                dict(collar=0.0), dict(collar=1.5)])
+@pytest.mark.parametrize("kw", [{"open_seconds": -1.0}, {"close_seconds": T},
+                                {"collar": 0.0}, {"collar": 1.5}])
 def test_bad_parameters_are_refused(kw):
     with pytest.raises(RuleError):
         CallAuctions(**kw)
