@@ -10,7 +10,8 @@ Difference from the raw book, on purpose for simulation: a market or IOC order s
 is halted returns ``None`` instead of raising (unless a call auction is collecting orders and
 takes a market order as market-on-open/close, see :mod:`market.exchange.auctions`), and
 cancelling an order that has already finished returns 0. Participants act on views that may be
-a message old, and those cases are ordinary market events, not programming errors. Malformed orders still raise.
+a message old, and those cases are ordinary market events, not programming errors. Malformed
+orders still raise.
 
 Participants read the book through a :class:`BookView`: the prices, sizes and queue positions a
 trader can see on a screen, without any way to send, cancel or halt (those go through the venue,
