@@ -66,14 +66,14 @@ SECTIONS: tuple[Section, ...] = (
             "The underlying and its venue (conf/market/default.yaml)."),
     Section("Trading rules", RulesConfig,
             "Market-wide circuit breakers, limit-up/limit-down and CME-style stop logic."),
-    Section("Intraday rhythm", IntradayConfig,
-            "The U-shaped activity profile applied to every population's Poisson rate."),
-    Section("Call auctions", AuctionsConfig,
-            "Opening and closing call auctions and market-on-open/close orders."),
     Section("Volatility surface", SurfaceConfig,
             "The SSVI implied-volatility surface the options are priced off."),
     Section("Option chain", ChainConfig,
             "The listed options: expiries, strikes and the contract multiplier."),
+    Section("Intraday rhythm", IntradayConfig,
+            "The U-shaped activity profile applied to every population's Poisson rate."),
+    Section("Call auctions", AuctionsConfig,
+            "Opening and closing call auctions and market-on-open/close orders."),
     Section("Background traders", BackgroundConfig,
             "Chiarella-Iori-Perello traders (fundamentalist, chartist, noise); each trader's "
             "weights are `|Laplace(0, scale)|` draws, its expected price `p_hat`, its horizon "
