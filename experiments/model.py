@@ -67,7 +67,10 @@ class DeskPopulation(Population):
     RECORDED: ClassVar[dict[str, str]] = {"desk_filled": "filled_total"}
 
     def __init__(
-        self, cfg: Any, stream: np.random.Generator, members: list[Participant],
+        self,
+        cfg: Any,
+        stream: np.random.Generator,
+        members: list[Participant],
         model: HedgeLoopModel | None = None,
     ) -> None:
         super().__init__(cfg, stream, members)
@@ -111,8 +114,14 @@ POPULATIONS: dict[str, type[Population]] = {
 POPULATION_NAMES = tuple(POPULATIONS)
 #: population columns in the order the time series has always had them (any others follow)
 _RECORDED_ORDER = (
-    "dealer_delta", "dealer_gamma", "dealer_gex", "dealer_hedge_flow", "insurer_demanded",
-    "insurer_executed", "desk_filled", "lp_quoting",
+    "dealer_delta",
+    "dealer_gamma",
+    "dealer_gex",
+    "dealer_hedge_flow",
+    "insurer_demanded",
+    "insurer_executed",
+    "desk_filled",
+    "lp_quoting",
 )
 
 
@@ -220,9 +229,13 @@ class HedgeLoopModel(mesa.Model):
 
         # s(t) of every step of a day, at the step's middle (market.exchange.clock)
         day_steps = (np.arange(self.steps_per_day) + 0.5) * self.dt
-        self._intensity = intraday_profile(day_steps, m.intraday.open_boost,
-                                           m.intraday.close_boost, m.intraday.tau_open,
-                                           m.intraday.tau_close)
+        self._intensity = intraday_profile(
+            day_steps,
+            m.intraday.open_boost,
+            m.intraday.close_boost,
+            m.intraday.tau_open,
+            m.intraday.tau_close,
+        )
         self._fund_stream = population_stream(cfg.seed, "fundamental")
         self.set_fundamental_vol(m.fundamental_vol)
         self._expiries: list[tuple[float, int, int]] = []  # (time, seq, order id)
@@ -240,7 +253,8 @@ class HedgeLoopModel(mesa.Model):
         a = self.cfg.market.auctions
         if a.open_seconds > 0 or a.close_seconds > 0:  # first: it takes over halts at the close
             rules["auctions"] = CallAuctions(
-                a.open_seconds, a.close_seconds, self.dt, tick, a.collar, a.market_orders_join)
+                a.open_seconds, a.close_seconds, self.dt, tick, a.collar, a.market_orders_join
+            )
         if r.circuit_breakers:
             rules["circuit_breakers"] = MarketWideCircuitBreaker(
                 self.prev_close,
@@ -258,7 +272,9 @@ class HedgeLoopModel(mesa.Model):
             )
         if r.stop_logic:
             rules["stop_logic"] = StopLogic(
-                max_move=r.stop_max_move, pause_seconds=r.stop_pause_seconds, tick_size=tick,
+                max_move=r.stop_max_move,
+                pause_seconds=r.stop_pause_seconds,
+                tick_size=tick,
                 reference=r.stop_reference,
             )
         return rules
@@ -286,7 +302,9 @@ class HedgeLoopModel(mesa.Model):
                 group_of[a.unique_id] = p
                 ledger.endow(a.unique_id, cash=a.initial_cash, shares=a.initial_shares)
         return Clearing(
-            ledger, group_of, len(POPULATIONS) + 1,
+            ledger,
+            group_of,
+            len(POPULATIONS) + 1,
             cents_per_tick=round(self.tick * 100),
             clock=lambda: self.now,
             listeners={a.unique_id: a for a in self.agents if a.wants_fills},

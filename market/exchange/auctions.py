@@ -64,9 +64,15 @@ class CallAuctions(_Rule):
     name = "auctions"
     band_mode = "halt"
 
-    def __init__(self, open_seconds: float = 60.0, close_seconds: float = 300.0,
-                 step_seconds: float = 1.0, tick_size: float = 0.01, collar: float = 0.01,
-                 market_orders_join: bool = True) -> None:
+    def __init__(
+        self,
+        open_seconds: float = 60.0,
+        close_seconds: float = 300.0,
+        step_seconds: float = 1.0,
+        tick_size: float = 0.01,
+        collar: float = 0.01,
+        market_orders_join: bool = True,
+    ) -> None:
         super().__init__(tick_size)
         for value, label in ((open_seconds, "open_seconds"), (close_seconds, "close_seconds")):
             if not 0.0 <= value < SECONDS_PER_DAY / 2:
@@ -79,8 +85,8 @@ class CallAuctions(_Rule):
             raise RuleError(f"collar must be below 1, got {collar!r}")
         self.market_orders_join = bool(market_orders_join)
         self.prints: list[AuctionPrint] = []
-        self.n_joined = 0                    # market orders that joined a call
-        self._joined: list[int] = []         # their ids, cancelled after the uncross
+        self.n_joined = 0  # market orders that joined a call
+        self._joined: list[int] = []  # their ids, cancelled after the uncross
         self._opened_day = -1
         self._closed_day = -1
 
@@ -152,8 +158,9 @@ class CallAuctions(_Rule):
     def _record(self, now: float, kind: str, prints: list[Trade]) -> None:
         volume = sum(t.qty for t in prints)
         price = prints[0].price if prints else None
-        self.prints.append(AuctionPrint(
-            now, kind, None if price is None else price * self.tick_size, volume))
+        self.prints.append(
+            AuctionPrint(now, kind, None if price is None else price * self.tick_size, volume)
+        )
         self._log(now, kind, price, f"{kind} auction volume {volume}")
 
     def _cancel_joined(self, book: OrderBook) -> None:

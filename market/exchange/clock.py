@@ -90,12 +90,16 @@ def intraday_profile(
     Scalars and arrays (``tod`` outside ``[0, T]`` is not folded: pass the time of day).
     """
     if open_boost < 0 or close_boost < 0 or tau_open <= 0 or tau_close <= 0:
-        raise ValueError("intraday_profile needs boosts >= 0 and time constants > 0, got "
-                         f"{open_boost!r}, {close_boost!r}, {tau_open!r}, {tau_close!r}")
+        raise ValueError(
+            "intraday_profile needs boosts >= 0 and time constants > 0, got "
+            f"{open_boost!r}, {close_boost!r}, {tau_open!r}, {tau_close!r}"
+        )
     T = float(SECONDS_PER_DAY)
-    z = (1.0 + open_boost * tau_open * -math.expm1(-T / tau_open) / T
-         + close_boost * tau_close * -math.expm1(-T / tau_close) / T)
+    z = (
+        1.0
+        + open_boost * tau_open * -math.expm1(-T / tau_open) / T
+        + close_boost * tau_close * -math.expm1(-T / tau_close) / T
+    )
     t = np.asarray(tod, dtype=float)
-    s = (1.0 + open_boost * np.exp(-t / tau_open)
-         + close_boost * np.exp(-(T - t) / tau_close)) / z
+    s = (1.0 + open_boost * np.exp(-t / tau_open) + close_boost * np.exp(-(T - t) / tau_close)) / z
     return s if np.ndim(tod) else float(s)

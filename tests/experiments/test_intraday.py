@@ -50,7 +50,10 @@ def test_closing_auction_is_the_official_close():
     close = [p for p in calls.prints if p.kind == "close"]
     assert len(close) == 1 and close[0].time == SECONDS_PER_DAY - model.dt
     assert close[0].volume > 0 and model.closes == [pytest.approx(close[0].price)]
-    in_call = [t for t in model.book.trades
-               if SECONDS_PER_DAY - 300.0 <= t.time < SECONDS_PER_DAY - model.dt]
+    in_call = [
+        t
+        for t in model.book.trades
+        if SECONDS_PER_DAY - 300.0 <= t.time < SECONDS_PER_DAY - model.dt
+    ]
     assert not in_call  # continuous trading stopped
     model.finish()

@@ -93,8 +93,9 @@ def test_closing_call_takes_over_another_halt():
     assert book.halt_reason == CLOSING_CALL
 
 
-@pytest.mark.parametrize("kw", [{"open_seconds": -1.0}, {"close_seconds": T},
-                                {"collar": 0.0}, {"collar": 1.5}])
+@pytest.mark.parametrize(
+    "kw", [{"open_seconds": -1.0}, {"close_seconds": T}, {"collar": 0.0}, {"collar": 1.5}]
+)
 def test_bad_parameters_are_refused(kw):
     with pytest.raises(RuleError):
         CallAuctions(**kw)
