@@ -223,6 +223,83 @@ class ChainConfig(Validated):
 
 
 @dataclass
+class IntradayConfig(Validated):
+    """The intraday rhythm: every population's Poisson rate times the profile ``s(t)`` of
+    :func:`market.exchange.clock.intraday_profile` (mean 1 over the day; boosts 0 = flat)."""
+
+    config_path: ClassVar[str] = "market.intraday"
+
+    open_boost: float = param(
+        0.0,
+        lo=0.0,
+        hi=50.0,
+        unit="multiple of midday",
+        doc="extra activity at the open, decaying with `tau_open`",
+    )
+    close_boost: float = param(
+        0.0,
+        lo=0.0,
+        hi=50.0,
+        unit="multiple of midday",
+        doc="extra activity at the close, building with `tau_close`",
+    )
+    tau_open: float = param(
+        1200.0, lo=0.0, hi=23400.0, lo_open=True, unit="s", doc="time constant of the opening burst"
+    )
+    tau_close: float = param(
+        1200.0,
+        lo=0.0,
+        hi=23400.0,
+        lo_open=True,
+        unit="s",
+        doc="time constant of the closing build-up",
+    )
+    news: bool = param(
+        False,
+        choices=(True, False),
+        doc="the fundamental's variance per step follows s(t) too (news arrives U-shaped; "
+        "the daily variance is unchanged)",
+    )
+
+
+@dataclass
+class AuctionsConfig(Validated):
+    """Opening and closing call auctions (market.exchange.auctions); 0 s switches a call off."""
+
+    config_path: ClassVar[str] = "market.auctions"
+
+    open_seconds: float = param(
+        0.0,
+        lo=0.0,
+        hi=3600.0,
+        unit="s",
+        doc="opening call: orders collected for this long, then one uncrossing print",
+    )
+    close_seconds: float = param(
+        0.0,
+        lo=0.0,
+        hi=3600.0,
+        unit="s",
+        doc="closing call: continuous trading stops this long before "
+        "the close; the uncross is the official close",
+    )
+    collar: float = param(
+        0.01,
+        lo=0.0,
+        hi=0.5,
+        lo_open=True,
+        unit="fraction",
+        doc="a market order joining a call is priced this far beyond the last trade",
+    )
+    market_orders_join: bool = param(
+        True,
+        choices=(True, False),
+        doc="market orders sent during a call join it (market-on-open/close) instead of "
+        "being refused",
+    )
+
+
+@dataclass
 class MarketConfig(Validated):
     """The underlying and its venue. Prices in currency; the tick is the price grid."""
 
@@ -257,6 +334,8 @@ class MarketConfig(Validated):
     rules: RulesConfig = field(default_factory=RulesConfig)
     surface: SurfaceConfig = field(default_factory=SurfaceConfig)
     chain: ChainConfig = field(default_factory=ChainConfig)
+    intraday: IntradayConfig = field(default_factory=IntradayConfig)
+    auctions: AuctionsConfig = field(default_factory=AuctionsConfig)
 
     @property
     def max_tick_size(self) -> float:

@@ -46,8 +46,9 @@ from agents.insurers import InsurersPopulation
 from agents.liquidity import LiquidityPopulation
 from experiments.config import RunConfig
 from experiments.events import fire, schedule, scheduled_times
+from market.exchange.auctions import CallAuctions
 from market.exchange.clearing import Clearing, Ledger
-from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR, intraday_profile
 from market.exchange.market_state import MarketState
 from market.exchange.order_book import OrderBook
 from market.exchange.rules import LimitUpLimitDown, MarketWideCircuitBreaker, StopLogic
@@ -102,11 +103,12 @@ class PopulationClock:
         """Whether any member may ever act (a clock with no rate never draws)."""
         return self.total_rate > 0.0
 
-    def draw(self, dt: float) -> list[Participant]:
-        """The members whose clocks fire in a step of ``dt`` seconds (repeats allowed)."""
+    def draw(self, dt: float, intensity: float = 1.0) -> list[Participant]:
+        """The members whose clocks fire in a step of ``dt`` seconds (repeats allowed);
+        ``intensity`` scales every rate (the intraday profile ``s(t)``)."""
         if self.total_rate <= 0.0:
             return []
-        lam = self.total_rate * dt * self.population.activity_multiplier
+        lam = self.total_rate * dt * self.population.activity_multiplier * intensity
         k = self.stream.poisson(lam) if lam > 0 else 0
         if k == 0:
             return []
@@ -150,7 +152,8 @@ class HedgeLoopModel(mesa.Model):
 
         self.book = OrderBook(tick_size=m.tick_size)
         self.rules = self._build_rules()
-        self.venue = Venue(self.book, self.rules.values())  # settles into clearing, wired below
+        calls = self.rules.get("auctions")
+        self.venue = Venue(self.book, self.rules.values(), calls=calls)  # clearing wired below
         self.book_view: BookView = self.venue.view
         self.state = MarketState(
             self.book, m.initial_price, self.dt, self.n_steps, initial_vol=m.surface.atm_vol
@@ -181,6 +184,15 @@ class HedgeLoopModel(mesa.Model):
             if pop
         ]
 
+        # s(t) of every step of a day, at the step's middle (market.exchange.clock)
+        day_steps = (np.arange(self.steps_per_day) + 0.5) * self.dt
+        self._intensity = intraday_profile(
+            day_steps,
+            m.intraday.open_boost,
+            m.intraday.close_boost,
+            m.intraday.tau_open,
+            m.intraday.tau_close,
+        )
         self._fund_stream = population_stream(cfg.seed, "fundamental")
         self.set_fundamental_vol(m.fundamental_vol)
         self._expiries: list[tuple[float, int, int]] = []  # (time, seq, order id)
@@ -195,6 +207,11 @@ class HedgeLoopModel(mesa.Model):
         r = self.cfg.market.rules
         tick = self.cfg.market.tick_size
         rules: dict = {}
+        a = self.cfg.market.auctions
+        if a.open_seconds > 0 or a.close_seconds > 0:  # first: it takes over halts at the close
+            rules["auctions"] = CallAuctions(
+                a.open_seconds, a.close_seconds, self.dt, tick, a.collar, a.market_orders_join
+            )
         if r.circuit_breakers:
             rules["circuit_breakers"] = MarketWideCircuitBreaker(
                 self.prev_close,
@@ -369,10 +386,12 @@ class HedgeLoopModel(mesa.Model):
             fire(self._events.pop(0)[2], self)
 
     def _move_fundamental(self) -> None:
-        """One step of the fundamental value: a driftless log-normal move (its mean is kept)."""
-        self.fundamental *= math.exp(
-            self._fund_sd * self._fund_stream.standard_normal() - 0.5 * self._fund_sd**2
-        )
+        """One step of the fundamental value: a driftless log-normal move (its mean is kept);
+        with ``market.intraday.news`` its variance is scaled by the intraday profile s(t)."""
+        sd = self._fund_sd
+        if self.cfg.market.intraday.news:
+            sd *= math.sqrt(self._intensity[(self.steps - 1) % self.steps_per_day])
+        self.fundamental *= math.exp(sd * self._fund_stream.standard_normal() - 0.5 * sd**2)
 
     def _observe(self) -> None:
         """Each population that may act looks at the market once, before the clocks draw."""
@@ -383,8 +402,9 @@ class HedgeLoopModel(mesa.Model):
     def _act(self) -> None:
         """Draw who acts from the Poisson clocks and let them act, in a random order."""
         actors: list[Participant] = []
+        s = float(self._intensity[(self.steps - 1) % self.steps_per_day])
         for clock in self.clocks:
-            actors.extend(clock.draw(self.dt))
+            actors.extend(clock.draw(self.dt, s))
         if len(actors) > 1:
             self.random.shuffle(actors)
         for a in actors:

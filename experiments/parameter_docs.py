@@ -24,7 +24,9 @@ from agents.desk.orders import ParentOrderSpec
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
 from experiments.config import (
+    AuctionsConfig,
     ChainConfig,
+    IntradayConfig,
     MarketConfig,
     RulesConfig,
     RunConfig,
@@ -79,6 +81,16 @@ SECTIONS: tuple[Section, ...] = (
         "Option chain",
         ChainConfig,
         "The listed options: expiries, strikes and the contract multiplier.",
+    ),
+    Section(
+        "Intraday rhythm",
+        IntradayConfig,
+        "The U-shaped activity profile applied to every population's Poisson rate.",
+    ),
+    Section(
+        "Call auctions",
+        AuctionsConfig,
+        "Opening and closing call auctions and market-on-open/close orders.",
     ),
     Section(
         "Background traders",

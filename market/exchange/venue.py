@@ -7,9 +7,11 @@ twice. Owners are opaque integers: the venue, like the book, knows nothing of
 who they are.
 
 Difference from the raw book, on purpose for simulation: a market or IOC order sent while trading
-is halted returns ``None`` instead of raising, and cancelling an order that has already finished
-returns 0. Participants act on views that may be a message old, and those cases are ordinary
-market events, not programming errors. Malformed orders still raise.
+is halted returns ``None`` instead of raising (unless a call auction is collecting orders and
+takes a market order as market-on-open/close, see :mod:`market.exchange.auctions`), and
+cancelling an order that has already finished returns 0. Participants act on views that may be
+a message old, and those cases are ordinary market events, not programming errors. Malformed
+orders still raise.
 
 Participants read the book through a :class:`BookView`: the prices, sizes and queue positions a
 trader can see on a screen, without any way to send, cancel or halt (those go through the venue,
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from market.exchange.auctions import CallAuctions
 from market.exchange.order_book import HaltedError, OrderBook, Trade
 from market.exchange.rules import TradingRule
 
@@ -88,7 +91,8 @@ class Venue:
     """Routes orders to ``book``, settles prints through ``on_trade`` and runs ``rules``.
 
     ``rules`` follow the protocol of :mod:`market.exchange.rules`: ``rule.update(now, book)``
-    arms price bands, starts and ends halts (reopening with the book's auction).
+    arms price bands, starts and ends halts (reopening with the book's auction). ``calls``, if
+    given, is also one of the rules; a market order sent while it collects joins its auction.
     """
 
     def __init__(
@@ -96,8 +100,10 @@ class Venue:
         book: OrderBook,
         rules: Sequence[TradingRule] = (),
         on_trade: Callable[[Trade], None] | None = None,
+        calls: CallAuctions | None = None,
     ) -> None:
         self.book = book
+        self.calls = calls
         self.view = BookView(book)
         self.rules = list(rules)
         self.on_trade = on_trade
@@ -127,8 +133,10 @@ class Venue:
         try:
             oid = self.book.market(owner, side, qty)
         except HaltedError:
-            self.n_refused += 1
-            return None
+            joined = None if self.calls is None else self.calls.join(self.book, owner, side, qty)
+            if joined is None:
+                self.n_refused += 1
+            return joined
         self._settle()
         return oid
 

@@ -1,0 +1,59 @@
+"""The intraday rhythm and the call auctions, wired into the model."""
+
+from __future__ import annotations
+
+import pytest
+
+from experiments.config import RunConfig
+from experiments.model import HedgeLoopModel
+from market.exchange.clock import SECONDS_PER_DAY
+
+
+def cfg_with(open_boost=0.0, close_boost=0.0, open_s=0.0, close_s=0.0, seed=0, **market):
+    cfg = RunConfig(seed=seed, progress=False)
+    cfg.market.intraday.open_boost = open_boost
+    cfg.market.intraday.close_boost = close_boost
+    cfg.market.auctions.open_seconds = open_s
+    cfg.market.auctions.close_seconds = close_s
+    for key, value in market.items():
+        setattr(cfg.market, key, value)
+    return cfg
+
+
+def run_for(cfg, seconds):
+    model = HedgeLoopModel(cfg)
+    for _ in range(round(seconds / model.dt)):
+        model.step()
+    return model
+
+
+def test_profile_brings_activity_to_the_open():
+    flat = run_for(cfg_with(), 600.0)
+    u_shaped = run_for(cfg_with(open_boost=4.0), 600.0)
+    assert u_shaped.book.n_orders > 1.5 * flat.book.n_orders
+
+
+def test_opening_call_prints_once_then_trading_runs():
+    model = run_for(cfg_with(open_s=60.0), 120.0)
+    calls = model.rules["auctions"]
+    assert calls.prints[0].kind == "open" and calls.prints[0].time == 60.0
+    assert all(t.time >= 60.0 for t in model.book.trades)
+    assert any(t.time > 60.0 for t in model.book.trades)
+    model.finish()
+
+
+@pytest.mark.slow
+def test_closing_auction_is_the_official_close():
+    model = HedgeLoopModel(cfg_with(open_s=60.0, close_s=300.0, close_boost=2.0, step_seconds=5.0))
+    model.run()
+    calls = model.rules["auctions"]
+    close = [p for p in calls.prints if p.kind == "close"]
+    assert len(close) == 1 and close[0].time == SECONDS_PER_DAY - model.dt
+    assert close[0].volume > 0 and model.closes == [pytest.approx(close[0].price)]
+    in_call = [
+        t
+        for t in model.book.trades
+        if SECONDS_PER_DAY - 300.0 <= t.time < SECONDS_PER_DAY - model.dt
+    ]
+    assert not in_call  # continuous trading stopped
+    model.finish()
