@@ -53,6 +53,13 @@ nobody can see the reason for (portfolio insurance) holds the price below value,
 follows it down and value buyers step back, so the fall goes further than the selling alone
 would push it, and it is undone only slowly (time scale ``horizon / (1 - value_learning)``).
 
+Beliefs instead of F (``beliefs``, off by default; :mod:`agents.beliefs`). Each trader holds a
+belief about value, revised at its actions from the price (``price_learning``) and, rarely
+(``value_look_rate``), from a noisy look at value through a common sentiment (``sentiment_sd``,
+``sentiment_half_life``) and its own persistent error (``belief_error_sd``). Its fundamentalist
+term reads the belief instead of ``F`` and closes over its own value horizon, log-uniform in
+[``value_horizon_min``, ``value_horizon_max``], instead of ``fundamental_horizon``.
+
 Endowment: ``initial_shares`` shares and ``initial_cash`` currency each. This population may sell
 short and borrow cash (negative ledger positions are allowed): it stands for the rest of the
 market, whose balance sheet is outside the model.

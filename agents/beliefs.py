@@ -25,8 +25,14 @@ advanced exactly once per step (:class:`Sentiment`).
 
 The trader's fundamentalist term then reads ``log(exp(b_i) / p)`` instead of ``log(F / p)``, and it
 expects the gap to close over its own value horizon ``tau_f,i``, drawn log-uniform in
-[``value_horizon_min``, ``value_horizon_max``] (a spread of horizons from a day to weeks, as in
-LeBaron 2001, Macroeconomic Dynamics 5:225), instead of the single ``fundamental_horizon``.
+[``value_horizon_min``, ``value_horizon_max``] (a spread of horizons, as in LeBaron 2001,
+Macroeconomic Dynamics 5:225; by default half an hour to five trading days), instead of the single
+``fundamental_horizon``. With horizons of days only (1-20) and one look a day the price loses
+nearly all its tie to value within a session: on calibration seeds 0-1 the R^2 of 30-minute
+returns on F fell to about 0.01.
+
+``value_learning`` still works: a look sees ``F * exp(value_learning * g)``, the anchor of the
+crowd that learns value from prices, instead of ``F``.
 
 Units: log values and s.d.s as log returns, rates per second per trader, times in seconds.
 """
