@@ -76,8 +76,9 @@ class Sentiment:
         return self.value
 
 
-def revise(belief: float, log_price: float, price_learning: float,
-           look: float | None, look_weight: float) -> float:
+def revise(
+    belief: float, log_price: float, price_learning: float, look: float | None, look_weight: float
+) -> float:
     """The belief after one action: learn from ``log_price``, then (if ``look`` is not None)
     move ``look_weight`` of the way to the value seen, ``look`` (log)."""
     belief += price_learning * (log_price - belief)
