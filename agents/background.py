@@ -53,6 +53,13 @@ nobody can see the reason for (portfolio insurance) holds the price below value,
 follows it down and value buyers step back, so the fall goes further than the selling alone
 would push it, and it is undone only slowly (time scale ``horizon / (1 - value_learning)``).
 
+Beliefs instead of F (``beliefs``, off by default; :mod:`agents.beliefs`). Each trader holds a
+belief about value, revised at its actions from the price (``price_learning``) and, rarely
+(``value_look_rate``), from a noisy look at value through a common sentiment (``sentiment_sd``,
+``sentiment_half_life``) and its own persistent error (``belief_error_sd``). Its fundamentalist
+term reads the belief instead of ``F`` and closes over its own value horizon, log-uniform in
+[``value_horizon_min``, ``value_horizon_max``], instead of ``fundamental_horizon``.
+
 Endowment: ``initial_shares`` shares and ``initial_cash`` currency each. This population may sell
 short and borrow cash (negative ledger positions are allowed): it stands for the rest of the
 market, whose balance sheet is outside the model.
@@ -71,6 +78,7 @@ from typing import ClassVar
 import numpy as np
 
 from agents.base import Participant, Population
+from agents.beliefs import Sentiment, look_probability, revise, value_horizons
 from agents.world import World
 from market.validation import ConfigError, Validated, param
 
@@ -242,6 +250,66 @@ class BackgroundConfig(Validated):
     value_learning_horizon: float = param(
         3600.0, lo=0.0, hi=1e8, lo_open=True, unit="s", doc="half-life of `g`"
     )
+    beliefs: bool = param(
+        False,
+        choices=(True, False),
+        doc="traders hold beliefs about value (agents/beliefs.py) instead of "
+        "seeing the fundamental at every action",
+    )
+    price_learning: float = param(
+        0.05,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="`k_p`: share of the gap to the log price a belief closes at each action",
+    )
+    value_look_rate: float = param(
+        1e-4,
+        lo=0.0,
+        hi=1.0,
+        unit="1/s",
+        doc="`lambda_F`: rate per trader of looks at value (1e-4: about 2.3 a day)",
+    )
+    value_look_weight: float = param(
+        0.5,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="`k_F`: share of the gap to the value seen a look closes",
+    )
+    belief_error_sd: float = param(
+        0.005,
+        lo=0.0,
+        hi=1.0,
+        unit="log return",
+        doc="s.d. of a trader's persistent error `eta_i` about value",
+    )
+    sentiment_sd: float = param(
+        0.01, lo=0.0, hi=1.0, unit="log return", doc="stationary s.d. of the common sentiment `S_t`"
+    )
+    sentiment_half_life: float = param(
+        117_000.0,
+        lo=0.0,
+        hi=1e9,
+        lo_open=True,
+        unit="s",
+        doc="half-life of `S_t` (117000 s = 5 trading days)",
+    )
+    value_horizon_min: float = param(
+        1800.0,
+        lo=0.0,
+        hi=1e9,
+        lo_open=True,
+        unit="s",
+        doc="lower end of the log-uniform value horizon `tau_f,i` (belief mode)",
+    )
+    value_horizon_max: float = param(
+        117_000.0,
+        lo="value_horizon_min",
+        hi=1e9,
+        unit="s",
+        doc="upper end of that draw (117000 s = 5 trading days)",
+    )
     initial_shares: int = param(
         1000, lo=-1e12, hi=1e12, unit="shares", doc="endowment per trader (may go short)"
     )
@@ -283,6 +351,10 @@ class BackgroundCrowd:
         self.anchor_factor = 1.0  # exp(value_learning * g), set once a step, read every action
         self._gap_decay = None
         self.shade_scale = cfg.limit_offset / cfg.offset_shape
+        #: the common sentiment S_t of the traders' looks at value (belief mode only)
+        self.sentiment = (
+            Sentiment(cfg.sentiment_sd, cfg.sentiment_half_life) if cfg.beliefs else None
+        )
         self.set_mix(1.0)
 
     # ------------------------------------------------------------------ draws
@@ -380,7 +452,11 @@ class BackgroundTrader(Participant):
 
     Attributes: ``w_fundamental``, ``w_chartist``, ``w_noise`` (weights), ``horizon`` (seconds),
     ``crowd`` (the shared :class:`BackgroundCrowd`), counters of actions ``n_market``,
-    ``n_marketable`` (limit orders that crossed on arrival) and ``n_passive``.
+    ``n_marketable`` (limit orders that crossed on arrival) and ``n_passive``. In belief mode
+    (:mod:`agents.beliefs`) also ``belief`` (log value; None before the first action, which is a
+    look at value), ``belief_time`` (seconds, its last revision), ``value_horizon``
+    (``tau_f,i``, seconds) and ``belief_error`` (``eta_i``); otherwise ``value_horizon`` is None
+    and the fundamental horizon of the config applies.
     """
 
     population = "background"
@@ -395,12 +471,22 @@ class BackgroundTrader(Participant):
         w_chartist: float,
         w_noise: float,
         horizon: float,
+        value_horizon: float | None = None,
+        belief_error: float = 0.0,
     ) -> None:
         super().__init__(world, stream, rate)
         if not (horizon > 0 and math.isfinite(horizon)):
             raise ValueError(f"background: horizon must be finite and > 0 seconds, got {horizon}")
         self.crowd = crowd
         self.horizon = float(horizon)
+        if value_horizon is not None and not (value_horizon > 0 and math.isfinite(value_horizon)):
+            raise ValueError(
+                f"background: value horizon must be finite and > 0, got {value_horizon}"
+            )
+        self.value_horizon = None if value_horizon is None else float(value_horizon)
+        self.belief_error = float(belief_error)
+        self.belief: float | None = None
+        self.belief_time = 0.0
         self.set_weights(w_fundamental, w_chartist, w_noise)
         self.n_market = 0
         self.n_marketable = 0
@@ -424,7 +510,33 @@ class BackgroundTrader(Participant):
     @property
     def reach(self) -> float:
         """Share of the gap to the fundamental this trader expects to close within its horizon."""
-        return min(1.0, self.horizon / self.crowd.cfg.fundamental_horizon)
+        tau_f = self.value_horizon or self.crowd.cfg.fundamental_horizon
+        return min(1.0, self.horizon / tau_f)
+
+    def revise_belief(self, price: float) -> float:
+        """Revise the belief at this action from ``price`` (and maybe a look); return it (log).
+
+        See :mod:`agents.beliefs`. The first action is a look at value with weight 1.
+        """
+        m = self.world
+        crowd = self.crowd
+        cfg = crowd.cfg
+        now = m.now
+        first = self.belief is None
+        look = None
+        if first or crowd.uniform() < look_probability(cfg.value_look_rate, now - self.belief_time):
+            s = crowd.sentiment.value if crowd.sentiment is not None else 0.0
+            look = math.log(m.fundamental * crowd.anchor_factor) + s + self.belief_error
+            if cfg.fundamental_noise:
+                look += cfg.fundamental_noise * crowd.normal()
+        if first:
+            self.belief = look
+        else:
+            self.belief = revise(
+                self.belief, math.log(price), cfg.price_learning, look, cfg.value_look_weight
+            )
+        self.belief_time = now
+        return self.belief
 
     def expected_log_return(
         self, price: float, fundamental: float, trend: float, eps: float
@@ -447,10 +559,13 @@ class BackgroundTrader(Participant):
         cfg = crowd.cfg
         st = m.state
         p = st.mid
-        fundamental = m.fundamental
-        fundamental *= crowd.anchor_factor  # 1.0 unless the crowd learns value from prices
-        if cfg.fundamental_noise:
-            fundamental *= math.exp(cfg.fundamental_noise * crowd.normal())
+        if crowd.sentiment is not None:  # belief mode: the value this trader believes in
+            fundamental = math.exp(self.revise_belief(p))
+        else:
+            fundamental = m.fundamental
+            fundamental *= crowd.anchor_factor  # 1.0 unless the crowd learns value from prices
+            if cfg.fundamental_noise:
+                fundamental *= math.exp(cfg.fundamental_noise * crowd.normal())
         trend = st.log_return(self.horizon) if self.w_chartist else 0.0
         r_hat = self.expected_log_return(p, fundamental, trend, crowd.normal())
         if r_hat > 0.0:
@@ -526,6 +641,9 @@ class BackgroundPopulation(Population):
         return cls(cfg, stream, _traders(world, cfg, stream, crowd) if cfg.n else [], crowd)
 
     def observe(self, world: World) -> None:
+        crowd = self.crowd
+        if crowd.sentiment is not None:
+            crowd.sentiment.advance(world.now, crowd.normal())
         self.activity_multiplier = self.crowd.activity_multiplier(
             world.state, world.dt, world.fundamental
         )
@@ -551,6 +669,12 @@ def _traders(
     # an agent whose weights all came out 0 would have no opinion at all: give it a little noise
     w_n = np.where(w_f + np.abs(w_c) + w_n > 0, w_n, 1e-9)
     horizons = stream.uniform(cfg.horizon_min, cfg.horizon_max, n)
+    # drawn after the rest, so that the draws above are the same with beliefs off
+    if cfg.beliefs:
+        tau_f = value_horizons(stream, cfg.value_horizon_min, cfg.value_horizon_max, n).tolist()
+        eta = (cfg.belief_error_sd * stream.standard_normal(n)).tolist()
+    else:
+        tau_f, eta = [None] * n, [0.0] * n
     members = []
     for i in range(n):
         a = BackgroundTrader(
@@ -562,6 +686,8 @@ def _traders(
             float(w_c[i]),
             float(w_n[i]),
             float(horizons[i]),
+            tau_f[i],
+            eta[i],
         )
         a.initial_shares = cfg.initial_shares
         a.initial_cash = cfg.initial_cash

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from agents.background import BackgroundConfig, BackgroundCrowd, populate
+from agents.beliefs import Sentiment, look_probability, revise, value_horizons
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
 from tests.conftest import activity, book_only_config, force_vol
@@ -53,6 +54,13 @@ def orders_of(model: HedgeLoopModel, owner: int, since: int = 0):
         ("max_expected_return", 0.0, "(0.0, "),
         ("value_learning", 1.0, "[0.0, 1.0)"),
         ("value_learning_horizon", 0.0, "(0.0, "),
+        ("price_learning", 1.5, "[0.0, 1.0]"),
+        ("value_look_rate", -1e-4, "[0.0, 1.0]"),
+        ("value_look_weight", 1.2, "[0.0, 1.0]"),
+        ("belief_error_sd", -0.01, "[0.0, 1.0]"),
+        ("sentiment_sd", -0.01, "[0.0, 1.0]"),
+        ("sentiment_half_life", 0.0, "(0.0, "),
+        ("value_horizon_min", 0.0, "(0.0, "),
     ],
 )
 def test_config_rejects_out_of_range_values_naming_the_field(field, value, allowed):
@@ -379,3 +387,133 @@ def test_value_learning_lets_a_price_held_below_value_drag_the_anchor_down():
         anchors[learning] = crowd.anchor_factor
     assert anchors[0.0] == 1.0
     assert anchors[0.9] == pytest.approx(math.exp(0.9 * math.log(1 / 1.05)), rel=0.05)
+
+
+# ---------------------------------------------------------------------- beliefs instead of F
+def test_sentiment_is_an_ou_process_with_its_stationary_sd_and_half_life():
+    rng = np.random.default_rng(1)
+    paths = []
+    for _ in range(4000):
+        s = Sentiment(sd=0.01, half_life=100.0)
+        x0 = s.advance(0.0, rng.standard_normal())
+        paths.append((x0, s.advance(100.0, rng.standard_normal())))
+    x0, x1 = np.array(paths).T
+    assert np.std(x0) == pytest.approx(0.01, rel=0.05)  # starts from the stationary law
+    assert np.std(x1) == pytest.approx(0.01, rel=0.05)  # and stays there
+    assert np.corrcoef(x0, x1)[0, 1] == pytest.approx(0.5, abs=0.05)  # one half-life apart
+    s = Sentiment(sd=0.01, half_life=100.0)
+    s.advance(0.0, 1.0)
+    assert s.advance(0.0, 5.0) == 0.01  # no time passed: no move
+    with pytest.raises(ValueError):
+        Sentiment(sd=0.01, half_life=0.0)
+
+
+def test_revise_learns_from_the_price_then_from_a_look():
+    assert revise(0.0, 1.0, 0.25, None, 0.5) == pytest.approx(0.25)
+    assert revise(0.0, 1.0, 0.25, 2.0, 0.5) == pytest.approx(0.25 + 0.5 * (2.0 - 0.25))
+    assert revise(0.3, 1.0, 0.0, None, 0.5) == 0.3  # no learning, no look: unchanged
+    assert look_probability(1e-3, 0.0) == 0.0
+    assert look_probability(1e-3, 1000.0) == pytest.approx(1 - math.exp(-1.0))
+
+
+def test_value_horizons_are_log_uniform_in_their_range():
+    h = value_horizons(np.random.default_rng(0), 100.0, 10_000.0, 20_000)
+    assert h.min() >= 100.0 and h.max() <= 10_000.0
+    assert np.median(h) == pytest.approx(1000.0, rel=0.05)  # the geometric midpoint
+
+
+def test_belief_mode_keeps_the_other_draws_and_adds_horizons_and_errors():
+    off = HedgeLoopModel(small_config(n_background=300))
+    on = HedgeLoopModel(
+        small_config(
+            n_background=300,
+            beliefs=True,
+            value_horizon_min=3600.0,
+            value_horizon_max=36_000.0,
+            belief_error_sd=0.01,
+        )
+    )
+    for a, b in zip(off.populations["background"], on.populations["background"], strict=True):
+        assert (a.w_fundamental, a.w_chartist, a.w_noise, a.horizon) == (
+            b.w_fundamental,
+            b.w_chartist,
+            b.w_noise,
+            b.horizon,
+        )
+        assert a.value_horizon is None and a.crowd.sentiment is None
+        assert 3600.0 <= b.value_horizon <= 36_000.0
+        assert b.reach == pytest.approx(min(1.0, b.horizon / b.value_horizon))
+    eta = np.array([b.belief_error for b in on.populations["background"]])
+    assert np.std(eta) == pytest.approx(0.01, rel=0.15)
+
+
+def _belief_trader(**background):
+    cfg = small_config(
+        n_background=2,
+        beliefs=True,
+        market_order_fraction=0.0,
+        belief_error_sd=0.0,
+        sentiment_sd=0.0,
+        **background,
+    )
+    model = HedgeLoopModel(cfg)
+    trader = model.populations["background"][0]
+    trader.set_weights(1.0, 0.0, 0.0)
+    return model, trader
+
+
+def test_the_first_action_is_a_look_then_the_belief_ignores_value_between_looks():
+    model, trader = _belief_trader(value_look_rate=0.0, price_learning=0.1)
+    model.fundamental = 101.0
+    trader.act()
+    assert trader.belief == pytest.approx(math.log(101.0))  # first action: a look
+    model.fundamental = 150.0  # value jumps; nobody looks again
+    p = model.state.mid
+    trader.act()
+    expected = math.log(101.0) + 0.1 * (math.log(p) - math.log(101.0))
+    assert trader.belief == pytest.approx(expected)  # learnt only from the price
+
+
+def test_a_look_sees_value_through_the_common_sentiment_and_the_own_error():
+    model, trader = _belief_trader(value_look_rate=0.0)
+    trader.belief_error = 0.02
+    trader.crowd.sentiment.value = -0.01
+    model.fundamental = 100.0
+    trader.act()
+    assert trader.belief == pytest.approx(math.log(100.0) + 0.01)
+
+
+def test_believers_buy_below_and_sell_above_their_belief_not_the_fundamental():
+    model, trader = _belief_trader(value_look_rate=0.0, price_learning=0.0)
+    p = model.state.mid
+    model.fundamental = p * 1.02
+    trader.act()  # the look: belief 2% above the price
+    model.fundamental = p * 0.5  # the fundamental collapses unseen: the trader keeps buying
+    assert np.all(_sides_after_acting(model, trader) == 1)
+    trader.belief = math.log(p * 0.98)
+    assert np.all(_sides_after_acting(model, trader) == -1)
+
+
+def test_looks_arrive_at_their_rate():
+    model, trader = _belief_trader(value_look_rate=1e-3, price_learning=0.0, value_look_weight=1.0)
+    model.fundamental = 100.0
+    trader.act()
+    looks = 0
+    for k in range(1, 401):
+        model.fundamental = 100.0 * (1.0 + 0.001 * k)  # each look sees a new value
+        trader.belief_time = model.now - 1000.0  # 1000 s since the last revision
+        before = trader.belief
+        trader.act()
+        looks += trader.belief != before
+    assert looks / 400 == pytest.approx(1 - math.exp(-1.0), abs=0.08)
+
+
+def test_belief_mode_runs_and_the_price_stays_near_value_over_a_session_hour():
+    model = HedgeLoopModel(small_config(n_background=200, n_liquidity=5, beliefs=True))
+    for _ in range(3600):
+        model.step()
+    members = model.populations["background"]
+    beliefs = np.array([a.belief for a in members if a.belief is not None])
+    assert len(beliefs) > 100
+    assert abs(math.log(model.state.mid / model.fundamental)) < 0.05
+    assert np.all(np.abs(beliefs - math.log(model.state.mid)) < 0.1)
