@@ -107,8 +107,13 @@ class RulesConfig(Validated):
                                       doc="stop-logic pause, ended by the reopening auction")
     stop_reference: str = param(
         "step", choices=StopLogic.REFERENCES,
-        doc="`step` (the last price at each step) or `order` (the touch each incoming order "
+        doc="`window` (CME velocity logic: the prints of the last `stop_lookback_seconds`), "
+            "`step` (the last price at each step) or `order` (the touch each incoming order "
             "meets)")
+    stop_lookback_seconds: float = param(
+        1.0, lo=0.0, hi=3600.0, lo_open=True, unit="s",
+        doc="lookback of the `window` reference: a print more than `stop_max_move` from any "
+            "print of this long ago or since pauses trading")
 
     def check(self) -> None:
         if len(self.cb_levels) != 3 or sorted(self.cb_levels) != list(self.cb_levels):

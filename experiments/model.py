@@ -247,7 +247,7 @@ class HedgeLoopModel(mesa.Model):
         if r.stop_logic:
             rules["stop_logic"] = StopLogic(
                 max_move=r.stop_max_move, pause_seconds=r.stop_pause_seconds, tick_size=tick,
-                reference=r.stop_reference,
+                reference=r.stop_reference, lookback_seconds=r.stop_lookback_seconds,
             )
         return rules
 
