@@ -49,16 +49,33 @@ The rules
   at or above the upper band (the US plan's definition). A limit state lasting
   ``limit_state_seconds`` becomes a trading pause of ``pause_seconds``, ending with the reopening
   auction.
-* :class:`StopLogic` -- a halt when trading would move more than ``max_move`` at once. With
-  ``reference="step"`` (the default) the reference is the last trade price at each ``update``
-  call, a "halt" band at reference -/+ ``max_move``: a velocity check over the call interval (one
-  simulated second in the model) that many small orders can breach together, and that a quote
-  which drifted away from a stale print without trading can breach with one small fill. With
-  ``reference="order"`` the reference is the opposite best price each incoming order meets (the
-  book's sweep limit): the market pauses only when one order would sweep more than ``max_move``
-  through the book, as CME's stop logic fires when one order (with the stops it elects) would
-  trade through its threshold. Either way the book halts at once; the pause lasts
-  ``pause_seconds`` from that moment and ends with the reopening auction.
+* :class:`StopLogic` -- a pause when trading would move more than ``max_move`` too fast. Three
+  references say what the move is measured from:
+
+  - ``reference="window"``: CME Globex *velocity logic* (CME Group, "Velocity Logic", CME Globex
+    client documentation), which detects a move of more than a set number of ticks up or down
+    within a set lookback time. The rule keeps the prints of the last ``lookback_seconds`` and
+    the price in force when that lookback began, and arms a "halt" band
+    ``[highest - max_move, lowest + max_move]`` over them, so no print may lie more than
+    ``max_move`` from any price of the lookback. The band is re-armed at each ``update`` call;
+    prints between two calls are checked against the lookback as it stood at the first, and if
+    together they moved more than ``max_move`` the pause starts at the second call (the velocity
+    test at the resolution of the calls). A pause, by this rule or any other, restarts the
+    lookback at the reopening price.
+  - ``reference="step"``: the last trade price at each ``update`` call, a "halt" band at
+    reference -/+ ``max_move``: a velocity check over the call interval that many small orders
+    can breach together, and that a quote which drifted away from a stale print without trading
+    can breach with one small fill.
+  - ``reference="order"``: the opposite best price each incoming order meets (the book's sweep
+    limit): the market pauses only when one order would sweep more than ``max_move`` through
+    the book, as CME's stop logic fires when one order (with the stops it elects) would trade
+    through its threshold.
+
+  Either way the book halts at once; the pause lasts ``pause_seconds`` from that moment and ends
+  with the reopening auction. The pause cancels no resting order: the triggering order's
+  unfilled remainder is cancelled if it is a market or IOC order and held for the auction at its
+  limit if it is a limit order (CME likewise eliminates a triggering Fill-and-Kill or market
+  order; it goes further and keeps the market open in that case, which this rule does not).
 """
 
 from __future__ import annotations
