@@ -89,77 +89,165 @@ class BackgroundConfig(Validated):
     config_path: ClassVar[str] = "agents.background"
 
     n: int = param(905, lo=0, hi=1_000_000, unit="agents", doc="number of traders")
-    rate: float = param(0.003, lo=0.0, hi=100.0, unit="actions/s",
-                        doc="base rate per trader, before the activity multiplier `m`")
-    fundamentalist_scale: float = param(1.0, lo=0.0, hi=1e6,
-                                        doc="scale of the fundamentalist weight; 0 switches it off")
-    chartist_scale: float = param(1.0, lo=0.0, hi=1e6,
-                                  doc="scale of the chartist weight; 0 switches it off")
-    noise_scale: float = param(1.0, lo=0.0, hi=1e6,
-                               doc="scale of the noise weight; 0 switches it off "
-                                   "(the three scales not all 0)")
-    contrarian_share: float = param(0.5, lo=0.0, hi=1.0, unit="fraction",
-                                    doc="share of traders whose chartist weight is negated")
-    horizon_min: float = param(30.0, lo=0.0, hi=86_400.0, lo_open=True, unit="s",
-                               doc="lower end of the uniform draw of the horizon `tau_i`")
-    horizon_max: float = param(900.0, lo="horizon_min", hi=86_400.0, unit="s",
-                               doc="upper end of that draw")
+    rate: float = param(
+        0.003,
+        lo=0.0,
+        hi=100.0,
+        unit="actions/s",
+        doc="base rate per trader, before the activity multiplier `m`",
+    )
+    fundamentalist_scale: float = param(
+        1.0, lo=0.0, hi=1e6, doc="scale of the fundamentalist weight; 0 switches it off"
+    )
+    chartist_scale: float = param(
+        1.0, lo=0.0, hi=1e6, doc="scale of the chartist weight; 0 switches it off"
+    )
+    noise_scale: float = param(
+        1.0,
+        lo=0.0,
+        hi=1e6,
+        doc="scale of the noise weight; 0 switches it off (the three scales not all 0)",
+    )
+    contrarian_share: float = param(
+        0.5,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="share of traders whose chartist weight is negated",
+    )
+    horizon_min: float = param(
+        30.0,
+        lo=0.0,
+        hi=86_400.0,
+        lo_open=True,
+        unit="s",
+        doc="lower end of the uniform draw of the horizon `tau_i`",
+    )
+    horizon_max: float = param(
+        900.0, lo="horizon_min", hi=86_400.0, unit="s", doc="upper end of that draw"
+    )
     fundamental_horizon: float = param(
-        1800.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
-        doc="`tau_F`: a trader expects `min(1, tau_i / tau_F)` of the gap to value to close")
+        1800.0,
+        lo=0.0,
+        hi=1e7,
+        lo_open=True,
+        unit="s",
+        doc="`tau_F`: a trader expects `min(1, tau_i / tau_F)` of the gap to value to close",
+    )
     fundamental_noise: float = param(
-        0.0, lo=0.0, hi=1.0, unit="log return",
-        doc="s.d. of the error with which an action sees the fundamental")
-    noise_sd: float = param(0.0005, lo=0.0, hi=1.0, unit="log return",
-                            doc="s.d. of the noise term of the expected return")
-    max_expected_return: float = param(0.003, lo=0.0, hi=1.0, lo_open=True, unit="log return",
-                                       doc="clip on the expected return")
+        0.0,
+        lo=0.0,
+        hi=1.0,
+        unit="log return",
+        doc="s.d. of the error with which an action sees the fundamental",
+    )
+    noise_sd: float = param(
+        0.0005,
+        lo=0.0,
+        hi=1.0,
+        unit="log return",
+        doc="s.d. of the noise term of the expected return",
+    )
+    max_expected_return: float = param(
+        0.003, lo=0.0, hi=1.0, lo_open=True, unit="log return", doc="clip on the expected return"
+    )
     market_order_fraction: float = param(
-        0.3, lo=0.0, hi=1.0, unit="probability",
-        doc="share of actions that are market orders at base activity")
+        0.3,
+        lo=0.0,
+        hi=1.0,
+        unit="probability",
+        doc="share of actions that are market orders at base activity",
+    )
     marketable_fraction: float = param(
-        0.1, lo=0.0, hi=1.0, unit="probability",
-        doc="share of limit orders priced marketable (opposite best or `p_hat`) at base activity")
-    limit_offset: float = param(0.0015, lo=0.0, hi=0.5, unit="fraction of price",
-                                doc="mean shading of a passive limit away from `p_hat`")
+        0.1,
+        lo=0.0,
+        hi=1.0,
+        unit="probability",
+        doc="share of limit orders priced marketable (opposite best or `p_hat`) at base activity",
+    )
+    limit_offset: float = param(
+        0.0015,
+        lo=0.0,
+        hi=0.5,
+        unit="fraction of price",
+        doc="mean shading of a passive limit away from `p_hat`",
+    )
     offset_shape: int = param(
-        2, lo=1, hi=20, unit="stages",
-        doc="Erlang shape of the shading; 1 = exponential, depth peaking at the touch")
+        2,
+        lo=1,
+        hi=20,
+        unit="stages",
+        doc="Erlang shape of the shading; 1 = exponential, depth peaking at the touch",
+    )
     order_lifetime: float = param(
-        300.0, lo=0.0, hi=1e6, lo_open=True, unit="s",
-        doc="mean of the exponential lifetime after which a resting order is cancelled")
+        300.0,
+        lo=0.0,
+        hi=1e6,
+        lo_open=True,
+        unit="s",
+        doc="mean of the exponential lifetime after which a resting order is cancelled",
+    )
     lot_size: int = param(100, lo=1, hi=1_000_000, unit="shares", doc="shares per lot")
-    size_tail_exponent: float = param(1.3, lo=0.0, hi=100.0, lo_open=True,
-                                      doc="`P(lots >= k) = k ** -exponent`")
+    size_tail_exponent: float = param(
+        1.3, lo=0.0, hi=100.0, lo_open=True, doc="`P(lots >= k) = k ** -exponent`"
+    )
     max_lots: int = param(300, lo=1, hi=1_000_000, unit="lots", doc="cap on an order's size")
     activity_feedback: float = param(
-        2.0, lo=0.0, hi=10.0, doc="exponent of `sigma / reference` in `m`; 0 = constant rate")
+        2.0, lo=0.0, hi=10.0, doc="exponent of `sigma / reference` in `m`; 0 = constant rate"
+    )
     activity_reference_vol: float = param(
-        0.12, lo=0.0, hi=10.0, lo_open=True, unit="annualised",
-        doc="volatility up to which `m = 1` (the habituated level instead, if higher)")
-    activity_max_multiplier: float = param(2.0, lo=1.0, hi=1000.0, unit="multiple",
-                                           doc="cap on `m`")
+        0.12,
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="annualised",
+        doc="volatility up to which `m = 1` (the habituated level instead, if higher)",
+    )
+    activity_max_multiplier: float = param(
+        2.0, lo=1.0, hi=1000.0, unit="multiple", doc="cap on `m`"
+    )
     activity_memory: float = param(
-        1800.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
-        doc="half-life of the slow average of the EWMA volatility")
-    activity_memory_weight: float = param(0.5, lo=0.0, hi=1.0, unit="fraction",
-                                          doc="weight of that slow average in `sigma`")
+        1800.0,
+        lo=0.0,
+        hi=1e7,
+        lo_open=True,
+        unit="s",
+        doc="half-life of the slow average of the EWMA volatility",
+    )
+    activity_memory_weight: float = param(
+        0.5, lo=0.0, hi=1.0, unit="fraction", doc="weight of that slow average in `sigma`"
+    )
     activity_habituation: float = param(
-        7200.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
-        doc="half-life of the volatility the crowd grows used to")
+        7200.0,
+        lo=0.0,
+        hi=1e7,
+        lo_open=True,
+        unit="s",
+        doc="half-life of the volatility the crowd grows used to",
+    )
     aggression_feedback: float = param(
-        0.5, lo=0.0, hi=1.0,
+        0.5,
+        lo=0.0,
+        hi=1.0,
         doc="resting orders arrive at `m ** (1 - x)` times base: 0 keeps the mix, 1 makes every "
-            "extra action aggressive")
+        "extra action aggressive",
+    )
     value_learning: float = param(
-        0.0, lo=0.0, hi=1.0, hi_open=True,
-        doc="weight of the remembered price/value gap `g` in the fundamentalists' anchor; 0 = off")
-    value_learning_horizon: float = param(3600.0, lo=0.0, hi=1e8, lo_open=True, unit="s",
-                                          doc="half-life of `g`")
-    initial_shares: int = param(1000, lo=-1e12, hi=1e12, unit="shares",
-                                doc="endowment per trader (may go short)")
-    initial_cash: float = param(100_000.0, lo=-1e15, hi=1e15, unit="currency",
-                                doc="endowment per trader (may borrow)")
+        0.0,
+        lo=0.0,
+        hi=1.0,
+        hi_open=True,
+        doc="weight of the remembered price/value gap `g` in the fundamentalists' anchor; 0 = off",
+    )
+    value_learning_horizon: float = param(
+        3600.0, lo=0.0, hi=1e8, lo_open=True, unit="s", doc="half-life of `g`"
+    )
+    initial_shares: int = param(
+        1000, lo=-1e12, hi=1e12, unit="shares", doc="endowment per trader (may go short)"
+    )
+    initial_cash: float = param(
+        100_000.0, lo=-1e15, hi=1e15, unit="currency", doc="endowment per trader (may borrow)"
+    )
 
     def check(self) -> None:
         if self.fundamentalist_scale + self.chartist_scale + self.noise_scale <= 0.0:
@@ -348,7 +436,7 @@ class BackgroundTrader(Participant):
         """
         cfg = self.crowd.cfg
         f = math.log(fundamental / price) * self.reach
-        r = (self.w_fundamental * f + self.w_chartist * trend + self.w_noise * cfg.noise_sd * eps)
+        r = self.w_fundamental * f + self.w_chartist * trend + self.w_noise * cfg.noise_sd * eps
         r *= self._inv_total
         cap = cfg.max_expected_return
         return cap if r > cap else -cap if r < -cap else r
@@ -466,7 +554,13 @@ def _traders(
     members = []
     for i in range(n):
         a = BackgroundTrader(
-            world, stream, cfg.rate, crowd, float(w_f[i]), float(w_c[i]), float(w_n[i]),
+            world,
+            stream,
+            cfg.rate,
+            crowd,
+            float(w_f[i]),
+            float(w_c[i]),
+            float(w_n[i]),
             float(horizons[i]),
         )
         a.initial_shares = cfg.initial_shares

@@ -100,62 +100,129 @@ class CustomersConfig(Validated):
     config_path: ClassVar[str] = "agents.customers"
 
     n: int = param(60, lo=0, hi=100_000, unit="agents", doc="number of customers")
-    rate: float = param(0.001, lo=0.0, hi=100.0, unit="actions/s",
-                        doc="option trades per customer, before the frenzy's boost")
+    rate: float = param(
+        0.001,
+        lo=0.0,
+        hi=100.0,
+        unit="actions/s",
+        doc="option trades per customer, before the frenzy's boost",
+    )
     initial_cash: float = param(
-        1_000_000.0, lo=0.0, hi=1e15, unit="currency",
-        doc="cash per customer; a customer whose cash is not positive only sells")
+        1_000_000.0,
+        lo=0.0,
+        hi=1e15,
+        unit="currency",
+        doc="cash per customer; a customer whose cash is not positive only sells",
+    )
     protective_put_weight: float = param(
-        0.35, lo=0.0, hi=1e6, doc="buying out-of-the-money puts (`put_moneyness`)")
+        0.35, lo=0.0, hi=1e6, doc="buying out-of-the-money puts (`put_moneyness`)"
+    )
     speculative_call_weight: float = param(
-        0.25, lo=0.0, hi=1e6, doc="buying out-of-the-money calls (`call_moneyness`)")
+        0.25, lo=0.0, hi=1e6, doc="buying out-of-the-money calls (`call_moneyness`)"
+    )
     covered_call_weight: float = param(
-        0.25, lo=0.0, hi=1e6, doc="writing out-of-the-money calls (`covered_call_moneyness`)")
+        0.25, lo=0.0, hi=1e6, doc="writing out-of-the-money calls (`covered_call_moneyness`)"
+    )
     call_frenzy_weight: float = param(
-        0.0, lo=0.0, hi=1e6, doc="chasing call buying (`frenzy_*`); 0 = no frenzy")
+        0.0, lo=0.0, hi=1e6, doc="chasing call buying (`frenzy_*`); 0 = no frenzy"
+    )
     put_selling_weight: float = param(
-        0.15, lo=0.0, hi=1e6, doc="selling out-of-the-money puts (`put_selling_moneyness`)")
+        0.15, lo=0.0, hi=1e6, doc="selling out-of-the-money puts (`put_selling_moneyness`)"
+    )
     typed: bool = param(
-        False, choices=(True, False),
-        doc="`true`: each customer keeps one flow type, drawn from the weights, for the whole run")
+        False,
+        choices=(True, False),
+        doc="`true`: each customer keeps one flow type, drawn from the weights, for the whole run",
+    )
     put_moneyness: list[float] = param(
-        default_factory=lambda: [0.90, 0.98], lo=0.0, hi=10.0, lo_open=True,
-        unit="strike / spot", doc="strikes of protective puts")
+        default_factory=lambda: [0.90, 0.98],
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="strike / spot",
+        doc="strikes of protective puts",
+    )
     call_moneyness: list[float] = param(
-        default_factory=lambda: [1.02, 1.10], lo=0.0, hi=10.0, lo_open=True,
-        unit="strike / spot", doc="strikes of speculative calls")
+        default_factory=lambda: [1.02, 1.10],
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="strike / spot",
+        doc="strikes of speculative calls",
+    )
     covered_call_moneyness: list[float] = param(
-        default_factory=lambda: [1.01, 1.06], lo=0.0, hi=10.0, lo_open=True,
-        unit="strike / spot", doc="strikes of covered calls")
+        default_factory=lambda: [1.01, 1.06],
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="strike / spot",
+        doc="strikes of covered calls",
+    )
     frenzy_moneyness: list[float] = param(
-        default_factory=lambda: [1.00, 1.05], lo=0.0, hi=10.0, lo_open=True,
-        unit="strike / spot", doc="strikes of frenzy calls")
+        default_factory=lambda: [1.00, 1.05],
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="strike / spot",
+        doc="strikes of frenzy calls",
+    )
     put_selling_moneyness: list[float] = param(
-        default_factory=lambda: [0.93, 0.99], lo=0.0, hi=10.0, lo_open=True,
-        unit="strike / spot", doc="strikes of sold puts")
+        default_factory=lambda: [0.93, 0.99],
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="strike / spot",
+        doc="strikes of sold puts",
+    )
     contracts_min: int = param(
-        1, lo=1, hi=1e6, unit="contracts",
-        doc="smallest trade; sizes are uniform whole contracts in [min, max]")
-    contracts_max: int = param(40, lo="contracts_min", hi=1e6, unit="contracts",
-                               doc="largest trade")
-    frenzy_size_multiplier: float = param(3.0, lo=1.0, hi=1e3, unit="multiple",
-                                          doc="frenzy trades are this many times the drawn size")
+        1,
+        lo=1,
+        hi=1e6,
+        unit="contracts",
+        doc="smallest trade; sizes are uniform whole contracts in [min, max]",
+    )
+    contracts_max: int = param(
+        40, lo="contracts_min", hi=1e6, unit="contracts", doc="largest trade"
+    )
+    frenzy_size_multiplier: float = param(
+        3.0, lo=1.0, hi=1e3, unit="multiple", doc="frenzy trades are this many times the drawn size"
+    )
     frenzy_chase: float = param(
-        1.0, lo=0.0, hi=1e3, unit="per 1% return",
-        doc="frenzy intensity times `1 + frenzy_chase * max(r, 0) / 1%`; 0 = no chasing")
-    frenzy_window_seconds: float = param(1800.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
-                                         doc="span of the log return `r` the frenzy chases")
+        1.0,
+        lo=0.0,
+        hi=1e3,
+        unit="per 1% return",
+        doc="frenzy intensity times `1 + frenzy_chase * max(r, 0) / 1%`; 0 = no chasing",
+    )
+    frenzy_window_seconds: float = param(
+        1800.0,
+        lo=0.0,
+        hi=1e7,
+        lo_open=True,
+        unit="s",
+        doc="span of the log return `r` the frenzy chases",
+    )
     frenzy_nearest_expiry: bool = param(
-        True, choices=(True, False),
-        doc="frenzy buys the nearest live expiry (else drawn from `expiry_weights`)")
+        True,
+        choices=(True, False),
+        doc="frenzy buys the nearest live expiry (else drawn from `expiry_weights`)",
+    )
     expiry_weights: list[float] = param(
-        default_factory=list, lo=0.0, hi=1e6,
-        doc="one weight per `market.chain.expiry_days` entry; empty = equal")
-    min_seconds_to_expiry: float = param(600.0, lo=0.0, hi=1e7, unit="s",
-                                         doc="contracts this close to expiry are not traded")
+        default_factory=list,
+        lo=0.0,
+        hi=1e6,
+        doc="one weight per `market.chain.expiry_days` entry; empty = equal",
+    )
+    min_seconds_to_expiry: float = param(
+        600.0, lo=0.0, hi=1e7, unit="s", doc="contracts this close to expiry are not traded"
+    )
     opening_trades_per_act: int = param(
-        4, lo=1, hi=1e6, unit="trades",
-        doc="trades of the dealers' opening book a customer executes per action")
+        4,
+        lo=1,
+        hi=1e6,
+        unit="trades",
+        doc="trades of the dealers' opening book a customer executes per action",
+    )
 
     def check(self) -> None:
         p = self.config_path

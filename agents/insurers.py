@@ -72,64 +72,144 @@ class InsurersConfig(Validated):
     config_path: ClassVar[str] = "agents.insurers"
 
     n: int = param(10, lo=0, hi=100_000, unit="agents", doc="number of insurers")
-    rate: float = param(0.1, lo=0.0, hi=100.0, lo_open=True, unit="actions/s",
-                        doc="looks at the market per insurer")
+    rate: float = param(
+        0.1, lo=0.0, hi=100.0, lo_open=True, unit="actions/s", doc="looks at the market per insurer"
+    )
     static: bool = param(
-        False, choices=(True, False),
-        doc="control arm: hold the initial position and never trade (demand still recorded)")
+        False,
+        choices=(True, False),
+        doc="control arm: hold the initial position and never trade (demand still recorded)",
+    )
     cppi_share: float = param(
-        0.5, lo=0.0, hi=1.0, unit="fraction",
-        doc="the first `round(n * share)` run CPPI, the rest replicate a put")
+        0.5,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="the first `round(n * share)` run CPPI, the rest replicate a put",
+    )
     wealth_fraction: float = param(
-        0.05, lo=0.0, hi=100.0, lo_open=True, unit="fraction",
+        0.05,
+        lo=0.0,
+        hi=100.0,
+        lo_open=True,
+        unit="fraction",
         doc="combined initial wealth as a share of the market value of `shares_outstanding`, "
-            "split equally")
+        "split equally",
+    )
     shares_outstanding: int | None = param(
-        None, lo=1, hi=10**15, optional=True, unit="shares",
+        None,
+        lo=1,
+        hi=10**15,
+        optional=True,
+        unit="shares",
         doc="the base of `wealth_fraction`; `null` = the shares endowed to the populations "
-            "built before")
-    cppi_floor: float = param(0.75, lo=0.0, hi=1.0, hi_open=True,
-                              unit="fraction of initial wealth", doc="CPPI floor `F`")
-    cppi_multiplier: float = param(4.0, lo=0.0, hi=50.0, lo_open=True, unit="multiple",
-                                   doc="CPPI exposure = this * `max(V - F, 0)`")
-    max_leverage: float = param(1.0, lo=0.0, hi=10.0, lo_open=True, unit="multiple of `V`",
-                                doc="cap on equity exposure; 1 = no borrowing")
-    put_strike: float = param(0.95, lo=0.0, hi=10.0, lo_open=True,
-                              unit="fraction of initial price", doc="strike of the replicated put")
+        "built before",
+    )
+    cppi_floor: float = param(
+        0.75, lo=0.0, hi=1.0, hi_open=True, unit="fraction of initial wealth", doc="CPPI floor `F`"
+    )
+    cppi_multiplier: float = param(
+        4.0,
+        lo=0.0,
+        hi=50.0,
+        lo_open=True,
+        unit="multiple",
+        doc="CPPI exposure = this * `max(V - F, 0)`",
+    )
+    max_leverage: float = param(
+        1.0,
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="multiple of `V`",
+        doc="cap on equity exposure; 1 = no borrowing",
+    )
+    put_strike: float = param(
+        0.95,
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="fraction of initial price",
+        doc="strike of the replicated put",
+    )
     put_horizon_days: float = param(
-        252.0, lo=0.0, hi=10_000.0, lo_open=True, unit="trading days",
-        doc="expiry of the replicated put, from the first open")
-    put_vol: float = param(0.20, lo=0.0, hi=5.0, lo_open=True, unit="annualised",
-                           doc="volatility of the put's Black-Scholes price and delta")
+        252.0,
+        lo=0.0,
+        hi=10_000.0,
+        lo_open=True,
+        unit="trading days",
+        doc="expiry of the replicated put, from the first open",
+    )
+    put_vol: float = param(
+        0.20,
+        lo=0.0,
+        hi=5.0,
+        lo_open=True,
+        unit="annualised",
+        doc="volatility of the put's Black-Scholes price and delta",
+    )
     interest_rate: float = param(
-        0.0, lo=-1.0, hi=1.0, unit="annual, continuous",
-        doc="rate in the put's Black-Scholes (used nowhere else)")
-    dividend_yield: float = param(0.0, lo=-1.0, hi=1.0, unit="annual, continuous",
-                                  doc="dividend yield in the put's Black-Scholes")
+        0.0,
+        lo=-1.0,
+        hi=1.0,
+        unit="annual, continuous",
+        doc="rate in the put's Black-Scholes (used nowhere else)",
+    )
+    dividend_yield: float = param(
+        0.0,
+        lo=-1.0,
+        hi=1.0,
+        unit="annual, continuous",
+        doc="dividend yield in the put's Black-Scholes",
+    )
     rebalance: RebalanceMode = param(
-        RebalanceMode.threshold, choices=RebalanceMode,
-        doc="`threshold` (when `|target - held| * price > threshold * V`) or `schedule`")
+        RebalanceMode.threshold,
+        choices=RebalanceMode,
+        doc="`threshold` (when `|target - held| * price > threshold * V`) or `schedule`",
+    )
     threshold: float = param(
-        0.02, lo=0.0, hi=1.0, unit="fraction of `V`",
-        doc="no-trade band; inside it an unexecuted older demand is dropped")
+        0.02,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction of `V`",
+        doc="no-trade band; inside it an unexecuted older demand is dropped",
+    )
     schedule_s: float = param(
-        300.0, lo=0.0, hi=10**7, lo_open=True, unit="s",
-        doc="`schedule`: time between rebalances; each insurer's first falls in "
-            "[0, `schedule_s`)")
+        300.0,
+        lo=0.0,
+        hi=10**7,
+        lo_open=True,
+        unit="s",
+        doc="`schedule`: time between rebalances; each insurer's first falls in [0, `schedule_s`)",
+    )
     order_style: InsurerOrderStyle = param(
-        InsurerOrderStyle.market, choices=InsurerOrderStyle,
-        doc="`market` orders or `aggressive_limit` (IOC through the far touch)")
+        InsurerOrderStyle.market,
+        choices=InsurerOrderStyle,
+        doc="`market` orders or `aggressive_limit` (IOC through the far touch)",
+    )
     aggression_ticks: int = param(
-        10, lo=0, hi=10**6, unit="ticks",
-        doc="how far through the far touch an `aggressive_limit` order is priced")
-    max_shares_per_action: int = param(2_000, lo=1, hi=10**12, unit="shares",
-                                       doc="largest order per action")
+        10,
+        lo=0,
+        hi=10**6,
+        unit="ticks",
+        doc="how far through the far touch an `aggressive_limit` order is priced",
+    )
+    max_shares_per_action: int = param(
+        2_000, lo=1, hi=10**12, unit="shares", doc="largest order per action"
+    )
     max_participation: float | None = param(
-        0.2, lo=0.0, hi=1.0, lo_open=True, optional=True, unit="fraction",
+        0.2,
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+        optional=True,
+        unit="fraction",
         doc="own fills at most this share of market volume over `participation_window_s`; "
-            "`null` = no cap")
-    participation_window_s: float = param(60.0, lo=0.0, hi=86_400.0, lo_open=True, unit="s",
-                                          doc="window of that cap")
+        "`null` = no cap",
+    )
+    participation_window_s: float = param(
+        60.0, lo=0.0, hi=86_400.0, lo_open=True, unit="s", doc="window of that cap"
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -179,9 +259,16 @@ class PortfolioInsurer(Participant):
     population = "insurers"
     wants_fills = True
 
-    def __init__(self, world: World, stream: np.random.Generator, rate: float,
-                 cfg: InsurersConfig, strategy: InsurerStrategy, wealth: float,
-                 first_rebalance: float = 0.0) -> None:
+    def __init__(
+        self,
+        world: World,
+        stream: np.random.Generator,
+        rate: float,
+        cfg: InsurersConfig,
+        strategy: InsurerStrategy,
+        wealth: float,
+        first_rebalance: float = 0.0,
+    ) -> None:
         super().__init__(world, stream, rate)
         if not (wealth > 0.0 and math.isfinite(wealth)):
             raise ValueError(f"insurers: initial wealth must be finite and > 0, got {wealth}")
@@ -194,8 +281,15 @@ class PortfolioInsurer(Participant):
         self.floor = cfg.cppi_floor * wealth
         self.strike = cfg.put_strike * s0
         self.horizon_years = cfg.put_horizon_days / TRADING_DAYS_PER_YEAR
-        put0 = bs_price(s0, self.strike, self.horizon_years, cfg.put_vol, cfg.interest_rate,
-                        cfg.dividend_yield, call=False)
+        put0 = bs_price(
+            s0,
+            self.strike,
+            self.horizon_years,
+            cfg.put_vol,
+            cfg.interest_rate,
+            cfg.dividend_yield,
+            call=False,
+        )
         self.insured_units = wealth / (s0 + put0)
         self._put_key: tuple[float, int] | None = None
         self._put_fraction = 1.0
@@ -226,8 +320,10 @@ class PortfolioInsurer(Participant):
         seconds) and portfolio value ``value`` (currency; used by CPPI only)."""
         cfg = self.cfg
         if self._is_cppi:
-            exposure = min(cfg.cppi_multiplier * max(value - self.floor, 0.0),
-                           cfg.max_leverage * max(value, 0.0))
+            exposure = min(
+                cfg.cppi_multiplier * max(value - self.floor, 0.0),
+                cfg.max_leverage * max(value, 0.0),
+            )
             return int(exposure / price)
         # Delta moves little within a minute at an unchanged price, and Black-Scholes is the
         # costly part of an action, so it is reused until the mid or the minute changes.
@@ -236,8 +332,9 @@ class PortfolioInsurer(Participant):
             # Past the horizon the put has expired; a one-second remainder keeps delta defined
             # (it is then the step function, i.e. all stock above the strike, none below).
             t = max(self.horizon_years - now / SECONDS_PER_YEAR, 1.0 / SECONDS_PER_YEAR)
-            self._put_fraction = 1.0 + bs_delta(price, self.strike, t, cfg.put_vol,
-                                                cfg.interest_rate, cfg.dividend_yield, False)
+            self._put_fraction = 1.0 + bs_delta(
+                price, self.strike, t, cfg.put_vol, cfg.interest_rate, cfg.dividend_yield, False
+            )
             self._put_key = key
         return int(self.insured_units * self._put_fraction)
 
@@ -369,6 +466,9 @@ def populate(
     members = []
     for i in range(cfg.n):
         strategy = InsurerStrategy.cppi if i < n_cppi else InsurerStrategy.synthetic_put
-        members.append(PortfolioInsurer(world, stream, cfg.rate, cfg, strategy, wealth,
-                                        first_rebalance=float(offsets[i])))
+        members.append(
+            PortfolioInsurer(
+                world, stream, cfg.rate, cfg, strategy, wealth, first_rebalance=float(offsets[i])
+            )
+        )
     return members

@@ -85,69 +85,143 @@ class LiquidityConfig(Validated):
     config_path: ClassVar[str] = "agents.liquidity"
 
     n: int = param(20, lo=0, hi=100_000, unit="agents", doc="number of providers")
-    rate: float = param(0.2, lo=0.0, hi=1000.0, unit="actions/s",
-                        doc="requotes (with the stress checks) per provider")
+    rate: float = param(
+        0.2,
+        lo=0.0,
+        hi=1000.0,
+        unit="actions/s",
+        doc="requotes (with the stress checks) per provider",
+    )
     quote_levels: int = param(2, lo=1, hi=100, unit="levels", doc="price levels quoted per side")
     quote_size: int = param(100, lo=1, hi=10_000_000, unit="shares", doc="size of each quote")
-    level_spacing_ticks: int = param(1, lo=1, hi=10_000, unit="ticks",
-                                     doc="distance between a provider's levels")
+    level_spacing_ticks: int = param(
+        1, lo=1, hi=10_000, unit="ticks", doc="distance between a provider's levels"
+    )
     half_spread_ticks: float = param(
-        1.0, lo=0.5, hi=10_000.0, unit="ticks",
-        doc="base half-spread of the innermost pair around the mid")
+        1.0,
+        lo=0.5,
+        hi=10_000.0,
+        unit="ticks",
+        doc="base half-spread of the innermost pair around the mid",
+    )
     skew_per_share: float = param(
-        0.002, lo=0.0, hi=100.0, unit="ticks per share",
-        doc="quote centre moves by -this * inventory; the skew never improves the touch")
-    inventory_limit: int = param(3000, lo=1, hi=1e12, unit="shares",
-                                 doc="beyond `|inventory|` of this, `inventory_action` applies")
+        0.002,
+        lo=0.0,
+        hi=100.0,
+        unit="ticks per share",
+        doc="quote centre moves by -this * inventory; the skew never improves the touch",
+    )
+    inventory_limit: int = param(
+        3000,
+        lo=1,
+        hi=1e12,
+        unit="shares",
+        doc="beyond `|inventory|` of this, `inventory_action` applies",
+    )
     inventory_widening: float = param(
-        1.0, lo=0.0, hi=1000.0,
-        doc="adds this * `|inventory| / inventory_limit` to the half-spread's factor (base 1)")
+        1.0,
+        lo=0.0,
+        hi=1000.0,
+        doc="adds this * `|inventory| / inventory_limit` to the half-spread's factor (base 1)",
+    )
     inventory_action: InventoryAction = param(
-        InventoryAction.reduce_only, choices=InventoryAction,
+        InventoryAction.reduce_only,
+        choices=InventoryAction,
         doc="beyond the limit: `reduce_only` (quote the reducing side only) or `hot_potato` "
-            "(market order)")
-    dump_target: float = param(0.5, lo=0.0, hi=1.0, unit="fraction of `inventory_limit`",
-                               doc="inventory a `hot_potato` market order leaves")
+        "(market order)",
+    )
+    dump_target: float = param(
+        0.5,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction of `inventory_limit`",
+        doc="inventory a `hot_potato` market order leaves",
+    )
     loss_limit: float = param(
-        5000.0, lo=0.0, hi=1e15, lo_open=True, unit="currency",
-        doc="daily mark-to-market loss that withdraws a provider until the next day")
-    reference_vol: float = param(0.2, lo=0.0, hi=10.0, lo_open=True, unit="annualised",
-                                 doc="volatility above which quotes widen")
+        5000.0,
+        lo=0.0,
+        hi=1e15,
+        lo_open=True,
+        unit="currency",
+        doc="daily mark-to-market loss that withdraws a provider until the next day",
+    )
+    reference_vol: float = param(
+        0.2,
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="annualised",
+        doc="volatility above which quotes widen",
+    )
     vol_widening: float = param(
-        1.0, lo=0.0, hi=1000.0,
-        doc="adds this * `max(0, vol / reference_vol - 1)` to the half-spread's factor (base 1)")
+        1.0,
+        lo=0.0,
+        hi=1000.0,
+        doc="adds this * `max(0, vol / reference_vol - 1)` to the half-spread's factor (base 1)",
+    )
     withdrawal_enabled: bool = param(
-        True, choices=(True, False),
-        doc="`false` switches withdrawal (volatility and loss limit) off")
-    withdraw_vol: float = param(1.0, lo=0.0, hi=100.0, lo_open=True, unit="annualised",
-                                doc="volatility above which a provider withdraws")
+        True,
+        choices=(True, False),
+        doc="`false` switches withdrawal (volatility and loss limit) off",
+    )
+    withdraw_vol: float = param(
+        1.0,
+        lo=0.0,
+        hi=100.0,
+        lo_open=True,
+        unit="annualised",
+        doc="volatility above which a provider withdraws",
+    )
     reentry_vol: float = param(
-        0.5, lo=0.0, hi="withdraw_vol", lo_open=True, unit="annualised",
-        doc="volatility below which the cool-down towards a return runs")
+        0.5,
+        lo=0.0,
+        hi="withdraw_vol",
+        lo_open=True,
+        unit="annualised",
+        doc="volatility below which the cool-down towards a return runs",
+    )
     cooldown_seconds: float = param(
-        120.0, lo=0.0, hi=1e7, unit="s",
-        doc="how long `vol` must stay below `reentry_vol` (seen at its own actions)")
+        120.0,
+        lo=0.0,
+        hi=1e7,
+        unit="s",
+        doc="how long `vol` must stay below `reentry_vol` (seen at its own actions)",
+    )
     max_withdrawal_seconds: float = param(
-        1800.0, lo=0.0, hi=1e9, unit="s",
+        1800.0,
+        lo=0.0,
+        hi=1e9,
+        unit="s",
         doc="a withdrawal ends after this long, calm or not (a loss-limit one not before the "
-            "next day)")
+        "next day)",
+    )
     return_vol_tolerance: float = param(
-        0.0, lo=0.0, hi=100.0, unit="fraction",
+        0.0,
+        lo=0.0,
+        hi=100.0,
+        unit="fraction",
         doc="after a return on the clock, withdraw for volatility only above `(1 + t)` times the "
-            "vol it came back into, until the close; 0 = off")
+        "vol it came back into, until the close; 0 = off",
+    )
     threshold_dispersion: float = param(
-        0.3, lo=0.0, hi=1.0, hi_open=True, unit="fraction",
-        doc="each provider's `withdraw_vol` and `reentry_vol` are scaled by a U(1 - d, 1 + d) draw")
-    initial_shares: int = param(0, lo=-1e12, hi=1e12, unit="shares",
-                                doc="endowment per provider")
-    initial_cash: float = param(1_000_000.0, lo=-1e15, hi=1e15, unit="currency",
-                                doc="endowment per provider")
+        0.3,
+        lo=0.0,
+        hi=1.0,
+        hi_open=True,
+        unit="fraction",
+        doc="each provider's `withdraw_vol` and `reentry_vol` are scaled by a U(1 - d, 1 + d) draw",
+    )
+    initial_shares: int = param(0, lo=-1e12, hi=1e12, unit="shares", doc="endowment per provider")
+    initial_cash: float = param(
+        1_000_000.0, lo=-1e15, hi=1e15, unit="currency", doc="endowment per provider"
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         # the providers compare against members, while a config file gives the value
         self.inventory_action = as_enum(
-            "agents.liquidity.inventory_action", self.inventory_action, InventoryAction)
+            "agents.liquidity.inventory_action", self.inventory_action, InventoryAction
+        )
 
 
 class LiquidityProvider(Participant):

@@ -29,7 +29,14 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ("baseline", "flash_2010", "expiry_pinning", "gamma_squeeze", "crash_1987", "covid_2020")
+SCENARIOS = (
+    "baseline",
+    "flash_2010",
+    "expiry_pinning",
+    "gamma_squeeze",
+    "crash_1987",
+    "covid_2020",
+)
 SEED = 0
 #: summary fields that measure the machine (wall time, rates per second), not the model
 MACHINE_FIELDS = ("wall_seconds", "events_per_second", "steps_per_second")
@@ -57,16 +64,27 @@ def _sha(path: Path) -> str:
 def fingerprint(scenario: str, arm: str) -> dict:
     """Run ``scenario`` in ``arm`` at the fixed seed in a scratch directory; its fingerprint."""
     with tempfile.TemporaryDirectory(prefix="hedgeloop-fp-") as tmp:
-        cmd = [sys.executable, "-m", "experiments.run", f"scenario={scenario}", f"arm={arm}",
-               f"seed={SEED}", "progress=false", f"hydra.run.dir={tmp}/run"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "experiments.run",
+            f"scenario={scenario}",
+            f"arm={arm}",
+            f"seed={SEED}",
+            "progress=false",
+            f"hydra.run.dir={tmp}/run",
+        ]
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
         run = Path(tmp) / "run"
         if done.returncode != 0 or not (run / "summary.json").exists():
             return {"error": f"exit {done.returncode}: {done.stderr.strip()[-2000:]}"}
         tables = {p.name: _sha(p) for p in sorted(run.glob("*.parquet"))}
         summary = _strip_machine(json.loads((run / "summary.json").read_text()))
-        return {"trades_sha256": tables.pop("trades.parquet", None), "tables_sha256": tables,
-                "summary": summary}
+        return {
+            "trades_sha256": tables.pop("trades.parquet", None),
+            "tables_sha256": tables,
+            "summary": summary,
+        }
 
 
 def collect(quick: bool, jobs: int) -> dict[str, dict]:
@@ -113,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     for line in diffs:
         print(line)
     same = len(now) - len({d.split(":")[0].split(".")[0] for d in diffs}) - len(missing)
-    print(f"{same} of {len(now)} runs unchanged; {len(diffs)} differences; "
-          f"{len(missing)} not in the record")
+    print(
+        f"{same} of {len(now)} runs unchanged; {len(diffs)} differences; "
+        f"{len(missing)} not in the record"
+    )
     return 1 if diffs or missing or failed else 0
 
 

@@ -67,7 +67,7 @@ def make_stream(n_messages: int, seed: int) -> list[Message]:
                 book.cancel(target)
                 stream.append((CANCEL, (target,)))
                 continue
-            kind = LIMIT   # nothing live to cancel: send a limit order instead
+            kind = LIMIT  # nothing live to cancel: send a limit order instead
         if kind == LIMIT:
             price = mid - side * int(offsets[i])
             oid = book.limit(owner, side, price, qty)
@@ -106,8 +106,10 @@ def main(argv: list[str] | None = None) -> float:
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
     stream = make_stream(args.messages, args.seed)
-    counts = {name: sum(1 for m in stream if m[0] == code)
-              for name, code in (("limit", LIMIT), ("market", MARKET), ("cancel", CANCEL))}
+    counts = {
+        name: sum(1 for m in stream if m[0] == code)
+        for name, code in (("limit", LIMIT), ("market", MARKET), ("cancel", CANCEL))
+    }
     mix = ", ".join(f"{name} {count / len(stream):.1%}" for name, count in counts.items())
     print(f"stream: {len(stream):,} messages (seed {args.seed}; {mix})")
     rates = []

@@ -26,8 +26,8 @@ def load_config(scenario: str = "baseline", *overrides: str, arm: str = "treatme
     register_configs()
     GlobalHydra.instance().clear()  # a caller's own Hydra context must not leak into ours
     with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        cfg = compose(config_name="config",
-                      overrides=[f"scenario={scenario}", f"arm={arm}", "progress=false",
-                                 *overrides])
+        cfg = compose(
+            config_name="config",
+            overrides=[f"scenario={scenario}", f"arm={arm}", "progress=false", *overrides],
+        )
     return to_run_config(cfg)
-

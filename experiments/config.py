@@ -36,27 +36,39 @@ class ScenarioConfig(Validated):
     config_path: ClassVar[str] = "scenario"
 
     name: str = param("baseline", doc="the scenario's name (its file under conf/scenario)")
-    description: str = param("One calm trading day with every population present.",
-                             doc="one line on what the scenario shows")
+    description: str = param(
+        "One calm trading day with every population present.",
+        doc="one line on what the scenario shows",
+    )
     days: int = param(1, lo=1, hi=250, unit="trading days", doc="length of the run")
     events: Any = param(
         default_factory=dict,
         doc="event name -> event (names [A-Za-z0-9_]+, so overrides say "
-            "`scenario.events.program.qty=...`); they fire in time order, ties in listing order")
+        "`scenario.events.program.qty=...`); they fire in time order, ties in listing order",
+    )
     arms: dict[str, list[str]] = param(
         default_factory=dict,
         doc="arm name -> dotted `key=value` overrides applied when the run's `arm` is that name "
-            "(the control arms that switch a feedback mechanism off)")
+        "(the control arms that switch a feedback mechanism off)",
+    )
     stress_window: list[float] = param(
-        default_factory=list, unit="s",
-        doc="[start, end] clock seconds of the stress window with start < end (empty: none)")
+        default_factory=list,
+        unit="s",
+        doc="[start, end] clock seconds of the stress window with start < end (empty: none)",
+    )
     pin_strike: float | None = param(
-        None, lo=0.0, lo_open=True, optional=True, unit="currency",
-        doc="the strike the close is compared with in pinning scenarios (null: none)")
+        None,
+        lo=0.0,
+        lo_open=True,
+        optional=True,
+        unit="currency",
+        doc="the strike the close is compared with in pinning scenarios (null: none)",
+    )
     reference: dict[str, float] = param(
         default_factory=dict,
         doc="real-world reference figures (docs/reference.md) that studies compare the "
-            "metrics with")
+        "metrics with",
+    )
 
     def check(self) -> None:
         if self.stress_window and (
@@ -82,38 +94,82 @@ class RulesConfig(Validated):
     config_path: ClassVar[str] = "market.rules"
 
     circuit_breakers: bool = param(
-        True, choices=(True, False),
-        doc="market-wide circuit breakers: halts on declines from the previous close")
+        True,
+        choices=(True, False),
+        doc="market-wide circuit breakers: halts on declines from the previous close",
+    )
     cb_levels: list[float] = param(
-        default_factory=lambda: [0.07, 0.13, 0.20], lo=0.0, hi=1.0, lo_open=True, hi_open=True,
-        unit="fraction", doc="declines from the previous close of levels 1, 2 and 3 (increasing)")
-    cb_halt_seconds: float = param(900.0, lo=0.0, hi=23400.0, lo_open=True, unit="s",
-                                   doc="halt of levels 1 and 2 (level 3 halts for the day)")
-    cb_cutoff: str = param("15:25", unit="HH:MM",
-                           doc="levels 1 and 2 halt only before this wall-clock time")
+        default_factory=lambda: [0.07, 0.13, 0.20],
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+        hi_open=True,
+        unit="fraction",
+        doc="declines from the previous close of levels 1, 2 and 3 (increasing)",
+    )
+    cb_halt_seconds: float = param(
+        900.0,
+        lo=0.0,
+        hi=23400.0,
+        lo_open=True,
+        unit="s",
+        doc="halt of levels 1 and 2 (level 3 halts for the day)",
+    )
+    cb_cutoff: str = param(
+        "15:25", unit="HH:MM", doc="levels 1 and 2 halt only before this wall-clock time"
+    )
     luld: bool = param(False, choices=(True, False), doc="limit-up/limit-down price bands")
-    luld_band_pct: float = param(0.05, lo=0.0, hi=0.5, lo_open=True, unit="fraction",
-                                 doc="band around the 5-minute average price")
+    luld_band_pct: float = param(
+        0.05,
+        lo=0.0,
+        hi=0.5,
+        lo_open=True,
+        unit="fraction",
+        doc="band around the 5-minute average price",
+    )
     luld_limit_state_seconds: float = param(
-        15.0, lo=0.0, hi=3600.0, unit="s",
-        doc="a limit state lasting this long becomes a pause")
-    luld_pause_seconds: float = param(300.0, lo=0.0, hi=23400.0, lo_open=True, unit="s",
-                                      doc="length of a limit-up/limit-down pause")
+        15.0, lo=0.0, hi=3600.0, unit="s", doc="a limit state lasting this long becomes a pause"
+    )
+    luld_pause_seconds: float = param(
+        300.0,
+        lo=0.0,
+        hi=23400.0,
+        lo_open=True,
+        unit="s",
+        doc="length of a limit-up/limit-down pause",
+    )
     stop_logic: bool = param(True, choices=(True, False), doc="CME-style stop logic")
     stop_max_move: float = param(
-        0.15, lo=0.0, lo_open=True, unit="currency",
-        doc="an order trading more than this from the reference pauses trading")
-    stop_pause_seconds: float = param(5.0, lo=0.0, hi=3600.0, lo_open=True, unit="s",
-                                      doc="stop-logic pause, ended by the reopening auction")
+        0.15,
+        lo=0.0,
+        lo_open=True,
+        unit="currency",
+        doc="an order trading more than this from the reference pauses trading",
+    )
+    stop_pause_seconds: float = param(
+        5.0,
+        lo=0.0,
+        hi=3600.0,
+        lo_open=True,
+        unit="s",
+        doc="stop-logic pause, ended by the reopening auction",
+    )
     stop_reference: str = param(
-        "step", choices=StopLogic.REFERENCES,
+        "step",
+        choices=StopLogic.REFERENCES,
         doc="`window` (CME velocity logic: the prints of the last `stop_lookback_seconds`), "
-            "`step` (the last price at each step) or `order` (the touch each incoming order "
-            "meets)")
+        "`step` (the last price at each step) or `order` (the touch each incoming order "
+        "meets)",
+    )
     stop_lookback_seconds: float = param(
-        1.0, lo=0.0, hi=3600.0, lo_open=True, unit="s",
+        1.0,
+        lo=0.0,
+        hi=3600.0,
+        lo_open=True,
+        unit="s",
         doc="lookback of the `window` reference: a print more than `stop_max_move` from any "
-            "print of this long ago or since pauses trading")
+        "print of this long ago or since pauses trading",
+    )
 
     def check(self) -> None:
         if len(self.cb_levels) != 3 or sorted(self.cb_levels) != list(self.cb_levels):
@@ -132,16 +188,23 @@ class SurfaceConfig(Validated):
 
     config_path: ClassVar[str] = "market.surface"
 
-    atm_vol: float = param(0.175, lo=0.01, hi=3.0, unit="annualised",
-                           doc="one-month at-the-money vol")
+    atm_vol: float = param(
+        0.175, lo=0.01, hi=3.0, unit="annualised", doc="one-month at-the-money vol"
+    )
     # beyond about 0.8 in absolute value the smile has butterfly arbitrage (market.options.surface)
     skew: float = param(
-        -0.67, lo=-0.8, hi=0.8, unit="vol per log-moneyness",
-        doc="d vol / d log-moneyness at the money at one month (negative: puts richer)")
-    curvature: float = param(0.05, lo=0.0, hi=5.0,
-                             doc="half the second derivative of vol in log-moneyness there")
-    term_slope: float = param(0.035, lo=-1.0, hi=1.0, unit="annualised",
-                              doc="long-end minus short-end ATM vol")
+        -0.67,
+        lo=-0.8,
+        hi=0.8,
+        unit="vol per log-moneyness",
+        doc="d vol / d log-moneyness at the money at one month (negative: puts richer)",
+    )
+    curvature: float = param(
+        0.05, lo=0.0, hi=5.0, doc="half the second derivative of vol in log-moneyness there"
+    )
+    term_slope: float = param(
+        0.035, lo=-1.0, hi=1.0, unit="annualised", doc="long-end minus short-end ATM vol"
+    )
 
 
 @dataclass
@@ -151,14 +214,19 @@ class ChainConfig(Validated):
     config_path: ClassVar[str] = "market.chain"
 
     expiry_days: list[int] = param(
-        default_factory=lambda: [0, 4, 19], lo=0, hi=250, unit="trading days",
-        doc="listed expiries, each expiring at that day's close (at least one)")
-    strike_step_pct: float = param(0.01, lo=0.0, hi=0.2, lo_open=True,
-                                   unit="fraction of price", doc="distance between strikes")
-    n_strikes_each_side: int = param(10, lo=1, hi=100, unit="strikes",
-                                     doc="strikes listed above and below the money")
-    multiplier: int = param(100, lo=1, hi=10_000, unit="shares",
-                            doc="shares per option contract")
+        default_factory=lambda: [0, 4, 19],
+        lo=0,
+        hi=250,
+        unit="trading days",
+        doc="listed expiries, each expiring at that day's close (at least one)",
+    )
+    strike_step_pct: float = param(
+        0.01, lo=0.0, hi=0.2, lo_open=True, unit="fraction of price", doc="distance between strikes"
+    )
+    n_strikes_each_side: int = param(
+        10, lo=1, hi=100, unit="strikes", doc="strikes listed above and below the money"
+    )
+    multiplier: int = param(100, lo=1, hi=10_000, unit="shares", doc="shares per option contract")
 
     def check(self) -> None:
         if not self.expiry_days:
@@ -171,16 +239,32 @@ class MarketConfig(Validated):
 
     config_path: ClassVar[str] = "market"
 
-    initial_price: float = param(100.0, lo=0.0, lo_open=True, unit="currency",
-                                 doc="price of the underlying at the first open")
+    initial_price: float = param(
+        100.0,
+        lo=0.0,
+        lo_open=True,
+        unit="currency",
+        doc="price of the underlying at the first open",
+    )
     tick_size: float = param(
-        0.01, lo=0.0, hi="max_tick_size", lo_open=True, unit="currency",
-        doc="price grid; at most `initial_price / 10`, and `initial_price` must lie on it")
-    fundamental_vol: float = param(0.15, lo=0.0, hi=5.0, unit="annualised",
-                                   doc="volatility of the fundamental value")
+        0.01,
+        lo=0.0,
+        hi="max_tick_size",
+        lo_open=True,
+        unit="currency",
+        doc="price grid; at most `initial_price / 10`, and `initial_price` must lie on it",
+    )
+    fundamental_vol: float = param(
+        0.15, lo=0.0, hi=5.0, unit="annualised", doc="volatility of the fundamental value"
+    )
     step_seconds: float = param(1.0, lo=0.01, hi=60.0, unit="s", doc="length of a model step")
-    record_interval: float = param(10.0, lo="step_seconds", hi=3600.0, unit="s",
-                                   doc="time between recorded rows of the time series")
+    record_interval: float = param(
+        10.0,
+        lo="step_seconds",
+        hi=3600.0,
+        unit="s",
+        doc="time between recorded rows of the time series",
+    )
     rules: RulesConfig = field(default_factory=RulesConfig)
     surface: SurfaceConfig = field(default_factory=SurfaceConfig)
     chain: ChainConfig = field(default_factory=ChainConfig)
@@ -215,8 +299,9 @@ class RunConfig(Validated):
 
     seed: int = param(0, lo=0, hi=2**63 - 1, doc="seed of every random stream of the run")
     progress: bool = param(True, choices=(True, False), doc="show a progress bar")
-    arm: str = param("treatment",
-                     doc="`treatment` or the name of one of `scenario.arms` (a control arm)")
+    arm: str = param(
+        "treatment", doc="`treatment` or the name of one of `scenario.arms` (a control arm)"
+    )
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     market: MarketConfig = field(default_factory=MarketConfig)
     agents: AgentsConfig = field(default_factory=AgentsConfig)
@@ -245,8 +330,9 @@ def apply_arm(cfg: DictConfig) -> DictConfig:
             raise ConfigError(
                 f"scenario.arms.{arm}: {item!r} must be 'key=value' naming an existing key"
             )
-        OmegaConf.update(out, key.strip(), _override_value(raw, f"scenario.arms.{arm}"),
-                         merge=False)
+        OmegaConf.update(
+            out, key.strip(), _override_value(raw, f"scenario.arms.{arm}"), merge=False
+        )
     return out
 
 

@@ -154,8 +154,10 @@ def schedule(events: Any) -> list[tuple[float, int, EventConfig]]:
 
     ``events`` as :func:`named_events` takes them.
     """
-    q = [(ev.day * SECONDS_PER_DAY + ev.time_of_day(), i, ev)
-         for i, ev in enumerate(named_events(events).values())]
+    q = [
+        (ev.day * SECONDS_PER_DAY + ev.time_of_day(), i, ev)
+        for i, ev in enumerate(named_events(events).values())
+    ]
     q.sort(key=lambda x: (x[0], x[1]))
     return q
 

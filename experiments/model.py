@@ -66,7 +66,10 @@ class DeskPopulation(Population):
     RECORDED: ClassVar[dict[str, str]] = {"desk_filled": "filled_total"}
 
     def __init__(
-        self, cfg: Any, stream: np.random.Generator, members: list[Participant],
+        self,
+        cfg: Any,
+        stream: np.random.Generator,
+        members: list[Participant],
         model: HedgeLoopModel | None = None,
     ) -> None:
         super().__init__(cfg, stream, members)
@@ -110,8 +113,14 @@ POPULATIONS: dict[str, type[Population]] = {
 POPULATION_NAMES = tuple(POPULATIONS)
 #: population columns in the order the time series has always had them (any others follow)
 _RECORDED_ORDER = (
-    "dealer_delta", "dealer_gamma", "dealer_gex", "dealer_hedge_flow", "insurer_demanded",
-    "insurer_executed", "desk_filled", "lp_quoting",
+    "dealer_delta",
+    "dealer_gamma",
+    "dealer_gex",
+    "dealer_hedge_flow",
+    "insurer_demanded",
+    "insurer_executed",
+    "desk_filled",
+    "lp_quoting",
 )
 
 
@@ -246,8 +255,11 @@ class HedgeLoopModel(mesa.Model):
             )
         if r.stop_logic:
             rules["stop_logic"] = StopLogic(
-                max_move=r.stop_max_move, pause_seconds=r.stop_pause_seconds, tick_size=tick,
-                reference=r.stop_reference, lookback_seconds=r.stop_lookback_seconds,
+                max_move=r.stop_max_move,
+                pause_seconds=r.stop_pause_seconds,
+                tick_size=tick,
+                reference=r.stop_reference,
+                lookback_seconds=r.stop_lookback_seconds,
             )
         return rules
 
@@ -274,7 +286,9 @@ class HedgeLoopModel(mesa.Model):
                 group_of[a.unique_id] = p
                 ledger.endow(a.unique_id, cash=a.initial_cash, shares=a.initial_shares)
         return Clearing(
-            ledger, group_of, len(POPULATIONS) + 1,
+            ledger,
+            group_of,
+            len(POPULATIONS) + 1,
             cents_per_tick=round(self.tick * 100),
             clock=lambda: self.now,
             listeners={a.unique_id: a for a in self.agents if a.wants_fills},

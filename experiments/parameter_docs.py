@@ -55,44 +55,83 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("Run", RunConfig,
-            "The top level of the config: the seed, the progress bar and the arm."),
-    Section("Scenario", ScenarioConfig,
-            "What is simulated: how many days, the scheduled events and the control arms "
-            "(conf/scenario/*.yaml)."),
-    Section("Market", MarketConfig,
-            "The underlying and its venue (conf/market/default.yaml)."),
-    Section("Trading rules", RulesConfig,
-            "Market-wide circuit breakers, limit-up/limit-down and CME-style stop logic."),
-    Section("Volatility surface", SurfaceConfig,
-            "The SSVI implied-volatility surface the options are priced off."),
-    Section("Option chain", ChainConfig,
-            "The listed options: expiries, strikes and the contract multiplier."),
-    Section("Background traders", BackgroundConfig,
-            "Chiarella-Iori-Perello traders (fundamentalist, chartist, noise); each trader's "
-            "weights are `|Laplace(0, scale)|` draws, its expected price `p_hat`, its horizon "
-            "`tau_i`."),
-    Section("Fast liquidity providers", LiquidityConfig,
-            "Two-sided quotes skewed by inventory; withdrawal under stress. Inventory is shares "
-            "held minus `initial_shares`; `vol` is the model's EWMA volatility."),
-    Section("Option customers", CustomersConfig,
-            "Option flow at the dealers' quotes. Flow weights are relative intensities (at least "
-            "one > 0); moneyness ranges are `[low, high]` of strike / spot, e.g. "
-            "`agents.customers.put_moneyness=[0.85,0.95]`."),
-    Section("Option dealers", DealersConfig,
-            "Quote off the surface and delta-hedge in the shared book. The hedging fields go to "
-            "the policy named by `policy` (agents/hedging_policies.py); each policy reads only "
-            "its own."),
-    Section("Portfolio insurers", InsurersConfig,
-            "CPPI and synthetic-put replication. `V` is an insurer's portfolio value at the mid."),
-    Section("Execution desk", DeskConfig,
-            "The desk that works parent orders (POV or TWAP) in child slices (conf/desk/*.yaml)."),
-    Section("HPI state machine", HPIPolicyConfig,
-            "CALM / PRESSURED / DISLOCATED / SAFE from the Hedge Pressure Index, with hysteresis."),
-    Section("HPI observer", HPIObserverConfig,
-            "The index's components, built only from what an outside desk can see."),
-    Section("Parent orders", ParentOrderSpec,
-            "A parent order's fields, as a `parent_order` scenario event gives them."),
+    Section(
+        "Run", RunConfig, "The top level of the config: the seed, the progress bar and the arm."
+    ),
+    Section(
+        "Scenario",
+        ScenarioConfig,
+        "What is simulated: how many days, the scheduled events and the control arms "
+        "(conf/scenario/*.yaml).",
+    ),
+    Section("Market", MarketConfig, "The underlying and its venue (conf/market/default.yaml)."),
+    Section(
+        "Trading rules",
+        RulesConfig,
+        "Market-wide circuit breakers, limit-up/limit-down and CME-style stop logic.",
+    ),
+    Section(
+        "Volatility surface",
+        SurfaceConfig,
+        "The SSVI implied-volatility surface the options are priced off.",
+    ),
+    Section(
+        "Option chain",
+        ChainConfig,
+        "The listed options: expiries, strikes and the contract multiplier.",
+    ),
+    Section(
+        "Background traders",
+        BackgroundConfig,
+        "Chiarella-Iori-Perello traders (fundamentalist, chartist, noise); each trader's "
+        "weights are `|Laplace(0, scale)|` draws, its expected price `p_hat`, its horizon "
+        "`tau_i`.",
+    ),
+    Section(
+        "Fast liquidity providers",
+        LiquidityConfig,
+        "Two-sided quotes skewed by inventory; withdrawal under stress. Inventory is shares "
+        "held minus `initial_shares`; `vol` is the model's EWMA volatility.",
+    ),
+    Section(
+        "Option customers",
+        CustomersConfig,
+        "Option flow at the dealers' quotes. Flow weights are relative intensities (at least "
+        "one > 0); moneyness ranges are `[low, high]` of strike / spot, e.g. "
+        "`agents.customers.put_moneyness=[0.85,0.95]`.",
+    ),
+    Section(
+        "Option dealers",
+        DealersConfig,
+        "Quote off the surface and delta-hedge in the shared book. The hedging fields go to "
+        "the policy named by `policy` (agents/hedging_policies.py); each policy reads only "
+        "its own.",
+    ),
+    Section(
+        "Portfolio insurers",
+        InsurersConfig,
+        "CPPI and synthetic-put replication. `V` is an insurer's portfolio value at the mid.",
+    ),
+    Section(
+        "Execution desk",
+        DeskConfig,
+        "The desk that works parent orders (POV or TWAP) in child slices (conf/desk/*.yaml).",
+    ),
+    Section(
+        "HPI state machine",
+        HPIPolicyConfig,
+        "CALM / PRESSURED / DISLOCATED / SAFE from the Hedge Pressure Index, with hysteresis.",
+    ),
+    Section(
+        "HPI observer",
+        HPIObserverConfig,
+        "The index's components, built only from what an outside desk can see.",
+    ),
+    Section(
+        "Parent orders",
+        ParentOrderSpec,
+        "A parent order's fields, as a `parent_order` scenario event gives them.",
+    ),
 )
 
 _HEADER = """\
@@ -120,24 +159,32 @@ def render(sections: tuple[Section, ...] = SECTIONS) -> str:
         key = f"`{s.path}`" if s.path else "top level"
         # a stable anchor per config key (docs link to parameters.md#agents.background)
         anchor = f'<a id="{s.path or "run"}"></a>\n\n'
-        parts.append(f"{anchor}## {s.title} ({key}, `{s.config.__name__}`)\n\n{s.intro}\n\n"
-                     f"{parameter_table(s.config, s.path)}\n")
+        parts.append(
+            f"{anchor}## {s.title} ({key}, `{s.config.__name__}`)\n\n{s.intro}\n\n"
+            f"{parameter_table(s.config, s.path)}\n"
+        )
     return "\n".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write docs/parameters.md, or with ``--check`` report (exit 1) whether it is stale."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.parameter_docs",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if docs/parameters.md differs from the declarations")
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.parameter_docs", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if docs/parameters.md differs from the declarations",
+    )
     args = parser.parse_args(argv)
     text = render()
     if args.check:
         current = DOCS_PATH.read_text(encoding="utf-8") if DOCS_PATH.exists() else ""
         if current != text:
-            print(f"{DOCS_PATH.name} is stale: run python -m experiments.parameter_docs",
-                  file=sys.stderr)
+            print(
+                f"{DOCS_PATH.name} is stale: run python -m experiments.parameter_docs",
+                file=sys.stderr,
+            )
             return 1
         return 0
     DOCS_PATH.write_text(text, encoding="utf-8")

@@ -25,7 +25,9 @@ from experiments.study.jobs import sweep_job
 
 #: the Hydra configs: inside the installed package, or beside the packages in a checkout
 _PACKAGED_CONF = Path(__file__).resolve().parent / "conf"
-CONF_DIR = str(_PACKAGED_CONF if _PACKAGED_CONF.is_dir() else Path(__file__).resolve().parents[1] / "conf")
+CONF_DIR = str(
+    _PACKAGED_CONF if _PACKAGED_CONF.is_dir() else Path(__file__).resolve().parents[1] / "conf"
+)
 register_configs()
 
 

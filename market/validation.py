@@ -98,8 +98,9 @@ def param(
     """A dataclass field with its declared range (see the module docstring)."""
     if isinstance(choices, type) and issubclass(choices, Enum):
         choices = tuple(m.value for m in choices)
-    spec = Spec(lo, hi, lo_open, hi_open, None if choices is None else tuple(choices),
-                optional, unit, doc)
+    spec = Spec(
+        lo, hi, lo_open, hi_open, None if choices is None else tuple(choices), optional, unit, doc
+    )
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata={"spec": spec})
     return dataclasses.field(default=default, metadata={"spec": spec})
@@ -110,8 +111,15 @@ def spec_of(field: dataclasses.Field[Any]) -> Spec | None:
     return field.metadata.get("spec")
 
 
-def check_range(name: str, value: Any, lo: Any = None, hi: Any = None, *,
-                lo_open: bool = False, hi_open: bool = False) -> None:
+def check_range(
+    name: str,
+    value: Any,
+    lo: Any = None,
+    hi: Any = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> None:
     """Raise :class:`ConfigError` naming ``name`` unless ``value`` is a number in the range."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ConfigError(f"{name} must be a number, got {value!r}")
@@ -125,8 +133,15 @@ def check_range(name: str, value: Any, lo: Any = None, hi: Any = None, *,
         raise ConfigError(f"{name} must be in {rng}, got {value!r}")
 
 
-def check_array(name: str, values: Any, lo: float | None = None, hi: float | None = None, *,
-                lo_open: bool = False, hi_open: bool = False) -> NDArray[np.float64]:
+def check_array(
+    name: str,
+    values: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> NDArray[np.float64]:
     """``values`` as a float array, every element finite and in the range (else ConfigError)."""
     arr = np.asarray(values, dtype=float)
     if not np.all(np.isfinite(arr)):
@@ -207,8 +222,15 @@ def parameter_rows(cls: type) -> list[dict[str, str]]:
         rng = spec.describe()
         if spec.optional:
             rng += " or null"
-        rows.append({"name": f.name, "default": repr(default) if isinstance(default, str)
-                     else str(default), "unit": spec.unit, "range": rng, "doc": spec.doc})
+        rows.append(
+            {
+                "name": f.name,
+                "default": repr(default) if isinstance(default, str) else str(default),
+                "unit": spec.unit,
+                "range": rng,
+                "doc": spec.doc,
+            }
+        )
     return rows
 
 

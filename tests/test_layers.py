@@ -50,8 +50,11 @@ def _imports(path: Path) -> list[tuple[str, int, bool]]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append((node.module, node.lineno, id(node) in top))
             # "from agents import dealers" imports the submodule agents.dealers
-            found += [(f"{node.module}.{a.name}", node.lineno, id(node) in top)
-                      for a in node.names if f"{node.module}.{a.name}" in MODULES]
+            found += [
+                (f"{node.module}.{a.name}", node.lineno, id(node) in top)
+                for a in node.names
+                if f"{node.module}.{a.name}" in MODULES
+            ]
     return found
 
 
@@ -59,17 +62,22 @@ def _imports(path: Path) -> list[tuple[str, int, bool]]:
 def test_imports_point_down(module):
     floor = module.split(".")[0]
     banned = FORBIDDEN.get(floor, set())
-    bad = [f"line {line}: {name}" for name, line, _ in _imports(MODULES[module])
-           if name.split(".")[0] in banned]
+    bad = [
+        f"line {line}: {name}"
+        for name, line, _ in _imports(MODULES[module])
+        if name.split(".")[0] in banned
+    ]
     assert not bad, f"{module} ({floor}/) imports from a floor above it or Mesa: {bad}"
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_project_imports_are_at_module_level(module):
     lines = MODULES[module].read_text().splitlines()
-    inner = [f"line {line}: {name}" for name, line, top in _imports(MODULES[module])
-             if not top and name.split(".")[0] in PACKAGES
-             and "# start-up:" not in lines[line - 1]]
+    inner = [
+        f"line {line}: {name}"
+        for name, line, top in _imports(MODULES[module])
+        if not top and name.split(".")[0] in PACKAGES and "# start-up:" not in lines[line - 1]
+    ]
     assert not inner, f"{module} imports project code inside a function: {inner}"
 
 

@@ -99,65 +99,152 @@ class HPIObserverConfig(Validated):
 
     config_path: ClassVar[str] = "desk.hpi.observer"
 
-    sign_convention: list[float] = param(default_factory=lambda: [-1.0, 1.0], lo=-1, hi=1,
-                                         doc="[call_sign, put_sign], each +1 or -1")
-    gex_band_pct: float = param(2.0, lo=0.0, hi=100.0, lo_open=True, unit="% of spot",
-                                doc="strikes counted as near spot for the GEX sum")
-    pin_band_pct: float = param(1.0, lo=0.0, hi=100.0, lo_open=True, unit="% of spot",
-                                doc="the pin zone of the signed pin concentration")
-    gex_scale: float = param(1e6, lo=0.0, hi=1e15, lo_open=True, unit="currency per 1%",
-                             doc="GEX that counts as one unit of gamma pressure")
-    pin_weight: float = param(1.0, lo=0.0, hi=1e3,
-                              doc="pressure removed by a fully concentrated long-gamma pin")
-    gex_interval_s: float = param(15.0, lo=0.0, hi=23_400.0, unit="s",
-                                  doc="time between re-estimates of the observer's GEX")
-    velocity_window_s: float = param(60.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s",
-                                     doc="trailing mid history of the spot velocity")
-    large_oi_share: float = param(0.1, lo=0.0, hi=1.0,
-                                  doc="open-interest share that makes an expiry large")
-    expiry_floor_hours: float = param(0.25, lo=0.0, hi=1_000.0, lo_open=True, unit="h",
-                                      doc="cap of the 1/sqrt(hours to expiry) term")
+    sign_convention: list[float] = param(
+        default_factory=lambda: [-1.0, 1.0], lo=-1, hi=1, doc="[call_sign, put_sign], each +1 or -1"
+    )
+    gex_band_pct: float = param(
+        2.0,
+        lo=0.0,
+        hi=100.0,
+        lo_open=True,
+        unit="% of spot",
+        doc="strikes counted as near spot for the GEX sum",
+    )
+    pin_band_pct: float = param(
+        1.0,
+        lo=0.0,
+        hi=100.0,
+        lo_open=True,
+        unit="% of spot",
+        doc="the pin zone of the signed pin concentration",
+    )
+    gex_scale: float = param(
+        1e6,
+        lo=0.0,
+        hi=1e15,
+        lo_open=True,
+        unit="currency per 1%",
+        doc="GEX that counts as one unit of gamma pressure",
+    )
+    pin_weight: float = param(
+        1.0, lo=0.0, hi=1e3, doc="pressure removed by a fully concentrated long-gamma pin"
+    )
+    gex_interval_s: float = param(
+        15.0, lo=0.0, hi=23_400.0, unit="s", doc="time between re-estimates of the observer's GEX"
+    )
+    velocity_window_s: float = param(
+        60.0,
+        lo=0.0,
+        hi=23_400.0,
+        lo_open=True,
+        unit="s",
+        doc="trailing mid history of the spot velocity",
+    )
+    large_oi_share: float = param(
+        0.1, lo=0.0, hi=1.0, doc="open-interest share that makes an expiry large"
+    )
+    expiry_floor_hours: float = param(
+        0.25,
+        lo=0.0,
+        hi=1_000.0,
+        lo_open=True,
+        unit="h",
+        doc="cap of the 1/sqrt(hours to expiry) term",
+    )
     event_bump: float = param(1.0, lo=0.0, hi=1e3, doc="height of an event window")
-    event_lead_s: float = param(300.0, lo=0.0, hi=23_400.0, unit="s",
-                                doc="ramp before an event window")
-    macro_window_s: float = param(900.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s",
-                                  doc="window opened by each scheduled event")
-    close_window_s: float = param(1800.0, lo=0.0, hi=23_400.0, unit="s",
-                                  doc="last seconds of each day that form an event window")
+    event_lead_s: float = param(
+        300.0, lo=0.0, hi=23_400.0, unit="s", doc="ramp before an event window"
+    )
+    macro_window_s: float = param(
+        900.0,
+        lo=0.0,
+        hi=23_400.0,
+        lo_open=True,
+        unit="s",
+        doc="window opened by each scheduled event",
+    )
+    close_window_s: float = param(
+        1800.0,
+        lo=0.0,
+        hi=23_400.0,
+        unit="s",
+        doc="last seconds of each day that form an event window",
+    )
     close_weight: float = param(0.5, lo=0.0, hi=1e3, doc="weight of the close window")
-    stress_weights: list[float] = param(default_factory=lambda: [1.0, 1.0, 1.0], lo=0.0, hi=1e3,
-                                        doc="weights of spread widening, touch depletion, "
-                                            "cancel excess")
-    spread_halflife_s: float = param(10.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s",
-                                     doc="half-life of the smoothing of the quoted spread")
-    depletion_window_s: float = param(10.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s",
-                                      doc="the touch size is compared with its value this long ago")
-    cancel_window_s: float = param(30.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s",
-                                   doc="span over which cancels are counted")
-    baseline_halflife_s: float = param(1800.0, lo=0.0, hi=1e7, lo_open=True, unit="s",
-                                       doc="half-life of the calm baselines (spread, cancels)")
+    stress_weights: list[float] = param(
+        default_factory=lambda: [1.0, 1.0, 1.0],
+        lo=0.0,
+        hi=1e3,
+        doc="weights of spread widening, touch depletion, cancel excess",
+    )
+    spread_halflife_s: float = param(
+        10.0,
+        lo=0.0,
+        hi=23_400.0,
+        lo_open=True,
+        unit="s",
+        doc="half-life of the smoothing of the quoted spread",
+    )
+    depletion_window_s: float = param(
+        10.0,
+        lo=0.0,
+        hi=23_400.0,
+        lo_open=True,
+        unit="s",
+        doc="the touch size is compared with its value this long ago",
+    )
+    cancel_window_s: float = param(
+        30.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s", doc="span over which cancels are counted"
+    )
+    baseline_halflife_s: float = param(
+        1800.0,
+        lo=0.0,
+        hi=1e7,
+        lo_open=True,
+        unit="s",
+        doc="half-life of the calm baselines (spread, cancels)",
+    )
     weights: dict[str, float] = param(
-        default_factory=dict, doc="component -> weight in the index (unlisted: 1)")
+        default_factory=dict, doc="component -> weight in the index (unlisted: 1)"
+    )
     fallbacks: dict[str, list[float]] = param(
-        default_factory=dict, doc="component -> [centre, scale] while its history is short")
-    scaler_window_s: float = param(23_400.0, lo=0.0, hi=1e8, lo_open=True, unit="s",
-                                   doc="rolling history (median, IQR) of each scaler")
-    min_history_s: float = param(23_400.0, lo=0.0, hi="scaler_window_s", lo_open=True, unit="s",
-                                 doc="history a scaler needs before it trusts its own scaling")
-    z_clip: float = param(4.0, lo=0.0, hi=1e3, lo_open=True,
-                          doc="robust z-scores are clipped to +/- this")
-    slope_window_s: float = param(60.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s",
-                                  doc="trailing span of the HPI slope")
+        default_factory=dict, doc="component -> [centre, scale] while its history is short"
+    )
+    scaler_window_s: float = param(
+        23_400.0,
+        lo=0.0,
+        hi=1e8,
+        lo_open=True,
+        unit="s",
+        doc="rolling history (median, IQR) of each scaler",
+    )
+    min_history_s: float = param(
+        23_400.0,
+        lo=0.0,
+        hi="scaler_window_s",
+        lo_open=True,
+        unit="s",
+        doc="history a scaler needs before it trusts its own scaling",
+    )
+    z_clip: float = param(
+        4.0, lo=0.0, hi=1e3, lo_open=True, doc="robust z-scores are clipped to +/- this"
+    )
+    slope_window_s: float = param(
+        60.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s", doc="trailing span of the HPI slope"
+    )
 
     def check(self) -> None:
         p = self.config_path
         signs = list(self.sign_convention)
         if len(signs) != 2 or any(s not in (-1, 1) for s in signs):
-            raise ConfigError(f"{p}.sign_convention must be [call_sign, put_sign], each +1 or -1, "
-                              f"got {signs!r}")
+            raise ConfigError(
+                f"{p}.sign_convention must be [call_sign, put_sign], each +1 or -1, got {signs!r}"
+            )
         if len(self.stress_weights) != 3:
-            raise ConfigError(f"{p}.stress_weights must be three numbers (spread, depletion, "
-                              f"cancels), got {list(self.stress_weights)!r}")
+            raise ConfigError(
+                f"{p}.stress_weights must be three numbers (spread, depletion, "
+                f"cancels), got {list(self.stress_weights)!r}"
+            )
         self._check_weights()
         self._check_fallbacks()
 
@@ -165,8 +252,9 @@ class HPIObserverConfig(Validated):
         p = self.config_path
         unknown = set(self.weights) - set(COMPONENTS)
         if unknown:
-            raise ConfigError(f"{p}.weights has unknown components {sorted(unknown)}; allowed: "
-                              f"{list(COMPONENTS)}")
+            raise ConfigError(
+                f"{p}.weights has unknown components {sorted(unknown)}; allowed: {list(COMPONENTS)}"
+            )
         for name, w in self.weights.items():
             check_range(f"{p}.weights.{name}", w, *_WEIGHT_RANGE)
 
@@ -174,15 +262,17 @@ class HPIObserverConfig(Validated):
         p = self.config_path
         unknown = set(self.fallbacks) - set(COMPONENTS)
         if unknown:
-            raise ConfigError(f"{p}.fallbacks has unknown components {sorted(unknown)}; "
-                              f"allowed: {list(COMPONENTS)}")
+            raise ConfigError(
+                f"{p}.fallbacks has unknown components {sorted(unknown)}; "
+                f"allowed: {list(COMPONENTS)}"
+            )
         for name, pair in self.fallbacks.items():
             if len(pair) != 2:
-                raise ConfigError(f"{p}.fallbacks.{name} must be [centre, scale], got "
-                                  f"{list(pair)!r}")
+                raise ConfigError(
+                    f"{p}.fallbacks.{name} must be [centre, scale], got {list(pair)!r}"
+                )
             check_range(f"{p}.fallbacks.{name}[0]", pair[0], *_FALLBACK_CENTRE_RANGE)
-            check_range(f"{p}.fallbacks.{name}[1]", pair[1], 0.0, _FALLBACK_SCALE_MAX,
-                        lo_open=True)
+            check_range(f"{p}.fallbacks.{name}[1]", pair[1], 0.0, _FALLBACK_SCALE_MAX, lo_open=True)
 
 
 @dataclass
@@ -193,8 +283,9 @@ class OverrideWindow:
 
     state: str = param("safe", choices=("calm", *HPI_STATES), doc="the forced state")
     start: float = param(0.0, lo=0.0, hi=1e9, unit="s", doc="clock second the window opens")
-    end: float = param(0.0, lo="start", hi=1e9, lo_open=True, unit="s",
-                       doc="clock second the window closes")
+    end: float = param(
+        0.0, lo="start", hi=1e9, lo_open=True, unit="s", doc="clock second the window closes"
+    )
     note: str = field(default="")
 
 
@@ -218,24 +309,41 @@ class HPIPolicyConfig(Validated):
     config_path: ClassVar[str] = "desk.hpi"
 
     mode: HPIMode = param(HPIMode.off, choices=HPIMode, doc="off, shadow or live")
-    upgrade: list[float] = param(default_factory=lambda: [3.0, 6.0, 9.5], lo=-1e6, hi=1e6,
-                                 doc="HPI levels entering PRESSURED, DISLOCATED, SAFE")
-    downgrade: list[float] = param(default_factory=lambda: [2.0, 4.5, 7.5], lo=-1e6, hi=1e6,
-                                   doc="HPI levels leaving PRESSURED, DISLOCATED, SAFE")
+    upgrade: list[float] = param(
+        default_factory=lambda: [3.0, 6.0, 9.5],
+        lo=-1e6,
+        hi=1e6,
+        doc="HPI levels entering PRESSURED, DISLOCATED, SAFE",
+    )
+    downgrade: list[float] = param(
+        default_factory=lambda: [2.0, 4.5, 7.5],
+        lo=-1e6,
+        hi=1e6,
+        doc="HPI levels leaving PRESSURED, DISLOCATED, SAFE",
+    )
     hysteresis: bool = flag(True, "false = plain thresholding (for comparison)")
-    k_up: int = param(3, lo=1, hi=10**6, unit="observations",
-                      doc="consecutive breaching observations before an upgrade")
-    min_dwell_down_s: float = param(300.0, lo=0.0, hi=1e7, unit="s",
-                                    doc="time below a downgrade level before stepping down")
+    k_up: int = param(
+        3,
+        lo=1,
+        hi=10**6,
+        unit="observations",
+        doc="consecutive breaching observations before an upgrade",
+    )
+    min_dwell_down_s: float = param(
+        300.0, lo=0.0, hi=1e7, unit="s", doc="time below a downgrade level before stepping down"
+    )
     overrides: list[OverrideWindow] = param(
-        default_factory=list, doc="manual state windows (start, end, state); may not overlap")
+        default_factory=list, doc="manual state windows (start, end, state); may not overlap"
+    )
     state_policies: dict[str, dict[str, Any]] = param(
-        default_factory=dict, doc="per-state fields replacing the playbook's StatePolicy")
-    gate_spread_multiple: float = param(2.0, lo=1.0, hi=1e3,
-                                        doc="gated: no cross above this multiple of the calm "
-                                            "spread")
-    gate_max_wait_s: float = param(30.0, lo=0.0, hi=23_400.0, unit="s",
-                                   doc="longest a gated child waits past its dwell")
+        default_factory=dict, doc="per-state fields replacing the playbook's StatePolicy"
+    )
+    gate_spread_multiple: float = param(
+        2.0, lo=1.0, hi=1e3, doc="gated: no cross above this multiple of the calm spread"
+    )
+    gate_max_wait_s: float = param(
+        30.0, lo=0.0, hi=23_400.0, unit="s", doc="longest a gated child waits past its dwell"
+    )
     observer: HPIObserverConfig = field(default_factory=HPIObserverConfig)
 
     def check(self) -> None:
@@ -245,8 +353,10 @@ class HPIPolicyConfig(Validated):
         for name in ("upgrade", "downgrade"):
             values = list(getattr(self, name))
             if len(values) != len(HPI_STATES):
-                raise ConfigError(f"{p}.{name} must list {len(HPI_STATES)} levels "
-                                  f"({', '.join(HPI_STATES)}), got {values!r}")
+                raise ConfigError(
+                    f"{p}.{name} must list {len(HPI_STATES)} levels "
+                    f"({', '.join(HPI_STATES)}), got {values!r}"
+                )
         for i, w in enumerate(self.overrides):
             if isinstance(w, dict):
                 w = self.overrides[i] = OverrideWindow(**w)
@@ -274,30 +384,58 @@ class DeskConfig(Validated):
     config_path: ClassVar[str] = "desk"
 
     enabled: bool = flag(True, "build the desk at all")
-    rate: float = param(2.0, lo=0.0, hi=1_000.0, lo_open=True, unit="1/s",
-                        doc="wake-ups per second")
-    slice_interval_s: float = param(5.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s",
-                                    doc="time between slicing decisions of one parent")
-    passive_dwell_s: float = param(4.0, lo=0.0, hi=23_400.0, unit="s",
-                                   doc="rest of a passive child at the touch, times 1 - urgency")
-    cross_ticks: int | None = param(5, lo=0, hi=10**6, optional=True, unit="ticks",
-                                    doc="reach of a crossing IOC beyond the far touch")
+    rate: float = param(
+        2.0, lo=0.0, hi=1_000.0, lo_open=True, unit="1/s", doc="wake-ups per second"
+    )
+    slice_interval_s: float = param(
+        5.0,
+        lo=0.0,
+        hi=23_400.0,
+        lo_open=True,
+        unit="s",
+        doc="time between slicing decisions of one parent",
+    )
+    passive_dwell_s: float = param(
+        4.0,
+        lo=0.0,
+        hi=23_400.0,
+        unit="s",
+        doc="rest of a passive child at the touch, times 1 - urgency",
+    )
+    cross_ticks: int | None = param(
+        5,
+        lo=0,
+        hi=10**6,
+        optional=True,
+        unit="ticks",
+        doc="reach of a crossing IOC beyond the far touch",
+    )
     max_child_qty: int = param(5_000, lo=1, hi=10**12, unit="shares", doc="largest child")
     min_child_qty: int = param(1, lo=1, hi="max_child_qty", unit="shares", doc="smallest child")
-    volume_basis: VolumeBasis = param(VolumeBasis.since_arrival, choices=VolumeBasis,
-                                      doc="POV of the volume since arrival or of the last window")
-    volume_window_s: float = param(60.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s",
-                                   doc="the previous_minute basis's window")
+    volume_basis: VolumeBasis = param(
+        VolumeBasis.since_arrival,
+        choices=VolumeBasis,
+        doc="POV of the volume since arrival or of the last window",
+    )
+    volume_window_s: float = param(
+        60.0, lo=0.0, hi=23_400.0, lo_open=True, unit="s", doc="the previous_minute basis's window"
+    )
     exclude_own_volume: bool = flag(True, "leave the desk's own fills out of POV volume")
     initial_cash: float = param(0.0, lo=-1e15, hi=1e15, unit="currency", doc="endowment")
     initial_shares: int = param(0, lo=-(10**15), hi=10**15, unit="shares", doc="endowment")
-    queue_loss_reference: float = param(0.5, lo=0.0, hi=1.0, lo_open=True,
-                                        doc="queue-priority share lost that counts as lost")
-    mid_after_s: float = param(30.0, lo=0.0, hi=23_400.0, unit="s",
-                               doc="horizon of the mid read after a child's last fill")
-    markout_horizons_s: list[float] = param(default_factory=lambda: [5.0, 30.0, 120.0], lo=0.0,
-                                            hi=23_400.0, unit="s",
-                                            doc="markout horizons of every child")
+    queue_loss_reference: float = param(
+        0.5, lo=0.0, hi=1.0, lo_open=True, doc="queue-priority share lost that counts as lost"
+    )
+    mid_after_s: float = param(
+        30.0, lo=0.0, hi=23_400.0, unit="s", doc="horizon of the mid read after a child's last fill"
+    )
+    markout_horizons_s: list[float] = param(
+        default_factory=lambda: [5.0, 30.0, 120.0],
+        lo=0.0,
+        hi=23_400.0,
+        unit="s",
+        doc="markout horizons of every child",
+    )
     hpi: HPIPolicyConfig = field(default_factory=HPIPolicyConfig)
 
     def check(self) -> None:

@@ -65,8 +65,9 @@ class ExecutionDesk(Participant):
     population = "desk"
     wants_fills = True
 
-    def __init__(self, model: Any, stream: Any, rate: float, cfg: DeskConfig,
-                 policy: Any = None) -> None:
+    def __init__(
+        self, model: Any, stream: Any, rate: float, cfg: DeskConfig, policy: Any = None
+    ) -> None:
         super().__init__(model, stream, rate)
         self.cfg = cfg
         self.initial_cash = cfg.initial_cash
@@ -94,9 +95,11 @@ class ExecutionDesk(Participant):
 
     @policy.setter
     def policy(self, policy: Any) -> None:
-        if not (callable(getattr(policy, "adjust", None))
-                and callable(getattr(policy, "on_child_done", None))
-                and isinstance(getattr(policy, "state", None), str)):
+        if not (
+            callable(getattr(policy, "adjust", None))
+            and callable(getattr(policy, "on_child_done", None))
+            and isinstance(getattr(policy, "state", None), str)
+        ):
             raise ValueError(
                 "desk policy must have a str 'state' and methods 'adjust(model, parent)' and "
                 f"'on_child_done(child)' (see SchedulePolicy), got {type(policy).__name__}"
@@ -111,9 +114,16 @@ class ExecutionDesk(Participant):
         spec = event if isinstance(event, ParentOrderSpec) else ParentOrderSpec.from_event(event)
         model = self.model
         now = model.now
-        p = ParentOrder.start(spec, parent_id=len(self.parents), tick=model.tick, now=now,
-                              arrival_mid=self._mid(), day=model.day,
-                              volume_step=model.state.n, own_mark=self._own.visible(now))
+        p = ParentOrder.start(
+            spec,
+            parent_id=len(self.parents),
+            tick=model.tick,
+            now=now,
+            arrival_mid=self._mid(),
+            day=model.day,
+            volume_step=model.state.n,
+            own_mark=self._own.visible(now),
+        )
         self.parents.append(p)
         self._active.append(p)
         self._next_due = min(self._next_due, now)
@@ -128,8 +138,14 @@ class ExecutionDesk(Participant):
     def fill_records(self) -> list[dict]:
         """One row per fill: ``child_id``, ``parent_id``, ``time``, ``qty``, ``price``, ``side``."""
         return [
-            {"child_id": c.child_id, "parent_id": c.parent_id, "time": t, "qty": q, "price": px,
-             "side": c.side}
+            {
+                "child_id": c.child_id,
+                "parent_id": c.parent_id,
+                "time": t,
+                "qty": q,
+                "price": px,
+                "side": c.side,
+            }
             for c in self.children
             for t, q, px in c.fills
         ]
@@ -147,7 +163,8 @@ class ExecutionDesk(Participant):
             "completion": filled / qty if qty else math.nan,
             "slippage_bps": cost / filled if filled else math.nan,
             "passive_share": sum(p.passive_filled for p in self.parents) / filled
-            if filled else math.nan,
+            if filled
+            else math.nan,
         }
 
     # ------------------------------------------------------------------ the clock
@@ -293,11 +310,13 @@ class ExecutionDesk(Participant):
         else:
             self._send_cross(p, c, now)
 
-    def _new_child(self, p: ParentOrder, now: float, due: float, qty: int,
-                   adj: SliceAdjustment) -> ChildOrder:
+    def _new_child(
+        self, p: ParentOrder, now: float, due: float, qty: int, adj: SliceAdjustment
+    ) -> ChildOrder:
         """A child of ``qty`` shares decided now, shaped by the policy's adjustment."""
-        dwell = (adj.dwell_s if adj.dwell_s is not None
-                 else self.cfg.passive_dwell_s * (1.0 - p.urgency))
+        dwell = (
+            adj.dwell_s if adj.dwell_s is not None else self.cfg.passive_dwell_s * (1.0 - p.urgency)
+        )
         return ChildOrder(
             child_id=len(self.children),
             parent_id=p.parent_id,
@@ -356,8 +375,12 @@ class ExecutionDesk(Participant):
         model = self.model
         ctx = book_features(model.book, model.state, p.side, c.qty, c.arrival_mid)
         c.half_spread = 0.5 * ctx["spread_ticks"] * model.tick
-        ctx.update(urgency=p.urgency, parent_participation=p.participation,
-                   parent_qty=float(p.qty), elapsed_s=c.decision_time - p.arrival_time)
+        ctx.update(
+            urgency=p.urgency,
+            parent_participation=p.participation,
+            parent_qty=float(p.qty),
+            elapsed_s=c.decision_time - p.arrival_time,
+        )
         extra = getattr(self.policy, "decision_context", None)
         if extra is not None:
             ctx.update(extra(model, p))

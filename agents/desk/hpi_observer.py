@@ -86,22 +86,33 @@ class HPIObserver:
     baseline.
     """
 
-    def __init__(self, cfg: HPIObserverConfig, model, *, batch: int = 256,
-                 sink: Callable[[HPIReading], tuple[str, float]] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: HPIObserverConfig,
+        model,
+        *,
+        batch: int = 256,
+        sink: Callable[[HPIReading], tuple[str, float]] | None = None,
+    ) -> None:
         self.cfg = cfg
         fallbacks = {k: (float(v[0]), float(v[1])) for k, v in cfg.fallbacks.items()}
         # one observation per model step: the seconds of history become observation counts
         window = round(cfg.scaler_window_s / model.dt)
         if window < 4:
-            raise ValueError(f"desk.hpi.observer.scaler_window_s must span at least 4 steps "
-                             f"(>= {4 * model.dt:g} s at market.step_seconds={model.dt:g}), "
-                             f"got {cfg.scaler_window_s!r}")
+            raise ValueError(
+                f"desk.hpi.observer.scaler_window_s must span at least 4 steps "
+                f"(>= {4 * model.dt:g} s at market.step_seconds={model.dt:g}), "
+                f"got {cfg.scaler_window_s!r}"
+            )
         min_history = min(max(1, round(cfg.min_history_s / model.dt)), window)
         self.index = HedgePressureIndex(
             weights={k: float(cfg.weights.get(k, 1.0)) for k in COMPONENTS},
-            window=window, min_history=min_history,
-            z_clip=float(cfg.z_clip), fallbacks=fallbacks,
-            slope_window_seconds=float(cfg.slope_window_s))
+            window=window,
+            min_history=min_history,
+            z_clip=float(cfg.z_clip),
+            fallbacks=fallbacks,
+            slope_window_seconds=float(cfg.slope_window_s),
+        )
         self.sign_convention = (float(cfg.sign_convention[0]), float(cfg.sign_convention[1]))
         self.event_windows = scenario_event_windows(model.cfg.scenario, cfg)
         self.model = model
@@ -139,10 +150,13 @@ class HPIObserver:
             self.gex_calls = self.gex_puts = 0.0
         else:
             # Only public fields enter: strikes, expiries, types and open interest.
-            legs = Legs(strike=np.array(chain.strike)[keep],
-                        is_call=np.array(chain.is_call)[keep],
-                        multiplier=np.array(chain.multiplier)[keep],
-                        expiry=np.array(chain.expiry)[keep], open_interest=oi[keep])
+            legs = Legs(
+                strike=np.array(chain.strike)[keep],
+                is_call=np.array(chain.is_call)[keep],
+                multiplier=np.array(chain.multiplier)[keep],
+                expiry=np.array(chain.expiry)[keep],
+                open_interest=oi[keep],
+            )
             years = np.maximum(legs.expiry - now, 1.0) / SECONDS_PER_YEAR
             vols = np.asarray(model.surface.vol(legs.strike, years, spot), dtype=float)
             rep = observer_gex(legs, spot, vols, now=now, sign_convention=self.sign_convention)
@@ -171,8 +185,9 @@ class HPIObserver:
         cfg = self.cfg
         book = model.book
         bb, ba = book.best_bid, book.best_ask
-        dt = max(now - self._prev_time, model.dt) if self._prev_time == self._prev_time \
-            else model.dt
+        dt = (
+            max(now - self._prev_time, model.dt) if self._prev_time == self._prev_time else model.dt
+        )
         alpha = 1.0 - 0.5 ** (dt / cfg.baseline_halflife_s)
         fast = 1.0 - 0.5 ** (dt / cfg.spread_halflife_s)
         base = self.spread_baseline
@@ -188,8 +203,9 @@ class HPIObserver:
         spread = self._spread_fast
         bid_touch = book.size_within(1, 0) if bb is not None else 0
         ask_touch = book.size_within(-1, 0) if ba is not None else 0
-        depth = float(ask_touch if side > 0 else bid_touch if side < 0
-                      else min(bid_touch, ask_touch))
+        depth = float(
+            ask_touch if side > 0 else bid_touch if side < 0 else min(bid_touch, ask_touch)
+        )
         # depletion is measured against the touch ``depletion_window_s`` ago, not one step ago:
         # a one-step change is mostly queue churn
         self._depths.append((now, depth))
@@ -209,8 +225,16 @@ class HPIObserver:
         new = rate if old != old else old + alpha * (rate - old)
         self.cancel_rate_baseline = max(new, _MIN_CANCEL_RATE)
         self._prev_time = now
-        return spread, self.spread_baseline, depth, prev, depletion_dt, cancels, span, \
-            self.cancel_rate_baseline
+        return (
+            spread,
+            self.spread_baseline,
+            depth,
+            prev,
+            depletion_dt,
+            cancels,
+            span,
+            self.cancel_rate_baseline,
+        )
 
     # ------------------------------------------------------------------ one observation
     def observe(self, model, side: int = 0) -> None:
@@ -224,9 +248,21 @@ class HPIObserver:
             self._refresh_chain(model, now, spot)
         tte = max(self._expiry - now, 0.0) if self._expiry == self._expiry else math.nan
         self.seconds_to_expiry = tte
-        self._pending.append((now, state.n, side, self.gex_near, self.concentration,
-                              self.gex_total, self.gex_calls, self.gex_puts, tte, self.oi_weight,
-                              *self._book_inputs(model, now, side)))
+        self._pending.append(
+            (
+                now,
+                state.n,
+                side,
+                self.gex_near,
+                self.concentration,
+                self.gex_total,
+                self.gex_calls,
+                self.gex_puts,
+                tte,
+                self.oi_weight,
+                *self._book_inputs(model, now, side),
+            )
+        )
         if len(self._pending) >= self.batch:
             self.flush()
 
@@ -243,46 +279,84 @@ class HPIObserver:
         times = np.asarray(cols[0])
         steps = np.asarray(cols[1], dtype=np.int64)
         sides = np.asarray(cols[2], dtype=float)
-        gex_near, conc, gex_total, gex_calls, gex_puts = (np.asarray(c, dtype=float)
-                                                          for c in cols[3:8])
+        gex_near, conc, gex_total, gex_calls, gex_puts = (
+            np.asarray(c, dtype=float) for c in cols[3:8]
+        )
         tte, oi_w = np.asarray(cols[8], dtype=float), np.asarray(cols[9], dtype=float)
         spread, base, depth, prev, dt, cancels, span, cancel_base = (
-            np.asarray(c, dtype=float) for c in cols[10:18])
+            np.asarray(c, dtype=float) for c in cols[10:18]
+        )
 
-        gp = np.atleast_1d(gamma_pressure(gex_near, conc, gex_scale=cfg.gex_scale,
-                                          pin_weight=cfg.pin_weight))
+        gp = np.atleast_1d(
+            gamma_pressure(gex_near, conc, gex_scale=cfg.gex_scale, pin_weight=cfg.pin_weight)
+        )
         # velocity over the step-by-step mid tape, exactly as spot_velocity defines it
         k = max(1, round(cfg.velocity_window_s / model.dt))
         first = max(int(steps[0]) - k, 0)
         tape_steps = np.arange(first, int(steps[-1]) + 1)
-        tape_v = spot_velocity(tape_steps * model.dt, model.state.mids[first: steps[-1] + 1],
-                               k * model.dt, desk_side=1)
+        tape_v = spot_velocity(
+            tape_steps * model.dt,
+            model.state.mids[first : steps[-1] + 1],
+            k * model.dt,
+            desk_side=1,
+        )
         v = tape_v[steps - first]
         sv = np.where(sides != 0, sides * v, np.abs(v))
         no_expiry = ~np.isfinite(tte)
-        ep = np.atleast_1d(expiry_proximity(
-            np.where(no_expiry, SECONDS_PER_YEAR, tte), np.where(no_expiry, 0.0, oi_w),
-            self.event_windows, times, floor_hours=cfg.expiry_floor_hours,
-            event_bump=cfg.event_bump, event_lead_seconds=cfg.event_lead_s))
+        ep = np.atleast_1d(
+            expiry_proximity(
+                np.where(no_expiry, SECONDS_PER_YEAR, tte),
+                np.where(no_expiry, 0.0, oi_w),
+                self.event_windows,
+                times,
+                floor_hours=cfg.expiry_floor_hours,
+                event_bump=cfg.event_bump,
+                event_lead_seconds=cfg.event_lead_s,
+            )
+        )
         bs = self._stress(spread, base, depth, prev, dt, cancels, span, cancel_base)
         for i in range(len(rows)):
-            reading = self.index.step(float(times[i]), float(gp[i]), float(sv[i]), float(ep[i]),
-                                      float(bs[i]))
+            reading = self.index.step(
+                float(times[i]), float(gp[i]), float(sv[i]), float(ep[i]), float(bs[i])
+            )
             self._reading = reading
             state, tail = self.sink(reading) if self.sink is not None else ("", math.nan)
-            self._rows.append((reading.time, reading.hpi, reading.slope,
-                               *(reading.z[c] for c in COMPONENTS),
-                               *(reading.raw[c] for c in COMPONENTS), float(gex_near[i]),
-                               float(gex_total[i]), float(gex_calls[i]), float(gex_puts[i]),
-                               float(conc[i]), float(tte[i]),
-                               float(oi_w[i]), float(base[i]), state, tail))
+            self._rows.append(
+                (
+                    reading.time,
+                    reading.hpi,
+                    reading.slope,
+                    *(reading.z[c] for c in COMPONENTS),
+                    *(reading.raw[c] for c in COMPONENTS),
+                    float(gex_near[i]),
+                    float(gex_total[i]),
+                    float(gex_calls[i]),
+                    float(gex_puts[i]),
+                    float(conc[i]),
+                    float(tte[i]),
+                    float(oi_w[i]),
+                    float(base[i]),
+                    state,
+                    tail,
+                )
+            )
 
     def _stress(self, spread, base, depth, prev, dt, cancels, span, cancel_base) -> np.ndarray:
         # book_stress takes one calm cancel rate; the learned baseline moves slowly, so rows are
         # scaled to a unit baseline (cancels / rate) and the function gets a rate of 1.
-        return np.atleast_1d(book_stress(spread, base, depth, prev, dt, cancels / cancel_base,
-                                         span, weights=tuple(self.cfg.stress_weights),
-                                         cancel_baseline_rate=1.0))
+        return np.atleast_1d(
+            book_stress(
+                spread,
+                base,
+                depth,
+                prev,
+                dt,
+                cancels / cancel_base,
+                span,
+                weights=tuple(self.cfg.stress_weights),
+                cancel_baseline_rate=1.0,
+            )
+        )
 
     @property
     def n_observations(self) -> int:
@@ -302,9 +376,21 @@ class HPIObserver:
         share, the spread baseline (ticks), the state and the tail forecast (bps, NaN without a
         forecaster)."""
         self.flush()
-        columns = ["time", "hpi", "hpi_slope", *(f"z_{k}" for k in COMPONENTS),
-                   *(f"raw_{k}" for k in COMPONENTS), "observer_gex_near", "observer_gex_total",
-                   "observer_gex_calls", "observer_gex_puts", "pin_concentration",
-                   "seconds_to_expiry", "expiry_oi_share", "spread_baseline_ticks", "desk_state",
-                   "tail_p95_bps"]
+        columns = [
+            "time",
+            "hpi",
+            "hpi_slope",
+            *(f"z_{k}" for k in COMPONENTS),
+            *(f"raw_{k}" for k in COMPONENTS),
+            "observer_gex_near",
+            "observer_gex_total",
+            "observer_gex_calls",
+            "observer_gex_puts",
+            "pin_concentration",
+            "seconds_to_expiry",
+            "expiry_oi_share",
+            "spread_baseline_ticks",
+            "desk_state",
+            "tail_p95_bps",
+        ]
         return pd.DataFrame(self._rows, columns=columns)

@@ -82,8 +82,9 @@ class HPIPolicy:
         self.children_seen = 0
         self.queue_breaches = 0
 
-    def attach_tail_forecaster(self, forecaster: Callable, *, upgrade_bps, downgrade_bps,
-                               interval_s: float = 10.0) -> None:
+    def attach_tail_forecaster(
+        self, forecaster: Callable, *, upgrade_bps, downgrade_bps, interval_s: float = 10.0
+    ) -> None:
         """Let a p95 slippage forecast (bps, + = cost) move the state machine next to the HPI.
 
         ``forecaster(policy, model) -> p95 bps`` (e.g. a :class:`QuantileTailForecaster`) is
@@ -95,15 +96,19 @@ class HPIPolicy:
         no meaning without the forecaster that comes with them.
         """
         if not callable(forecaster):
-            raise ValueError(f"forecaster must be callable(policy, model), got "
-                             f"{type(forecaster).__name__}")
+            raise ValueError(
+                f"forecaster must be callable(policy, model), got {type(forecaster).__name__}"
+            )
         if self.observer.n_observations:
-            raise ValueError("attach_tail_forecaster must be called before the first "
-                             "observation (the state machine is rebuilt with the tail levels)")
+            raise ValueError(
+                "attach_tail_forecaster must be called before the first "
+                "observation (the state machine is rebuilt with the tail levels)"
+            )
         interval = float(interval_s)
         if not (math.isfinite(interval) and 0.0 < interval <= SECONDS_PER_DAY):
-            raise ValueError(f"interval_s must be in (0, {SECONDS_PER_DAY:g}] seconds, got "
-                             f"{interval_s!r}")
+            raise ValueError(
+                f"interval_s must be in (0, {SECONDS_PER_DAY:g}] seconds, got {interval_s!r}"
+            )
         self.machine = build_state_machine(self.cfg, list(upgrade_bps), list(downgrade_bps))
         self.tail_forecaster = forecaster
         self.tail_interval_s = interval
@@ -113,8 +118,12 @@ class HPIPolicy:
         tail = self.tail_p95_bps if math.isfinite(self.tail_p95_bps) else None
         # the component z-scores ride along so every transition is logged with its causes
         z = reading.z
-        self.machine.step(reading.time, reading.hpi, tail,
-                          {key: z[k] for key, k in zip(_Z_COLUMNS, COMPONENTS, strict=True)})
+        self.machine.step(
+            reading.time,
+            reading.hpi,
+            tail,
+            {key: z[k] for key, k in zip(_Z_COLUMNS, COMPONENTS, strict=True)},
+        )
         return self.machine.state.value, self.tail_p95_bps
 
     @property
@@ -171,11 +180,18 @@ class HPIPolicy:
         adj = self.adjustment(state, parent)
         if self.mode is HPIMode.shadow:
             if adj != NEUTRAL:
-                self.shadow_log.append({
-                    "time": model.now, "parent_id": parent.parent_id, "state": state.value,
-                    "hpi": self.observer.reading.hpi if self.observer.reading else math.nan,
-                    **{f"would_{k}": (math.nan if v is None else float(v))
-                       for k, v in adj._asdict().items()}})
+                self.shadow_log.append(
+                    {
+                        "time": model.now,
+                        "parent_id": parent.parent_id,
+                        "state": state.value,
+                        "hpi": self.observer.reading.hpi if self.observer.reading else math.nan,
+                        **{
+                            f"would_{k}": (math.nan if v is None else float(v))
+                            for k, v in adj._asdict().items()
+                        },
+                    }
+                )
             return NEUTRAL
         return adj
 
@@ -237,13 +253,25 @@ class QuantileTailForecaster:
     + = cost). ``use_hedge=False`` forecasts with Layer A alone.
     """
 
-    def __init__(self, slippage_model, quantile: float = 0.95, *, nominal_qty: int = 1_000,
-                 urgency: float = 0.5, use_hedge: bool = True) -> None:
+    def __init__(
+        self,
+        slippage_model,
+        quantile: float = 0.95,
+        *,
+        nominal_qty: int = 1_000,
+        urgency: float = 0.5,
+        use_hedge: bool = True,
+    ) -> None:
         if quantile not in getattr(slippage_model, "quantiles", ()):
-            raise ValueError(f"quantile must be one of the model's fitted levels "
-                             f"{getattr(slippage_model, 'quantiles', ())}, got {quantile!r}")
-        if isinstance(nominal_qty, bool) or not isinstance(nominal_qty, (int, np.integer)) \
-                or nominal_qty < 1:
+            raise ValueError(
+                f"quantile must be one of the model's fitted levels "
+                f"{getattr(slippage_model, 'quantiles', ())}, got {quantile!r}"
+            )
+        if (
+            isinstance(nominal_qty, bool)
+            or not isinstance(nominal_qty, (int, np.integer))
+            or nominal_qty < 1
+        ):
             raise ValueError(f"nominal_qty must be an integer >= 1, got {nominal_qty!r}")
         if not 0.0 <= urgency <= 1.0:
             raise ValueError(f"urgency must be in [0, 1], got {urgency!r}")
@@ -257,13 +285,16 @@ class QuantileTailForecaster:
         """The one-row feature frame the forecast is made from."""
         desk = model.populations[ExecutionDesk.population][0]
         side = desk_side(desk) or 1
-        row = book_features(model.book, model.state, side, self.nominal_qty,
-                            float(model.state.mid))
+        row = book_features(model.book, model.state, side, self.nominal_qty, float(model.state.mid))
         r = policy.observer.reading
         tte = policy.observer.seconds_to_expiry
-        row.update(latency_ms=0.0, urgency=self.urgency,
-                   hpi=r.hpi if r else 0.0, hpi_slope=r.slope if r else 0.0,
-                   seconds_to_expiry=tte if tte == tte else NO_EXPIRY_SECONDS)
+        row.update(
+            latency_ms=0.0,
+            urgency=self.urgency,
+            hpi=r.hpi if r else 0.0,
+            hpi_slope=r.slope if r else 0.0,
+            seconds_to_expiry=tte if tte == tte else NO_EXPIRY_SECONDS,
+        )
         return pd.DataFrame([row])
 
     def __call__(self, policy: HPIPolicy, model) -> float:

@@ -30,19 +30,27 @@ class ParentOrderSpec(Validated):
     side: int = param(choices=(1, -1), doc="+1 buy, -1 sell")
     qty: int = param(lo=1, hi=10**15, unit="shares", doc="quantity to execute")
     algo: str = param("pov", choices=("pov", "twap"), doc="schedule")
-    participation: float = param(0.1, lo=0.0, hi=1.0, lo_open=True,
-                                 doc="POV share of the market's volume")
-    horizon_s: float = param(1800.0, lo=0.0, hi=1e9, lo_open=True, unit="s",
-                             doc="TWAP horizon")
-    limit_price: float | None = param(None, lo=0.0, hi=1e15, lo_open=True, optional=True,
-                                      unit="currency", doc="price cap of every child")
+    participation: float = param(
+        0.1, lo=0.0, hi=1.0, lo_open=True, doc="POV share of the market's volume"
+    )
+    horizon_s: float = param(1800.0, lo=0.0, hi=1e9, lo_open=True, unit="s", doc="TWAP horizon")
+    limit_price: float | None = param(
+        None,
+        lo=0.0,
+        hi=1e15,
+        lo_open=True,
+        optional=True,
+        unit="currency",
+        doc="price cap of every child",
+    )
     urgency: float = param(0.5, lo=0.0, hi=1.0, doc="0 = full passive dwell, 1 = cross at once")
 
     def check(self) -> None:
         # integers, not merely numbers in range: a bool or a fractional quantity is a mistake
         if isinstance(self.side, bool):
-            raise ConfigError(f"{self.config_path}.side must be +1 (buy) or -1 (sell), "
-                              f"got {self.side!r}")
+            raise ConfigError(
+                f"{self.config_path}.side must be +1 (buy) or -1 (sell), got {self.side!r}"
+            )
         if isinstance(self.qty, bool) or not isinstance(self.qty, (int, np.integer)):
             raise ConfigError(f"{self.config_path}.qty must be an integer > 0, got {self.qty!r}")
 
@@ -50,9 +58,15 @@ class ParentOrderSpec(Validated):
     def from_event(cls, event: Any) -> ParentOrderSpec:
         """The spec of a scenario event (anything with the same attributes, e.g. a
         ``parent_order`` event of the scenario)."""
-        return cls(side=event.side, qty=event.qty, algo=event.algo,
-                   participation=event.participation, horizon_s=event.horizon_s,
-                   limit_price=event.limit_price, urgency=event.urgency)
+        return cls(
+            side=event.side,
+            qty=event.qty,
+            algo=event.algo,
+            participation=event.participation,
+            horizon_s=event.horizon_s,
+            limit_price=event.limit_price,
+            urgency=event.urgency,
+        )
 
 
 def _slippage_bps(side: int, avg_price: float, arrival_mid: float) -> float:
@@ -149,7 +163,8 @@ class ChildOrder:
             "due_time": self.due_time,
             "latency_ms": 1e3 * (self.decision_time - self.due_time),
             "half_spread": self.half_spread,
-            "queue_loss_threshold": math.nan if self.queue_loss_threshold is None
+            "queue_loss_threshold": math.nan
+            if self.queue_loss_threshold is None
             else self.queue_loss_threshold,
             "queue_ahead0": self.queue_ahead0,
             "queue_loss_max": self.queue_loss_max,
@@ -197,8 +212,18 @@ class ParentOrder:
     own_mark: int = 0
 
     @classmethod
-    def start(cls, spec: ParentOrderSpec, *, parent_id: int, tick: float, now: float,
-              arrival_mid: float, day: int, volume_step: int, own_mark: int) -> ParentOrder:
+    def start(
+        cls,
+        spec: ParentOrderSpec,
+        *,
+        parent_id: int,
+        tick: float,
+        now: float,
+        arrival_mid: float,
+        day: int,
+        volume_step: int,
+        own_mark: int,
+    ) -> ParentOrder:
         """A parent order of ``spec`` arriving at ``now`` (book ``tick`` size in currency); its
         POV volume is counted from record step ``volume_step`` and own fills ``own_mark``."""
         side, limit = spec.side, spec.limit_price

@@ -167,8 +167,9 @@ class OwnFills:
         return self._window_qty - pending
 
 
-def advance_target(p: ParentOrder, now: float, adj: SliceAdjustment, cfg: DeskConfig,
-                   state: Any, own: OwnFills) -> None:
+def advance_target(
+    p: ParentOrder, now: float, adj: SliceAdjustment, cfg: DeskConfig, state: Any, own: OwnFills
+) -> None:
     """Move ``p.target`` (cumulative shares due) to ``now`` under the plain schedule.
 
     TWAP: evenly over the (scaled) horizon, one slice ahead so the last child goes out by the

@@ -18,8 +18,17 @@ from market.execution.decomposition import add_child_cost_inputs, add_final_mid,
 
 #: timeseries columns the model records from the desk's HPI policy (NaN / "off" without one)
 HPI_REPORT_COLUMNS: tuple[str, ...] = (
-    "hpi", "hpi_slope", "hpi_gamma_pressure", "hpi_spot_velocity", "hpi_expiry_proximity",
-    "hpi_book_stress", "observer_gex", "observer_gex_calls", "observer_gex_puts", "desk_state")
+    "hpi",
+    "hpi_slope",
+    "hpi_gamma_pressure",
+    "hpi_spot_velocity",
+    "hpi_expiry_proximity",
+    "hpi_book_stress",
+    "observer_gex",
+    "observer_gex_calls",
+    "observer_gex_puts",
+    "desk_state",
+)
 
 
 def hpi_report(model: Any, column: str) -> float | str:
@@ -47,8 +56,14 @@ def child_frame(desk: ExecutionDesk) -> pd.DataFrame:
         return frame
     times, mids = _mid_series(desk.model)
     arrival = {p.parent_id: p.arrival_mid for p in desk.parents}
-    return add_child_cost_inputs(frame, arrival, times, mids, mid_after_s=desk.cfg.mid_after_s,
-                                 horizons=desk.cfg.markout_horizons_s)
+    return add_child_cost_inputs(
+        frame,
+        arrival,
+        times,
+        mids,
+        mid_after_s=desk.cfg.mid_after_s,
+        horizons=desk.cfg.markout_horizons_s,
+    )
 
 
 def parent_frame(desk: ExecutionDesk) -> pd.DataFrame:
@@ -72,7 +87,8 @@ def desk_tables(desk: ExecutionDesk, model: Any) -> dict[str, pd.DataFrame]:
         kids, pars = decompose_frames(children, parents)
         out["desk_parents"] = pars
         out["desk_children"] = children.join(
-            kids[[c for c in kids.columns if c.startswith("cost_")]])
+            kids[[c for c in kids.columns if c.startswith("cost_")]]
+        )
     policy = desk.policy
     if isinstance(policy, HPIPolicy):
         out["desk_hpi"] = policy.observer.frame()  # flushes, so the machine is up to date
@@ -88,8 +104,9 @@ def desk_summary(desk: ExecutionDesk) -> dict:
     out = dict(desk.summary())
     children = desk.children
     resting = [c for c in children if c.passive_order_id]
-    out["queue_loss_rate"] = (sum(c.queue_lost for c in resting) / len(resting)
-                              if resting else math.nan)
+    out["queue_loss_rate"] = (
+        sum(c.queue_lost for c in resting) / len(resting) if resting else math.nan
+    )
     policy = desk.policy
     if isinstance(policy, HPIPolicy):
         out["hpi_mode"] = policy.mode.value

@@ -19,8 +19,11 @@ from market.validation import ConfigError
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m experiments.facts", description=__doc__)
-    p.add_argument("--quick", action="store_true",
-                   help="2 seeds x 3 days and 2 impact seeds (a minute or two on two cores)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="2 seeds x 3 days and 2 impact seeds (a minute or two on two cores)",
+    )
     p.add_argument("--seeds", type=int, nargs="+", help="seeds of the many-day runs")
     p.add_argument("--days", type=int, help="days of each many-day run")
     p.add_argument("--impact-seeds", type=int, nargs="+", help="seeds of the impact runs")
@@ -34,8 +37,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def config_from(args: argparse.Namespace) -> FactsConfig:
     """The preset (``--quick`` or the default) with the options given on the command line."""
     base = quick_config() if args.quick else FactsConfig()
-    given = {"seeds": args.seeds, "days": args.days, "impact_seeds": args.impact_seeds,
-             "sizes": args.sizes, "workers": args.workers, "overrides": args.overrides or None}
+    given = {
+        "seeds": args.seeds,
+        "days": args.days,
+        "impact_seeds": args.impact_seeds,
+        "sizes": args.sizes,
+        "workers": args.workers,
+        "overrides": args.overrides or None,
+    }
     return dataclasses.replace(base, **{k: v for k, v in given.items() if v is not None})
 
 

@@ -1,4 +1,3 @@
-
 """What the facts command runs: seeds, days, the impact sizes, and the two presets.
 
 The seeds default to 1001 and up, which no calibration of the model has used, so the table reads
@@ -27,22 +26,49 @@ class FactsConfig(Validated):
 
     config_path: ClassVar[str] = "facts"
 
-    seeds: list[int] = param(default_factory=lambda: [1001, 1002, 1003, 1004], lo=0,
-                             hi=MAX_SEED, unit="seed", doc="seeds of the many-day runs")
+    seeds: list[int] = param(
+        default_factory=lambda: [1001, 1002, 1003, 1004],
+        lo=0,
+        hi=MAX_SEED,
+        unit="seed",
+        doc="seeds of the many-day runs",
+    )
     days: int = param(20, lo=1, hi=250, unit="trading days", doc="length of each many-day run")
-    impact_seeds: list[int] = param(default_factory=lambda: list(range(1001, 1009)), lo=0,
-                                    hi=MAX_SEED, unit="seed",
-                                    doc="seeds of the paired impact runs (one day each)")
-    sizes: list[float] = param(default_factory=lambda: list(DEFAULT_SIZES), lo=0.0, hi=0.5,
-                               lo_open=True, unit="fraction of daily volume",
-                               doc="parent-order sizes Q/V of the impact experiment")
-    participation: float = param(0.1, lo=0.0, hi=1.0, lo_open=True, unit="fraction",
-                                 doc="POV rate of the parent orders")
+    impact_seeds: list[int] = param(
+        default_factory=lambda: list(range(1001, 1009)),
+        lo=0,
+        hi=MAX_SEED,
+        unit="seed",
+        doc="seeds of the paired impact runs (one day each)",
+    )
+    sizes: list[float] = param(
+        default_factory=lambda: list(DEFAULT_SIZES),
+        lo=0.0,
+        hi=0.5,
+        lo_open=True,
+        unit="fraction of daily volume",
+        doc="parent-order sizes Q/V of the impact experiment",
+    )
+    participation: float = param(
+        0.1, lo=0.0, hi=1.0, lo_open=True, unit="fraction", doc="POV rate of the parent orders"
+    )
     start: str = "10:00"
-    after_s: float = param(3600.0, lo=0.0, hi=SECONDS_PER_DAY, lo_open=True, unit="s",
-                           doc="impact is read again this long after the order completes")
-    tail_fraction: float = param(0.05, lo=0.0, hi=0.5, lo_open=True, unit="fraction",
-                                 doc="share of the 5-minute returns in the Hill tail")
+    after_s: float = param(
+        3600.0,
+        lo=0.0,
+        hi=SECONDS_PER_DAY,
+        lo_open=True,
+        unit="s",
+        doc="impact is read again this long after the order completes",
+    )
+    tail_fraction: float = param(
+        0.05,
+        lo=0.0,
+        hi=0.5,
+        lo_open=True,
+        unit="fraction",
+        doc="share of the 5-minute returns in the Hill tail",
+    )
     workers: int = param(2, lo=1, hi=64, unit="processes", doc="runs in parallel")
     #: Hydra overrides appended to every run (e.g. a smaller population for tests)
     overrides: list[str] = field(default_factory=list)

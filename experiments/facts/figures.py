@@ -73,8 +73,10 @@ def intraday_figure(profiles: dict, path: Path) -> None:
         smooth = np.convolve(prof, np.ones(5) / 5, mode="same")  # 5-minute moving mean
         ax.plot(minute, smooth / mid if mid > 0 else smooth, label=label)
     ax.axhline(1.5, color="grey", ls=":", label="1.5× midday")
-    ax.set_xticks(range(0, MINUTES_PER_DAY + 1, 60),
-                  ["9:30", "10:30", "11:30", "12:30", "13:30", "14:30", "15:30"])
+    ax.set_xticks(
+        range(0, MINUTES_PER_DAY + 1, 60),
+        ["9:30", "10:30", "11:30", "12:30", "13:30", "14:30", "15:30"],
+    )
     ax.set_xlabel("time of day")
     ax.set_ylabel("mean / midday mean (12:00–14:00)")
     ax.legend(fontsize=8)

@@ -48,8 +48,16 @@ class PairedRuns:
 
 
 def _parent_event(side: int, qty: int, cfg: FactsConfig) -> EventConfig:
-    return EventConfig(kind=EventKind.parent_order, day=0, at=cfg.start, side=side, qty=qty,
-                       algo="pov", participation=cfg.participation, urgency=0.5)
+    return EventConfig(
+        kind=EventKind.parent_order,
+        day=0,
+        at=cfg.start,
+        side=side,
+        qty=qty,
+        algo="pov",
+        participation=cfg.participation,
+        urgency=0.5,
+    )
 
 
 def _run_day(seed: int, cfg: FactsConfig, events: list[EventConfig]) -> HedgeLoopModel:
@@ -84,8 +92,9 @@ def run_paired(seed: int, side: int, cfg: FactsConfig) -> PairedRuns:
         out.qty.append(qty)
         out.end.append(end)
         out.peak.append(fx.value_at(times, path, end if done else SECONDS_PER_DAY))
-        out.after.append(fx.value_at(times, path, later)
-                         if done and later <= SECONDS_PER_DAY else float("nan"))
+        out.after.append(
+            fx.value_at(times, path, later) if done and later <= SECONDS_PER_DAY else float("nan")
+        )
         before = path[times < cfg.start_s]
         if before.size:
             out.pre_arrival_max = max(out.pre_arrival_max, float(np.max(np.abs(before))))
@@ -108,15 +117,19 @@ def size_rows(runs: Sequence[PairedRuns], sigma_daily: float) -> list[dict]:
         peak, peak_se = _mean_se(np.array([r.peak[j] for r in runs]))
         after, after_se = _mean_se(np.array([r.after[j] for r in runs]))
         y = float(fx.square_root_prefactor(peak, sigma_daily, qv)) if peak is not None else None
-        rows.append({
-            "q_over_v": qv,
-            "n_seeds": len(runs),
-            "n_completed": int(sum(np.isfinite(r.end[j]) for r in runs)),
-            "i_peak": peak, "i_peak_se": peak_se,
-            "i_after": after, "i_after_se": after_se,
-            "y": y,
-            "after_over_peak": after / peak if after is not None and peak else None,
-        })
+        rows.append(
+            {
+                "q_over_v": qv,
+                "n_seeds": len(runs),
+                "n_completed": int(sum(np.isfinite(r.end[j]) for r in runs)),
+                "i_peak": peak,
+                "i_peak_se": peak_se,
+                "i_after": after,
+                "i_after_se": after_se,
+                "y": y,
+                "after_over_peak": after / peak if after is not None and peak else None,
+            }
+        )
     return rows
 
 

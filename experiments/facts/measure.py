@@ -72,8 +72,7 @@ def price_and_fundamental(samples: Sequence[SeedSample]) -> Facts:
         y = np.concatenate([fx.block_returns(x, block) for x in _log(samples, "mid")])
         x = np.concatenate([fx.block_returns(f, block) for f in _log(samples, "fundamental")])
         out[key] = _or_none(fx.r_squared, y, x)
-    gap = [m - f for m, f in zip(_log(samples, "mid"), _log(samples, "fundamental"),
-                                 strict=True)]
+    gap = [m - f for m, f in zip(_log(samples, "mid"), _log(samples, "fundamental"), strict=True)]
     out["log_mid_f_std"] = float(np.std(np.concatenate(gap)))
     out["log_mid_f_half_life_min"] = _or_none(fx.ar1_half_life, gap, 1.0)
     return out
@@ -112,8 +111,9 @@ def return_distribution(samples: Sequence[SeedSample], tail_fraction: float) -> 
     r1d = np.concatenate(_returns(samples, PER_DAY))
     r30 = np.concatenate(_returns(samples, 30))
     out["n_daily_returns"] = int(r1d.size)
-    out["sigma_daily"] = float(np.std(r1d) if r1d.size >= MIN_DAILY_RETURNS
-                               else np.std(r30) * np.sqrt(PER_DAY / 30))
+    out["sigma_daily"] = float(
+        np.std(r1d) if r1d.size >= MIN_DAILY_RETURNS else np.std(r30) * np.sqrt(PER_DAY / 30)
+    )
     try:
         hill = fx.hill_estimate(np.concatenate(_returns(samples, 5)), tail_fraction)
         out.update(hill_5m=hill.alpha, hill_5m_k=hill.k, hill_5m_se=hill.se)
@@ -155,8 +155,7 @@ def market_quality(samples: Sequence[SeedSample]) -> Facts:
     daily_notional = sum(s.notional for s in samples) / n_days
     gex = float(np.mean([s.gex_abs_mean for s in samples]))
     return {
-        "spread_median_ticks": float(np.median(np.concatenate([s.spread_ticks
-                                                               for s in samples]))),
+        "spread_median_ticks": float(np.median(np.concatenate([s.spread_ticks for s in samples]))),
         "stop_pauses_per_day": sum(s.stop_pauses for s in samples) / n_days,
         "luld_pauses_per_day": sum(s.luld_pauses for s in samples) / n_days,
         "dealer_volume_share": sides.get("dealers", 0) / total_sides if total_sides else None,

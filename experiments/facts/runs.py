@@ -56,8 +56,9 @@ class SeedSample:
 
 def run_config(seed: int, days: int, overrides: Sequence[str], *extra: str) -> RunConfig:
     """The baseline scenario for ``seed`` and ``days`` with the overrides (the last word wins)."""
-    return load_config(SCENARIO, *overrides, *extra, f"seed={seed}", f"scenario.days={days}",
-                       "progress=false")
+    return load_config(
+        SCENARIO, *overrides, *extra, f"seed={seed}", f"scenario.days={days}", "progress=false"
+    )
 
 
 def on_grid(times, values, days: int) -> np.ndarray:
@@ -96,15 +97,19 @@ def sample_of(model: HedgeLoopModel) -> SeedSample:
         spread_ticks=spread[np.isfinite(spread)],
         stop_pauses=pauses.count(("stop_logic", "pause")),
         luld_pauses=pauses.count(("luld", "pause")),
-        pop_volume={name: int(v) for name, v in zip(POPULATION_NAMES, model.pop_volume,
-                                                     strict=False)},
+        pop_volume={
+            name: int(v) for name, v in zip(POPULATION_NAMES, model.pop_volume, strict=False)
+        },
         notional=float(np.sum(prints["price"] * prints["qty"]) * model.tick),
         gex_abs_mean=float(np.mean(np.abs(frame["dealer_gex"].to_numpy(dtype=float)))),
     )
 
 
-def run_parallel(calls: Sequence[tuple[Callable[..., Any], tuple]], workers: int,
-                 log: Callable[[str], None] | None = None) -> list[Any]:
+def run_parallel(
+    calls: Sequence[tuple[Callable[..., Any], tuple]],
+    workers: int,
+    log: Callable[[str], None] | None = None,
+) -> list[Any]:
     """Results of ``fn(*args)`` for each call, in order, on ``workers`` processes.
 
     One worker runs the calls here, in this process (no start-up cost, easier to debug); more

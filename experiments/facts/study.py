@@ -30,10 +30,12 @@ def run_facts(cfg: FactsConfig, log: Callable[[str], None] | None = None) -> dic
     """
     commit = _commit()  # before the runs: the source they ran, even if it changes meanwhile
     calls = [(run_baseline, (seed, cfg.days, cfg.overrides)) for seed in cfg.seeds]
-    calls += [(run_paired, (seed, 1 if i % 2 == 0 else -1, cfg))
-              for i, seed in enumerate(cfg.impact_seeds)]
+    calls += [
+        (run_paired, (seed, 1 if i % 2 == 0 else -1, cfg))
+        for i, seed in enumerate(cfg.impact_seeds)
+    ]
     results = run_parallel(calls, cfg.workers, log)
-    samples, paired = results[: len(cfg.seeds)], results[len(cfg.seeds):]
+    samples, paired = results[: len(cfg.seeds)], results[len(cfg.seeds) :]
     facts, curves = measure_facts(samples, cfg.tail_fraction)
     impact = impact_summary(paired, facts["sigma_daily"])  # type: ignore[arg-type]
     facts.update(impact["facts"])
@@ -52,8 +54,14 @@ def run_facts(cfg: FactsConfig, log: Callable[[str], None] | None = None) -> dic
 def _commit() -> str | None:
     """The source's git commit, when run from a checkout (so a table names what it measured)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, cwd=Path(__file__).parent, check=True, timeout=10)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
@@ -63,14 +71,17 @@ def headline(result: dict) -> str:
     """Which runs the table measured: scenario, seeds, days, impact seeds and sizes."""
     c = result["config"]
     sizes = ", ".join(f"{s:.1%}" for s in c["sizes"])
-    return (f"scenario {result['scenario']}: seeds {c['seeds']} x {c['days']} days; impact: "
-            f"seeds {c['impact_seeds']}, Q/V {sizes} at {c['participation']:.0%} POV from "
-            f"{c['start']}; commit {result['commit'] or 'unknown'}"
-            + (f"; overrides {c['overrides']}" if c["overrides"] else ""))
+    return (
+        f"scenario {result['scenario']}: seeds {c['seeds']} x {c['days']} days; impact: "
+        f"seeds {c['impact_seeds']}, Q/V {sizes} at {c['participation']:.0%} POV from "
+        f"{c['start']}; commit {result['commit'] or 'unknown'}"
+        + (f"; overrides {c['overrides']}" if c["overrides"] else "")
+    )
 
 
 def impact_lines(result: dict) -> list[str]:
     """The impact rows as Markdown: Q/V, I_peak and I_after (bp, mean ± s.e.), Y, ratio."""
+
     def bp(v: float | None, se: float | None) -> str:
         if v is None:
             return "n/a"
@@ -79,12 +90,16 @@ def impact_lines(result: dict) -> list[str]:
     def num(v: float | None) -> str:
         return "n/a" if v is None else f"{v:.2f}"
 
-    out = ["| Q/V | completed | I_peak (bp) | I(T_end + 60 min) (bp) | Y | after/peak |",
-           "|---|---|---|---|---|---|"]
+    out = [
+        "| Q/V | completed | I_peak (bp) | I(T_end + 60 min) (bp) | Y | after/peak |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in result["impact_rows"]:
-        out.append(f"| {r['q_over_v']:.2%} | {r['n_completed']}/{r['n_seeds']} | "
-                   f"{bp(r['i_peak'], r['i_peak_se'])} | {bp(r['i_after'], r['i_after_se'])} | "
-                   f"{num(r['y'])} | {num(r['after_over_peak'])} |")
+        out.append(
+            f"| {r['q_over_v']:.2%} | {r['n_completed']}/{r['n_seeds']} | "
+            f"{bp(r['i_peak'], r['i_peak_se'])} | {bp(r['i_after'], r['i_after_se'])} | "
+            f"{num(r['y'])} | {num(r['after_over_peak'])} |"
+        )
     return out
 
 
@@ -92,14 +107,26 @@ def write_outputs(result: dict, out_dir: Path) -> None:
     """facts.json, facts.md and the figures into ``out_dir`` (created if needed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "facts.json").write_text(json.dumps(jsonable(result), indent=1, allow_nan=False))
-    md = ["# Stylized facts and impact", "", headline(result), "",
-          render_markdown(result["table"]), "", "## Impact by size", "", *impact_lines(result),
-          "", f"σ_daily = {result['facts']['sigma_daily']:.4%}", ""]
+    md = [
+        "# Stylized facts and impact",
+        "",
+        headline(result),
+        "",
+        render_markdown(result["table"]),
+        "",
+        "## Impact by size",
+        "",
+        *impact_lines(result),
+        "",
+        f"σ_daily = {result['facts']['sigma_daily']:.4%}",
+        "",
+    ]
     (out_dir / "facts.md").write_text("\n".join(md))
     curves = result["curves"]
     figures.abs_acf_figure(curves["abs_acf"], out_dir / "abs_acf.png")
-    figures.impact_figure(result["impact_rows"], result["facts"]["sigma_daily"],
-                          out_dir / "impact.png")
+    figures.impact_figure(
+        result["impact_rows"], result["facts"]["sigma_daily"], out_dir / "impact.png"
+    )
     figures.intraday_figure(curves["intraday"], out_dir / "intraday.png")
 
 
@@ -118,5 +145,6 @@ def jsonable(value: object) -> object:
 
 def report_text(result: dict) -> str:
     """The terminal report: headline, the table, the impact rows."""
-    return "\n".join([headline(result), "", render_text(result["table"]), "",
-                      *impact_lines(result)])
+    return "\n".join(
+        [headline(result), "", render_text(result["table"]), "", *impact_lines(result)]
+    )

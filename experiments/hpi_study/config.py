@@ -36,9 +36,16 @@ class StudyParent:
     urgency: float = 0.5
 
     def event(self) -> EventConfig:
-        return EventConfig(kind=EventKind.parent_order, at=self.at, side=self.side, qty=self.qty,
-                           algo=self.algo, participation=self.participation,
-                           horizon_s=self.horizon_s, urgency=self.urgency)
+        return EventConfig(
+            kind=EventKind.parent_order,
+            at=self.at,
+            side=self.side,
+            qty=self.qty,
+            algo=self.algo,
+            participation=self.participation,
+            horizon_s=self.horizon_s,
+            urgency=self.urgency,
+        )
 
 
 @dataclass
@@ -64,50 +71,86 @@ class CanaryConfig(Validated):
     config_path: ClassVar[str] = "hpi_study.canary"
 
     sessions: int = param(5, lo=1, unit="sessions", doc="sessions per canary window")
-    p95_limit_bps: float | None = param(None, lo=-1e4, hi=1e4, optional=True, unit="bps",
-                                        doc="fixed p95 IS limit (null: plain p95 x tolerance)")
-    p95_tolerance: float = param(0.25, lo=0.0, hi=100.0, unit="fraction",
-                                 doc="allowed p95 excess over the plain desk")
-    completion_drop: float = param(0.05, lo=0.0, hi=1.0, unit="fraction",
-                                   doc="allowed fall of mean completion below plain")
-    queue_loss_jump: float = param(0.10, lo=0.0, hi=1.0, unit="fraction",
-                                   doc="allowed rise of the queue-loss rate above plain")
+    p95_limit_bps: float | None = param(
+        None,
+        lo=-1e4,
+        hi=1e4,
+        optional=True,
+        unit="bps",
+        doc="fixed p95 IS limit (null: plain p95 x tolerance)",
+    )
+    p95_tolerance: float = param(
+        0.25, lo=0.0, hi=100.0, unit="fraction", doc="allowed p95 excess over the plain desk"
+    )
+    completion_drop: float = param(
+        0.05, lo=0.0, hi=1.0, unit="fraction", doc="allowed fall of mean completion below plain"
+    )
+    queue_loss_jump: float = param(
+        0.10, lo=0.0, hi=1.0, unit="fraction", doc="allowed rise of the queue-loss rate above plain"
+    )
     min_samples: int = param(20, lo=1, hi=10**6, unit="parents", doc="parents needed to judge")
 
 
 def _default_parents() -> list[StudyParent]:
     # one parent every half hour from 09:40 to 15:10, alternating sides, urgency cycling
     urgencies = (0.2, 0.5, 0.8)
-    return [StudyParent(at=f"{9 + (40 + 30 * i) // 60:02d}:{(40 + 30 * i) % 60:02d}",
-                        side=1 if i % 2 == 0 else -1, urgency=urgencies[i % 3])
-            for i in range(12)]
+    return [
+        StudyParent(
+            at=f"{9 + (40 + 30 * i) // 60:02d}:{(40 + 30 * i) % 60:02d}",
+            side=1 if i % 2 == 0 else -1,
+            urgency=urgencies[i % 3],
+        )
+        for i in range(12)
+    ]
 
 
 def _default_classes() -> dict[str, EventClass]:
-    opening = ["agents.dealers.initial_book_contracts=1500",
-               "agents.dealers.initial_book_strikes=3"]
+    opening = [
+        "agents.dealers.initial_book_contracts=1500",
+        "agents.dealers.initial_book_strikes=3",
+    ]
     return {
         "calm": EventClass(),
         # a 0DTE-heavy day: most customer flow and a large opening book in today's expiry
-        "expiry": EventClass(overrides=[
-            "agents.customers.expiry_weights=[0.85,0.1,0.05]", "agents.customers.rate=0.003",
-            "agents.dealers.initial_book=short_gamma", "agents.dealers.initial_book_expiry=0",
-            "agents.dealers.initial_book_contracts=1000", "agents.dealers.initial_book_strikes=2"]),
+        "expiry": EventClass(
+            overrides=[
+                "agents.customers.expiry_weights=[0.85,0.1,0.05]",
+                "agents.customers.rate=0.003",
+                "agents.dealers.initial_book=short_gamma",
+                "agents.dealers.initial_book_expiry=0",
+                "agents.dealers.initial_book_contracts=1000",
+                "agents.dealers.initial_book_strikes=2",
+            ]
+        ),
         # two macro prints that move the fundamental, on the public calendar (scheduled), so
         # the observer knows their times in advance
-        "macro": EventClass(events=[
-            EventConfig(kind=EventKind.fundamental_shock, at="11:00", size=-0.015,
-                        scheduled=True),
-            EventConfig(kind=EventKind.fundamental_shock, at="13:45", size=0.012,
-                        scheduled=True)]),
+        "macro": EventClass(
+            events=[
+                EventConfig(
+                    kind=EventKind.fundamental_shock, at="11:00", size=-0.015, scheduled=True
+                ),
+                EventConfig(
+                    kind=EventKind.fundamental_shock, at="13:45", size=0.012, scheduled=True
+                ),
+            ]
+        ),
         # dealers open short gamma (customers bought calls and puts) and customers chase calls
-        "short_gamma": EventClass(overrides=[
-            "agents.dealers.initial_book=short_gamma", *opening,
-            "agents.customers.call_frenzy_weight=0.2"]),
+        "short_gamma": EventClass(
+            overrides=[
+                "agents.dealers.initial_book=short_gamma",
+                *opening,
+                "agents.customers.call_frenzy_weight=0.2",
+            ]
+        ),
         # dealers open long gamma (customers wrote calls and puts)
-        "long_gamma": EventClass(overrides=[
-            "agents.dealers.initial_book=long_gamma", *opening,
-            "agents.customers.covered_call_weight=0.4", "agents.customers.put_selling_weight=0.3"]),
+        "long_gamma": EventClass(
+            overrides=[
+                "agents.dealers.initial_book=long_gamma",
+                *opening,
+                "agents.customers.covered_call_weight=0.4",
+                "agents.customers.put_selling_weight=0.3",
+            ]
+        ),
     }
 
 
@@ -145,28 +188,42 @@ class HPIStudyConfig(Validated):
 
     sessions: int = param(30, lo=2, hi=100_000, unit="sessions", doc="sessions per arm")
     n_jobs: int = param(2, lo=1, hi=1024, unit="processes", doc="worker processes")
-    calibration_sessions: int = param(5, lo=0, hi=1000, unit="sessions",
-                                      doc="reference-history sessions (0: keep the fallbacks)")
+    calibration_sessions: int = param(
+        5, lo=0, hi=1000, unit="sessions", doc="reference-history sessions (0: keep the fallbacks)"
+    )
     overrides: list[str] = field(default_factory=lambda: ["market.record_interval=60"])
     parents: list[StudyParent] = field(default_factory=_default_parents)
     classes: dict[str, EventClass] = field(default_factory=_default_classes)
     vol_regimes: dict[str, list[str]] = field(default_factory=_default_regimes)
     n_splits: int = param(4, lo=1, hi=100, unit="splits", doc="rolling time splits")
-    decile_bins: int = param(10, lo=3, hi=100, unit="bins",
-                             doc="HPI bins of the monotonicity check")
-    min_spearman: float = param(0.7, lo=-1.0, hi=1.0,
-                                doc="monotonicity alarm below this rank correlation")
+    decile_bins: int = param(
+        10, lo=3, hi=100, unit="bins", doc="HPI bins of the monotonicity check"
+    )
+    min_spearman: float = param(
+        0.7, lo=-1.0, hi=1.0, doc="monotonicity alarm below this rank correlation"
+    )
     drift_method: str = param("psi", choices=("psi", "ks"), doc="feature-drift statistic")
-    drift_threshold: float | None = param(None, lo=0.0, lo_open=True, optional=True,
-                                          doc="drift alarm level (null: the method's default)")
+    drift_threshold: float | None = param(
+        None,
+        lo=0.0,
+        lo_open=True,
+        optional=True,
+        doc="drift alarm level (null: the method's default)",
+    )
     # param() returns a dataclasses.field (with a default_factory), not a shared list
     expiry_bucket_edges: list[float] = param(
-        default_factory=lambda: [3600.0, 23_400.0, 117_000.0], lo=0.0, lo_open=True, unit="s",
-        doc="Layer B's time-to-expiry bucket edges, increasing")
-    min_bucket_share: float = param(0.02, lo=0.0, hi=0.5, unit="fraction",
-                                    doc="buckets thinner than this are merged")
-    keep_every_s: float = param(10.0, lo=1.0, hi=23_400.0, unit="s",
-                                doc="spacing of the per-step HPI rows kept")
+        default_factory=lambda: [3600.0, 23_400.0, 117_000.0],
+        lo=0.0,
+        lo_open=True,
+        unit="s",
+        doc="Layer B's time-to-expiry bucket edges, increasing",
+    )
+    min_bucket_share: float = param(
+        0.02, lo=0.0, hi=0.5, unit="fraction", doc="buckets thinner than this are merged"
+    )
+    keep_every_s: float = param(
+        10.0, lo=1.0, hi=23_400.0, unit="s", doc="spacing of the per-step HPI rows kept"
+    )
     canary: CanaryConfig = field(default_factory=CanaryConfig)
 
     def check(self) -> None:
@@ -176,13 +233,16 @@ class HPIStudyConfig(Validated):
         self._check_design(p)
         edges = list(self.expiry_bucket_edges)
         if not edges or any(b <= a for a, b in pairwise(edges)):
-            raise ConfigError(f"{p}.expiry_bucket_edges must be positive and increasing, got "
-                              f"{edges!r}")
+            raise ConfigError(
+                f"{p}.expiry_bucket_edges must be positive and increasing, got {edges!r}"
+            )
         if isinstance(self.canary, dict):
             self.canary = CanaryConfig(**self.canary)
         if self.canary.sessions > self.sessions:
-            raise ConfigError(f"{p}.canary.sessions must be at most {p}.sessions "
-                              f"({self.sessions}), got {self.canary.sessions}")
+            raise ConfigError(
+                f"{p}.canary.sessions must be at most {p}.sessions "
+                f"({self.sessions}), got {self.canary.sessions}"
+            )
 
     def _check_design(self, p: str) -> None:
         """Parents, event classes, regimes and overrides (dicts from YAML become dataclasses)."""
@@ -201,8 +261,9 @@ class HPIStudyConfig(Validated):
                 if isinstance(ev, dict):
                     ev = ec.events[i] = EventConfig(**ev)
                 if ev.kind is EventKind.parent_order:
-                    raise ConfigError(f"{p}.classes.{name}.events[{i}]: parent orders belong in "
-                                      f"{p}.parents")
+                    raise ConfigError(
+                        f"{p}.classes.{name}.events[{i}]: parent orders belong in {p}.parents"
+                    )
                 ev.validate(f"{p}.classes.{name}.events[{i}]", 1)
             for item in ec.overrides:
                 split_override(f"{p}.classes.{name}.overrides", item)

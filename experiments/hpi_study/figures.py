@@ -19,8 +19,12 @@ from experiments.hpi_study.tables import ARMS, STATES
 from experiments.outputs import save_png
 
 _ARM_COLORS = {"plain": "tab:grey", "hpi": "tab:blue"}
-_STATE_COLORS = {"calm": "tab:green", "pressured": "gold", "dislocated": "tab:orange",
-                 "safe": "tab:red"}
+_STATE_COLORS = {
+    "calm": "tab:green",
+    "pressured": "gold",
+    "dislocated": "tab:orange",
+    "safe": "tab:red",
+}
 
 
 def _save(fig, path: Path) -> None:
@@ -38,8 +42,11 @@ def figure_hpi_distribution(hpi: pd.DataFrame, path: Path) -> None:
     axes[0].set_ylabel("observations")
     axes[0].set_title("HPI distribution, all sessions")
     classes = sorted(hpi["event_class"].unique())
-    axes[1].boxplot([hpi.loc[hpi["event_class"] == c, "hpi"] for c in classes],
-                    tick_labels=classes, showfliers=False)
+    axes[1].boxplot(
+        [hpi.loc[hpi["event_class"] == c, "hpi"] for c in classes],
+        tick_labels=classes,
+        showfliers=False,
+    )
     axes[1].set_title("HPI by event class (per session step)")
     axes[1].axhline(0, color="grey", lw=0.5)
     _save(fig, path)
@@ -54,21 +61,29 @@ def figure_residual_deciles(mono, path: Path) -> None:
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_xlabel("HPI decile (1 = lowest)")
     ax.set_ylabel("mean residual vs baseline p50 (bps)")
-    ax.set_title(f"slippage residual by HPI decile: Spearman {mono.spearman:.2f}, top-bottom "
-                 f"{mono.top_minus_bottom:.2f} bps — {'ALARM' if mono.alarm else 'ok'}")
+    ax.set_title(
+        f"slippage residual by HPI decile: Spearman {mono.spearman:.2f}, top-bottom "
+        f"{mono.top_minus_bottom:.2f} bps — {'ALARM' if mono.alarm else 'ok'}"
+    )
     _save(fig, path)
 
 
 def figure_occupancy(occupancy: pd.DataFrame, path: Path) -> None:
     """Share of steps in each state per 10 minutes of the day (live runs, all sessions)."""
-    occ = occupancy.pivot_table(index="tod_bin", columns="desk_state", values="steps",
-                                aggfunc="sum").fillna(0.0)
+    occ = occupancy.pivot_table(
+        index="tod_bin", columns="desk_state", values="steps", aggfunc="sum"
+    ).fillna(0.0)
     occ = occ.reindex(columns=[s for s in STATES if s in occ.columns])
     share = occ.div(occ.sum(axis=1), axis=0)
     fig, ax = plt.subplots(figsize=(10, 4))
     hours = share.index.to_numpy() * 600 / 3600
-    ax.stackplot(hours, share.T.to_numpy(), labels=list(share.columns),
-                 colors=[_STATE_COLORS[s] for s in share.columns], alpha=0.85)
+    ax.stackplot(
+        hours,
+        share.T.to_numpy(),
+        labels=list(share.columns),
+        colors=[_STATE_COLORS[s] for s in share.columns],
+        alpha=0.85,
+    )
     ax.set_xlim(hours.min(), hours.max())
     ax.set_ylim(0, 1)
     ax.set_xlabel("hours since the open")
@@ -86,8 +101,10 @@ def figure_tails(table: pd.DataFrame, path: Path) -> None:
     x = np.arange(len(classes))
     for ax, (col, label) in zip(axes, metrics, strict=True):
         for j, arm in enumerate(ARMS):
-            vals = [float(table[(table.event_class == c) & (table.arm == arm)][col].iloc[0])
-                    for c in classes]
+            vals = [
+                float(table[(table.event_class == c) & (table.arm == arm)][col].iloc[0])
+                for c in classes
+            ]
             ax.bar(x + (j - 0.5) * 0.38, vals, width=0.38, color=_ARM_COLORS[arm], label=arm)
         ax.set_xticks(x, classes, rotation=30, ha="right")
         ax.set_title(f"parent IS {label} (bps)")
@@ -105,8 +122,14 @@ def figure_completion_delay(paired: pd.DataFrame, path: Path) -> None:
             continue
         for cls, m in markers.items():
             sub = paired[paired["event_class"] == cls]
-            ax.scatter(sub[f"delay_{arm}"], sub[f"completion_{arm}"], marker=m, alpha=0.75,
-                       color=_ARM_COLORS[arm], label=f"{arm} / {cls}")
+            ax.scatter(
+                sub[f"delay_{arm}"],
+                sub[f"completion_{arm}"],
+                marker=m,
+                alpha=0.75,
+                color=_ARM_COLORS[arm],
+                label=f"{arm} / {cls}",
+            )
     ax.set_xlabel("mean delay cost per parent (bps)")
     ax.set_ylabel("mean completion per session")
     ax.set_title("completion vs delay cost (one point per session and arm)")

@@ -27,12 +27,26 @@ from market.execution.slippage_model import (
 )
 
 #: Layer A's columns in the child dataset (see agents.desk.desk.ExecutionDesk)
-BASELINE_FEATURES = ("spread_bps", "depth", "imbalance", "volatility", "participation",
-                     "latency_ms")
+BASELINE_FEATURES = (
+    "spread_bps",
+    "depth",
+    "imbalance",
+    "volatility",
+    "participation",
+    "latency_ms",
+)
 
 #: features watched for drift; the gamma proxy first
-DRIFT_FEATURES = ("raw_gamma_pressure", "observer_gex_near", "raw_spot_velocity",
-                  "raw_expiry_proximity", "raw_book_stress", "spread_bps", "volatility", "hpi")
+DRIFT_FEATURES = (
+    "raw_gamma_pressure",
+    "observer_gex_near",
+    "raw_spot_velocity",
+    "raw_expiry_proximity",
+    "raw_book_stress",
+    "spread_bps",
+    "volatility",
+    "hpi",
+)
 
 
 def child_dataset(children: pd.DataFrame) -> pd.DataFrame:
@@ -42,8 +56,11 @@ def child_dataset(children: pd.DataFrame) -> pd.DataFrame:
     data["study_time"] = data["session"] * 23_400.0 + data["decision_time"]
     tte = data["seconds_to_expiry"].to_numpy(dtype=float)
     data["seconds_to_expiry"] = np.where(np.isfinite(tte), tte, NO_EXPIRY_SECONDS)
-    keep = np.isfinite(data[["slippage_bps", *BASELINE_FEATURES, "hpi", "hpi_slope", "urgency",
-                             "queue_fragility"]].to_numpy(dtype=float)).all(axis=1)
+    keep = np.isfinite(
+        data[
+            ["slippage_bps", *BASELINE_FEATURES, "hpi", "hpi_slope", "urgency", "queue_fragility"]
+        ].to_numpy(dtype=float)
+    ).all(axis=1)
     return data[keep].reset_index(drop=True)
 
 
@@ -89,10 +106,14 @@ def fit_two_layer(study: HPIStudyConfig, train: pd.DataFrame, y) -> TwoLayerQuan
     it (a constant one, e.g. latency in a coarse-stepped run, would make the design singular),
     Layer B with the time-to-expiry buckets the training rows populate."""
     features = tuple(f for f in BASELINE_FEATURES if np.ptp(train[f].to_numpy(float)) > 0)
-    edges = expiry_edges(train["seconds_to_expiry"].to_numpy(float), study.expiry_bucket_edges,
-                         study.min_bucket_share)
-    return TwoLayerQuantileModel(baseline_features=features,
-                                 hedge=HedgeFeatureSpec(expiry_bucket_edges=edges)).fit(train, y)
+    edges = expiry_edges(
+        train["seconds_to_expiry"].to_numpy(float),
+        study.expiry_bucket_edges,
+        study.min_bucket_share,
+    )
+    return TwoLayerQuantileModel(
+        baseline_features=features, hedge=HedgeFeatureSpec(expiry_bucket_edges=edges)
+    ).fit(train, y)
 
 
 def model_validation(study: HPIStudyConfig, data: pd.DataFrame) -> dict:
@@ -109,15 +130,23 @@ def model_validation(study: HPIStudyConfig, data: pd.DataFrame) -> dict:
         for m in names:
             for q in quantiles:
                 oos[m][q][test] = preds[m][q]
-                split_rows.append({"split": k, "model": m, "quantile": q, "n_train": train.size,
-                                   "n_test": test.size,
-                                   "pinball": pinball_loss(y[test], preds[m][q], q),
-                                   "observed": float(np.mean(y[test] <= preds[m][q]))})
+                split_rows.append(
+                    {
+                        "split": k,
+                        "model": m,
+                        "quantile": q,
+                        "n_train": train.size,
+                        "n_test": test.size,
+                        "pinball": pinball_loss(y[test], preds[m][q], q),
+                        "observed": float(np.mean(y[test] <= preds[m][q])),
+                    }
+                )
     tested = np.isfinite(oos["baseline"][quantiles[0]])
     y_t = y[tested]
     oos_t = {m: {q: oos[m][q][tested] for q in quantiles} for m in names}
-    calib = pd.concat([calibration_table(y_t, oos_t[m]).assign(model=m) for m in names],
-                      ignore_index=True)
+    calib = pd.concat(
+        [calibration_table(y_t, oos_t[m]).assign(model=m) for m in names], ignore_index=True
+    )
     comparison = compare_models(y_t, oos_t)
     holdouts = []
     classes = data["event_class"].to_numpy(object)
@@ -127,26 +156,47 @@ def model_validation(study: HPIStudyConfig, data: pd.DataFrame) -> dict:
         preds = model.predictions_by_model(data.iloc[test])
         for m in names:
             for q in quantiles:
-                holdouts.append({"holdout": held, "model": m, "quantile": q, "n_test": test.size,
-                                 "pinball": pinball_loss(y[test], preds[m][q], q),
-                                 "observed": float(np.mean(y[test] <= preds[m][q])),
-                                 "error": float(np.mean(y[test] <= preds[m][q])) - q})
+                holdouts.append(
+                    {
+                        "holdout": held,
+                        "model": m,
+                        "quantile": q,
+                        "n_test": test.size,
+                        "pinball": pinball_loss(y[test], preds[m][q], q),
+                        "observed": float(np.mean(y[test] <= preds[m][q])),
+                        "error": float(np.mean(y[test] <= preds[m][q])) - q,
+                    }
+                )
     full = fit_two_layer(study, data, y)
     coefs = []
     for q in quantiles:
-        for name, value in zip(("intercept", *full.baseline_features), full.baseline_coef_[q],
-                               strict=True):
+        for name, value in zip(
+            ("intercept", *full.baseline_features), full.baseline_coef_[q], strict=True
+        ):
             coefs.append({"layer": "A", "quantile": q, "feature": name, "coef": float(value)})
-        for name, value in zip(("intercept", *full.hedge.feature_names()), full.hedge_coef_[q],
-                               strict=True):
+        for name, value in zip(
+            ("intercept", *full.hedge.feature_names()), full.hedge_coef_[q], strict=True
+        ):
             coefs.append({"layer": "B", "quantile": q, "feature": name, "coef": float(value)})
     residual = y_t - oos_t["baseline"][0.5]
-    mono = decile_monotonicity(data["hpi"].to_numpy(float)[tested], residual,
-                               n_bins=study.decile_bins, min_spearman=study.min_spearman)
-    return {"spec": full.hedge, "calibration": calib, "comparison": comparison,
-            "splits": pd.DataFrame(split_rows), "holdouts": pd.DataFrame(holdouts),
-            "coefficients": pd.DataFrame(coefs), "monotonicity": mono, "model": full,
-            "tested": tested, "oos": oos}
+    mono = decile_monotonicity(
+        data["hpi"].to_numpy(float)[tested],
+        residual,
+        n_bins=study.decile_bins,
+        min_spearman=study.min_spearman,
+    )
+    return {
+        "spec": full.hedge,
+        "calibration": calib,
+        "comparison": comparison,
+        "splits": pd.DataFrame(split_rows),
+        "holdouts": pd.DataFrame(holdouts),
+        "coefficients": pd.DataFrame(coefs),
+        "monotonicity": mono,
+        "model": full,
+        "tested": tested,
+        "oos": oos,
+    }
 
 
 def drift_table(study: HPIStudyConfig, data: pd.DataFrame) -> pd.DataFrame:
@@ -154,8 +204,11 @@ def drift_table(study: HPIStudyConfig, data: pd.DataFrame) -> pd.DataFrame:
     (against the earlier half); one row per (window, feature)."""
     feats = [f for f in DRIFT_FEATURES if f in data.columns]
     rows = []
-    ref = data[data["event_class"] == "calm"][feats] if "calm" in set(data["event_class"]) \
+    ref = (
+        data[data["event_class"] == "calm"][feats]
+        if "calm" in set(data["event_class"])
         else data[feats]
+    )
     kw = {"method": study.drift_method, "threshold": study.drift_threshold}
     for cls in sorted(set(data["event_class"]) - {"calm"}):
         cur = data[data["event_class"] == cls][feats]

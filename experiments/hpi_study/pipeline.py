@@ -75,35 +75,45 @@ def _calibrate(study: HPIStudyConfig, base: RunConfig, log) -> dict[str, list[fl
     return reference_scaling(gather(results, "hpi"))
 
 
-def _simulate(study: HPIStudyConfig, base: RunConfig, sessions: list[Session], fallbacks,
-              log) -> Simulated:
+def _simulate(
+    study: HPIStudyConfig, base: RunConfig, sessions: list[Session], fallbacks, log
+) -> Simulated:
     """Shadow (plain desk) and live (HPI desk) runs of every session on the same seeds."""
     jobs = []
     for s in sessions:
         jobs.append((session_config(base, study, s, HPIMode.shadow, fallbacks), s, "plain"))
         jobs.append((session_config(base, study, s, HPIMode.live, fallbacks), s, "hpi"))
-    log(f"hpi_study: {len(jobs)} runs ({len(sessions)} sessions x 2 arms) on "
-        f"{study.n_jobs} process(es)")
+    log(
+        f"hpi_study: {len(jobs)} runs ({len(sessions)} sessions x 2 arms) on "
+        f"{study.n_jobs} process(es)"
+    )
     results = run_sessions(jobs, study.n_jobs, study.keep_every_s)
-    return Simulated({name: gather(results, name) for name in SESSION_TABLES}, len(results),
-                     float(np.mean([r["wall"] for r in results])),
-                     float(np.mean([r["cpu"] for r in results])))
+    return Simulated(
+        {name: gather(results, name) for name in SESSION_TABLES},
+        len(results),
+        float(np.mean([r["wall"] for r in results])),
+        float(np.mean([r["cpu"] for r in results])),
+    )
 
 
 def _decompose(children: pd.DataFrame, parents: pd.DataFrame):
     """Both arms' filled children and parents decomposed with the own-impact and hedge-flow
     terms fitted on the plain desk; returns (children, parents, terms, largest gap in bps
     between a parent's parts and its implementation shortfall)."""
-    plain_kids, _ = decompose_frames(children[children["arm"] == "plain"],
-                                     parents[parents["arm"] == "plain"])
+    plain_kids, _ = decompose_frames(
+        children[children["arm"] == "plain"], parents[parents["arm"] == "plain"]
+    )
     terms = fit_cost_terms(plain_kids)
     dec_kids, dec_parents = [], []
     for arm in ARMS:
         kid = children[children["arm"] == arm].reset_index(drop=True)
         par = parents[parents["arm"] == arm].reset_index(drop=True)
-        k, p = decompose_frames(kid, par, betas=terms["hedge"],
-                                expected_perm_bps=own_impact(terms["own_impact"],
-                                                             kid["participation"]))
+        k, p = decompose_frames(
+            kid,
+            par,
+            betas=terms["hedge"],
+            expected_perm_bps=own_impact(terms["own_impact"], kid["participation"]),
+        )
         dec_kids.append(k)
         dec_parents.append(p)
     kids = pd.concat(dec_kids, ignore_index=True)
@@ -130,8 +140,9 @@ def _write_figures(figures: Path, sim: Simulated, r: ReportTables, paired) -> No
     """Every figure of the study into ``figures``."""
     hpi, occupancy, gex = sim.frames["hpi"], sim.frames["occupancy"], sim.frames["gex"]
     fig.figure_hpi_distribution(hpi[hpi["arm"] == "plain"], figures / "hpi_distribution.png")
-    fig.figure_residual_deciles(r.validation["monotonicity"],
-                                figures / "residual_by_hpi_decile.png")
+    fig.figure_residual_deciles(
+        r.validation["monotonicity"], figures / "residual_by_hpi_decile.png"
+    )
     fig.figure_occupancy(occupancy[occupancy["arm"] == "hpi"], figures / "state_occupancy.png")
     fig.figure_tails(r.policy, figures / "tails_by_event_class.png")
     fig.figure_completion_delay(paired, figures / "completion_vs_delay.png")
@@ -165,27 +176,45 @@ def _evaluate(study: HPIStudyConfig, sim: Simulated, decomposed, models):
     kids_all = with_queue(f["children"], kids)
     paired = paired_sessions(pars)
     r = ReportTables(
-        policy=policy_table(pars, kids_all), canary=canary_rollout(study, pars, kids_all),
-        validation=validation, drift=drift, drift_limit=_drift_limit(study),
-        cost_terms=cost_terms_table(terms), gex=f["gex"], by_state=children_by_state(kids_all),
-        shadow_summary=shadow_summary(f["shadow"]), occupancy=f["occupancy"])
+        policy=policy_table(pars, kids_all),
+        canary=canary_rollout(study, pars, kids_all),
+        validation=validation,
+        drift=drift,
+        drift_limit=_drift_limit(study),
+        cost_terms=cost_terms_table(terms),
+        gex=f["gex"],
+        by_state=children_by_state(kids_all),
+        shadow_summary=shadow_summary(f["shadow"]),
+        occupancy=f["occupancy"],
+    )
     named = {
-        "children": kids, "parents": pars, "dataset": data, "policy_evaluation": r.policy,
-        "paired_sessions": paired, "canary": r.canary, "calibration": validation["calibration"],
-        "model_comparison": validation["comparison"], "rolling_splits": validation["splits"],
+        "children": kids,
+        "parents": pars,
+        "dataset": data,
+        "policy_evaluation": r.policy,
+        "paired_sessions": paired,
+        "canary": r.canary,
+        "calibration": validation["calibration"],
+        "model_comparison": validation["comparison"],
+        "rolling_splits": validation["splits"],
         "event_class_holdout": validation["holdouts"],
         "model_coefficients": validation["coefficients"],
-        "hpi_deciles": validation["monotonicity"].table, "feature_drift": drift,
-        "cvar_drift": cvar_time, "transitions": f["transitions"], "shadow_log": f["shadow"],
-        "shadow_summary": r.shadow_summary, "children_by_state": r.by_state,
-        "hpi_per_step": f["hpi"], "gex_true_vs_observer": f["gex"],
-        "state_occupancy": f["occupancy"], "cost_terms": r.cost_terms,
+        "hpi_deciles": validation["monotonicity"].table,
+        "feature_drift": drift,
+        "cvar_drift": cvar_time,
+        "transitions": f["transitions"],
+        "shadow_log": f["shadow"],
+        "shadow_summary": r.shadow_summary,
+        "children_by_state": r.by_state,
+        "hpi_per_step": f["hpi"],
+        "gex_true_vs_observer": f["gex"],
+        "state_occupancy": f["occupancy"],
+        "cost_terms": r.cost_terms,
     }
     return r, paired, named
 
 
-def run_study(study: HPIStudyConfig, base: RunConfig, out: Path, *,
-              log=print) -> dict:
+def run_study(study: HPIStudyConfig, base: RunConfig, out: Path, *, log=print) -> dict:
     """Run the whole study into ``out`` (tables/, figures/, report.md, study.json)."""
     t_start = time.perf_counter()
     out = Path(out)
@@ -209,11 +238,18 @@ def run_study(study: HPIStudyConfig, base: RunConfig, out: Path, *,
     _write_tables(out / "tables", named)
     _write_figures(out / "figures", sim, r, paired)
     timings["total_s"] = time.perf_counter() - t_start
-    manifest = {"study": _plain(OmegaConf.to_container(OmegaConf.structured(study))),
-                "seed": base.seed, "fallbacks": fallbacks, "timings": timings,
-                "sessions": len(sessions), "runs": sim.runs, "children": len(decomposed[0]),
-                "dataset_rows": len(models[0]), "max_decomposition_gap_bps": decomposed[3],
-                "hedge_spec_edges": list(r.validation["spec"].expiry_bucket_edges)}
+    manifest = {
+        "study": _plain(OmegaConf.to_container(OmegaConf.structured(study))),
+        "seed": base.seed,
+        "fallbacks": fallbacks,
+        "timings": timings,
+        "sessions": len(sessions),
+        "runs": sim.runs,
+        "children": len(decomposed[0]),
+        "dataset_rows": len(models[0]),
+        "max_decomposition_gap_bps": decomposed[3],
+        "hedge_spec_edges": list(r.validation["spec"].expiry_bucket_edges),
+    }
     write_json(out / "study.json", manifest)
     write_text(out / "report.md", study_report(study, manifest, r))
     log(f"hpi_study: done in {timings['total_s']:.0f} s; report in {out / 'report.md'}")

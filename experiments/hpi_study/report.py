@@ -55,8 +55,12 @@ def _drift_pivot(drift: pd.DataFrame) -> str:
     """Feature drift as a markdown table: one row per feature, one column per window."""
     if drift.empty:
         return "No drift windows (a single event class and too few sessions)."
-    cell = drift.assign(cell=[f"{s:.2f}{'*' if a else ''}" for s, a in
-                              zip(drift["statistic"], drift["alarm"], strict=True)])
+    cell = drift.assign(
+        cell=[
+            f"{s:.2f}{'*' if a else ''}"
+            for s, a in zip(drift["statistic"], drift["alarm"], strict=True)
+        ]
+    )
     table = cell.pivot(index="feature", columns="window", values="cell")
     table = table.reindex([f for f in DRIFT_FEATURES if f in table.index]).reset_index()
     return _md_table(table)
@@ -101,7 +105,8 @@ def _headline_lines(study: HPIStudyConfig, manifest: dict, r: ReportTables) -> l
         f"bps; opportunity cost plain {allp.loc['plain', 'opportunity_cost_bps']:.2f}, HPI "
         f"{allp.loc['hpi', 'opportunity_cost_bps']:.2f} bps.",
         "- policy-state occupancy of the HPI desk: "
-        + ", ".join(f"{s} {100 * occ_share[s]:.1f}%" for s in STATES) + ".",
+        + ", ".join(f"{s} {100 * occ_share[s]:.1f}%" for s in STATES)
+        + ".",
         "",
     ]
 
@@ -112,10 +117,24 @@ def _class_lines(study: HPIStudyConfig, manifest: dict, r: ReportTables) -> list
     return [
         "## By event class",
         "",
-        _md_table(policy[policy["event_class"] != "all"][
-            ["event_class", "arm", "parents", "is_p50", "is_p95", "is_cvar95", "is_worst1pct",
-             "completion", "delay_cost_bps", "opportunity_cost_bps", "child_p95",
-             "queue_loss_rate"]]),
+        _md_table(
+            policy[policy["event_class"] != "all"][
+                [
+                    "event_class",
+                    "arm",
+                    "parents",
+                    "is_p50",
+                    "is_p95",
+                    "is_cvar95",
+                    "is_worst1pct",
+                    "completion",
+                    "delay_cost_bps",
+                    "opportunity_cost_bps",
+                    "child_p95",
+                    "queue_loss_rate",
+                ]
+            ]
+        ),
         "",
         "![tails](figures/tails_by_event_class.png)",
         "![completion vs delay](figures/completion_vs_delay.png)",
@@ -172,8 +191,9 @@ def _model_lines(study: HPIStudyConfig, manifest: dict, r: ReportTables) -> list
         f"bucket; bucket edges {manifest['hedge_spec_edges']} s). Out-of-sample over "
         f"{study.n_splits} rolling time splits:",
         "",
-        _md_table(validation["calibration"][["model", "quantile", "observed", "error", "n"]],
-                  ".3f"),
+        _md_table(
+            validation["calibration"][["model", "quantile", "observed", "error", "n"]], ".3f"
+        ),
         "",
         f"Pinball loss at p95: baseline {metric('baseline', 0.95, 'pinball'):.3f}, "
         f"baseline+hedge {metric('baseline+hedge', 0.95, 'pinball'):.3f}; CVaR95 of the top "
@@ -183,8 +203,12 @@ def _model_lines(study: HPIStudyConfig, manifest: dict, r: ReportTables) -> list
         "",
         "Event-class holdout (train on the other classes):",
         "",
-        _md_table(validation["holdouts"][validation["holdouts"]["quantile"] == 0.95][
-            ["holdout", "model", "n_test", "pinball", "observed", "error"]], ".3f"),
+        _md_table(
+            validation["holdouts"][validation["holdouts"]["quantile"] == 0.95][
+                ["holdout", "model", "n_test", "pinball", "observed", "error"]
+            ],
+            ".3f",
+        ),
         "",
         "![calibration](figures/calibration.png)",
         "",
@@ -196,8 +220,13 @@ def _monitoring_lines(study: HPIStudyConfig, manifest: dict, r: ReportTables) ->
     mono = r.validation["monotonicity"]
     drift, drift_limit = r.drift, r.drift_limit
     gex = r.gex
-    gex_corr = gex[gex["arm"] == "plain"].groupby("event_class")[
-        ["dealer_gex", "observer_gex"]].corr().unstack().iloc[:, 1]
+    gex_corr = (
+        gex[gex["arm"] == "plain"]
+        .groupby("event_class")[["dealer_gex", "observer_gex"]]
+        .corr()
+        .unstack()
+        .iloc[:, 1]
+    )
     return [
         "## Monitoring",
         "",
@@ -208,7 +237,8 @@ def _monitoring_lines(study: HPIStudyConfig, manifest: dict, r: ReportTables) ->
         f"{int(drift['alarm'].sum()) if len(drift) else 0} of {len(drift)} feature/window "
         "pairs alarm (table below).",
         "- observer GEX vs the dealers' true GEX, correlation per class: "
-        + ", ".join(f"{c} {v:.2f}" for c, v in gex_corr.items()) + ".",
+        + ", ".join(f"{c} {v:.2f}" for c, v in gex_corr.items())
+        + ".",
         "",
         "",
         _drift_pivot(drift),
@@ -249,8 +279,15 @@ def _closing_lines(study: HPIStudyConfig, manifest: dict, r: ReportTables) -> li
 
 def study_report(study: HPIStudyConfig, manifest: dict, tables: ReportTables) -> str:
     """The markdown summary (``report.md``)."""
-    sections = (_intro_lines, _headline_lines, _class_lines,
-                _canary_lines, _decomposition_lines, _model_lines,
-                _monitoring_lines, _closing_lines)
+    sections = (
+        _intro_lines,
+        _headline_lines,
+        _class_lines,
+        _canary_lines,
+        _decomposition_lines,
+        _model_lines,
+        _monitoring_lines,
+        _closing_lines,
+    )
     lines = [line for section in sections for line in section(study, manifest, tables)]
     return "\n".join(lines)

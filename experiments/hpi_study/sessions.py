@@ -52,8 +52,10 @@ def plan_sessions(study: HPIStudyConfig, seed: int) -> list[Session]:
     check_range("seed", seed, 0, _MAX_SEED)
     classes = list(study.classes)
     regimes = list(study.vol_regimes)
-    return [Session(i, seed + i, classes[i % len(classes)],
-                    regimes[(i // len(classes)) % len(regimes)]) for i in range(study.sessions)]
+    return [
+        Session(i, seed + i, classes[i % len(classes)], regimes[(i // len(classes)) % len(regimes)])
+        for i in range(study.sessions)
+    ]
 
 
 def calibration_sessions(study: HPIStudyConfig, seed: int) -> list[Session]:
@@ -70,17 +72,32 @@ def calibration_sessions(study: HPIStudyConfig, seed: int) -> list[Session]:
     classes, regimes = list(study.classes), list(study.vol_regimes)
     n_c, n_r = len(classes), len(regimes)
     lcm = math.lcm(n_c, n_r)
-    return [Session(-1 - i, seed + CALIBRATION_SEED_OFFSET + i, classes[i % n_c],
-                    regimes[(i + i // lcm) % n_r]) for i in range(study.calibration_sessions)]
+    return [
+        Session(
+            -1 - i,
+            seed + CALIBRATION_SEED_OFFSET + i,
+            classes[i % n_c],
+            regimes[(i + i // lcm) % n_r],
+        )
+        for i in range(study.calibration_sessions)
+    ]
 
 
-def session_config(base: RunConfig, study: HPIStudyConfig, session: Session, mode: HPIMode,
-                   fallbacks: dict[str, list[float]] | None = None) -> RunConfig:
+def session_config(
+    base: RunConfig,
+    study: HPIStudyConfig,
+    session: Session,
+    mode: HPIMode,
+    fallbacks: dict[str, list[float]] | None = None,
+) -> RunConfig:
     """The validated run config of ``session`` in ``mode``: the base config, the study's
     overrides, the regime's and the class's overrides, the parents and the class's events."""
     cfg = OmegaConf.structured(base)
-    items = [*study.overrides, *study.vol_regimes[session.vol_regime],
-             *study.classes[session.event_class].overrides]
+    items = [
+        *study.overrides,
+        *study.vol_regimes[session.vol_regime],
+        *study.classes[session.event_class].overrides,
+    ]
     for item in items:
         key, value = split_override("hpi_study", item)
         if OmegaConf.select(cfg, key, default=_MISSING) is _MISSING:
@@ -90,9 +107,9 @@ def session_config(base: RunConfig, study: HPIStudyConfig, session: Session, mod
     if fallbacks:
         OmegaConf.update(cfg, "desk.hpi.observer.fallbacks", fallbacks, merge=False)
     events = [p.event() for p in study.parents] + [
-        EventConfig(**asdict(ev)) for ev in study.classes[session.event_class].events]
-    OmegaConf.update(cfg, "scenario.events", [OmegaConf.structured(e) for e in events],
-                     merge=False)
+        EventConfig(**asdict(ev)) for ev in study.classes[session.event_class].events
+    ]
+    OmegaConf.update(cfg, "scenario.events", [OmegaConf.structured(e) for e in events], merge=False)
     OmegaConf.update(cfg, "scenario.days", 1, merge=False)
     OmegaConf.update(cfg, "scenario.name", f"hpi_{session.event_class}", merge=False)
     OmegaConf.update(cfg, "seed", session.seed, merge=False)
@@ -100,8 +117,10 @@ def session_config(base: RunConfig, study: HPIStudyConfig, session: Session, mod
     try:
         return OmegaConf.to_object(cfg)
     except ValueError as exc:
-        raise ConfigError(f"hpi_study session {session.index} ({session.event_class}, "
-                          f"{session.vol_regime}): {exc}") from exc
+        raise ConfigError(
+            f"hpi_study session {session.index} ({session.event_class}, "
+            f"{session.vol_regime}): {exc}"
+        ) from exc
 
 
 def run_session(cfg: RunConfig, session: Session, arm: str, keep_every_s: float = 10.0) -> dict:
@@ -120,21 +139,32 @@ def run_session(cfg: RunConfig, session: Session, arm: str, keep_every_s: float 
         desk = model.populations["desk"][0]
         policy = desk.policy
         per_step = policy.observer.frame()
-        labels = {"session": session.index, "seed": session.seed,
-                  "event_class": session.event_class, "vol_regime": session.vol_regime,
-                  "arm": arm}
+        labels = {
+            "session": session.index,
+            "seed": session.seed,
+            "event_class": session.event_class,
+            "vol_regime": session.vol_regime,
+            "arm": arm,
+        }
         every = max(1, round(keep_every_s / model.dt))
         per_step["tod_bin"] = (per_step["time"] // 600).astype(int)
-        occupancy = (per_step.groupby(["tod_bin", "desk_state"]).size().rename("steps")
-                     .reset_index())
+        occupancy = per_step.groupby(["tod_bin", "desk_state"]).size().rename("steps").reset_index()
         ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
         out = {
             "children": child_frame(desk),
             "parents": parent_frame(desk),
             "hpi": per_step.iloc[::every].drop(columns="tod_bin").reset_index(drop=True),
             "occupancy": occupancy,
-            "gex": ts[["time", "mid", "dealer_gex", "observer_gex", "observer_gex_calls",
-                       "observer_gex_puts"]].copy(),
+            "gex": ts[
+                [
+                    "time",
+                    "mid",
+                    "dealer_gex",
+                    "observer_gex",
+                    "observer_gex_calls",
+                    "observer_gex_puts",
+                ]
+            ].copy(),
             "transitions": policy.machine.transitions_frame(),
             "shadow": pd.DataFrame(policy.shadow_log),
         }
@@ -143,16 +173,22 @@ def run_session(cfg: RunConfig, session: Session, arm: str, keep_every_s: float 
                 frame[key] = value
         out["wall"] = time.perf_counter() - t0
         out["cpu"] = time.process_time() - c0
-        out["price_range_pct"] = float(100 * (np.nanmax(model.state.mids[: model.state.n + 1])
-                                              / np.nanmin(model.state.mids[: model.state.n + 1])
-                                              - 1))
+        out["price_range_pct"] = float(
+            100
+            * (
+                np.nanmax(model.state.mids[: model.state.n + 1])
+                / np.nanmin(model.state.mids[: model.state.n + 1])
+                - 1
+            )
+        )
         return out
     finally:
         release_models()
 
 
-def run_sessions(jobs: list[tuple[RunConfig, Session, str]], n_jobs: int,
-                 keep_every_s: float) -> list[dict]:
+def run_sessions(
+    jobs: list[tuple[RunConfig, Session, str]], n_jobs: int, keep_every_s: float
+) -> list[dict]:
     """Run ``(config, session, arm)`` jobs in ``n_jobs`` processes (in order of the list)."""
     return map_in_processes(run_session, [(c, s, a, keep_every_s) for c, s, a in jobs], n_jobs)
 

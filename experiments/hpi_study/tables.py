@@ -29,9 +29,13 @@ def tail_metrics(x) -> dict[str, float]:
     arr = arr[np.isfinite(arr)]
     if arr.size == 0:
         return dict.fromkeys(("n", "p50", "p95", "cvar95", "worst1pct"), math.nan)
-    return {"n": float(arr.size), "p50": float(np.quantile(arr, 0.5)),
-            "p95": float(np.quantile(arr, 0.95)), "cvar95": cvar(arr, 0.95),
-            "worst1pct": cvar(arr, 0.99)}
+    return {
+        "n": float(arr.size),
+        "p50": float(np.quantile(arr, 0.5)),
+        "p95": float(np.quantile(arr, 0.95)),
+        "cvar95": cvar(arr, 0.95),
+        "worst1pct": cvar(arr, 0.99),
+    }
 
 
 def policy_table(parents: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
@@ -41,39 +45,55 @@ def policy_table(parents: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
     rows = []
     groups = [("all", parents, children)] + [
         (cls, parents[parents["event_class"] == cls], children[children["event_class"] == cls])
-        for cls in sorted(parents["event_class"].unique())]
+        for cls in sorted(parents["event_class"].unique())
+    ]
     for cls, par, kid in groups:
         for arm in ARMS:
             p = par[par["arm"] == arm]
             k = kid[kid["arm"] == arm]
             resting = k[k["passive_price"].notna()]
             filled = k[k["filled"] > 0]
-            rows.append({
-                "event_class": cls, "arm": arm, "parents": len(p),
-                **{f"is_{m}": v for m, v in tail_metrics(p["is_bps"]).items() if m != "n"},
-                "completion": float(p["completion"].mean()) if len(p) else math.nan,
-                "underfill": float(1 - p["completion"].mean()) if len(p) else math.nan,
-                "delay_cost_bps": float(p["cost_delay"].mean()) if len(p) else math.nan,
-                "opportunity_cost_bps": float(p["cost_opportunity"].mean()) if len(p)
-                else math.nan,
-                "duration_s": float(p["duration_s"].mean()) if len(p) else math.nan,
-                "child_p50": float(filled["slippage_bps"].quantile(0.5)) if len(filled)
-                else math.nan,
-                "child_p95": float(filled["slippage_bps"].quantile(0.95)) if len(filled)
-                else math.nan,
-                "queue_loss_rate": float(resting["queue_lost"].mean()) if len(resting)
-                else math.nan,
-            })
+            rows.append(
+                {
+                    "event_class": cls,
+                    "arm": arm,
+                    "parents": len(p),
+                    **{f"is_{m}": v for m, v in tail_metrics(p["is_bps"]).items() if m != "n"},
+                    "completion": float(p["completion"].mean()) if len(p) else math.nan,
+                    "underfill": float(1 - p["completion"].mean()) if len(p) else math.nan,
+                    "delay_cost_bps": float(p["cost_delay"].mean()) if len(p) else math.nan,
+                    "opportunity_cost_bps": float(p["cost_opportunity"].mean())
+                    if len(p)
+                    else math.nan,
+                    "duration_s": float(p["duration_s"].mean()) if len(p) else math.nan,
+                    "child_p50": float(filled["slippage_bps"].quantile(0.5))
+                    if len(filled)
+                    else math.nan,
+                    "child_p95": float(filled["slippage_bps"].quantile(0.95))
+                    if len(filled)
+                    else math.nan,
+                    "queue_loss_rate": float(resting["queue_lost"].mean())
+                    if len(resting)
+                    else math.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def paired_sessions(parents: pd.DataFrame) -> pd.DataFrame:
     """Per session and arm: mean IS, p95-worst parent, completion; plus hpi - plain deltas."""
     g = parents.groupby(["session", "event_class", "vol_regime", "arm"])
-    per = g.agg(is_mean=("is_bps", "mean"), is_max=("is_bps", "max"),
-                completion=("completion", "mean"), delay=("cost_delay", "mean")).reset_index()
-    wide = per.pivot_table(index=["session", "event_class", "vol_regime"], columns="arm",
-                           values=["is_mean", "is_max", "completion", "delay"])
+    per = g.agg(
+        is_mean=("is_bps", "mean"),
+        is_max=("is_bps", "max"),
+        completion=("completion", "mean"),
+        delay=("cost_delay", "mean"),
+    ).reset_index()
+    wide = per.pivot_table(
+        index=["session", "event_class", "vol_regime"],
+        columns="arm",
+        values=["is_mean", "is_max", "completion", "delay"],
+    )
     wide.columns = [f"{a}_{b}" for a, b in wide.columns]
     wide = wide.reset_index()
     for m in ("is_mean", "is_max", "completion", "delay"):
@@ -87,8 +107,7 @@ def _canary_limit(c: CanaryConfig, plain: pd.DataFrame) -> float:
     ``1 + p95_tolerance`` (never below the plain p95 itself, whatever the sign)."""
     if c.p95_limit_bps is not None:
         return c.p95_limit_bps
-    limit = float(np.quantile(plain["is_bps"], 0.95)) * (1 + c.p95_tolerance) \
-        if len(plain) else 0.0
+    limit = float(np.quantile(plain["is_bps"], 0.95)) * (1 + c.p95_tolerance) if len(plain) else 0.0
     return max(limit, float(np.quantile(plain["is_bps"], 0.95)) if len(plain) else 0.0)
 
 
@@ -98,15 +117,16 @@ def _queue_loss_rates(children: pd.DataFrame) -> np.ndarray:
     return per_parent.to_numpy(dtype=float)
 
 
-def canary_rollout(study: HPIStudyConfig, parents: pd.DataFrame,
-                   children: pd.DataFrame) -> pd.DataFrame:
+def canary_rollout(
+    study: HPIStudyConfig, parents: pd.DataFrame, children: pd.DataFrame
+) -> pd.DataFrame:
     """Deploy the live policy window by window; after each window judge it with the canary
     gates against the plain desk of the same sessions; once a gate trips, later sessions run
     the plain desk (rolled back). One row per window: decision, tripped gates, metrics and
     which policy the window ran."""
     c = study.canary
     sessions = sorted(parents["session"].unique())
-    windows = [sessions[i:i + c.sessions] for i in range(0, len(sessions), c.sessions)]
+    windows = [sessions[i : i + c.sessions] for i in range(0, len(sessions), c.sessions)]
     rows = []
     deployed = "hpi"
     for w, ids in enumerate(windows):
@@ -114,22 +134,38 @@ def canary_rollout(study: HPIStudyConfig, parents: pd.DataFrame,
         kid = children[children["session"].isin(ids) & children["passive_price"].notna()]
         live, plain = par[par["arm"] == "hpi"], par[par["arm"] == "plain"]
         limit = _canary_limit(c, plain)
-        gate = CanaryGate(p95_limit_bps=limit, completion_drop=c.completion_drop,
-                          queue_loss_jump=c.queue_loss_jump, min_samples=c.min_samples)
-        decision = gate.evaluate(live["is_bps"].to_numpy(float),
-                                 live["completion"].to_numpy(float),
-                                 _queue_loss_rates(kid[kid["arm"] == "hpi"]),
-                                 plain["completion"].to_numpy(float),
-                                 _queue_loss_rates(kid[kid["arm"] == "plain"]))
+        gate = CanaryGate(
+            p95_limit_bps=limit,
+            completion_drop=c.completion_drop,
+            queue_loss_jump=c.queue_loss_jump,
+            min_samples=c.min_samples,
+        )
+        decision = gate.evaluate(
+            live["is_bps"].to_numpy(float),
+            live["completion"].to_numpy(float),
+            _queue_loss_rates(kid[kid["arm"] == "hpi"]),
+            plain["completion"].to_numpy(float),
+            _queue_loss_rates(kid[kid["arm"] == "plain"]),
+        )
         ran = deployed
         if deployed == "hpi" and decision.rollback:
             deployed = "plain"
-        rows.append({"window": w, "sessions": f"{ids[0]}-{ids[-1]}", "ran": ran,
-                     "p95_limit_bps": limit, "sufficient": decision.sufficient,
-                     "rollback": decision.rollback, "tripped": ",".join(decision.tripped),
-                     "plain_p95_bps": float(np.quantile(plain["is_bps"], 0.95))
-                     if len(plain) else math.nan,
-                     **decision.metrics, "deployed_after": deployed})
+        rows.append(
+            {
+                "window": w,
+                "sessions": f"{ids[0]}-{ids[-1]}",
+                "ran": ran,
+                "p95_limit_bps": limit,
+                "sufficient": decision.sufficient,
+                "rollback": decision.rollback,
+                "tripped": ",".join(decision.tripped),
+                "plain_p95_bps": float(np.quantile(plain["is_bps"], 0.95))
+                if len(plain)
+                else math.nan,
+                **decision.metrics,
+                "deployed_after": deployed,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -143,12 +179,18 @@ def with_queue(children: pd.DataFrame, kids: pd.DataFrame) -> pd.DataFrame:
 def children_by_state(children: pd.DataFrame) -> pd.DataFrame:
     """The HPI desk's children per policy state: count, slippage p50 / p95 (bps), mean
     completion and queue-loss rate."""
-    return (children[children["arm"] == "hpi"].groupby("policy_state")
-            .agg(children=("child_id", "size"),
-                 slippage_p50=("slippage_bps", lambda s: s.quantile(0.5)),
-                 slippage_p95=("slippage_bps", lambda s: s.quantile(0.95)),
-                 completion=("completion", "mean"), queue_lost=("queue_lost", "mean"))
-            .reset_index())
+    return (
+        children[children["arm"] == "hpi"]
+        .groupby("policy_state")
+        .agg(
+            children=("child_id", "size"),
+            slippage_p50=("slippage_bps", lambda s: s.quantile(0.5)),
+            slippage_p95=("slippage_bps", lambda s: s.quantile(0.95)),
+            completion=("completion", "mean"),
+            queue_lost=("queue_lost", "mean"),
+        )
+        .reset_index()
+    )
 
 
 def shadow_summary(shadow: pd.DataFrame) -> pd.DataFrame:
@@ -156,31 +198,52 @@ def shadow_summary(shadow: pd.DataFrame) -> pd.DataFrame:
     slices it would have started anew (empty without a shadow log)."""
     if not len(shadow):
         return pd.DataFrame()
-    return (shadow.groupby("state").agg(slices=("time", "size"),
-                                        would_size_scale=("would_size_scale", "mean"),
-                                        would_start_new=("would_start_new", "mean"))
-            .reset_index())
+    return (
+        shadow.groupby("state")
+        .agg(
+            slices=("time", "size"),
+            would_size_scale=("would_size_scale", "mean"),
+            would_start_new=("would_start_new", "mean"),
+        )
+        .reset_index()
+    )
 
 
 def cvar_over_time(data: pd.DataFrame, parents: pd.DataFrame) -> pd.DataFrame:
     """CVaR95 drift over study time of the plain desk's child slippage and of each arm's parent
     implementation shortfall (at most 5 windows each)."""
-    frames = [cvar_drift(data["study_time"].to_numpy(float),
-                         data["slippage_bps"].to_numpy(float),
-                         n_windows=min(5, len(data))).assign(series="child slippage")]
+    frames = [
+        cvar_drift(
+            data["study_time"].to_numpy(float),
+            data["slippage_bps"].to_numpy(float),
+            n_windows=min(5, len(data)),
+        ).assign(series="child slippage")
+    ]
     for arm in ARMS:
         p = parents[parents["arm"] == arm]
         when = p["session"].to_numpy(float) * 23_400 + p["arrival_time"].to_numpy(float)
-        frames.append(cvar_drift(when, p["is_bps"].to_numpy(float),
-                                 n_windows=min(5, len(p))).assign(series=f"parent IS ({arm})"))
+        frames.append(
+            cvar_drift(when, p["is_bps"].to_numpy(float), n_windows=min(5, len(p))).assign(
+                series=f"parent IS ({arm})"
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 def cost_terms_table(terms: dict) -> pd.DataFrame:
     """The fitted own-impact and hedge-flow terms with their standard errors."""
     hedge = terms["hedge"]
-    return pd.DataFrame({
-        "term": ["own_impact_a", "own_impact_b_sqrt_participation", "hedge_b1_hpi",
-                 "hedge_b2_hpi_x_vol", "hedge_b3_hpi_x_queue_fragility", "hedge_intercept"],
-        "value": [*terms["own_impact"], *hedge.betas, hedge.intercept],
-        "std_error": [math.nan, math.nan, *hedge.std_errors, hedge.intercept_se]})
+    return pd.DataFrame(
+        {
+            "term": [
+                "own_impact_a",
+                "own_impact_b_sqrt_participation",
+                "hedge_b1_hpi",
+                "hedge_b2_hpi_x_vol",
+                "hedge_b3_hpi_x_queue_fragility",
+                "hedge_intercept",
+            ],
+            "value": [*terms["own_impact"], *hedge.betas, hedge.intercept],
+            "std_error": [math.nan, math.nan, *hedge.std_errors, hedge.intercept_se],
+        }
+    )

@@ -31,8 +31,14 @@ def _hours(t) -> np.ndarray:
 
 def _shade_halts(ax, model, color: str = "tab:red") -> None:
     for i, h in enumerate(halt_list(model)):
-        ax.axvspan(_hours(h["time"]), _hours(max(h["end"], h["time"] + model.dt)), color=color,
-                   alpha=0.25, lw=0, label="halt / pause" if i == 0 else None)
+        ax.axvspan(
+            _hours(h["time"]),
+            _hours(max(h["end"], h["time"] + model.dt)),
+            color=color,
+            alpha=0.25,
+            lw=0,
+            label="halt / pause" if i == 0 else None,
+        )
 
 
 def _shade_window(axes, model) -> None:
@@ -60,8 +66,14 @@ def _crash_panels(fig, model, ts) -> list:
     ax = axes[1]
     ax.plot(h, ts["insurer_demanded"], color="tab:red", ls="--", lw=1.0, label="demanded")
     ax.plot(h, ts["insurer_executed"], color="tab:red", lw=1.2, label="executed")
-    ax.fill_between(h, ts["insurer_executed"], ts["insurer_demanded"], color="tab:red",
-                    alpha=0.15, label="backlog")
+    ax.fill_between(
+        h,
+        ts["insurer_executed"],
+        ts["insurer_demanded"],
+        color="tab:red",
+        alpha=0.15,
+        label="backlog",
+    )
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_ylabel("insurers, cumulative\nshares (- = sold)")
     axes[2].plot(h, ts["volume"], color="tab:blue", lw=0.6)
@@ -83,8 +95,12 @@ def _flash_panels(fig, model, ts) -> list:
     ax2 = ax.twinx()
     ax2.plot(h, view["net_liquidity"], color="tab:olive", lw=1.0, label="LP net inventory")
     ax2.set_ylabel("LP inventory\n(shares)")
-    ax.legend([*ax.get_lines(), *ax2.get_lines()], ["LPs quoting", "LP net inventory"],
-              loc="lower left", fontsize=8)
+    ax.legend(
+        [*ax.get_lines(), *ax2.get_lines()],
+        ["LPs quoting", "LP net inventory"],
+        loc="lower left",
+        fontsize=8,
+    )
     axes[2].plot(h, view["desk_filled"], color="tab:cyan", lw=1.2)
     axes[2].set_ylabel("desk filled\n(shares)")
     axes[3].plot(h, view["bid_depth"], color="tab:green", lw=0.8, label="bid depth (5 ticks)")
@@ -104,8 +120,14 @@ def _covid_panels(fig, model, ts) -> list:
             lv = circuit_breaker_levels(prev, cb.pcts)
             x = [d * SECONDS_PER_DAY / 3600.0, (d + 1) * SECONDS_PER_DAY / 3600.0]
             for i, style in zip(range(2), (":", "--"), strict=True):
-                axes[0].plot(x, [lv[i]] * 2, color="tab:red", lw=0.8, ls=style,
-                             label=f"L{i + 1} ({cb.pcts[i]:.0%})" if d == 0 else None)
+                axes[0].plot(
+                    x,
+                    [lv[i]] * 2,
+                    color="tab:red",
+                    lw=0.8,
+                    ls=style,
+                    label=f"L{i + 1} ({cb.pcts[i]:.0%})" if d == 0 else None,
+                )
     h = _hours(ts["time"])
     axes[1].plot(h, ts["dealer_gex"] / 1e6, color="tab:purple", lw=1.0)
     axes[1].axhline(0, color="grey", lw=0.5)
@@ -129,8 +151,12 @@ def _squeeze_panels(fig, model, ts) -> list:
     oi_ax = fig.add_subplot(grid[:, 1])
     frame = model.chain.to_frame()
     calls = frame[frame["is_call"]].groupby("strike")["open_interest"].sum()
-    oi_ax.barh(calls.index, calls.to_numpy(), height=0.6 * np.min(np.diff(calls.index))
-               if calls.size > 1 else 1.0, color="tab:blue")
+    oi_ax.barh(
+        calls.index,
+        calls.to_numpy(),
+        height=0.6 * np.min(np.diff(calls.index)) if calls.size > 1 else 1.0,
+        color="tab:blue",
+    )
     oi_ax.axhline(model.state.last, color="black", lw=0.8, ls="--", label="last price")
     oi_ax.set_xlabel("call open interest at the end\n(contracts, live expiries)")
     oi_ax.set_ylabel("strike")

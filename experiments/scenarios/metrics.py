@@ -164,8 +164,9 @@ def _price_metrics(run: _Run) -> dict:
         low = float(seg.min()) if seg.size else NAN
         out["worst_day_close_above_low_pct"] = 100.0 * (closes[worst] / low - 1.0)
     else:
-        out.update(worst_day_pct=NAN, worst_day=None, best_day_pct=NAN,
-                   worst_day_close_above_low_pct=NAN)
+        out.update(
+            worst_day_pct=NAN, worst_day=None, best_day_pct=NAN, worst_day_close_above_low_pct=NAN
+        )
     lows = []
     for d in range(math.ceil((p.size - 1) / run.spd)):
         seg = p[d * run.spd + 1 : (d + 1) * run.spd + 1]
@@ -192,9 +193,17 @@ def halt_list(model) -> list[dict]:
                 prev = model.cfg.market.initial_price if day == 0 else model.closes[day - 1]
                 level_price = float(circuit_breaker_levels(prev, rule.pcts)[h.level - 1])
                 end = float(h.end) if h.end is not None else min(h.scheduled_end, end_of_run)
-                out.append({"rule": name, "level": int(h.level), "time": float(h.start),
-                            "end": end, "length_s": end - float(h.start),
-                            "price": float(h.trigger_price), "level_price": level_price})
+                out.append(
+                    {
+                        "rule": name,
+                        "level": int(h.level),
+                        "time": float(h.start),
+                        "end": end,
+                        "length_s": end - float(h.start),
+                        "price": float(h.trigger_price),
+                        "level_price": level_price,
+                    }
+                )
             continue
         events = list(getattr(rule, "events", []))
         for i, ev in enumerate(events):
@@ -202,17 +211,25 @@ def halt_list(model) -> list[dict]:
                 continue
             reopen = next((e for e in events[i + 1 :] if e.kind == "reopen"), None)
             end = float(reopen.time) if reopen is not None else end_of_run
-            out.append({"rule": name, "level": None, "time": float(ev.time), "end": end,
-                        "length_s": end - float(ev.time),
-                        "price": None if ev.price is None else float(ev.price),
-                        "level_price": None})
+            out.append(
+                {
+                    "rule": name,
+                    "level": None,
+                    "time": float(ev.time),
+                    "end": end,
+                    "length_s": end - float(ev.time),
+                    "price": None if ev.price is None else float(ev.price),
+                    "level_price": None,
+                }
+            )
     return sorted(out, key=lambda h: h["time"])
 
 
 def _halt_metrics(model) -> dict:
     halts = halt_list(model)
-    count = {r: sum(h["rule"] == r for h in halts)
-             for r in ("circuit_breakers", "stop_logic", "luld")}
+    count = {
+        r: sum(h["rule"] == r for h in halts) for r in ("circuit_breakers", "stop_logic", "luld")
+    }
     return {
         "halts": halts,
         "n_halts": len(halts),
@@ -237,10 +254,16 @@ def _window_metrics(run: _Run) -> dict:
     per_s_in = float(v[vin].sum() / (vin.sum() * run.dt)) if run.window and vin.any() else NAN
     per_s_out = float(v[~vin].sum() / ((~vin).sum() * run.dt)) if (~vin).any() else NAN
     return {
-        "vol": {"in_window": vol_in, "out_window": vol_out,
-                "ratio": vol_in / vol_out if vol_out and vol_out > 0 else NAN},
-        "volume": {"in_window_per_s": per_s_in, "out_window_per_s": per_s_out,
-                   "ratio": per_s_in / per_s_out if per_s_out and per_s_out > 0 else NAN},
+        "vol": {
+            "in_window": vol_in,
+            "out_window": vol_out,
+            "ratio": vol_in / vol_out if vol_out and vol_out > 0 else NAN,
+        },
+        "volume": {
+            "in_window_per_s": per_s_in,
+            "out_window_per_s": per_s_out,
+            "ratio": per_s_in / per_s_out if per_s_out and per_s_out > 0 else NAN,
+        },
     }
 
 
@@ -249,9 +272,12 @@ def _trades(model) -> dict[str, np.ndarray]:
     aggr_buy = cols["aggressor_side"] > 0
     buyer = np.where(aggr_buy, cols["aggressor_owner"], cols["resting_owner"])
     seller = np.where(aggr_buy, cols["resting_owner"], cols["aggressor_owner"])
-    return {"time": cols["time"], "qty": cols["qty"],
-            "buyer_pop": model.population_of[buyer] if buyer.size else buyer,
-            "seller_pop": model.population_of[seller] if seller.size else seller}
+    return {
+        "time": cols["time"],
+        "qty": cols["qty"],
+        "buyer_pop": model.population_of[buyer] if buyer.size else buyer,
+        "seller_pop": model.population_of[seller] if seller.size else seller,
+    }
 
 
 def _population_metrics(run: _Run, trades: dict) -> dict:
@@ -261,8 +287,11 @@ def _population_metrics(run: _Run, trades: dict) -> dict:
     for p, name in enumerate(model.populations):
         bought = trades["qty"][inside & (trades["buyer_pop"] == p)].sum()
         sold = trades["qty"][inside & (trades["seller_pop"] == p)].sum()
-        out[name] = {"volume": int(model.pop_volume[p]), "net_flow": int(model.pop_net[p]),
-                     "net_flow_in_window": int(bought - sold) if run.window else None}
+        out[name] = {
+            "volume": int(model.pop_volume[p]),
+            "net_flow": int(model.pop_net[p]),
+            "net_flow_in_window": int(bought - sold) if run.window else None,
+        }
     return out
 
 
@@ -281,8 +310,19 @@ def _dealer_metrics(run: _Run) -> dict:
     members = run.model.populations.get("dealers", [])
     ts = run.ts
     if not members or ts.empty:
-        return dict.fromkeys(("hedge_flow", "hedge_flow_in_window", "hedge_trades", "gex_start",
-                              "gex_min", "gex_max", "gex_end", "hedge_flow_return_corr"), NAN)
+        return dict.fromkeys(
+            (
+                "hedge_flow",
+                "hedge_flow_in_window",
+                "hedge_trades",
+                "gex_start",
+                "gex_min",
+                "gex_max",
+                "gex_end",
+                "hedge_flow_return_corr",
+            ),
+            NAN,
+        )
     gex = ts["dealer_gex"].to_numpy(dtype=float)
     flow = ts["dealer_hedge_flow"].to_numpy(dtype=float)
     t = ts["time"].to_numpy(dtype=float)
@@ -304,9 +344,19 @@ def _dealer_metrics(run: _Run) -> dict:
 def _insurer_metrics(run: _Run, trades: dict) -> dict:
     model = run.model
     members = model.populations.get("insurers", [])
-    keys = ("demanded", "executed", "backlog", "demanded_value", "executed_value",
-            "executed_cash", "max_backlog", "max_backlog_value", "max_backlog_time_s",
-            "executed_share_at_max_backlog", "sell_share_in_window_pct")
+    keys = (
+        "demanded",
+        "executed",
+        "backlog",
+        "demanded_value",
+        "executed_value",
+        "executed_cash",
+        "max_backlog",
+        "max_backlog_value",
+        "max_backlog_time_s",
+        "executed_share_at_max_backlog",
+        "sell_share_in_window_pct",
+    )
     if not members:
         return {**dict.fromkeys(keys, NAN), "demanded_at_close": [], "executed_at_close": []}
     ts = run.ts
@@ -346,8 +396,15 @@ def _insurer_metrics(run: _Run, trades: dict) -> dict:
 def _desk_metrics(run: _Run, trough_time: float) -> dict:
     members = run.model.populations.get("desk", [])
     parents = [p for d in members for p in d.parents]
-    keys = ("qty", "filled", "completion", "slippage_bps", "duration_s", "filled_by_trough_share",
-            "participation_realised")
+    keys = (
+        "qty",
+        "filled",
+        "completion",
+        "slippage_bps",
+        "duration_s",
+        "filled_by_trough_share",
+        "participation_realised",
+    )
     if not parents:
         return dict.fromkeys(keys, NAN)
     qty = sum(p.qty for p in parents)
@@ -356,8 +413,9 @@ def _desk_metrics(run: _Run, trough_time: float) -> dict:
     fills = [f for p in parents for f in p.fills]  # (time, qty, price)
     start = min(p.arrival_time for p in parents)
     last = max((f[0] for f in fills), default=NAN)
-    by_trough = sum(f[1] for f in fills if f[0] <= trough_time) if math.isfinite(trough_time) \
-        else NAN
+    by_trough = (
+        sum(f[1] for f in fills if f[0] <= trough_time) if math.isfinite(trough_time) else NAN
+    )
     participation = NAN
     if fills:
         worked = (run.times > start) & (run.times <= last + run.dt)
@@ -378,8 +436,17 @@ def _liquidity_metrics(run: _Run) -> dict:
     members = run.model.populations.get("liquidity", [])
     ts = run.ts
     if not members or ts.empty:
-        return dict.fromkeys(("withdrawals", "dumps", "dumped_shares", "min_quoting",
-                              "max_abs_net_inventory", "bid_depth_min_ratio"), NAN)
+        return dict.fromkeys(
+            (
+                "withdrawals",
+                "dumps",
+                "dumped_shares",
+                "min_quoting",
+                "max_abs_net_inventory",
+                "bid_depth_min_ratio",
+            ),
+            NAN,
+        )
     t = ts["time"].to_numpy(dtype=float)
     depth = ts["bid_depth"].to_numpy(dtype=float)
     ratio = NAN
@@ -420,8 +487,13 @@ def pin_strike_of(model) -> float | None:
 def _pin_metrics(run: _Run) -> dict:
     strike = pin_strike_of(run.model)
     if strike is None:
-        return {"strike": None, "close_distance_pct": NAN, "abs_distance_pct": NAN,
-                "last_hour_mean_abs_distance_pct": NAN, "pull_to_strike_bp": NAN}
+        return {
+            "strike": None,
+            "close_distance_pct": NAN,
+            "abs_distance_pct": NAN,
+            "last_hour_mean_abs_distance_pct": NAN,
+            "pull_to_strike_bp": NAN,
+        }
     close = float(run.model.state.last)
     last_hour = run.mids[run.times >= run.end - 3600.0]
     dist = 100.0 * (close / strike - 1.0)

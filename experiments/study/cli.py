@@ -30,9 +30,11 @@ def _collect_cli(args: argparse.Namespace) -> int:
                 figures += figure_specs(cb.get("figures") or [])
     table = collect_sweep(target, figures)
     counts = table["status"].value_counts().to_dict() if len(table) else {}
-    print(f"{len(table)} jobs ({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none'}) "
-          f"into {target / 'sweep_table.parquet'} and .csv" +
-          (f"; figures ({len(figures)}) in {target / 'figures'}" if figures else ""))
+    print(
+        f"{len(table)} jobs ({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none'}) "
+        f"into {target / 'sweep_table.parquet'} and .csv"
+        + (f"; figures ({len(figures)}) in {target / 'figures'}" if figures else "")
+    )
     return 0
 
 
@@ -42,10 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     extra: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
-        argv, extra = argv[:cut], argv[cut + 1:]
-    parser = argparse.ArgumentParser(prog="python -m experiments.study",
-                                     description=study_package.__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+        argv, extra = argv[:cut], argv[cut + 1 :]
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.study",
+        description=study_package.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a study (conf/study/<STUDY>.yaml or a scenario name)")
     run.add_argument("items", nargs="*", help="STUDY first (optional), then key=value options")

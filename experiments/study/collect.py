@@ -31,8 +31,19 @@ MANIFEST_FILE = "study.json"
 #: columns of a sweep table that are not overrides or metrics
 JOB_COLUMNS = ("job", "status", "error", "job_wall_seconds")
 #: columns of a study's per-run table that are not metrics
-STUDY_RUN_COLUMNS = ("setting", "param", "scale", "value", "arm", "run_arm", "seed", "dir",
-                     "status", "error", "job_wall_seconds")
+STUDY_RUN_COLUMNS = (
+    "setting",
+    "param",
+    "scale",
+    "value",
+    "arm",
+    "run_arm",
+    "seed",
+    "dir",
+    "status",
+    "error",
+    "job_wall_seconds",
+)
 
 
 def flatten_numeric(tree: Mapping, prefix: str = "") -> dict[str, float]:
@@ -108,8 +119,11 @@ def read_job(job_dir: Path, metrics: Sequence[str] | None = None) -> dict:
 
 def find_job_dirs(sweep_dir: Path) -> list[Path]:
     """Every Hydra job dir under ``sweep_dir`` (those holding ``.hydra/overrides.yaml``)."""
-    return sorted(p.parent.parent for p in Path(sweep_dir).rglob("overrides.yaml")
-                  if p.parent.name == ".hydra")
+    return sorted(
+        p.parent.parent
+        for p in Path(sweep_dir).rglob("overrides.yaml")
+        if p.parent.name == ".hydra"
+    )
 
 
 def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -117,8 +131,11 @@ def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object:
-            kinds = {type(v) for v in out[col] if v is not None and v is not pd.NA
-                     and not (isinstance(v, float) and math.isnan(v))}
+            kinds = {
+                type(v)
+                for v in out[col]
+                if v is not None and v is not pd.NA and not (isinstance(v, float) and math.isnan(v))
+            }
             if len(kinds) > 1 or (kinds and not kinds <= {str}):
                 out[col] = out[col].map(lambda v: None if v is None or v is pd.NA else str(v))
     return out
@@ -143,8 +160,14 @@ def sweep_table(sweep_dir: Path) -> pd.DataFrame:
         override_keys += [k for k in overrides if k not in override_keys]
         rec = read_job(job_dir)
         metrics = {k: v for k, v in rec.items() if k not in JOB_COLUMNS and k not in overrides}
-        rows.append({"job": job_dir.relative_to(sweep_dir).as_posix(),
-                     **{k: rec.get(k) for k in JOB_COLUMNS[1:]}, **overrides, **metrics})
+        rows.append(
+            {
+                "job": job_dir.relative_to(sweep_dir).as_posix(),
+                **{k: rec.get(k) for k in JOB_COLUMNS[1:]},
+                **overrides,
+                **metrics,
+            }
+        )
     table = pd.DataFrame(rows)
     if table.empty:
         return pd.DataFrame(columns=list(JOB_COLUMNS))
@@ -174,8 +197,12 @@ def study_runs(study_dir: Path, manifest: dict, metrics: Sequence[str]) -> pd.Da
     for job in manifest["jobs"]:
         rec = read_job(Path(study_dir) / job["dir"], metrics)
         rows.append({**{k: job[k] for k in STUDY_RUN_COLUMNS[:8]}, **rec})
-    runs = pd.DataFrame(rows).reindex(columns=[*STUDY_RUN_COLUMNS, *(
-        c for c in pd.DataFrame(rows).columns if c not in STUDY_RUN_COLUMNS)])
+    runs = pd.DataFrame(rows).reindex(
+        columns=[
+            *STUDY_RUN_COLUMNS,
+            *(c for c in pd.DataFrame(rows).columns if c not in STUDY_RUN_COLUMNS),
+        ]
+    )
     metric_cols = [c for c in runs.columns if c not in STUDY_RUN_COLUMNS]
     runs[metric_cols] = runs[metric_cols].apply(pd.to_numeric, errors="coerce")
     return runs
@@ -194,29 +221,42 @@ def collect_study(
     ok = runs[runs["status"] == "ok"]
     metric_cols = [c for c in runs.columns if c not in STUDY_RUN_COLUMNS]
     if ok.empty:
-        raise RuntimeError(f"study {study['name']}: no run finished; see the error.txt files "
-                           f"under {study_dir}")
+        raise RuntimeError(
+            f"study {study['name']}: no run finished; see the error.txt files under {study_dir}"
+        )
     if not metric_cols:
-        raise ValueError(f"study {study['name']}: no numeric value under {prefixes} in any "
-                         "summary.json; pass other prefixes (e.g. --metrics price)")
-    keys = _key_metrics(list(key_metrics) if key_metrics else study["key_metrics"],
-                        metric_cols, manifest["reference"])
+        raise ValueError(
+            f"study {study['name']}: no numeric value under {prefixes} in any "
+            "summary.json; pass other prefixes (e.g. --metrics price)"
+        )
+    keys = _key_metrics(
+        list(key_metrics) if key_metrics else study["key_metrics"],
+        metric_cols,
+        manifest["reference"],
+    )
     arms = manifest["arms"]
     level = study["level"]
     base_ok = ok[ok["setting"] == "base"]
     table = arm_table(base_ok, metric_cols, arms, manifest["reference"], level)
-    robust = robustness_table(ok, metric_cols, arms, level) if manifest["robustness"] else (
-        pd.DataFrame())
+    robust = (
+        robustness_table(ok, metric_cols, arms, level)
+        if manifest["robustness"]
+        else (pd.DataFrame())
+    )
     write_table(runs, study_dir / "study_runs")
     write_table(table, study_dir / "study_table")
     if not robust.empty:
         write_table(robust, study_dir / "robustness")
-    save_figure(study_figure(base_ok, keys, arms, manifest["reference"], level),
-                 study_dir / "study.png")
+    save_figure(
+        study_figure(base_ok, keys, arms, manifest["reference"], level), study_dir / "study.png"
+    )
     text = study_markdown(manifest, runs, table, robust, keys)
     write_text(study_dir / "study.md", text)
-    print(f"study {study['name']}: {int((runs['status'] == 'ok').sum())}/{len(runs)} runs ok; "
-          f"tables, study.md and study.png in {study_dir}", flush=True)
+    print(
+        f"study {study['name']}: {int((runs['status'] == 'ok').sum())}/{len(runs)} runs ok; "
+        f"tables, study.md and study.png in {study_dir}",
+        flush=True,
+    )
     return {"runs": runs, "study_table": table, "robustness": robust}
 
 
@@ -225,8 +265,9 @@ def _key_metrics(
 ) -> list[str]:
     missing = [m for m in requested if m not in available]
     if missing:
-        raise ValueError(f"key_metrics {missing} are not among the collected metrics "
-                         f"{list(available)}")
+        raise ValueError(
+            f"key_metrics {missing} are not among the collected metrics {list(available)}"
+        )
     if requested:
         return list(requested)
     with_ref = [m for m in available if np.isfinite(reference_for(m, reference))]

@@ -47,14 +47,22 @@ class StudyConfig(Validated):
     robustness: list[str] = field(default_factory=list)
     # param() returns a dataclasses.field (with a default_factory), not a shared list
     robustness_scales: list[float] = param(
-        default_factory=lambda: [0.8, 1.2], lo=0.0, hi=10.0, lo_open=True, unit="x calibrated",
-        doc="scales of each robustness parameter (never 1)")
-    robustness_seeds: int = param(5, lo=2, hi=100_000, unit="runs",
-                                  doc="seeds per arm at each robustness setting")
-    level: float = param(0.95, lo=0.0, hi=1.0, lo_open=True, hi_open=True,
-                         doc="confidence level of the intervals")
-    n_jobs: int = param(-1, lo=-1, hi=1024, unit="processes",
-                        doc="worker processes (-1: one per core)")
+        default_factory=lambda: [0.8, 1.2],
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="x calibrated",
+        doc="scales of each robustness parameter (never 1)",
+    )
+    robustness_seeds: int = param(
+        5, lo=2, hi=100_000, unit="runs", doc="seeds per arm at each robustness setting"
+    )
+    level: float = param(
+        0.95, lo=0.0, hi=1.0, lo_open=True, hi_open=True, doc="confidence level of the intervals"
+    )
+    n_jobs: int = param(
+        -1, lo=-1, hi=1024, unit="processes", doc="worker processes (-1: one per core)"
+    )
     dir: str = ""
 
     def check(self) -> None:
@@ -69,7 +77,8 @@ class StudyConfig(Validated):
                 raise ConfigError(
                     f"study.key_metrics: {key!r} lies under none of study.metrics "
                     f"{list(self.metrics)} (write the full dotted name, e.g. "
-                    f"'{self.metrics[0]}.<name>')")
+                    f"'{self.metrics[0]}.<name>')"
+                )
         if self.arms and self.arms[0] != "treatment":
             raise ConfigError(f"study.arms must start with 'treatment', got {self.arms}")
         if len(set(self.arms)) != len(self.arms):
@@ -81,8 +90,10 @@ class StudyConfig(Validated):
                 raise ConfigError(f"study.robustness_scales[{i}] must differ from 1, got {s}")
         for name in self.extra_arms:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name) or name == "treatment":
-                raise ConfigError(f"study.extra_arms: arm name {name!r} must be an identifier "
-                                  "other than 'treatment'")
+                raise ConfigError(
+                    f"study.extra_arms: arm name {name!r} must be an identifier "
+                    "other than 'treatment'"
+                )
 
 
 def load_study(name: str | None, dotlist: Sequence[str] = ()) -> StudyConfig:
@@ -98,8 +109,10 @@ def load_study(name: str | None, dotlist: Sequence[str] = ()) -> StudyConfig:
         else:
             studies = sorted(p.stem for p in STUDY_CONF_DIR.glob("*.yaml"))
             scenarios = sorted(p.stem for p in (CONF_DIR / "scenario").glob("*.yaml"))
-            raise ConfigError(f"study {name!r}: no conf/study/{name}.yaml and no scenario of that "
-                              f"name; studies: {studies}, scenarios: {scenarios}")
+            raise ConfigError(
+                f"study {name!r}: no conf/study/{name}.yaml and no scenario of that "
+                f"name; studies: {studies}, scenarios: {scenarios}"
+            )
     for item in dotlist:
         if "=" not in item:
             raise ConfigError(f"study option {item!r} must be key=value")
@@ -107,8 +120,9 @@ def load_study(name: str | None, dotlist: Sequence[str] = ()) -> StudyConfig:
         layers.append(OmegaConf.from_dotlist(list(dotlist)))
         study = OmegaConf.to_object(OmegaConf.merge(*layers))
     except OmegaConfBaseException as exc:  # a wrong type or an unknown key
-        raise ConfigError(f"study: {str(exc).splitlines()[0]} "
-                          f"(key: {getattr(exc, 'full_key', '?')})") from exc
+        raise ConfigError(
+            f"study: {str(exc).splitlines()[0]} (key: {getattr(exc, 'full_key', '?')})"
+        ) from exc
     if not study.name:
         study.name = name or study.scenario
     return study

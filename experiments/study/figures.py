@@ -59,8 +59,10 @@ def sweep_figure(table: pd.DataFrame, x: str, y: str, metric: str):
     """
     for role, col in (("x", x), ("y", y), ("metric", metric)):
         if col not in table.columns:
-            raise ValueError(f"{role}={col!r} is not a column of the sweep table; "
-                             f"columns: {sorted(map(str, table.columns))}")
+            raise ValueError(
+                f"{role}={col!r} is not a column of the sweep table; "
+                f"columns: {sorted(map(str, table.columns))}"
+            )
     if x == y:
         raise ValueError(f"x and y must differ, got {x!r} for both")
     rows = table if "status" not in table else table[table["status"] == "ok"]
@@ -83,15 +85,27 @@ def sweep_figure(table: pd.DataFrame, x: str, y: str, metric: str):
     for i in range(len(ys)):
         for j in range(len(xs)):
             if np.isfinite(values[i, j]):
-                ax.text(j, i, f"{values[i, j]:.3g}\nn={int(count.iat[i, j])}", ha="center",
-                        va="center", fontsize=8, color="white" if values[i, j] < mid else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{values[i, j]:.3g}\nn={int(count.iat[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if values[i, j] < mid else "black",
+                )
     ax.set_title(f"{metric}: mean over seeds ({len(rows)} finished jobs)")
     fig.tight_layout()
     return fig
 
 
-def study_figure(runs: pd.DataFrame, metrics: Sequence[str], arms: Sequence[str],
-                 reference: Mapping[str, float], level: float = 0.95):
+def study_figure(
+    runs: pd.DataFrame,
+    metrics: Sequence[str],
+    arms: Sequence[str],
+    reference: Mapping[str, float],
+    level: float = 0.95,
+):
     """Per metric (at most 12), every run per arm (dots), the arm mean with its t-interval, and the
     reference figure (dashed) where the scenario has one."""
     plt = _pyplot()
@@ -104,19 +118,26 @@ def study_figure(runs: pd.DataFrame, metrics: Sequence[str], arms: Sequence[str]
         for i, arm in enumerate(arms):
             vals = runs.loc[runs["arm"] == arm, metric].to_numpy(dtype=float)
             vals = vals[np.isfinite(vals)]
-            ax.scatter(i + jitter.uniform(-0.15, 0.15, vals.size), vals, s=10, alpha=0.5,
-                       color=f"C{i}")
+            ax.scatter(
+                i + jitter.uniform(-0.15, 0.15, vals.size), vals, s=10, alpha=0.5, color=f"C{i}"
+            )
             if vals.size:
                 iv = t_interval(vals, level)
-                ax.errorbar(i + 0.3, iv.mean, yerr=[[iv.mean - iv.lo], [iv.hi - iv.mean]]
-                            if np.isfinite(iv.lo) else None, fmt="o", color="black", capsize=3)
+                ax.errorbar(
+                    i + 0.3,
+                    iv.mean,
+                    yerr=[[iv.mean - iv.lo], [iv.hi - iv.mean]] if np.isfinite(iv.lo) else None,
+                    fmt="o",
+                    color="black",
+                    capsize=3,
+                )
         ref = reference_for(metric, reference)
         if np.isfinite(ref):
             ax.axhline(ref, color="tab:red", ls="--", lw=1, label="reference")
             ax.legend(fontsize=7, loc="best")
         ax.set_xticks(range(len(arms)), arms, rotation=15, fontsize=8)
         ax.set_title(metric, fontsize=9)
-    for ax in list(axes.flat)[len(shown):]:
+    for ax in list(axes.flat)[len(shown) :]:
         ax.set_visible(False)
     fig.suptitle(f"runs per arm, mean and {level:.0%} t-interval", fontsize=10)
     fig.tight_layout()

@@ -122,8 +122,10 @@ def sweep_job(cfg: DictConfig, task: Callable[[DictConfig], Any]) -> Any:
         fingerprint = job_fingerprint(cfg)
         if is_finished(out, fingerprint):
             previous = read_status(out) or {}
-            append_progress(sweep_dir, {**base, "status": "skipped",
-                                         "wall_seconds": previous.get("wall_seconds")})
+            append_progress(
+                sweep_dir,
+                {**base, "status": "skipped", "wall_seconds": previous.get("wall_seconds")},
+            )
             return previous.get("objective", math.nan)
         for stale in (STATUS_FILE, ERROR_FILE):
             (out / stale).unlink(missing_ok=True)
@@ -140,11 +142,20 @@ def sweep_job(cfg: DictConfig, task: Callable[[DictConfig], Any]) -> Any:
         status = {"status": "failed", "error": _failure_text(exc), "objective": None}
     finally:
         release_models()
-    status.update(base, wall_seconds=time.perf_counter() - t0,
-                  finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                  max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    status.update(
+        base,
+        wall_seconds=time.perf_counter() - t0,
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
     write_json(out / STATUS_FILE, status)
-    append_progress(sweep_dir, {**base, "status": status["status"],
-                                 "wall_seconds": status["wall_seconds"],
-                                 "error": status.get("error")})
+    append_progress(
+        sweep_dir,
+        {
+            **base,
+            "status": status["status"],
+            "wall_seconds": status["wall_seconds"],
+            "error": status.get("error"),
+        },
+    )
     return value

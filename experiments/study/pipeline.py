@@ -15,9 +15,11 @@ from experiments.study.runner import run_child
 
 def _announce(study: StudyConfig, manifest: dict, study_dir: Path) -> None:
     n_robust = len(manifest["jobs"]) - len(manifest["arms"]) * len(manifest["seeds"])
-    print(f"study {study.name}: scenario {study.scenario}, arms {manifest['arms']}, "
-          f"{len(manifest['seeds'])} seeds; robustness: {len(manifest['robustness'])} arm settings"
-          f" x {len(manifest['robustness_seeds'])} seeds = {n_robust} runs; into {study_dir}")
+    print(
+        f"study {study.name}: scenario {study.scenario}, arms {manifest['arms']}, "
+        f"{len(manifest['seeds'])} seeds; robustness: {len(manifest['robustness'])} arm settings"
+        f" x {len(manifest['robustness_seeds'])} seeds = {n_robust} runs; into {study_dir}"
+    )
 
 
 def run_study(study: StudyConfig, *, dry_run: bool = False) -> Path:
@@ -44,8 +46,10 @@ def run_study(study: StudyConfig, *, dry_run: bool = False) -> Path:
         manifest["phases"][phase] = {"wall_seconds": wall, "returncode": rc}
         write_json(study_dir / MANIFEST_FILE, manifest)
         if rc != 0:
-            raise RuntimeError(f"study {study.name}: the {phase} multirun exited with code {rc} "
-                               "(its messages are above); rerun the same command to resume")
+            raise RuntimeError(
+                f"study {study.name}: the {phase} multirun exited with code {rc} "
+                "(its messages are above); rerun the same command to resume"
+            )
     manifest["wall_seconds"] = time.perf_counter() - t0
     write_json(study_dir / MANIFEST_FILE, manifest)
     collect_study(study_dir)

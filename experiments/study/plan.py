@@ -60,11 +60,13 @@ def _scaled(param: str, base: Any, scale: float) -> int | float:
         value = round(base * scale)
         if value == base:
             raise ConfigError(
-                f"study.robustness: {param} = {base} is too small to scale by {scale:g}")
+                f"study.robustness: {param} = {base} is too small to scale by {scale:g}"
+            )
         return value
     if base == 0.0:
-        raise ConfigError(f"study.robustness: {param} is 0 at the calibrated values; scaling "
-                          "it changes nothing")
+        raise ConfigError(
+            f"study.robustness: {param} is 0 at the calibrated values; scaling it changes nothing"
+        )
     return float(f"{base * scale:.12g}")
 
 
@@ -82,7 +84,8 @@ def _check_overrides(study: StudyConfig) -> None:
     sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
     if sweeps:
         raise ConfigError(
-            f"study.overrides must not sweep (the study sweeps arms and seeds): {sweeps}")
+            f"study.overrides must not sweep (the study sweeps arms and seeds): {sweeps}"
+        )
 
 
 def _study_arms(study: StudyConfig, scenario_arms: dict[str, list[str]]) -> list[str]:
@@ -90,16 +93,21 @@ def _study_arms(study: StudyConfig, scenario_arms: dict[str, list[str]]) -> list
     arms = list(study.arms) or ["treatment", *scenario_arms]
     unknown = [a for a in arms[1:] if a not in scenario_arms]
     if unknown:
-        raise ConfigError(f"study.arms: {unknown} are not arms of scenario {study.scenario!r} "
-                          f"nor study.extra_arms; known: {sorted(scenario_arms)}")
+        raise ConfigError(
+            f"study.arms: {unknown} are not arms of scenario {study.scenario!r} "
+            f"nor study.extra_arms; known: {sorted(scenario_arms)}"
+        )
     if study.robustness and len(arms) < 2:
-        raise ConfigError("study.robustness needs a control arm: the scenario has none and "
-                          "study.extra_arms defines none")
+        raise ConfigError(
+            "study.robustness needs a control arm: the scenario has none and "
+            "study.extra_arms defines none"
+        )
     return arms
 
 
-def _robust_settings(study: StudyConfig, cfg: DictConfig, arms: Sequence[str],
-                     scenario_arms: dict[str, list[str]]) -> list[dict]:
+def _robust_settings(
+    study: StudyConfig, cfg: DictConfig, arms: Sequence[str], scenario_arms: dict[str, list[str]]
+) -> list[dict]:
     """One entry per (robustness parameter, scale, arm), each composed and range-checked."""
     robust = []
     for param in study.robustness:
@@ -118,23 +126,59 @@ def _robust_settings(study: StudyConfig, cfg: DictConfig, arms: Sequence[str],
                 try:
                     to_run_config(trial)
                 except ConfigError as exc:
-                    raise ConfigError(f"study.robustness: {param} x{scale:g} = {value} "
-                                      f"(arm {arm}): {exc}") from exc
-                robust.append({"run_arm": name, "arm": arm, "param": param, "scale": scale,
-                               "value": value, "base_value": base, "overrides": items})
+                    raise ConfigError(
+                        f"study.robustness: {param} x{scale:g} = {value} (arm {arm}): {exc}"
+                    ) from exc
+                robust.append(
+                    {
+                        "run_arm": name,
+                        "arm": arm,
+                        "param": param,
+                        "scale": scale,
+                        "value": value,
+                        "base_value": base,
+                        "overrides": items,
+                    }
+                )
     return robust
 
 
-def _study_jobs(study: StudyConfig, arms: Sequence[str], robust: Sequence[dict],
-                seeds: Sequence[int], r_seeds: Sequence[int]) -> list[dict]:
+def _study_jobs(
+    study: StudyConfig,
+    arms: Sequence[str],
+    robust: Sequence[dict],
+    seeds: Sequence[int],
+    r_seeds: Sequence[int],
+) -> list[dict]:
     """Every run of the study with its dir (relative to the study dir), setting, arm and seed."""
-    jobs = [{"dir": f"main/{arm}/seed_{s}", "setting": "base", "param": "", "scale": 1.0,
-             "value": math.nan, "arm": arm, "run_arm": arm, "seed": s}
-            for arm in arms for s in seeds]
-    jobs += [{"dir": f"robustness/{r['run_arm']}/seed_{s}",
-              "setting": f"{r['param']} x{r['scale']:g}", "param": r["param"],
-              "scale": r["scale"], "value": r["value"], "arm": r["arm"], "run_arm": r["run_arm"],
-              "seed": s} for r in robust for s in r_seeds]
+    jobs = [
+        {
+            "dir": f"main/{arm}/seed_{s}",
+            "setting": "base",
+            "param": "",
+            "scale": 1.0,
+            "value": math.nan,
+            "arm": arm,
+            "run_arm": arm,
+            "seed": s,
+        }
+        for arm in arms
+        for s in seeds
+    ]
+    jobs += [
+        {
+            "dir": f"robustness/{r['run_arm']}/seed_{s}",
+            "setting": f"{r['param']} x{r['scale']:g}",
+            "param": r["param"],
+            "scale": r["scale"],
+            "value": r["value"],
+            "arm": r["arm"],
+            "run_arm": r["run_arm"],
+            "seed": s,
+        }
+        for r in robust
+        for s in r_seeds
+    ]
     return jobs
 
 
@@ -173,27 +217,49 @@ def multirun_commands(manifest: dict, study_dir: Path) -> list[tuple[str, list[s
     """The ``python -m experiments.run -m`` command lines of a study: main, then robustness."""
     study = manifest["study"]
     common = [
-        sys.executable, "-m", "experiments.run", "-m",
-        "hydra/launcher=joblib", f"hydra.launcher.n_jobs={study['n_jobs']}",
+        sys.executable,
+        "-m",
+        "experiments.run",
+        "-m",
+        "hydra/launcher=joblib",
+        f"hydra.launcher.n_jobs={study['n_jobs']}",
         "hydra/hydra_logging=disabled",
         "hydra.sweep.subdir='${arm}/seed_${seed}'",
         "+hydra.callbacks.sweep_progress._target_=experiments.study.progress.SweepProgress",
-        *manifest["common_overrides"], *manifest["arm_definitions"],
+        *manifest["common_overrides"],
+        *manifest["arm_definitions"],
     ]
 
     def sweep_dir(phase: str) -> str:
         return f"hydra.sweep.dir={_hydra_quoted(str(study_dir / phase), 'study.dir')}"
 
     seeds = manifest["seeds"]
-    out = [("main", [*common, sweep_dir("main"),
-                     f"arm={','.join(manifest['arms'])}",
-                     f"seed=range({seeds[0]},{seeds[-1] + 1})"])]
+    out = [
+        (
+            "main",
+            [
+                *common,
+                sweep_dir("main"),
+                f"arm={','.join(manifest['arms'])}",
+                f"seed=range({seeds[0]},{seeds[-1] + 1})",
+            ],
+        )
+    ]
     if manifest["robustness"]:
         r_seeds = manifest["robustness_seeds"]
         defs = [_arm_override(r["run_arm"], r["overrides"]) for r in manifest["robustness"]]
-        out.append(("robustness", [*common, *defs, sweep_dir("robustness"),
-                                   f"arm={','.join(r['run_arm'] for r in manifest['robustness'])}",
-                                   f"seed=range({r_seeds[0]},{r_seeds[-1] + 1})"]))
+        out.append(
+            (
+                "robustness",
+                [
+                    *common,
+                    *defs,
+                    sweep_dir("robustness"),
+                    f"arm={','.join(r['run_arm'] for r in manifest['robustness'])}",
+                    f"seed=range({r_seeds[0]},{r_seeds[-1] + 1})",
+                ],
+            )
+        )
     return out
 
 

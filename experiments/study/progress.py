@@ -37,7 +37,8 @@ def count_sweep_jobs(config: DictConfig) -> int | None:
     try:
         for o in OverridesParser.create().parse_overrides(lines):
             sizes[o.get_key_element()] = (
-                len(list(o.sweep_string_iterator())) if o.is_sweep_override() else 1)
+                len(list(o.sweep_string_iterator())) if o.is_sweep_override() else 1
+            )
     except Exception:  # glob() needs the config loader
         return None
     return math.prod(sizes.values())
@@ -87,8 +88,10 @@ class SweepProgress(Callback):
         self._stop.clear()
         self._thread = threading.Thread(target=self._follow, name="sweep-progress", daemon=True)
         self._thread.start()
-        print(f"sweep: {self.total if self.total is not None else '?'} jobs into {self.sweep_dir}",
-              flush=True)
+        print(
+            f"sweep: {self.total if self.total is not None else '?'} jobs into {self.sweep_dir}",
+            flush=True,
+        )
 
     def _follow(self) -> None:
         while not self._stop.wait(self.poll_seconds):
@@ -125,8 +128,11 @@ class SweepProgress(Callback):
             what = f"{rec.get('error', '')}"
         elif status == "skipped":
             what = "finished earlier"
-        print(f"[{done:>4}/{total} {_clock(time.perf_counter() - self.t0):>7}] {status:<7} "
-              f"{rec.get('job', '?')}  {what}", flush=True)
+        print(
+            f"[{done:>4}/{total} {_clock(time.perf_counter() - self.t0):>7}] {status:<7} "
+            f"{rec.get('job', '?')}  {what}",
+            flush=True,
+        )
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self._thread is not None:
@@ -134,8 +140,10 @@ class SweepProgress(Callback):
             self._thread.join()
             self._thread = None
         c = self.counts
-        line = (f"sweep: {sum(c.values())} jobs in {_clock(time.perf_counter() - self.t0)}: "
-                f"{c['ok']} ok, {c['failed']} failed, {c['skipped']} skipped (finished earlier)")
+        line = (
+            f"sweep: {sum(c.values())} jobs in {_clock(time.perf_counter() - self.t0)}: "
+            f"{c['ok']} ok, {c['failed']} failed, {c['skipped']} skipped (finished earlier)"
+        )
         print(line, flush=True)
         for job in self.failed:
             print(f"  failed: {self.sweep_dir / job / ERROR_FILE}", flush=True)
@@ -153,5 +161,8 @@ class CollectSweep(SweepProgress):
         super().on_multirun_end(config, **kwargs)
         table = collect_sweep(self.sweep_dir, self.figures)
         where = f"; figures in {self.sweep_dir / 'figures'}" if self.figures else ""
-        print(f"sweep: {len(table)} jobs collected into {self.sweep_dir / 'sweep_table.parquet'}"
-              f" (and .csv){where}", flush=True)
+        print(
+            f"sweep: {len(table)} jobs collected into {self.sweep_dir / 'sweep_table.parquet'}"
+            f" (and .csv){where}",
+            flush=True,
+        )

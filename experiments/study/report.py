@@ -40,15 +40,17 @@ def _header_lines(manifest: dict, runs: pd.DataFrame) -> list[str]:
     for arm in arms:
         items = manifest["arm_overrides"].get(arm) or []
         lines.append(f"- `{arm}`: {', '.join(f'`{i}`' for i in items) or 'as configured'}")
-    extra = [o for o in manifest["common_overrides"]
-             if not o.startswith(("scenario=", "progress="))]
+    extra = [
+        o for o in manifest["common_overrides"] if not o.startswith(("scenario=", "progress="))
+    ]
     if extra:
         lines.append(f"- every run: {', '.join(f'`{o}`' for o in extra)}")
     return lines
 
 
-def _key_metric_lines(arms: Sequence[str], level: float, table: pd.DataFrame,
-                      keys: Sequence[str]) -> list[str]:
+def _key_metric_lines(
+    arms: Sequence[str], level: float, table: pd.DataFrame, keys: Sequence[str]
+) -> list[str]:
     """Per key metric: each arm's mean and interval, the differences, p and the reference."""
     lines = [
         "",
@@ -56,37 +58,52 @@ def _key_metric_lines(arms: Sequence[str], level: float, table: pd.DataFrame,
         "p from the paired t-test (Welch's unpaired p is in study_table.csv); "
         "sim/ref = treatment mean / the scenario's reference figure.",
         "",
-        "| metric | " + " | ".join(arms) + " | " + " | ".join(f"diff vs {a}" for a in arms[1:])
-        + (" | p" * (len(arms) - 1)) + " | reference | sim/ref |",
+        "| metric | "
+        + " | ".join(arms)
+        + " | "
+        + " | ".join(f"diff vs {a}" for a in arms[1:])
+        + (" | p" * (len(arms) - 1))
+        + " | reference | sim/ref |",
         "|" + "---|" * (2 * len(arms) + len(arms) - 1 + 2),
     ]
     for metric in keys:
         rows = table[table["metric"] == metric].set_index("arm")
-        cells = [f"{_fmt(rows.at[a, 'mean'])} [{_fmt(rows.at[a, 'ci_lo'])}, "
-                 f"{_fmt(rows.at[a, 'ci_hi'])}]" for a in arms]
-        diffs = [f"{_fmt(rows.at[a, 'diff_mean'])} [{_fmt(rows.at[a, 'diff_ci_lo'])}, "
-                 f"{_fmt(rows.at[a, 'diff_ci_hi'])}]" for a in arms[1:]]
+        cells = [
+            f"{_fmt(rows.at[a, 'mean'])} [{_fmt(rows.at[a, 'ci_lo'])}, {_fmt(rows.at[a, 'ci_hi'])}]"
+            for a in arms
+        ]
+        diffs = [
+            f"{_fmt(rows.at[a, 'diff_mean'])} [{_fmt(rows.at[a, 'diff_ci_lo'])}, "
+            f"{_fmt(rows.at[a, 'diff_ci_hi'])}]"
+            for a in arms[1:]
+        ]
         ps = [_fmt(rows.at[a, "p_paired"]) for a in arms[1:]]
         t = rows.loc[arms[0]]
-        lines.append(f"| {metric} | " + " | ".join([*cells, *diffs, *ps]) +
-                     f" | {_fmt(t['reference'])} | {_fmt(t['ratio_to_reference'])} |")
+        lines.append(
+            f"| {metric} | "
+            + " | ".join([*cells, *diffs, *ps])
+            + f" | {_fmt(t['reference'])} | {_fmt(t['ratio_to_reference'])} |"
+        )
     return lines
 
 
 def _robustness_row(metric: str, control: str, sub: pd.DataFrame) -> str:
     """One metric and control: the base difference and where the effect holds."""
     at = sub[sub["setting"] != "base"]
-    base_txt = _ci(sub[sub["setting"] == "base"].iloc[0], "diff_mean", "diff_ci_lo",
-                   "diff_ci_hi")
+    base_txt = _ci(sub[sub["setting"] == "base"].iloc[0], "diff_mean", "diff_ci_lo", "diff_ci_hi")
     same = at["same_sign_as_base"].fillna(False).astype(bool)
     same_txt = f"{int(same.sum())}/{len(at)}"
     if at["effect_holds"].isna().all():
-        return (f"| {metric} | {control} | {base_txt} | – (not significant at "
-                f"the calibrated values) | {same_txt} | |")
+        return (
+            f"| {metric} | {control} | {base_txt} | – (not significant at "
+            f"the calibrated values) | {same_txt} | |"
+        )
     holds = at["effect_holds"].fillna(False).astype(bool)
-    return (f"| {metric} | {control} | {base_txt} | {int(holds.sum())}/{len(at)}"
-            f" | {same_txt}"
-            f" | {', '.join(at.loc[~holds.to_numpy(), 'setting']) or '–'} |")
+    return (
+        f"| {metric} | {control} | {base_txt} | {int(holds.sum())}/{len(at)}"
+        f" | {same_txt}"
+        f" | {', '.join(at.loc[~holds.to_numpy(), 'setting']) or '–'} |"
+    )
 
 
 def _robustness_lines(manifest: dict, robust: pd.DataFrame, keys: Sequence[str]) -> list[str]:
@@ -95,16 +112,19 @@ def _robustness_lines(manifest: dict, robust: pd.DataFrame, keys: Sequence[str])
     if robust.empty:
         return []
     settings = [s for s in dict.fromkeys(robust["setting"]) if s != "base"]
-    lines = ["", f"## Robustness ({len(settings)} settings, "
-             f"{len(manifest['robustness_seeds'])} seeds each)", "",
-             "An effect *holds* at a setting when its difference has the sign it has at the "
-             "calibrated values and its CI excludes zero (defined only where the calibrated "
-             "difference is significant); with few seeds per setting an interval is wide, so "
-             "*same sign* also counts the settings whose mean difference merely keeps the "
-             "calibrated sign. All settings are in robustness.csv.", "",
-             "| metric | control | base difference | holds in | same sign in "
-             "| does not hold at |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "",
+        f"## Robustness ({len(settings)} settings, {len(manifest['robustness_seeds'])} seeds each)",
+        "",
+        "An effect *holds* at a setting when its difference has the sign it has at the "
+        "calibrated values and its CI excludes zero (defined only where the calibrated "
+        "difference is significant); with few seeds per setting an interval is wide, so "
+        "*same sign* also counts the settings whose mean difference merely keeps the "
+        "calibrated sign. All settings are in robustness.csv.",
+        "",
+        "| metric | control | base difference | holds in | same sign in | does not hold at |",
+        "|---|---|---|---|---|---|",
+    ]
     for metric in keys:
         for control in manifest["arms"][1:]:
             sub = robust[(robust["metric"] == metric) & (robust["control"] == control)]
@@ -123,15 +143,22 @@ def _failed_lines(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
-def study_markdown(manifest: dict, runs: pd.DataFrame, table: pd.DataFrame,
-                   robust: pd.DataFrame, keys: Sequence[str]) -> str:
+def study_markdown(
+    manifest: dict,
+    runs: pd.DataFrame,
+    table: pd.DataFrame,
+    robust: pd.DataFrame,
+    keys: Sequence[str],
+) -> str:
     """A short markdown report of a study for its key metrics."""
     lines = [
         *_header_lines(manifest, runs),
         *_key_metric_lines(manifest["arms"], manifest["study"]["level"], table, keys),
         *_robustness_lines(manifest, robust, keys),
         *_failed_lines(runs),
-        "", "Files: study_table.csv/.parquet (every metric), robustness.csv/.parquet, "
-        "study_runs.csv/.parquet (one row per run), study.png.", "",
+        "",
+        "Files: study_table.csv/.parquet (every metric), robustness.csv/.parquet, "
+        "study_runs.csv/.parquet (one row per run), study.png.",
+        "",
     ]
     return "\n".join(lines)

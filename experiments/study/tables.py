@@ -54,17 +54,19 @@ def arm_differences(
     a = _arm_matrix(runs, treatment, metrics, seeds)
     b = _arm_matrix(runs, control, metrics, seeds)
     d = paired_difference(a, b, level)
-    return pd.DataFrame({
-        "metric": list(metrics),
-        "n_pairs": np.atleast_1d(d.n),
-        "treatment_mean": np.atleast_1d(t_interval(a, level).mean),
-        "control_mean": np.atleast_1d(t_interval(b, level).mean),
-        "diff_mean": np.atleast_1d(d.mean),
-        "diff_ci_lo": np.atleast_1d(d.lo),
-        "diff_ci_hi": np.atleast_1d(d.hi),
-        "p_paired": np.atleast_1d(d.p),
-        "p_welch": np.atleast_1d(welch_p(a, b)),
-    })
+    return pd.DataFrame(
+        {
+            "metric": list(metrics),
+            "n_pairs": np.atleast_1d(d.n),
+            "treatment_mean": np.atleast_1d(t_interval(a, level).mean),
+            "control_mean": np.atleast_1d(t_interval(b, level).mean),
+            "diff_mean": np.atleast_1d(d.mean),
+            "diff_ci_lo": np.atleast_1d(d.lo),
+            "diff_ci_hi": np.atleast_1d(d.hi),
+            "p_paired": np.atleast_1d(d.p),
+            "p_welch": np.atleast_1d(welch_p(a, b)),
+        }
+    )
 
 
 def arm_table(
@@ -94,17 +96,27 @@ def arm_table(
     frames = []
     for arm in arms:
         iv = t_interval(_arm_matrix(runs, arm, metrics, seeds), level)
-        frame = pd.DataFrame({
-            "metric": list(metrics), "arm": arm, "n": np.atleast_1d(iv.n),
-            "mean": np.atleast_1d(iv.mean), "sd": np.atleast_1d(iv.sd),
-            "ci_lo": np.atleast_1d(iv.lo), "ci_hi": np.atleast_1d(iv.hi),
-        })
+        frame = pd.DataFrame(
+            {
+                "metric": list(metrics),
+                "arm": arm,
+                "n": np.atleast_1d(iv.n),
+                "mean": np.atleast_1d(iv.mean),
+                "sd": np.atleast_1d(iv.sd),
+                "ci_lo": np.atleast_1d(iv.lo),
+                "ci_hi": np.atleast_1d(iv.hi),
+            }
+        )
         if arm == arms[0]:
-            diff = pd.DataFrame(np.nan, index=frame.index, columns=[
-                "n_pairs", "diff_mean", "diff_ci_lo", "diff_ci_hi", "p_paired", "p_welch"])
+            diff = pd.DataFrame(
+                np.nan,
+                index=frame.index,
+                columns=["n_pairs", "diff_mean", "diff_ci_lo", "diff_ci_hi", "p_paired", "p_welch"],
+            )
         else:
             diff = arm_differences(runs, metrics, arms[0], arm, level).drop(
-                columns=["metric", "treatment_mean", "control_mean"])
+                columns=["metric", "treatment_mean", "control_mean"]
+            )
         frame = pd.concat([frame, diff], axis=1)
         mean = frame["mean"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -131,16 +143,18 @@ def robustness_table(
     if "base" not in set(runs["setting"]):
         raise ValueError("runs must hold the base setting (the calibrated parameter values)")
     settings = runs[["setting", "param", "scale", "value"]].drop_duplicates("setting")
-    settings = pd.concat([settings[settings["setting"] == "base"],
-                          settings[settings["setting"] != "base"]])
+    settings = pd.concat(
+        [settings[settings["setting"] == "base"], settings[settings["setting"] != "base"]]
+    )
     frames = []
     for control in arms[1:]:
         base = arm_differences(runs[runs["setting"] == "base"], metrics, arms[0], control, level)
         base_sign = np.sign(base["diff_mean"].to_numpy())
         base_sig = ((base["diff_ci_lo"] > 0) | (base["diff_ci_hi"] < 0)).to_numpy()
         for row in settings.itertuples(index=False):
-            diff = arm_differences(runs[runs["setting"] == row.setting], metrics, arms[0],
-                                   control, level)
+            diff = arm_differences(
+                runs[runs["setting"] == row.setting], metrics, arms[0], control, level
+            )
             same = np.sign(diff["diff_mean"].to_numpy()) == base_sign
             excl = ((diff["diff_ci_lo"] > 0) | (diff["diff_ci_hi"] < 0)).to_numpy()
             diff.insert(0, "control", control)

@@ -129,15 +129,13 @@ class FillListener(Protocol):
     """An account holder told of every print against its orders (``price`` in ticks; ``side`` is
     the holder's, +1 bought; ``aggressor`` True when its order took liquidity)."""
 
-    def on_fill(self, order_id: int, side: int, qty: int, price: int, aggressor: bool) -> None:
-        ...
+    def on_fill(self, order_id: int, side: int, qty: int, price: int, aggressor: bool) -> None: ...
 
 
 class TradeRecorder(Protocol):
     """Where option trades are recorded for open interest (an :class:`OptionChain`)."""
 
-    def record_trade(self, contract: int, qty: int, buyer: Hashable, seller: Hashable) -> None:
-        ...
+    def record_trade(self, contract: int, qty: int, buyer: Hashable, seller: Hashable) -> None: ...
 
 
 class Clearing:

@@ -234,18 +234,21 @@ class TradeLog(Sequence[Trade]):
         """The prints from ``start`` on as numpy columns named like the :class:`Trade` fields."""
         rows = self._rows[start:]
         if not rows:
-            return {name: np.empty(0, dtype=float if name == "time" else np.int64)
-                    for name in Trade._fields}
+            return {
+                name: np.empty(0, dtype=float if name == "time" else np.int64)
+                for name in Trade._fields
+            }
         table = list(zip(*rows, strict=True))
-        return {name: np.asarray(col, dtype=float if name == "time" else np.int64)
-                for name, col in zip(Trade._fields, table, strict=True)}
+        return {
+            name: np.asarray(col, dtype=float if name == "time" else np.int64)
+            for name, col in zip(Trade._fields, table, strict=True)
+        }
 
 
 def _as_whole(value: object, name: str, what: str) -> int:
     """A positive whole number from an int, numpy integer or integral float, else OrderBookError."""
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise OrderBookError(f"{name} must be {what}, got {value!r} "
-                             f"of type {type(value).__name__}")
+        raise OrderBookError(f"{name} must be {what}, got {value!r} of type {type(value).__name__}")
     if isinstance(value, Integral):
         number = int(value)
     else:
@@ -292,10 +295,15 @@ class OrderBook:
     _sweep_cap: tuple[int, int] | None = None
 
     def __init__(self, tick_size: float | Real = 0.01) -> None:
-        if isinstance(tick_size, bool) or not isinstance(tick_size, Real) \
-                or not math.isfinite(tick_size) or tick_size <= 0:
-            raise OrderBookError(f"tick_size must be a positive finite currency amount, "
-                                 f"got {tick_size!r}")
+        if (
+            isinstance(tick_size, bool)
+            or not isinstance(tick_size, Real)
+            or not math.isfinite(tick_size)
+            or tick_size <= 0
+        ):
+            raise OrderBookError(
+                f"tick_size must be a positive finite currency amount, got {tick_size!r}"
+            )
         self.tick_size = float(tick_size)
         self.now = 0.0
         self.trades = TradeLog()
@@ -304,31 +312,31 @@ class OrderBook:
         self.halt_reason: str | None = None
         self.halted_at: float | None = None
         self.band_breach: int | None = None
-        self._n_amends = 0   # accepted cancels and reduces; n_events adds the orders
+        self._n_amends = 0  # accepted cancels and reduces; n_events adds the orders
         # index 0 is a placeholder so that order id == list index
         self._rem: list[int] = [0]
-        self._cxl: list[int] = [0]             # quantity cancelled when the order finished
-        self._reduced: dict[int, int] = {}     # order id -> quantity removed by reduce()
+        self._cxl: list[int] = [0]  # quantity cancelled when the order finished
+        self._reduced: dict[int, int] = {}  # order id -> quantity removed by reduce()
         self._info: list[_OrderInfo] = [(0, None, 0, 0, _LIMIT)]  # type: ignore[list-item]
         # price -> deque of order ids in time priority. Deques are kept (emptied) when their level
         # empties, because thin books re-open the same levels constantly; a level is live exactly
         # when its price is a key of the quantity dict.
         self._bids: dict[int, deque[int]] = {}
         self._asks: dict[int, deque[int]] = {}
-        self._bid_qty: dict[int, int] = {}     # live level price -> total live quantity
+        self._bid_qty: dict[int, int] = {}  # live level price -> total live quantity
         self._ask_qty: dict[int, int] = {}
-        self._bid_keys: list[int] = []         # bid prices ascending: best bid is the last
-        self._ask_keys: list[int] = []         # negated ask prices ascending: best ask is the last
+        self._bid_keys: list[int] = []  # bid prices ascending: best bid is the last
+        self._ask_keys: list[int] = []  # negated ask prices ascending: best ask is the last
         self._bb = _NO_BID
         self._ba = _NO_ASK
         self.band_breach_names: tuple[str, ...] = ()
-        self._bands: dict[str, tuple[int | None, int | None, str]] = {}   # name -> (lo, hi, mode)
+        self._bands: dict[str, tuple[int | None, int | None, str]] = {}  # name -> (lo, hi, mode)
         self._block_lo = 0
         self._block_hi = _NO_ASK
         # combined bounds of both bands, so the hot path makes one comparison per price level
         self._lo = 0
         self._hi = _NO_ASK
-        self._band_hit = 0   # set by the matching loops: 0 none, 1 halt band, 2 block band
+        self._band_hit = 0  # set by the matching loops: 0 none, 1 halt band, 2 block band
 
     # ------------------------------------------------------------------ order entry
     def limit(self, owner: int, side: int, price: int, qty: int) -> int:
@@ -336,10 +344,21 @@ class OrderBook:
 
         Returns the order id. While halted the whole order is held for the reopening auction.
         """
-        if (type(qty) is not int or type(price) is not int or type(side) is not int
-                or type(owner) is not int or qty <= 0 or price <= 0 or (side != 1 and side != -1)):
-            owner, side, price, qty = (_checked_owner(owner), _checked_side(side),
-                                       _checked_price(price), _checked_qty(qty))
+        if (
+            type(qty) is not int
+            or type(price) is not int
+            or type(side) is not int
+            or type(owner) is not int
+            or qty <= 0
+            or price <= 0
+            or (side != 1 and side != -1)
+        ):
+            owner, side, price, qty = (
+                _checked_owner(owner),
+                _checked_side(side),
+                _checked_price(price),
+                _checked_qty(qty),
+            )
         rem_list = self._rem
         oid = len(rem_list)
         rem = qty
@@ -401,8 +420,13 @@ class OrderBook:
 
     def market(self, owner: int, side: int, qty: int) -> int:
         """Submit a market order; whatever does not fill at once is cancelled (never rested)."""
-        if (type(qty) is not int or type(side) is not int or type(owner) is not int
-                or qty <= 0 or (side != 1 and side != -1)):
+        if (
+            type(qty) is not int
+            or type(side) is not int
+            or type(owner) is not int
+            or qty <= 0
+            or (side != 1 and side != -1)
+        ):
             owner, side, qty = _checked_owner(owner), _checked_side(side), _checked_qty(qty)
         if self.halted:
             raise HaltedError(f"market order refused: the book is halted ({self.halt_reason})")
@@ -419,10 +443,21 @@ class OrderBook:
 
     def ioc(self, owner: int, side: int, price: int, qty: int) -> int:
         """Submit an immediate-or-cancel limit order; the unfilled remainder is cancelled."""
-        if (type(qty) is not int or type(price) is not int or type(side) is not int
-                or type(owner) is not int or qty <= 0 or price <= 0 or (side != 1 and side != -1)):
-            owner, side, price, qty = (_checked_owner(owner), _checked_side(side),
-                                       _checked_price(price), _checked_qty(qty))
+        if (
+            type(qty) is not int
+            or type(price) is not int
+            or type(side) is not int
+            or type(owner) is not int
+            or qty <= 0
+            or price <= 0
+            or (side != 1 and side != -1)
+        ):
+            owner, side, price, qty = (
+                _checked_owner(owner),
+                _checked_side(side),
+                _checked_price(price),
+                _checked_qty(qty),
+            )
         if self.halted:
             raise HaltedError(f"IOC order refused: the book is halted ({self.halt_reason})")
         oid = len(self._rem)
@@ -475,13 +510,19 @@ class OrderBook:
         rem = rem_list[order_id]
         if not rem:
             raise OrderBookError(self._finished_message(order_id))
-        if isinstance(new_qty, bool) or not isinstance(new_qty, Real) or (
-                not isinstance(new_qty, Integral) and not (
-                    math.isfinite(new_qty) and new_qty == math.floor(new_qty))) \
-                or not 0 < new_qty < rem:
+        if (
+            isinstance(new_qty, bool)
+            or not isinstance(new_qty, Real)
+            or (
+                not isinstance(new_qty, Integral)
+                and not (math.isfinite(new_qty) and new_qty == math.floor(new_qty))
+            )
+            or not 0 < new_qty < rem
+        ):
             raise OrderBookError(
                 f"new_qty must be a whole number with 0 < new_qty < remaining ({rem}) "
-                f"for order {order_id}, got {new_qty!r}")
+                f"for order {order_id}, got {new_qty!r}"
+            )
         new_qty = int(new_qty)
         cut = rem - new_qty
         rem_list[order_id] = new_qty
@@ -613,9 +654,15 @@ class OrderBook:
         """A fill at ``price`` would leave a band or the sweep limit: note which, halting if any
         halt band (the sweep limit is one) is hit."""
         self.band_breach = price
-        hit = {mode: tuple(name for name, (lo, hi, m) in self._bands.items() if m == mode and (
-            (lo is not None and price < lo) or (hi is not None and price > hi)))
-            for mode in _BAND_MODES}
+        hit = {
+            mode: tuple(
+                name
+                for name, (lo, hi, m) in self._bands.items()
+                if m == mode
+                and ((lo is not None and price < lo) or (hi is not None and price > hi))
+            )
+            for mode in _BAND_MODES
+        }
         cap = self._sweep_cap
         if cap is not None and not cap[0] <= price <= cap[1]:
             # a cap exists only while a limit is armed, and arming always names it
@@ -657,8 +704,9 @@ class OrderBook:
             raise OrderBookError(f"order_id must be an integer order id, got {order_id!r}")
         order_id = int(order_id)
         if not 0 < order_id < len(self._rem):
-            raise OrderBookError(f"unknown order id {order_id}: ids issued so far are "
-                                 f"1..{len(self._rem) - 1}")
+            raise OrderBookError(
+                f"unknown order id {order_id}: ids issued so far are 1..{len(self._rem) - 1}"
+            )
         return order_id
 
     def _status(self, order_id: int) -> str:
@@ -679,8 +727,18 @@ class OrderBook:
         side, price, owner, submitted, kind = self._info[order_id]
         rem = self._rem[order_id]
         cxl = self._cxl[order_id] + self._reduced.get(order_id, 0)
-        return OrderRecord(order_id, owner, side, price, _KIND_NAMES[kind], submitted,
-                           submitted - rem - cxl, cxl, rem, self._status(order_id))
+        return OrderRecord(
+            order_id,
+            owner,
+            side,
+            price,
+            _KIND_NAMES[kind],
+            submitted,
+            submitted - rem - cxl,
+            cxl,
+            rem,
+            self._status(order_id),
+        )
 
     @property
     def n_orders(self) -> int:
@@ -732,8 +790,8 @@ class OrderBook:
     def depth(self, levels: int = 5) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """The top ``levels`` price levels per side as ``(price ticks, total qty)``, best first."""
         levels = self._checked_count(levels, "levels", 1)
-        bids = [(p, self._bid_qty[p]) for p in self._bid_keys[: -levels - 1: -1]]
-        asks = [(-k, self._ask_qty[-k]) for k in self._ask_keys[: -levels - 1: -1]]
+        bids = [(p, self._bid_qty[p]) for p in self._bid_keys[: -levels - 1 : -1]]
+        asks = [(-k, self._ask_qty[-k]) for k in self._ask_keys[: -levels - 1 : -1]]
         return bids, asks
 
     def size_within(self, side: int, k: int) -> int:
@@ -835,8 +893,8 @@ class OrderBook:
         low, high = self._ba, self._bb
         if low == _NO_ASK or high == _NO_BID or high < low:
             return 0, 0
-        bid_levels = [p for p in self._bid_keys if p >= low]                # ascending
-        ask_levels = [-k for k in reversed(self._ask_keys) if -k <= high]   # ascending
+        bid_levels = [p for p in self._bid_keys if p >= low]  # ascending
+        ask_levels = [-k for k in reversed(self._ask_keys) if -k <= high]  # ascending
         points = sorted(set(bid_levels) | set(ask_levels))
         # demand(p) counts bids at >= p, supply(p) asks at <= p
         demand_at: dict[int, int] = {}
@@ -897,12 +955,23 @@ class OrderBook:
                 level_price = info[oid][_PRICE]
                 touched[level_price] = touched.get(level_price, 0) + fill
             late, early = (bid, ask) if bid > ask else (ask, bid)
-            prints.append((now, price, fill, info[late][_SIDE], late, early,
-                           info[late][_OWNER], info[early][_OWNER]))
+            prints.append(
+                (
+                    now,
+                    price,
+                    fill,
+                    info[late][_SIDE],
+                    late,
+                    early,
+                    info[late][_OWNER],
+                    info[early][_OWNER],
+                )
+            )
             left -= fill
         for levels, totals, touched, drop in (
-                (self._bids, self._bid_qty, filled_at[0], self._drop_bid_level),
-                (self._asks, self._ask_qty, filled_at[1], self._drop_ask_level)):
+            (self._bids, self._bid_qty, filled_at[0], self._drop_bid_level),
+            (self._asks, self._ask_qty, filled_at[1], self._drop_ask_level),
+        ):
             for p, filled in touched.items():
                 left_qty = totals[p] - filled
                 if left_qty:

@@ -107,7 +107,7 @@ class RuleEvent(NamedTuple):
 
     time: float
     rule: str
-    kind: str          # e.g. "halt", "reopen", "limit_state_start", "limit_state_end", "pause"
+    kind: str  # e.g. "halt", "reopen", "limit_state_start", "limit_state_end", "pause"
     price: float | None
     detail: str
 
@@ -144,15 +144,23 @@ class TradingRule(Protocol):
 # numbers.Real accepts every real type (int, float, numpy scalars) at runtime, but its stub
 # declares no comparison with int: the range tests on Real values carry type-ignores.
 def _positive(value: object, name: str, what: str = "a positive finite number") -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
-            or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise RuleError(f"{name} must be {what}, got {value!r}")
     return float(value)
 
 
 def _fraction(value: object, name: str, upper: float = 1.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
-            or not 0 < value < upper:  # type: ignore[operator]  # Real compares with int at runtime
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or not math.isfinite(value)
+        or not 0 < value < upper
+    ):  # type: ignore[operator]  # Real compares with int at runtime
         raise RuleError(f"{name} must lie strictly between 0 and {upper}, got {value!r}")
     return float(value)
 
@@ -171,9 +179,9 @@ def _tick_at_or_below(price: float, tick_size: float) -> int:
 
 
 # ---------------------------------------------------------------------- circuit breaker levels
-_PPM = 1_000_000                 # percentages are taken to a millionth
-_MICRO = 1_000_000               # prices are taken to a millionth of a currency unit
-_MAX_PREV_CLOSE = 9.0e6          # keeps micro-units x ppm inside int64
+_PPM = 1_000_000  # percentages are taken to a millionth
+_MICRO = 1_000_000  # prices are taken to a millionth of a currency unit
+_MAX_PREV_CLOSE = 9.0e6  # keeps micro-units x ppm inside int64
 
 
 def circuit_breaker_levels(
@@ -192,11 +200,12 @@ def circuit_breaker_levels(
     if not np.all(np.isfinite(pct)) or np.any(pct <= 0) or np.any(pct >= 1):
         raise RuleError(f"pcts must lie strictly between 0 and 1, got {pcts!r}")
     if not np.all(np.isfinite(prev)) or np.any(prev <= 0) or np.any(prev > _MAX_PREV_CLOSE):
-        raise RuleError(f"prev_close must be a positive price up to {_MAX_PREV_CLOSE:g}, "
-                        f"got {prev_close!r}")
+        raise RuleError(
+            f"prev_close must be a positive price up to {_MAX_PREV_CLOSE:g}, got {prev_close!r}"
+        )
     prev_micro = np.rint(prev * _MICRO).astype(np.int64)[..., None]
     keep_ppm = _PPM - np.rint(pct * _PPM).astype(np.int64)
-    product = prev_micro * keep_ppm                     # currency in units of 1e-12
+    product = prev_micro * keep_ppm  # currency in units of 1e-12
     unit_per_cent = _MICRO * _PPM // 100
     cents = (product + unit_per_cent // 2) // unit_per_cent
     levels: NDArray[np.float64] = cents / 100.0
@@ -224,7 +233,7 @@ class _Rule:
     def __init__(self, tick_size: float) -> None:
         self.tick_size = _positive(tick_size, "tick_size", "a positive currency amount per tick")
         self.events: list[RuleEvent] = []
-        self._cursor = 0            # prints of book.trades already seen
+        self._cursor = 0  # prints of book.trades already seen
         self._last_now = -math.inf
 
     @property
@@ -277,8 +286,14 @@ class MarketWideCircuitBreaker(_Rule):
     name = "MWCB"
     band_mode = "halt"
 
-    def __init__(self, prev_close: float, pcts: Sequence[float] = (0.07, 0.13, 0.20),
-                 halt_seconds: float = 900.0, cutoff: str = "15:25", tick_size: float = 0.01):
+    def __init__(
+        self,
+        prev_close: float,
+        pcts: Sequence[float] = (0.07, 0.13, 0.20),
+        halt_seconds: float = 900.0,
+        cutoff: str = "15:25",
+        tick_size: float = 0.01,
+    ):
         super().__init__(tick_size)
         self.prev_close = _positive(prev_close, "prev_close", "a positive price")
         self.pcts = pcts
@@ -299,12 +314,14 @@ class MarketWideCircuitBreaker(_Rule):
         try:
             levels = tuple(float(p) for p in pcts)
         except (TypeError, ValueError) as exc:
-            raise RuleError(f"pcts must be a sequence of declines as fractions, got {pcts!r}") \
-                from exc
+            raise RuleError(
+                f"pcts must be a sequence of declines as fractions, got {pcts!r}"
+            ) from exc
         if not levels or any(b <= a for a, b in pairwise(levels)):
-            raise RuleError(f"pcts must be a non-empty, strictly increasing sequence of declines, "
-                            f"got {pcts!r}")
-        circuit_breaker_levels(1.0, levels)     # checks each lies strictly between 0 and 1
+            raise RuleError(
+                f"pcts must be a non-empty, strictly increasing sequence of declines, got {pcts!r}"
+            )
+        circuit_breaker_levels(1.0, levels)  # checks each lies strictly between 0 and 1
         self._pcts = levels
         if hasattr(self, "triggered"):
             self.new_day(self.prev_close)
@@ -318,10 +335,11 @@ class MarketWideCircuitBreaker(_Rule):
         try:
             seconds = wall_clock(cutoff)
         except (TypeError, ValueError, AttributeError) as exc:
-            raise RuleError(f"cutoff must be a wall-clock time 'HH:MM' between 09:30 and 16:00, "
-                            f"got {cutoff!r}") from exc
+            raise RuleError(
+                f"cutoff must be a wall-clock time 'HH:MM' between 09:30 and 16:00, got {cutoff!r}"
+            ) from exc
         self._cutoff = cutoff
-        self.cutoff_seconds = seconds      # seconds since the open
+        self.cutoff_seconds = seconds  # seconds since the open
 
     def new_day(self, prev_close: float) -> None:
         """Start a new day: levels from the new previous close, every level untriggered.
@@ -366,9 +384,8 @@ class MarketWideCircuitBreaker(_Rule):
         if book.halted and book.halt_reason == "band" and self.name in book.band_breach_names:
             breach = book.band_breach
         reach = [r for r, done in zip(self._reach, self.triggered, strict=True) if not done]
-        if breach is None and (not reach or not prints
-                               or min(t.price for t in prints) > reach[0]):
-            return None     # the common case, decided without a level-by-level scan
+        if breach is None and (not reach or not prints or min(t.price for t in prints) > reach[0]):
+            return None  # the common case, decided without a level-by-level scan
         for i in range(len(self.levels) - 1, -1, -1):
             if self.triggered[i]:
                 continue
@@ -431,8 +448,12 @@ class MarketWideCircuitBreaker(_Rule):
         halt = CircuitBreakerHalt(level, start, end, price * self.tick_size)
         self.halts.append(halt)
         self._active = halt
-        self._log(start, "halt", price, f"level {level} ({self._pcts[index]:.0%} below "
-                  f"{self.prev_close:g}) until {end:g}")
+        self._log(
+            start,
+            "halt",
+            price,
+            f"level {level} ({self._pcts[index]:.0%} below {self.prev_close:g}) until {end:g}",
+        )
 
     def _reason(self, level: int) -> str:
         return f"{self.name} level {level}"
@@ -452,31 +473,48 @@ class LimitUpLimitDown(_Rule):
     name = "LULD"
     band_mode = "block"
 
-    def __init__(self, band_pct: float = 0.05, reference_window: float = 300.0,
-                 limit_state_seconds: float = 15.0, pause_seconds: float = 300.0,
-                 open_close_window: float | Real = 900.0, tick_size: float = 0.01,
-                 reference_price: float | None = None,
-                 reference_step: float | Real = 0.01) -> None:
+    def __init__(
+        self,
+        band_pct: float = 0.05,
+        reference_window: float = 300.0,
+        limit_state_seconds: float = 15.0,
+        pause_seconds: float = 300.0,
+        open_close_window: float | Real = 900.0,
+        tick_size: float = 0.01,
+        reference_price: float | None = None,
+        reference_step: float | Real = 0.01,
+    ) -> None:
         super().__init__(tick_size)
         self.band_pct = _fraction(band_pct, "band_pct", 0.5)
         self.reference_window = _positive(reference_window, "reference_window")
         self.limit_state_seconds = _positive(limit_state_seconds, "limit_state_seconds")
         self.pause_seconds = _positive(pause_seconds, "pause_seconds")
-        if isinstance(open_close_window, bool) or not isinstance(open_close_window, Real) \
-                or not 0 <= open_close_window <= SECONDS_PER_DAY / 2:  # type: ignore[operator]
-            raise RuleError(f"open_close_window must lie in [0, {SECONDS_PER_DAY / 2:g}] seconds, "
-                            f"got {open_close_window!r}")
+        if (
+            isinstance(open_close_window, bool)
+            or not isinstance(open_close_window, Real)
+            or not 0 <= open_close_window <= SECONDS_PER_DAY / 2
+        ):  # type: ignore[operator]
+            raise RuleError(
+                f"open_close_window must lie in [0, {SECONDS_PER_DAY / 2:g}] seconds, "
+                f"got {open_close_window!r}"
+            )
         self.open_close_window = float(open_close_window)
-        if isinstance(reference_step, bool) or not isinstance(reference_step, Real) \
-                or not 0 <= reference_step < 1:  # type: ignore[operator]
+        if (
+            isinstance(reference_step, bool)
+            or not isinstance(reference_step, Real)
+            or not 0 <= reference_step < 1
+        ):  # type: ignore[operator]
             raise RuleError(f"reference_step must lie in [0, 1), got {reference_step!r}")
         self.reference_step = float(reference_step)
-        self.mean_price: float | None = None     # mean of the prints in the window (currency)
-        self.reference = (None if reference_price is None
-                          else _positive(reference_price, "reference_price", "a positive price"))
+        self.mean_price: float | None = None  # mean of the prints in the window (currency)
+        self.reference = (
+            None
+            if reference_price is None
+            else _positive(reference_price, "reference_price", "a positive price")
+        )
         self.limit_state_since: float | None = None
         self.pause_until: float | None = None
-        self._window: deque[tuple[float, int]] = deque()   # (time, price ticks) of recent prints
+        self._window: deque[tuple[float, int]] = deque()  # (time, price ticks) of recent prints
         self._window_sum = 0
 
     def band_pct_at(self, now: float) -> float:
@@ -494,8 +532,10 @@ class LimitUpLimitDown(_Rule):
         if self.reference is None:
             return None
         pct = self.band_pct_at(now)
-        return (_nearest_tick(self.reference * (1 - pct), self.tick_size),
-                _nearest_tick(self.reference * (1 + pct), self.tick_size))
+        return (
+            _nearest_tick(self.reference * (1 - pct), self.tick_size),
+            _nearest_tick(self.reference * (1 + pct), self.tick_size),
+        )
 
     def _update_reference(self, now: float, book: OrderBook) -> None:
         window = self._window
@@ -546,8 +586,9 @@ class LimitUpLimitDown(_Rule):
                     self._window_sum = prints[0].price
                     self.reference = prints[0].price * self.tick_size
                     volume = sum(t.qty for t in prints)
-                    self._log(now, "reopen", prints[0].price,
-                              f"pause ends; auction volume {volume}")
+                    self._log(
+                        now, "reopen", prints[0].price, f"pause ends; auction volume {volume}"
+                    )
                 else:
                     self._log(now, "reopen", None, "pause ends; no auction volume")
         self._update_reference(now, book)
@@ -571,8 +612,13 @@ class LimitUpLimitDown(_Rule):
             self.limit_state_since = None
             book.halt(self.reason)
             self.pause_until = now + self.pause_seconds
-            self._log(now, "pause", None, f"limit state lasted {self.limit_state_seconds:g} s; "
-                      f"trading pause until {self.pause_until:g}")
+            self._log(
+                now,
+                "pause",
+                None,
+                f"limit state lasted {self.limit_state_seconds:g} s; "
+                f"trading pause until {self.pause_until:g}",
+            )
 
     def _end_limit_state(self, now: float, why: str) -> None:
         if self.limit_state_since is not None:
@@ -595,15 +641,22 @@ class StopLogic(_Rule):
     band_mode = "halt"
     REFERENCES = ("window", "step", "order")
 
-    def __init__(self, max_move: float = 6.0, pause_seconds: float = 5.0, tick_size: float = 0.01,
-                 reference: str = "step", lookback_seconds: float = 1.0):
+    def __init__(
+        self,
+        max_move: float = 6.0,
+        pause_seconds: float = 5.0,
+        tick_size: float = 0.01,
+        reference: str = "step",
+        lookback_seconds: float = 1.0,
+    ):
         super().__init__(tick_size)
         self.max_move = max_move
         self.pause_seconds = _positive(pause_seconds, "pause_seconds")
         self.lookback_seconds = _positive(lookback_seconds, "lookback_seconds")
         if reference not in self.REFERENCES:
-            raise RuleError(f"reference must be one of {', '.join(self.REFERENCES)}, "
-                            f"got {reference!r}")
+            raise RuleError(
+                f"reference must be one of {', '.join(self.REFERENCES)}, got {reference!r}"
+            )
         self.reference_mode = reference
         self.reference: float | None = None
         self.pause_until: float | None = None
@@ -675,8 +728,10 @@ class StopLogic(_Rule):
         if self.reference_mode == "order":
             why = f"an order would sweep more than {self.max_move:g} through the book"
         elif self.reference_mode == "window":
-            why = (f"print more than {self.max_move:g} from a print of the last "
-                   f"{self.lookback_seconds:g} s")
+            why = (
+                f"print more than {self.max_move:g} from a print of the last "
+                f"{self.lookback_seconds:g} s"
+            )
         else:
             why = f"print outside {self.reference:g} -/+ {self.max_move:g}"
         self._log(start, "pause", book.band_breach, f"{why}; pause until {self.pause_until:g}")
@@ -708,16 +763,19 @@ class StopLogic(_Rule):
             return
         low, high = span
         move = self._move_ticks
-        self.reference = self._path[-1][1] * self.tick_size if self._path \
-            else low * self.tick_size
+        self.reference = self._path[-1][1] * self.tick_size if self._path else low * self.tick_size
         if high - low > move:
             # the move happened between two calls, inside the band armed at the first: the
             # velocity test is met at this call's resolution
             book.halt(self.reason)
             self.pause_until = now + self.pause_seconds
-            self._log(now, "pause", None,
-                      f"prints moved {(high - low) * self.tick_size:g} within "
-                      f"{self.lookback_seconds:g} s; pause until {self.pause_until:g}")
+            self._log(
+                now,
+                "pause",
+                None,
+                f"prints moved {(high - low) * self.tick_size:g} within "
+                f"{self.lookback_seconds:g} s; pause until {self.pause_until:g}",
+            )
             return
         self._arm(book, max(1, high - move), low + move)
 

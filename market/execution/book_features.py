@@ -18,8 +18,9 @@ DEPTH_TICKS = 5
 VOLUME_WINDOW_S = 60.0
 
 
-def book_features(book: OrderBook, state: MarketState, side: int, qty: int,
-                  mid: float) -> dict[str, float]:
+def book_features(
+    book: OrderBook, state: MarketState, side: int, qty: int, mid: float
+) -> dict[str, float]:
     """What the book says about sending ``qty`` shares on ``side`` now (``mid`` in currency).
 
     ``spread_ticks``, ``spread_bps`` (of the mid), ``near_touch`` and ``far_touch`` (shares at
@@ -51,7 +52,8 @@ def book_features(book: OrderBook, state: MarketState, side: int, qty: int,
         "depth": far / 1e3,
         "imbalance": (near - far) / (near + far) if near + far > 0 else 0.0,
         "queue_fragility": near_touch / (near_touch + far_touch)
-        if near_touch + far_touch > 0 else 0.5,
+        if near_touch + far_touch > 0
+        else 0.5,
         "volatility": float(state.vol),
         "volume_60s": volume,
         "participation": qty / (qty + volume) if qty + volume > 0 else 1.0,

@@ -62,9 +62,14 @@ class Shortfall:
     vwap: float
 
 
-def implementation_shortfall(side: int, arrival_mid: float, fill_prices: ArrayLike,
-                             fill_qtys: ArrayLike,
-                             target_qty: float, final_mid: float | None = None) -> Shortfall:
+def implementation_shortfall(
+    side: int,
+    arrival_mid: float,
+    fill_prices: ArrayLike,
+    fill_qtys: ArrayLike,
+    target_qty: float,
+    final_mid: float | None = None,
+) -> Shortfall:
     """Perold's implementation shortfall of a parent order.
 
     ``executed_bps   = 1e4 * side * sum_i q_i (p_i - M0) / (Q * M0)``
@@ -80,8 +85,10 @@ def implementation_shortfall(side: int, arrival_mid: float, fill_prices: ArrayLi
     prices = np.atleast_1d(_positive_array("fill_prices", fill_prices))
     qtys = np.atleast_1d(_finite("fill_qtys", fill_qtys))
     if prices.ndim != 1 or prices.shape != qtys.shape:
-        raise ValueError(f"fill_prices and fill_qtys must be 1-D of equal length, got "
-                         f"{prices.shape} and {qtys.shape}")
+        raise ValueError(
+            f"fill_prices and fill_qtys must be 1-D of equal length, got "
+            f"{prices.shape} and {qtys.shape}"
+        )
     if np.any(qtys < 0):
         raise ValueError("fill_qtys must be >= 0")
     target = float(_positive_array("target_qty", target_qty))
@@ -98,9 +105,14 @@ def implementation_shortfall(side: int, arrival_mid: float, fill_prices: ArrayLi
         opportunity = BPS * s * unfilled * (m_final - m0) / (target * m0)
     executed = BPS * s * float(qtys @ (prices - m0)) / (target * m0)
     vwap = float(qtys @ prices / filled) if filled > 0 else math.nan
-    return Shortfall(total_bps=executed + opportunity, executed_bps=executed,
-                     opportunity_bps=opportunity, filled_qty=filled, fill_rate=filled / target,
-                     vwap=vwap)
+    return Shortfall(
+        total_bps=executed + opportunity,
+        executed_bps=executed,
+        opportunity_bps=opportunity,
+        filled_qty=filled,
+        fill_rate=filled / target,
+        vwap=vwap,
+    )
 
 
 @dataclass(frozen=True)
@@ -143,9 +155,15 @@ def hedge_term(
     return float(out) if np.ndim(out) == 0 else out
 
 
-def fit_hedge_term(hpi: ArrayLike, vol_state: ArrayLike, queue_fragility: ArrayLike,
-                   cost_residual: ArrayLike, *, fit_intercept: bool = True,
-                   robust: bool = True) -> HedgeTermFit:
+def fit_hedge_term(
+    hpi: ArrayLike,
+    vol_state: ArrayLike,
+    queue_fragility: ArrayLike,
+    cost_residual: ArrayLike,
+    *,
+    fit_intercept: bool = True,
+    robust: bool = True,
+) -> HedgeTermFit:
     """Fit the hedge-flow betas by ordinary least squares.
 
     ``cost_residual`` (bps, + = cost) is the cost left after the microstructure parts, typically
@@ -155,13 +173,18 @@ def fit_hedge_term(hpi: ArrayLike, vol_state: ArrayLike, queue_fragility: ArrayL
     with pressure; otherwise the classical ones. A design whose columns are collinear (e.g. a
     constant ``vol_state``, making ``HPI*VolState`` proportional to ``HPI``) is refused.
     """
-    inputs = (_finite("hpi", hpi), _finite("vol_state", vol_state),
-              _finite("queue_fragility", queue_fragility), _finite("cost_residual", cost_residual))
+    inputs = (
+        _finite("hpi", hpi),
+        _finite("vol_state", vol_state),
+        _finite("queue_fragility", queue_fragility),
+        _finite("cost_residual", cost_residual),
+    )
     try:
         h, v, q, y = (np.atleast_1d(a).ravel() for a in np.broadcast_arrays(*inputs))
     except ValueError as exc:
-        raise ValueError("hpi, vol_state, queue_fragility and cost_residual must broadcast to "
-                         "one shape") from exc
+        raise ValueError(
+            "hpi, vol_state, queue_fragility and cost_residual must broadcast to one shape"
+        ) from exc
     cols = [h, h * v, h * q]
     if fit_intercept:
         cols.insert(0, np.ones_like(h))
@@ -170,9 +193,11 @@ def fit_hedge_term(hpi: ArrayLike, vol_state: ArrayLike, queue_fragility: ArrayL
     if n <= p:
         raise ValueError(f"need more observations than coefficients ({p}), got {n}")
     if np.linalg.matrix_rank(X) < p:
-        raise ValueError("the design [HPI, HPI*VolState, HPI*QueueFragility] is rank deficient: "
-                         "vol_state and queue_fragility must vary independently of each other "
-                         "and of a constant, and hpi must not be all zero")
+        raise ValueError(
+            "the design [HPI, HPI*VolState, HPI*QueueFragility] is rank deficient: "
+            "vol_state and queue_fragility must vary independently of each other "
+            "and of a constant, and hpi must not be all zero"
+        )
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ coef
     xtx_inv = np.linalg.inv(X.T @ X)
@@ -185,10 +210,14 @@ def fit_hedge_term(hpi: ArrayLike, vol_state: ArrayLike, queue_fragility: ArrayL
     ss_tot = float(((y - y.mean()) ** 2).sum())
     r2 = 1.0 - float(resid @ resid) / ss_tot if ss_tot > 0 else 0.0
     k = 1 if fit_intercept else 0
-    return HedgeTermFit(betas=coef[k:], std_errors=se[k:],
-                        intercept=float(coef[0]) if fit_intercept else 0.0,
-                        intercept_se=float(se[0]) if fit_intercept else 0.0,
-                        r_squared=r2, n=n)
+    return HedgeTermFit(
+        betas=coef[k:],
+        std_errors=se[k:],
+        intercept=float(coef[0]) if fit_intercept else 0.0,
+        intercept_se=float(se[0]) if fit_intercept else 0.0,
+        r_squared=r2,
+        n=n,
+    )
 
 
 @dataclass(frozen=True)
@@ -206,14 +235,24 @@ class CostDecomposition:
     parent: dict[str, float] | None
 
 
-def decompose_costs(side: ArrayLike, arrival_mid: float, decision_mid: ArrayLike,
-                    half_spread: ArrayLike, fill_price: ArrayLike, fill_qty: ArrayLike,
-                    mid_after: ArrayLike, *, aggressive_share: ArrayLike = 1.0,
-                    hpi: ArrayLike = 0.0, vol_state: ArrayLike = 0.0,
-                    queue_fragility: ArrayLike = 0.0,
-                    betas: HedgeTermFit | Sequence[float] | None = None,
-                    expected_perm_bps: ArrayLike | None = None, target_qty: float | None = None,
-                    final_mid: float | None = None) -> CostDecomposition:
+def decompose_costs(
+    side: ArrayLike,
+    arrival_mid: float,
+    decision_mid: ArrayLike,
+    half_spread: ArrayLike,
+    fill_price: ArrayLike,
+    fill_qty: ArrayLike,
+    mid_after: ArrayLike,
+    *,
+    aggressive_share: ArrayLike = 1.0,
+    hpi: ArrayLike = 0.0,
+    vol_state: ArrayLike = 0.0,
+    queue_fragility: ArrayLike = 0.0,
+    betas: HedgeTermFit | Sequence[float] | None = None,
+    expected_perm_bps: ArrayLike | None = None,
+    target_qty: float | None = None,
+    final_mid: float | None = None,
+) -> CostDecomposition:
     """Decompose child orders' costs (and their parent's) into additive parts.
 
     Per child (arguments are per child and broadcast over children): ``M0`` = ``arrival_mid``
@@ -248,8 +287,18 @@ def decompose_costs(side: ArrayLike, arrival_mid: float, decision_mid: ArrayLike
         raise ValueError("side must be a scalar: one parent order has one side")
     s = float(side_arr)
     m0 = float(_positive_array("arrival_mid", arrival_mid))
-    b = _child_arrays(decision_mid, half_spread, fill_price, fill_qty, mid_after,
-                      aggressive_share, hpi, vol_state, queue_fragility, expected_perm_bps)
+    b = _child_arrays(
+        decision_mid,
+        half_spread,
+        fill_price,
+        fill_qty,
+        mid_after,
+        aggressive_share,
+        hpi,
+        vol_state,
+        queue_fragility,
+        expected_perm_bps,
+    )
     target = _checked_target(b["fill_qty"], target_qty, final_mid)
     children = _child_components(s, m0, b, np.zeros(3) if betas is None else betas)
     parent = None
@@ -258,10 +307,18 @@ def decompose_costs(side: ArrayLike, arrival_mid: float, decision_mid: ArrayLike
     return CostDecomposition(children=children, parent=parent)
 
 
-def _child_arrays(decision_mid: ArrayLike, half_spread: ArrayLike, fill_price: ArrayLike,
-                  fill_qty: ArrayLike, mid_after: ArrayLike, aggressive_share: ArrayLike,
-                  hpi: ArrayLike, vol_state: ArrayLike, queue_fragility: ArrayLike,
-                  expected_perm_bps: ArrayLike | None) -> dict[str, FloatArray]:
+def _child_arrays(
+    decision_mid: ArrayLike,
+    half_spread: ArrayLike,
+    fill_price: ArrayLike,
+    fill_qty: ArrayLike,
+    mid_after: ArrayLike,
+    aggressive_share: ArrayLike,
+    hpi: ArrayLike,
+    vol_state: ArrayLike,
+    queue_fragility: ArrayLike,
+    expected_perm_bps: ArrayLike | None,
+) -> dict[str, FloatArray]:
     """The per-child arguments of :func:`decompose_costs`, checked, broadcast and flattened."""
     arrays = {
         "decision_mid": _positive_array("decision_mid", decision_mid),
@@ -289,8 +346,9 @@ def _child_arrays(decision_mid: ArrayLike, half_spread: ArrayLike, fill_price: A
     return {k: np.atleast_1d(v).ravel() for k, v in b.items()}
 
 
-def _checked_target(fill_qty: FloatArray, target_qty: float | None,
-                    final_mid: float | None) -> float | None:
+def _checked_target(
+    fill_qty: FloatArray, target_qty: float | None, final_mid: float | None
+) -> float | None:
     """The parent's target quantity (None without one), checked against the fills."""
     if target_qty is None:
         if final_mid is not None:
@@ -298,8 +356,7 @@ def _checked_target(fill_qty: FloatArray, target_qty: float | None,
         return None
     target = float(_positive_array("target_qty", target_qty))
     if fill_qty.sum() > target * (1 + 1e-12):
-        raise ValueError(f"fill_qty sums to {fill_qty.sum()}, more than "
-                         f"target_qty={target}")
+        raise ValueError(f"fill_qty sums to {fill_qty.sum()}, more than target_qty={target}")
     if final_mid is None and fill_qty.sum() < target:
         raise ValueError("final_mid is required when the parent is not fully filled")
     if final_mid is not None:
@@ -307,39 +364,58 @@ def _checked_target(fill_qty: FloatArray, target_qty: float | None,
     return target
 
 
-def _child_components(s: float, m0: float, b: dict[str, FloatArray],
-                      hedge_betas: HedgeTermFit | ArrayLike) -> pd.DataFrame:
+def _child_components(
+    s: float, m0: float, b: dict[str, FloatArray], hedge_betas: HedgeTermFit | ArrayLike
+) -> pd.DataFrame:
     """One row per child: ``qty``, the components of :data:`COST_COMPONENTS` and ``total``."""
     to_bps = BPS / m0
     delay = s * (b["decision_mid"] - m0) * to_bps
     spread = (2.0 * b["aggressive_share"] - 1.0) * b["half_spread"] * to_bps
     temp = s * (b["fill_price"] - b["mid_after"]) * to_bps - spread
     drift = s * (b["mid_after"] - b["decision_mid"]) * to_bps
-    hedge = np.broadcast_to(hedge_term(hedge_betas, b["hpi"], b["vol_state"],
-                                       b["queue_fragility"]), drift.shape)
+    hedge = np.broadcast_to(
+        hedge_term(hedge_betas, b["hpi"], b["vol_state"], b["queue_fragility"]), drift.shape
+    )
     perm = b["expected_perm_bps"] if "expected_perm_bps" in b else drift - hedge
     residual = drift - hedge - perm
-    children = pd.DataFrame({"qty": b["fill_qty"], "delay": delay, "spread": spread,
-                             "temp": temp, "perm": perm, "hedge": hedge, "residual": residual})
+    children = pd.DataFrame(
+        {
+            "qty": b["fill_qty"],
+            "delay": delay,
+            "spread": spread,
+            "temp": temp,
+            "perm": perm,
+            "hedge": hedge,
+            "residual": residual,
+        }
+    )
     children["total"] = s * (b["fill_price"] - m0) * to_bps
     return children
 
 
-def _parent_components(children: pd.DataFrame, weights: FloatArray, s: float, m0: float,
-                       final_mid: float | None) -> dict[str, float]:
+def _parent_components(
+    children: pd.DataFrame, weights: FloatArray, s: float, m0: float, final_mid: float | None
+) -> dict[str, float]:
     """The target-weighted components, ``opportunity``, ``total`` and ``fill_rate``."""
     to_bps = BPS / m0
     parent = {k: float(weights @ children[k].to_numpy()) for k in COST_COMPONENTS}
     unfilled_share = max(1.0 - float(weights.sum()), 0.0)
-    parent["opportunity"] = (0.0 if final_mid is None
-                             else unfilled_share * s * (float(final_mid) - m0) * to_bps)
+    parent["opportunity"] = (
+        0.0 if final_mid is None else unfilled_share * s * (float(final_mid) - m0) * to_bps
+    )
     parent["total"] = float(sum(parent[k] for k in (*COST_COMPONENTS, "opportunity")))
     parent["fill_rate"] = float(weights.sum())
     return parent
 
 
-def markouts(side: ArrayLike, fill_time: ArrayLike, fill_price: ArrayLike, times: ArrayLike,
-             mids: ArrayLike, horizons: Sequence[float] = (5, 30, 120)) -> FloatArray:
+def markouts(
+    side: ArrayLike,
+    fill_time: ArrayLike,
+    fill_price: ArrayLike,
+    times: ArrayLike,
+    mids: ArrayLike,
+    horizons: Sequence[float] = (5, 30, 120),
+) -> FloatArray:
     """Markouts of fills at fixed horizons, in bps of the fill price; + = adverse to the trader.
 
     ``markout_h = 1e4 * side * (fill_price - mid(fill_time + h)) / fill_price``: positive when the
@@ -355,8 +431,10 @@ def markouts(side: ArrayLike, fill_time: ArrayLike, fill_price: ArrayLike, times
     t = np.atleast_1d(_finite("times", times))
     m = np.atleast_1d(_positive_array("mids", mids))
     if t.ndim != 1 or t.shape != m.shape or t.size == 0:
-        raise ValueError(f"times and mids must be 1-D, non-empty and of equal length, got "
-                         f"{t.shape} and {m.shape}")
+        raise ValueError(
+            f"times and mids must be 1-D, non-empty and of equal length, got "
+            f"{t.shape} and {m.shape}"
+        )
     if np.any(np.diff(t) < 0):
         raise ValueError("times must be non-decreasing")
     h = np.atleast_1d(_finite("horizons", horizons))

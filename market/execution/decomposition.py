@@ -32,9 +32,15 @@ def mid_at(times: np.ndarray, mids: np.ndarray, t: Any) -> np.ndarray:
     return mids[np.clip(idx, 0, mids.size - 1)]
 
 
-def add_child_cost_inputs(frame: pd.DataFrame, parent_arrival_mid: Mapping[int, float],
-                          times: np.ndarray, mids: np.ndarray, *, mid_after_s: float,
-                          horizons: Sequence[float]) -> pd.DataFrame:
+def add_child_cost_inputs(
+    frame: pd.DataFrame,
+    parent_arrival_mid: Mapping[int, float],
+    times: np.ndarray,
+    mids: np.ndarray,
+    *,
+    mid_after_s: float,
+    horizons: Sequence[float],
+) -> pd.DataFrame:
     """Add the decomposition's inputs to child records (``frame``, modified and returned).
 
     ``parent_arrival_mid`` maps each ``parent_id`` to its arrival mid; ``times``/``mids`` are the
@@ -48,7 +54,8 @@ def add_child_cost_inputs(frame: pd.DataFrame, parent_arrival_mid: Mapping[int, 
     filled = frame["filled"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["aggressive_share"] = np.where(
-            filled > 0, 1.0 - frame["passive_filled"].to_numpy() / np.maximum(filled, 1), 0.0)
+            filled > 0, 1.0 - frame["passive_filled"].to_numpy() / np.maximum(filled, 1), 0.0
+        )
     end = frame["end_time"].to_numpy(dtype=float)
     end = np.where(np.isfinite(end), end, times[-1])
     frame["mid_after"] = mid_at(times, mids, end + mid_after_s)
@@ -57,8 +64,9 @@ def add_child_cost_inputs(frame: pd.DataFrame, parent_arrival_mid: Mapping[int, 
     has = filled > 0
     marks = np.full((len(frame), len(horizons)), np.nan)
     if has.any():
-        marks[has] = markouts(frame["side"].to_numpy()[has], end[has], px[has], times, mids,
-                              horizons)
+        marks[has] = markouts(
+            frame["side"].to_numpy()[has], end[has], px[has], times, mids, horizons
+        )
     for j, h in enumerate(horizons):
         frame[f"markout_{h:g}s"] = marks[:, j]
     m0 = frame["parent_arrival_mid"].to_numpy(dtype=float)
@@ -84,23 +92,35 @@ def _unfilled_parent_row(p: pd.Series, row: dict[str, Any], final_mid: float) ->
     return row
 
 
-def _filled_parent_costs(p: pd.Series, g: pd.DataFrame, row: dict[str, Any], final_mid: float,
-                         betas: Any, vol_state: str) -> pd.DataFrame:
+def _filled_parent_costs(
+    p: pd.Series, g: pd.DataFrame, row: dict[str, Any], final_mid: float, betas: Any, vol_state: str
+) -> pd.DataFrame:
     """Decompose one parent's filled children ``g``; fill ``row`` with the parent's components
     and return the children's (``cost_*`` columns, indexed like ``g``)."""
     hedge_kw = {}
     if betas is not None:
-        hedge_kw = {"hpi": g["hpi"].to_numpy(float), "vol_state": g[vol_state].to_numpy(float),
-                    "queue_fragility": g["queue_fragility"].to_numpy(float), "betas": betas}
+        hedge_kw = {
+            "hpi": g["hpi"].to_numpy(float),
+            "vol_state": g[vol_state].to_numpy(float),
+            "queue_fragility": g["queue_fragility"].to_numpy(float),
+            "betas": betas,
+        }
     # a completed parent has no remainder to mark at the final mid
     full = int(g["filled"].sum()) >= int(p["qty"])
     dec = decompose_costs(
-        int(p["side"]), float(p["arrival_mid"]), g["arrival_mid"].to_numpy(float),
-        g["half_spread"].to_numpy(float), g["avg_price"].to_numpy(float),
-        g["filled"].to_numpy(float), g["mid_after"].to_numpy(float),
+        int(p["side"]),
+        float(p["arrival_mid"]),
+        g["arrival_mid"].to_numpy(float),
+        g["half_spread"].to_numpy(float),
+        g["avg_price"].to_numpy(float),
+        g["filled"].to_numpy(float),
+        g["mid_after"].to_numpy(float),
         aggressive_share=np.clip(g["aggressive_share"].to_numpy(float), 0.0, 1.0),
         expected_perm_bps=g["_perm"].to_numpy(float) if "_perm" in g else None,
-        target_qty=float(p["qty"]), final_mid=None if full else final_mid, **hedge_kw)
+        target_qty=float(p["qty"]),
+        final_mid=None if full else final_mid,
+        **hedge_kw,
+    )
     part = dec.children.drop(columns="qty").add_prefix("cost_")
     part.index = g.index
     totals = dec.parent
@@ -109,20 +129,28 @@ def _filled_parent_costs(p: pd.Series, g: pd.DataFrame, row: dict[str, Any], fin
     row["fill_rate"] = totals["fill_rate"]
     fills_px = g["avg_price"].to_numpy(float)
     row["is_bps"] = implementation_shortfall(
-        int(p["side"]), float(p["arrival_mid"]), fills_px, g["filled"].to_numpy(float),
-        float(p["qty"]), final_mid=None if full else final_mid).total_bps
+        int(p["side"]),
+        float(p["arrival_mid"]),
+        fills_px,
+        g["filled"].to_numpy(float),
+        float(p["qty"]),
+        final_mid=None if full else final_mid,
+    ).total_bps
     return part
 
 
-def _filled_children(children: pd.DataFrame, expected_perm_bps: np.ndarray | None,
-                     betas: Any, vol_state: str) -> pd.DataFrame:
+def _filled_children(
+    children: pd.DataFrame, expected_perm_bps: np.ndarray | None, betas: Any, vol_state: str
+) -> pd.DataFrame:
     """The filled rows of ``children``, with the own-impact forecast as ``_perm`` if given."""
     kids = children.copy()
     if expected_perm_bps is not None:
         perm = np.asarray(expected_perm_bps, dtype=float)
         if perm.shape != (len(kids),):
-            raise ValueError(f"expected_perm_bps must have one value per child row "
-                             f"({len(kids)}), got shape {perm.shape}")
+            raise ValueError(
+                f"expected_perm_bps must have one value per child row "
+                f"({len(kids)}), got shape {perm.shape}"
+            )
         kids["_perm"] = perm
     kids = kids[kids["filled"] > 0]
     for col in ("hpi", vol_state, "queue_fragility"):
@@ -131,10 +159,14 @@ def _filled_children(children: pd.DataFrame, expected_perm_bps: np.ndarray | Non
     return kids
 
 
-def decompose_frames(children: pd.DataFrame, parents: pd.DataFrame, *, betas: Any = None,
-                     expected_perm_bps: np.ndarray | None = None,
-                     vol_state: str = "volatility"
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def decompose_frames(
+    children: pd.DataFrame,
+    parents: pd.DataFrame,
+    *,
+    betas: Any = None,
+    expected_perm_bps: np.ndarray | None = None,
+    vol_state: str = "volatility",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cost decomposition of every filled child and every parent (bps of the arrival mid).
 
     ``children`` and ``parents`` are child and parent records with the columns of
@@ -152,8 +184,9 @@ def decompose_frames(children: pd.DataFrame, parents: pd.DataFrame, *, betas: An
     keys = ["session", "parent_id"] if "session" in children.columns else ["parent_id"]
     kids = _filled_children(children, expected_perm_bps, betas, vol_state)
     child_parts, parent_rows = [], []
-    by_parent = {tuple(k) if isinstance(k, tuple) else (k,): g
-                 for k, g in kids.groupby(keys, sort=False)}
+    by_parent = {
+        tuple(k) if isinstance(k, tuple) else (k,): g for k, g in kids.groupby(keys, sort=False)
+    }
     for _, p in parents.iterrows():
         key = tuple(p[k] for k in keys)
         g = by_parent.get(key)

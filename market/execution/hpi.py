@@ -81,8 +81,13 @@ def _non_negative(name: str, value: float) -> float:
     return value
 
 
-def gamma_pressure(observer_gex_near_spot: ArrayLike, concentration: ArrayLike, *,
-                   gex_scale: float = 1e6, pin_weight: float = 1.0) -> float | FloatArray:
+def gamma_pressure(
+    observer_gex_near_spot: ArrayLike,
+    concentration: ArrayLike,
+    *,
+    gex_scale: float = 1e6,
+    pin_weight: float = 1.0,
+) -> float | FloatArray:
     """Options-sensitivity pressure from the observer's GEX estimate near spot (dimensionless).
 
     ``GammaPressure = -GEX / gex_scale - pin_weight * concentration``
@@ -110,8 +115,9 @@ def gamma_pressure(observer_gex_near_spot: ArrayLike, concentration: ArrayLike, 
     return float(out) if out.ndim == 0 else out
 
 
-def spot_velocity(times: ArrayLike, prices: ArrayLike, window_seconds: float,
-                  desk_side: ArrayLike = 1) -> FloatArray:
+def spot_velocity(
+    times: ArrayLike, prices: ArrayLike, window_seconds: float, desk_side: ArrayLike = 1
+) -> FloatArray:
     """Signed speed of the price over a trailing window, in (log) bps per minute.
 
     For each observation ``i`` the reference is the last observation at or before
@@ -127,8 +133,9 @@ def spot_velocity(times: ArrayLike, prices: ArrayLike, window_seconds: float,
     t = _finite("times", times)
     p = _finite("prices", prices)
     if t.ndim != 1 or p.shape != t.shape:
-        raise ValueError(f"times and prices must be 1-D of equal length, got shapes {t.shape} "
-                         f"and {p.shape}")
+        raise ValueError(
+            f"times and prices must be 1-D of equal length, got shapes {t.shape} and {p.shape}"
+        )
     if t.size == 0:
         raise ValueError("times must hold at least one observation")
     if np.any(np.diff(t) < 0):
@@ -140,22 +147,30 @@ def spot_velocity(times: ArrayLike, prices: ArrayLike, window_seconds: float,
     if not np.all(np.isin(side, (-1.0, 1.0))):
         raise ValueError(f"desk_side must be +1 (buy) or -1 (sell), got {desk_side!r}")
     if side.ndim and side.shape != t.shape:
-        raise ValueError(f"desk_side must be a scalar or match times' shape {t.shape}, "
-                         f"got {side.shape}")
+        raise ValueError(
+            f"desk_side must be a scalar or match times' shape {t.shape}, got {side.shape}"
+        )
     ref = np.searchsorted(t, t - window_seconds, side="right") - 1
     ref = np.maximum(ref, 0)
     elapsed = t - t[ref]
     move_bps = 1e4 * np.log(p / p[ref])
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_minute = np.where(elapsed > 0, move_bps / np.where(elapsed > 0, elapsed, 1.0) * 60.0,
-                              0.0)
+        per_minute = np.where(
+            elapsed > 0, move_bps / np.where(elapsed > 0, elapsed, 1.0) * 60.0, 0.0
+        )
     return side * per_minute
 
 
-def expiry_proximity(seconds_to_expiry: ArrayLike, oi_weight: ArrayLike,
-                     event_windows: Sequence[Sequence[float]] = (), now: ArrayLike = 0.0, *,
-                     floor_hours: float = 0.25, event_bump: float = 1.0,
-                     event_lead_seconds: float = 300.0) -> float | FloatArray:
+def expiry_proximity(
+    seconds_to_expiry: ArrayLike,
+    oi_weight: ArrayLike,
+    event_windows: Sequence[Sequence[float]] = (),
+    now: ArrayLike = 0.0,
+    *,
+    floor_hours: float = 0.25,
+    event_bump: float = 1.0,
+    event_lead_seconds: float = 300.0,
+) -> float | FloatArray:
     """Event-clock pressure: nearness of a large expiry plus scheduled event windows.
 
     ``ExpiryProximity = oi_weight / sqrt(max(hours_to_expiry, floor_hours)) + event_bump * E(now)``
@@ -207,8 +222,9 @@ def _event_windows(
     parsed = []
     for i, window in enumerate(event_windows):
         if len(window) not in (2, 3):
-            raise ValueError(f"event_windows[{i}] must be (start, end) or (start, end, weight), "
-                             f"got {window!r}")
+            raise ValueError(
+                f"event_windows[{i}] must be (start, end) or (start, end, weight), got {window!r}"
+            )
         start, end = float(window[0]), float(window[1])
         weight = float(window[2]) if len(window) == 3 else 1.0
         if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
@@ -219,10 +235,17 @@ def _event_windows(
     return parsed
 
 
-def book_stress_parts(spread: ArrayLike, spread_baseline: ArrayLike, top_depth: ArrayLike,
-                      top_depth_prev: ArrayLike, dt: ArrayLike, cancels_in_window: ArrayLike,
-                      window: ArrayLike, *,
-                      cancel_baseline_rate: float = 1.0) -> dict[str, FloatArray]:
+def book_stress_parts(
+    spread: ArrayLike,
+    spread_baseline: ArrayLike,
+    top_depth: ArrayLike,
+    top_depth_prev: ArrayLike,
+    dt: ArrayLike,
+    cancels_in_window: ArrayLike,
+    window: ArrayLike,
+    *,
+    cancel_baseline_rate: float = 1.0,
+) -> dict[str, FloatArray]:
     """The three microstructure stress measures behind :func:`book_stress` (see there)."""
     spread = _finite("spread", spread)
     baseline = _finite("spread_baseline", spread_baseline)
@@ -232,10 +255,15 @@ def book_stress_parts(spread: ArrayLike, spread_baseline: ArrayLike, top_depth: 
     cancels = _finite("cancels_in_window", cancels_in_window)
     window = _finite("window", window)
     cancel_baseline_rate = _positive("cancel_baseline_rate", cancel_baseline_rate)
-    for name, arr, strict in (("spread", spread, False), ("spread_baseline", baseline, True),
-                              ("top_depth", depth, False), ("top_depth_prev", prev, False),
-                              ("dt", dt, True), ("cancels_in_window", cancels, False),
-                              ("window", window, True)):
+    for name, arr, strict in (
+        ("spread", spread, False),
+        ("spread_baseline", baseline, True),
+        ("top_depth", depth, False),
+        ("top_depth_prev", prev, False),
+        ("dt", dt, True),
+        ("cancels_in_window", cancels, False),
+        ("window", window, True),
+    ):
         if np.any(arr <= 0) if strict else np.any(arr < 0):
             raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}")
     widening = spread / baseline - 1.0
@@ -243,14 +271,25 @@ def book_stress_parts(spread: ArrayLike, spread_baseline: ArrayLike, top_depth: 
     # An already-empty touch cannot deplete further; the spread term carries that stress.
     depletion = np.where(prev > 0, lost / np.where(prev > 0, prev, 1.0), 0.0) / dt * 60.0
     cancel_excess = cancels / (window * cancel_baseline_rate) - 1.0
-    return {"spread_widening": widening, "depletion_per_minute": depletion,
-            "cancel_excess": cancel_excess}
+    return {
+        "spread_widening": widening,
+        "depletion_per_minute": depletion,
+        "cancel_excess": cancel_excess,
+    }
 
 
-def book_stress(spread: ArrayLike, spread_baseline: ArrayLike, top_depth: ArrayLike,
-                top_depth_prev: ArrayLike, dt: ArrayLike, cancels_in_window: ArrayLike,
-                window: ArrayLike, *, weights: Sequence[float] = (1.0, 1.0, 1.0),
-                cancel_baseline_rate: float = 1.0) -> float | FloatArray:
+def book_stress(
+    spread: ArrayLike,
+    spread_baseline: ArrayLike,
+    top_depth: ArrayLike,
+    top_depth_prev: ArrayLike,
+    dt: ArrayLike,
+    cancels_in_window: ArrayLike,
+    window: ArrayLike,
+    *,
+    weights: Sequence[float] = (1.0, 1.0, 1.0),
+    cancel_baseline_rate: float = 1.0,
+) -> float | FloatArray:
     """Microstructure stress overlay (dimensionless; 0 = a calm book).
 
     ``BookStress = w1 * (spread / spread_baseline - 1) + w2 * depletion + w3 * cancel_excess``
@@ -267,10 +306,21 @@ def book_stress(spread: ArrayLike, spread_baseline: ArrayLike, top_depth: ArrayL
     w = _finite("weights", weights)
     if w.shape != (3,) or np.any(w < 0):
         raise ValueError(f"weights must be three numbers >= 0, got {weights!r}")
-    parts = book_stress_parts(spread, spread_baseline, top_depth, top_depth_prev, dt,
-                              cancels_in_window, window, cancel_baseline_rate=cancel_baseline_rate)
-    out = (w[0] * parts["spread_widening"] + w[1] * parts["depletion_per_minute"]
-           + w[2] * parts["cancel_excess"])
+    parts = book_stress_parts(
+        spread,
+        spread_baseline,
+        top_depth,
+        top_depth_prev,
+        dt,
+        cancels_in_window,
+        window,
+        cancel_baseline_rate=cancel_baseline_rate,
+    )
+    out = (
+        w[0] * parts["spread_widening"]
+        + w[1] * parts["depletion_per_minute"]
+        + w[2] * parts["cancel_excess"]
+    )
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -288,15 +338,25 @@ class RobustScaler:
       a scale of exactly zero falls back to ``default_scale``.
     """
 
-    def __init__(self, window: int = 2000, min_history: int = 50, z_clip: float = 4.0,
-                 default_center: float = 0.0, default_scale: float = 1.0,
-                 min_scale: float = 0.0):
+    def __init__(
+        self,
+        window: int = 2000,
+        min_history: int = 50,
+        z_clip: float = 4.0,
+        default_center: float = 0.0,
+        default_scale: float = 1.0,
+        min_scale: float = 0.0,
+    ):
         if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 4:
             raise ValueError(f"window must be an integer >= 4, got {window!r}")
-        if (isinstance(min_history, bool) or not isinstance(min_history, (int, np.integer))
-                or not 1 <= min_history <= window):
-            raise ValueError(f"min_history must be an integer in [1, window={window}], "
-                             f"got {min_history!r}")
+        if (
+            isinstance(min_history, bool)
+            or not isinstance(min_history, (int, np.integer))
+            or not 1 <= min_history <= window
+        ):
+            raise ValueError(
+                f"min_history must be an integer in [1, window={window}], got {min_history!r}"
+            )
         self.window = int(window)
         self.min_history = int(min_history)
         self.z_clip = _positive("z_clip", z_clip)
@@ -392,18 +452,21 @@ def hedge_pressure_index(
             raise ValueError("weights must be a mapping when components is a mapping")
         missing = set(components) ^ set(weights)
         if missing:
-            raise ValueError(f"components and weights must have the same keys; unmatched: "
-                             f"{sorted(missing)}")
+            raise ValueError(
+                f"components and weights must have the same keys; unmatched: {sorted(missing)}"
+            )
         total: float | FloatArray = 0.0
         for name, value in components.items():
             total = total + float(_finite(f"weights[{name!r}]", weights[name])) * _finite(
-                f"components[{name!r}]", value)
+                f"components[{name!r}]", value
+            )
         return float(total) if np.ndim(total) == 0 else total
     z = _finite("components", components)
     w = _finite("weights", weights)  # type: ignore[arg-type]  # a mapping fails the conversion
     if w.ndim != 1 or z.ndim == 0 or z.shape[-1] != w.shape[0]:
-        raise ValueError(f"components' last axis ({z.shape}) must match the number of weights "
-                         f"({w.shape})")
+        raise ValueError(
+            f"components' last axis ({z.shape}) must match the number of weights ({w.shape})"
+        )
     out = z @ w
     return float(out) if np.ndim(out) == 0 else out
 
@@ -444,41 +507,66 @@ class HedgePressureIndex:
     - ``slope_window_seconds``: trailing span over which the HPI slope is fitted.
     """
 
-    def __init__(self, weights: Mapping[str, float] | None = None, *, window: int = 2000,
-                 min_history: int = 50, z_clip: float = 4.0, min_scale: float = 0.0,
-                 fallbacks: Mapping[str, tuple[float, float]] | None = None,
-                 slope_window_seconds: float = 60.0):
+    def __init__(
+        self,
+        weights: Mapping[str, float] | None = None,
+        *,
+        window: int = 2000,
+        min_history: int = 50,
+        z_clip: float = 4.0,
+        min_scale: float = 0.0,
+        fallbacks: Mapping[str, tuple[float, float]] | None = None,
+        slope_window_seconds: float = 60.0,
+    ):
         weights = dict(weights or {})
         unknown = set(weights) - set(COMPONENTS)
         if unknown:
-            raise ValueError(f"weights has unknown components {sorted(unknown)}; "
-                             f"allowed: {list(COMPONENTS)}")
-        self.weights = {k: float(_finite(f"weights[{k!r}]", weights.get(k, 1.0)))
-                        for k in COMPONENTS}
+            raise ValueError(
+                f"weights has unknown components {sorted(unknown)}; allowed: {list(COMPONENTS)}"
+            )
+        self.weights = {
+            k: float(_finite(f"weights[{k!r}]", weights.get(k, 1.0))) for k in COMPONENTS
+        }
         fallbacks = dict(fallbacks or {})
         unknown = set(fallbacks) - set(COMPONENTS)
         if unknown:
-            raise ValueError(f"fallbacks has unknown components {sorted(unknown)}; "
-                             f"allowed: {list(COMPONENTS)}")
+            raise ValueError(
+                f"fallbacks has unknown components {sorted(unknown)}; allowed: {list(COMPONENTS)}"
+            )
         self.slope_window_seconds = _positive("slope_window_seconds", slope_window_seconds)
         self.scalers: dict[str, RobustScaler] = {}
         for name in COMPONENTS:
             centre, scale = fallbacks.get(name, DEFAULT_FALLBACKS[name])
-            self.scalers[name] = RobustScaler(window=window, min_history=min_history,
-                                              z_clip=z_clip, default_center=centre,
-                                              default_scale=scale, min_scale=min_scale)
+            self.scalers[name] = RobustScaler(
+                window=window,
+                min_history=min_history,
+                z_clip=z_clip,
+                default_center=centre,
+                default_scale=scale,
+                min_scale=min_scale,
+            )
         self._times: deque[float] = deque()
         self._values: deque[float] = deque()
         self._last_time = -math.inf
 
-    def step(self, t: float, gamma_pressure: float, spot_velocity: float,
-             expiry_proximity: float, book_stress: float) -> HPIReading:
+    def step(
+        self,
+        t: float,
+        gamma_pressure: float,
+        spot_velocity: float,
+        expiry_proximity: float,
+        book_stress: float,
+    ) -> HPIReading:
         """Advance to clock time ``t`` (seconds, non-decreasing) with the four raw components."""
         t = _finite_scalar("t", t)
         if t < self._last_time:
             raise ValueError(f"t must be non-decreasing: got {t} after {self._last_time}")
-        raw = {"gamma_pressure": gamma_pressure, "spot_velocity": spot_velocity,
-               "expiry_proximity": expiry_proximity, "book_stress": book_stress}
+        raw = {
+            "gamma_pressure": gamma_pressure,
+            "spot_velocity": spot_velocity,
+            "expiry_proximity": expiry_proximity,
+            "book_stress": book_stress,
+        }
         raw = {k: _finite_scalar(k, v) for k, v in raw.items()}
         z = {k: self.scalers[k].transform(v) for k, v in raw.items()}
         for k, v in raw.items():
@@ -503,18 +591,32 @@ class HedgePressureIndex:
             return 0.0
         return float(dt @ (hs - hs.mean()) / denom * 60.0)
 
-    def step_many(self, times: ArrayLike, gamma_pressure: ArrayLike, spot_velocity: ArrayLike,
-                  expiry_proximity: ArrayLike, book_stress: ArrayLike) -> pd.DataFrame:
+    def step_many(
+        self,
+        times: ArrayLike,
+        gamma_pressure: ArrayLike,
+        spot_velocity: ArrayLike,
+        expiry_proximity: ArrayLike,
+        book_stress: ArrayLike,
+    ) -> pd.DataFrame:
         """Run :meth:`step` over equal-length arrays; one row per step (see
         :meth:`HPIReading.as_row`)."""
-        arrays = [np.atleast_1d(_finite(name, a)) for name, a in (
-            ("times", times), ("gamma_pressure", gamma_pressure),
-            ("spot_velocity", spot_velocity), ("expiry_proximity", expiry_proximity),
-            ("book_stress", book_stress))]
+        arrays = [
+            np.atleast_1d(_finite(name, a))
+            for name, a in (
+                ("times", times),
+                ("gamma_pressure", gamma_pressure),
+                ("spot_velocity", spot_velocity),
+                ("expiry_proximity", expiry_proximity),
+                ("book_stress", book_stress),
+            )
+        ]
         n = arrays[0].shape[0]
         if any(a.shape != (n,) for a in arrays):
-            raise ValueError(f"times and the four components must be 1-D of equal length; got "
-                             f"shapes {[a.shape for a in arrays]}")
+            raise ValueError(
+                f"times and the four components must be 1-D of equal length; got "
+                f"shapes {[a.shape for a in arrays]}"
+            )
         if np.any(np.diff(arrays[0]) < 0):
             raise ValueError("times must be non-decreasing")
         rows = [self.step(*(float(a[i]) for a in arrays)).as_row() for i in range(n)]

@@ -32,8 +32,14 @@ from market.execution.costs import cvar
 FloatArray = NDArray[np.float64]
 
 DEFAULT_QUANTILES: tuple[float, ...] = (0.5, 0.9, 0.95)
-DEFAULT_BASELINE_FEATURES: tuple[str, ...] = ("spread_bps", "depth", "imbalance", "volatility",
-                                              "participation", "latency_ms")
+DEFAULT_BASELINE_FEATURES: tuple[str, ...] = (
+    "spread_bps",
+    "depth",
+    "imbalance",
+    "volatility",
+    "participation",
+    "latency_ms",
+)
 
 
 def _finite_1d(name: str, value: ArrayLike) -> FloatArray:
@@ -95,8 +101,9 @@ def fit_linear_quantile(X: ArrayLike, y: ArrayLike, tau: float) -> FloatArray:
     scale = np.where(scale > 0, scale, 1.0)
     Z = (X - centre) / scale
     y_scale = float(np.std(y)) or 1.0
-    res = optimize.linprog(-y / y_scale, A_eq=Z.T, b_eq=(1.0 - tau) * Z.sum(axis=0),
-                           bounds=(0.0, 1.0), method="highs")
+    res = optimize.linprog(
+        -y / y_scale, A_eq=Z.T, b_eq=(1.0 - tau) * Z.sum(axis=0), bounds=(0.0, 1.0), method="highs"
+    )
     if res.status != 0:
         raise RuntimeError(f"quantile regression (tau={tau}) failed: {res.message}")
     beta_z = -res.eqlin.marginals * y_scale
@@ -129,16 +136,27 @@ class HedgeFeatureSpec:
 
     def __post_init__(self) -> None:
         edges = np.asarray(self.expiry_bucket_edges, dtype=float)
-        if edges.ndim != 1 or not np.all(np.isfinite(edges)) or np.any(edges <= 0) or \
-                np.any(np.diff(edges) <= 0):
-            raise ValueError(f"expiry_bucket_edges must be positive and strictly increasing, "
-                             f"got {self.expiry_bucket_edges!r}")
+        if (
+            edges.ndim != 1
+            or not np.all(np.isfinite(edges))
+            or np.any(edges <= 0)
+            or np.any(np.diff(edges) <= 0)
+        ):
+            raise ValueError(
+                f"expiry_bucket_edges must be positive and strictly increasing, "
+                f"got {self.expiry_bucket_edges!r}"
+            )
 
     @property
     def columns(self) -> tuple[str, ...]:
         """The input columns Layer B reads."""
-        return (self.hpi, self.hpi_slope, self.urgency, self.queue_fragility,
-                self.seconds_to_expiry)
+        return (
+            self.hpi,
+            self.hpi_slope,
+            self.urgency,
+            self.queue_fragility,
+            self.seconds_to_expiry,
+        )
 
     def feature_names(self) -> list[str]:
         """Names of Layer B's design columns (after the intercept)."""
@@ -231,8 +249,7 @@ class TwoLayerQuantileModel:
         preds = np.column_stack([A @ self.baseline_coef_[tau] for tau in self.quantiles])
         if use_hedge:
             B = self.hedge.design(X)
-            preds = preds + np.column_stack([B @ self.hedge_coef_[tau]
-                                             for tau in self.quantiles])
+            preds = preds + np.column_stack([B @ self.hedge_coef_[tau] for tau in self.quantiles])
         if self.rearrange:
             preds = np.sort(preds, axis=1)
         return {tau: preds[:, i] for i, tau in enumerate(self.quantiles)}
@@ -241,8 +258,9 @@ class TwoLayerQuantileModel:
         """Predicted ``quantile`` of slippage (bps); ``use_hedge=False`` gives Layer A alone."""
         quantile = float(quantile)
         if quantile not in self.quantiles:
-            raise ValueError(f"quantile must be one of the fitted levels {self.quantiles}, "
-                             f"got {quantile}")
+            raise ValueError(
+                f"quantile must be one of the fitted levels {self.quantiles}, got {quantile}"
+            )
         return self.predict_all(X, use_hedge=use_hedge)[quantile]
 
     def hedge_contribution(self, X: pd.DataFrame, quantile: float) -> np.ndarray:
@@ -250,19 +268,27 @@ class TwoLayerQuantileModel:
         self._check_fitted()
         quantile = float(quantile)
         if quantile not in self.quantiles:
-            raise ValueError(f"quantile must be one of the fitted levels {self.quantiles}, "
-                             f"got {quantile}")
+            raise ValueError(
+                f"quantile must be one of the fitted levels {self.quantiles}, got {quantile}"
+            )
         hedge_bps: np.ndarray = self.hedge.design(X) @ self.hedge_coef_[quantile]
         return hedge_bps
 
     def predictions_by_model(self, X: pd.DataFrame) -> dict[str, dict[float, np.ndarray]]:
         """Both variants for :func:`compare_models`: "baseline" and "baseline+hedge"."""
-        return {"baseline": self.predict_all(X, use_hedge=False),
-                "baseline+hedge": self.predict_all(X, use_hedge=True)}
+        return {
+            "baseline": self.predict_all(X, use_hedge=False),
+            "baseline+hedge": self.predict_all(X, use_hedge=True),
+        }
 
 
-def rolling_time_splits(times: ArrayLike, n_splits: int, *, min_train_fraction: float | None = None,
-                        gap_seconds: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
+def rolling_time_splits(
+    times: ArrayLike,
+    n_splits: int,
+    *,
+    min_train_fraction: float | None = None,
+    gap_seconds: float = 0.0,
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Expanding-window, time-ordered train/test splits (no shuffling).
 
     The rows are ordered by time; the first ``min_train_fraction`` of them (default
@@ -294,14 +320,18 @@ def rolling_time_splits(times: ArrayLike, n_splits: int, *, min_train_fraction: 
     for k in range(n_splits):
         lo, hi = int(edges[k]), int(edges[k + 1])
         if lo <= 0 or hi <= lo:
-            raise ValueError(f"not enough distinct times for {n_splits} splits with "
-                             f"min_train_fraction={frac:g} ({n} rows)")
+            raise ValueError(
+                f"not enough distinct times for {n_splits} splits with "
+                f"min_train_fraction={frac:g} ({n} rows)"
+            )
         test_start = ts[lo]
         train = order[:lo][ts[:lo] < test_start - gap] if gap > 0 else order[:lo]
         test = order[lo:hi]
         if train.size == 0:
-            raise ValueError(f"split {k} has no training rows before its test block "
-                             f"(gap_seconds={gap:g} too large?)")
+            raise ValueError(
+                f"split {k} has no training rows before its test block "
+                f"(gap_seconds={gap:g} too large?)"
+            )
         if not t[train].max() < t[test].min():
             raise RuntimeError(f"split {k} leaks: a training time is not before every test time")
         splits.append((train, test))
@@ -320,8 +350,7 @@ def event_class_holdout(
     labels = np.asarray(classes, dtype=object)
     if labels.ndim != 1 or labels.size == 0:
         raise ValueError("classes must be a non-empty 1-D sequence of labels")
-    if isinstance(holdout, str) or not isinstance(holdout, (Sequence, set, frozenset,
-                                                             np.ndarray)):
+    if isinstance(holdout, str) or not isinstance(holdout, (Sequence, set, frozenset, np.ndarray)):
         held = {holdout}
     else:
         held = set(np.asarray(holdout, dtype=object).tolist())
@@ -330,8 +359,10 @@ def event_class_holdout(
     present = set(labels.tolist())
     unknown = held - present
     if unknown:
-        raise ValueError(f"holdout classes {sorted(map(str, unknown))} do not occur; present: "
-                         f"{sorted(map(str, present))}")
+        raise ValueError(
+            f"holdout classes {sorted(map(str, unknown))} do not occur; present: "
+            f"{sorted(map(str, present))}"
+        )
     if present <= held:
         raise ValueError("holdout covers every class: nothing is left to train on")
     is_test = np.array([label in held for label in labels.tolist()])
@@ -356,8 +387,9 @@ def calibration_table(
         if not np.all(np.isfinite(q)):
             raise ValueError(f"predictions for quantile {tau} must be finite numbers")
         observed = float(np.mean(y <= q))
-        rows.append({"quantile": tau, "observed": observed, "error": observed - tau,
-                     "n": int(y.size)})
+        rows.append(
+            {"quantile": tau, "observed": observed, "error": observed - tau, "n": int(y.size)}
+        )
     return pd.DataFrame(rows, columns=["quantile", "observed", "error", "n"])
 
 
@@ -367,8 +399,9 @@ def cvar95(x: ArrayLike) -> float:
     return cvar(x, 0.95)
 
 
-def cvar_drift(times: ArrayLike, costs: ArrayLike, n_windows: int = 5, *,
-               level: float = 0.95) -> pd.DataFrame:
+def cvar_drift(
+    times: ArrayLike, costs: ArrayLike, n_windows: int = 5, *, level: float = 0.95
+) -> pd.DataFrame:
     """CVaR of costs over consecutive time windows of equal row count, and its drift.
 
     One row per window: ``start``, ``end`` (times), ``n``, ``var`` (the ``level`` quantile) and
@@ -379,22 +412,36 @@ def cvar_drift(times: ArrayLike, costs: ArrayLike, n_windows: int = 5, *,
     c = _finite_1d("costs", costs)
     if t.shape != c.shape:
         raise ValueError(f"times and costs must have equal length, got {t.size} and {c.size}")
-    if isinstance(n_windows, bool) or not isinstance(n_windows, (int, np.integer)) or \
-            not 1 <= n_windows <= t.size:
+    if (
+        isinstance(n_windows, bool)
+        or not isinstance(n_windows, (int, np.integer))
+        or not 1 <= n_windows <= t.size
+    ):
         raise ValueError(f"n_windows must be an integer in [1, {t.size}], got {n_windows!r}")
     order = np.argsort(t, kind="stable")
     rows = []
     for block in np.array_split(order, n_windows):
-        rows.append({"start": float(t[block].min()), "end": float(t[block].max()),
-                     "n": int(block.size), "var": float(np.quantile(c[block], level)),
-                     "cvar": cvar(c[block], level)})
+        rows.append(
+            {
+                "start": float(t[block].min()),
+                "end": float(t[block].max()),
+                "n": int(block.size),
+                "var": float(np.quantile(c[block], level)),
+                "cvar": cvar(c[block], level),
+            }
+        )
     frame = pd.DataFrame(rows)
     frame["drift"] = frame["cvar"] - frame["cvar"].iloc[0]
     return frame
 
 
-def compare_models(y: ArrayLike, predictions: Mapping[str, Mapping[float, np.ndarray]], *,
-                   tail_quantile: float = 0.95, tail_bucket_share: float = 0.1) -> pd.DataFrame:
+def compare_models(
+    y: ArrayLike,
+    predictions: Mapping[str, Mapping[float, np.ndarray]],
+    *,
+    tail_quantile: float = 0.95,
+    tail_bucket_share: float = 0.1,
+) -> pd.DataFrame:
     """Tidy comparison of models' quantile predictions on the same outcomes.
 
     ``predictions`` maps a model name (e.g. "baseline", "baseline+hedge") to ``{tau: array}``.
@@ -426,8 +473,9 @@ def compare_models(y: ArrayLike, predictions: Mapping[str, Mapping[float, np.nda
                 k = max(1, round(share * y.size))
                 top = np.argsort(pred, kind="stable")[-k:]
                 rows.append((model, tau, "tail_bucket_cvar95", cvar(y[top], 0.95)))
-                rows.append((model, tau, "tail_bucket_exceedance",
-                             float(np.mean(y[top] > pred[top]))))
+                rows.append(
+                    (model, tau, "tail_bucket_exceedance", float(np.mean(y[top] > pred[top])))
+                )
     return pd.DataFrame(rows, columns=["model", "quantile", "metric", "value"])
 
 
@@ -449,9 +497,14 @@ class DecileMonotonicity:
     alarm: bool
 
 
-def decile_monotonicity(hpi: ArrayLike, residual: ArrayLike, *, n_bins: int = 10,
-                        min_spearman: float = 0.7,
-                        min_spread_bps: float = 0.0) -> DecileMonotonicity:
+def decile_monotonicity(
+    hpi: ArrayLike,
+    residual: ArrayLike,
+    *,
+    n_bins: int = 10,
+    min_spearman: float = 0.7,
+    min_spread_bps: float = 0.0,
+) -> DecileMonotonicity:
     """Check that slippage residuals rise with HPI across its quantile bins (deciles by default).
 
     If the proxy works, the residual left by the baseline model rises with HPI bin by bin; when
@@ -467,8 +520,7 @@ def decile_monotonicity(hpi: ArrayLike, residual: ArrayLike, *, n_bins: int = 10
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 3:
         raise ValueError(f"n_bins must be an integer >= 3, got {n_bins!r}")
     if h.size < 2 * n_bins:
-        raise ValueError(f"need at least {2 * n_bins} observations for {n_bins} bins, "
-                         f"got {h.size}")
+        raise ValueError(f"need at least {2 * n_bins} observations for {n_bins} bins, got {h.size}")
     min_spearman = float(min_spearman)
     if not -1.0 <= min_spearman <= 1.0:
         raise ValueError(f"min_spearman must lie in [-1, 1], got {min_spearman!r}")
@@ -476,23 +528,34 @@ def decile_monotonicity(hpi: ArrayLike, residual: ArrayLike, *, n_bins: int = 10
     ranks = stats.rankdata(h, method="ordinal") - 1
     bins = ranks * n_bins // h.size
     frame = pd.DataFrame({"bin": bins, "hpi": h, "residual": r})
-    table = frame.groupby("bin", sort=True).agg(hpi_mean=("hpi", "mean"),
-                                                residual_mean=("residual", "mean"),
-                                                n=("residual", "size")).reset_index()
+    table = (
+        frame.groupby("bin", sort=True)
+        .agg(hpi_mean=("hpi", "mean"), residual_mean=("residual", "mean"), n=("residual", "size"))
+        .reset_index()
+    )
     rho = float(stats.spearmanr(table["bin"], table["residual_mean"]).statistic)
     sample_rho = float(stats.spearmanr(h, r).statistic)
     spread = float(table["residual_mean"].iloc[-1] - table["residual_mean"].iloc[0])
     rho = 0.0 if math.isnan(rho) else rho
     sample_rho = 0.0 if math.isnan(sample_rho) else sample_rho
     alarm = rho < min_spearman or spread <= float(min_spread_bps)
-    return DecileMonotonicity(table=table, spearman=rho, sample_spearman=sample_rho,
-                              top_minus_bottom=spread, alarm=bool(alarm))
+    return DecileMonotonicity(
+        table=table,
+        spearman=rho,
+        sample_spearman=sample_rho,
+        top_minus_bottom=spread,
+        alarm=bool(alarm),
+    )
 
 
-def feature_drift(reference: pd.DataFrame | Mapping[str, ArrayLike],
-                  current: pd.DataFrame | Mapping[str, ArrayLike], *, method: str = "psi",
-                  n_bins: int = 10,
-                  threshold: float | None = None) -> pd.DataFrame:
+def feature_drift(
+    reference: pd.DataFrame | Mapping[str, ArrayLike],
+    current: pd.DataFrame | Mapping[str, ArrayLike],
+    *,
+    method: str = "psi",
+    n_bins: int = 10,
+    threshold: float | None = None,
+) -> pd.DataFrame:
     """Distribution drift per feature between a reference window and the current one.
 
     ``reference`` and ``current`` are DataFrames (or mappings of name -> 1-D array); features are
@@ -523,18 +586,21 @@ def feature_drift(reference: pd.DataFrame | Mapping[str, ArrayLike],
         c = _finite_1d(f"current[{name!r}]", cur[name].to_numpy(dtype=float))
         if r.size == 0 or c.size == 0:
             raise ValueError(f"feature {name!r} needs observations in both windows")
-        statistic = (float(stats.ks_2samp(r, c).statistic) if method == "ks"
-                     else _psi(r, c, n_bins))
+        statistic = float(stats.ks_2samp(r, c).statistic) if method == "ks" else _psi(r, c, n_bins)
         rows.append({"feature": name, "statistic": statistic, "alarm": statistic > limit})
     return pd.DataFrame(rows, columns=["feature", "statistic", "alarm"])
 
 
 def _psi(reference: np.ndarray, current: np.ndarray, n_bins: int) -> float:
     inner = np.unique(np.quantile(reference, np.linspace(0, 1, n_bins + 1)[1:-1]))
-    r_share = np.bincount(np.searchsorted(inner, reference, side="right"),
-                          minlength=inner.size + 1) / reference.size
-    c_share = np.bincount(np.searchsorted(inner, current, side="right"),
-                          minlength=inner.size + 1) / current.size
+    r_share = (
+        np.bincount(np.searchsorted(inner, reference, side="right"), minlength=inner.size + 1)
+        / reference.size
+    )
+    c_share = (
+        np.bincount(np.searchsorted(inner, current, side="right"), minlength=inner.size + 1)
+        / current.size
+    )
     r_share = np.maximum(r_share, 1e-4)
     c_share = np.maximum(c_share, 1e-4)
     return float(np.sum((c_share - r_share) * np.log(c_share / r_share)))

@@ -38,8 +38,12 @@ class ExecState(Enum):
         return _ORDER.index(self)
 
 
-_ORDER: tuple[ExecState, ...] = (ExecState.calm, ExecState.pressured, ExecState.dislocated,
-                                 ExecState.safe)
+_ORDER: tuple[ExecState, ...] = (
+    ExecState.calm,
+    ExecState.pressured,
+    ExecState.dislocated,
+    ExecState.safe,
+)
 
 
 def _state(name: str, key: object) -> ExecState:
@@ -48,12 +52,19 @@ def _state(name: str, key: object) -> ExecState:
     try:
         return ExecState(key)
     except ValueError as exc:
-        raise ValueError(f"{name} must be one of {[s.value for s in ExecState]}, "
-                         f"got {key!r}") from exc
+        raise ValueError(
+            f"{name} must be one of {[s.value for s in ExecState]}, got {key!r}"
+        ) from exc
 
 
-def _check(name: str, value: object, lo: float | None = None, hi: float | None = None, *,
-           lo_open: bool = False) -> float:
+def _check(
+    name: str,
+    value: object,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+) -> float:
     """``value`` as a float, a number in the range (else a ValueError naming ``name``)."""
     check_range(name, value, lo, hi, lo_open=lo_open)
     return float(value)  # type: ignore[arg-type]  # check_range admitted only real numbers
@@ -116,13 +127,24 @@ def default_policies() -> dict[ExecState, StatePolicy]:
     return {
         ExecState.calm: StatePolicy(),
         ExecState.pressured: StatePolicy(passive_dwell_scale=1 / 3, queue_loss_threshold=0.25),
-        ExecState.dislocated: StatePolicy(slice_cap=0.5, participation_multiplier=0.6,
-                                          passive_dwell_scale=1 / 6, queue_loss_threshold=0.2,
-                                          horizon_stretch=1.5, venue_quality_gating=True),
-        ExecState.safe: StatePolicy(slice_cap=0.25, participation_multiplier=0.3,
-                                    passive_dwell_scale=1.0, queue_loss_threshold=0.2,
-                                    horizon_stretch=2.0, allow_risk_increasing=False,
-                                    venue_quality_gating=True, strict_residual=True),
+        ExecState.dislocated: StatePolicy(
+            slice_cap=0.5,
+            participation_multiplier=0.6,
+            passive_dwell_scale=1 / 6,
+            queue_loss_threshold=0.2,
+            horizon_stretch=1.5,
+            venue_quality_gating=True,
+        ),
+        ExecState.safe: StatePolicy(
+            slice_cap=0.25,
+            participation_multiplier=0.3,
+            passive_dwell_scale=1.0,
+            queue_loss_threshold=0.2,
+            horizon_stretch=2.0,
+            allow_risk_increasing=False,
+            venue_quality_gating=True,
+            strict_residual=True,
+        ),
     }
 
 
@@ -155,12 +177,14 @@ def _validate_thresholds(thresholds: Mapping[Any, Any]) -> dict[ExecState, State
     out: dict[ExecState, StateThresholds] = {}
     for key, value in thresholds.items():
         if not isinstance(key, ExecState) and key not in [s.value for s in ExecState]:
-            raise ValueError(f"thresholds has unknown state {key!r}; allowed: pressured, "
-                             f"dislocated, safe")
+            raise ValueError(
+                f"thresholds has unknown state {key!r}; allowed: pressured, dislocated, safe"
+            )
         state = _state("thresholds key", key)
         if state is ExecState.calm:
-            raise ValueError("thresholds.calm is not allowed: calm is the floor state and has no "
-                             "entry threshold")
+            raise ValueError(
+                "thresholds.calm is not allowed: calm is the floor state and has no entry threshold"
+            )
         if isinstance(value, Mapping):
             value = StateThresholds(**value)
         out[state] = value
@@ -178,28 +202,39 @@ def _validate_thresholds(thresholds: Mapping[Any, Any]) -> dict[ExecState, State
         if down >= up:
             raise ValueError(f"{name}.downgrade ({down}) must be < {name}.upgrade ({up})")
         if (th.tail_upgrade_bps is None) != (th.tail_downgrade_bps is None):
-            raise ValueError(f"{name}.tail_upgrade_bps and {name}.tail_downgrade_bps must both "
-                             "be set or both be None")
+            raise ValueError(
+                f"{name}.tail_upgrade_bps and {name}.tail_downgrade_bps must both "
+                "be set or both be None"
+            )
         if th.tail_upgrade_bps is not None:
             tup = _check(f"{name}.tail_upgrade_bps", th.tail_upgrade_bps)
             tdown = _check(f"{name}.tail_downgrade_bps", th.tail_downgrade_bps)
             if tdown >= tup:
-                raise ValueError(f"{name}.tail_downgrade_bps ({tdown}) must be < "
-                                 f"{name}.tail_upgrade_bps ({tup})")
+                raise ValueError(
+                    f"{name}.tail_downgrade_bps ({tdown}) must be < {name}.tail_upgrade_bps ({tup})"
+                )
         if prev is not None:
             pname = f"thresholds.{prev[0].value}"
             if up <= prev[1].upgrade:
-                raise ValueError(f"{name}.upgrade ({up}) must be > {pname}.upgrade "
-                                 f"({prev[1].upgrade})")
+                raise ValueError(
+                    f"{name}.upgrade ({up}) must be > {pname}.upgrade ({prev[1].upgrade})"
+                )
             if down <= prev[1].downgrade:
-                raise ValueError(f"{name}.downgrade ({down}) must be > {pname}.downgrade "
-                                 f"({prev[1].downgrade})")
-            if th.tail_upgrade_bps is not None and prev[1].tail_upgrade_bps is not None and (
+                raise ValueError(
+                    f"{name}.downgrade ({down}) must be > {pname}.downgrade ({prev[1].downgrade})"
+                )
+            if (
+                th.tail_upgrade_bps is not None
+                and prev[1].tail_upgrade_bps is not None
+                and (
                     th.tail_upgrade_bps <= prev[1].tail_upgrade_bps
                     # both tails are set or neither (checked above), for prev as for th
-                    or th.tail_downgrade_bps <= prev[1].tail_downgrade_bps):  # type: ignore[operator]
-                raise ValueError(f"{name}.tail_upgrade_bps / tail_downgrade_bps must exceed "
-                                 f"{pname}'s")
+                    or th.tail_downgrade_bps <= prev[1].tail_downgrade_bps
+                )
+            ):  # type: ignore[operator]
+                raise ValueError(
+                    f"{name}.tail_upgrade_bps / tail_downgrade_bps must exceed {pname}'s"
+                )
         prev = (state, th)
     return out
 
@@ -254,13 +289,19 @@ class ExecutionStateMachine:
     Every change is appended to :attr:`transitions` (see :meth:`transitions_frame`).
     """
 
-    def __init__(self, thresholds: Mapping[Any, Any] | None = None, *,
-                 min_dwell_down: float | Mapping[Any, float] = 300.0, k_up: int = 1,
-                 hysteresis: bool = True,
-                 policies: Mapping[ExecState, StatePolicy] | None = None,
-                 initial_state: ExecState | str = ExecState.calm):
-        self.thresholds = _validate_thresholds(thresholds if thresholds is not None
-                                               else default_thresholds())
+    def __init__(
+        self,
+        thresholds: Mapping[Any, Any] | None = None,
+        *,
+        min_dwell_down: float | Mapping[Any, float] = 300.0,
+        k_up: int = 1,
+        hysteresis: bool = True,
+        policies: Mapping[ExecState, StatePolicy] | None = None,
+        initial_state: ExecState | str = ExecState.calm,
+    ):
+        self.thresholds = _validate_thresholds(
+            thresholds if thresholds is not None else default_thresholds()
+        )
         if isinstance(min_dwell_down, Mapping):
             dwell = {}
             for key, value in min_dwell_down.items():
@@ -309,8 +350,7 @@ class ExecutionStateMachine:
             raise ValueError(f"end ({end}) must be > start ({start})")
         for other in self.overrides:
             if start < other.end and other.start < end:
-                raise ValueError(f"override [{start}, {end}) overlaps [{other.start}, "
-                                 f"{other.end})")
+                raise ValueError(f"override [{start}, {end}) overlaps [{other.start}, {other.end})")
         self.overrides.append(Override(state, start, end, note))
 
     def _breaches(self, hpi: float, tail: float | None) -> list[str]:
@@ -319,10 +359,12 @@ class ExecutionStateMachine:
         for state in _ORDER[1:]:
             th = self.thresholds[state]
             hit_h = hpi >= th.upgrade
-            hit_t = tail is not None and th.tail_upgrade_bps is not None and \
-                tail >= th.tail_upgrade_bps
-            out.append("hpi+tail" if hit_h and hit_t else "hpi" if hit_h else
-                       "tail" if hit_t else "")
+            hit_t = (
+                tail is not None and th.tail_upgrade_bps is not None and tail >= th.tail_upgrade_bps
+            )
+            out.append(
+                "hpi+tail" if hit_h and hit_t else "hpi" if hit_h else "tail" if hit_t else ""
+            )
         return out
 
     def _stable_below(self, state: ExecState, hpi: float, tail: float | None) -> bool:
@@ -331,28 +373,62 @@ class ExecutionStateMachine:
             return False
         return tail is None or th.tail_downgrade_bps is None or tail < th.tail_downgrade_bps
 
-    def _log(self, t: float, to: ExecState, reason: str, trigger: str, hpi: float,
-             tail: float | None, inputs: Mapping[str, float] | None, note: str = "") -> None:
+    def _log(
+        self,
+        t: float,
+        to: ExecState,
+        reason: str,
+        trigger: str,
+        hpi: float,
+        tail: float | None,
+        inputs: Mapping[str, float] | None,
+        note: str = "",
+    ) -> None:
         # inputs are copied only here, on a transition, so passing them every step costs nothing
         extra = {}
         for key, value in (inputs or {}).items():
             if key in Transition.__dataclass_fields__:
-                raise ValueError(f"inputs key {key!r} clashes with a transition field; allowed: "
-                                 f"any name but {list(Transition.__dataclass_fields__)}")
+                raise ValueError(
+                    f"inputs key {key!r} clashes with a transition field; allowed: "
+                    f"any name but {list(Transition.__dataclass_fields__)}"
+                )
             extra[str(key)] = float(value)
-        self.transitions.append(Transition(
-            time=t, from_state=self.state.value, to_state=to.value, reason=reason,
-            trigger=trigger, hpi=hpi, tail_p95_bps=math.nan if tail is None else tail, note=note,
-            inputs=extra))
+        self.transitions.append(
+            Transition(
+                time=t,
+                from_state=self.state.value,
+                to_state=to.value,
+                reason=reason,
+                trigger=trigger,
+                hpi=hpi,
+                tail_p95_bps=math.nan if tail is None else tail,
+                note=note,
+                inputs=extra,
+            )
+        )
 
-    def _move(self, t: float, new: ExecState, reason: str, trigger: str, hpi: float,
-              tail: float | None, inputs: Mapping[str, float] | None, note: str = "") -> None:
+    def _move(
+        self,
+        t: float,
+        new: ExecState,
+        reason: str,
+        trigger: str,
+        hpi: float,
+        tail: float | None,
+        inputs: Mapping[str, float] | None,
+        note: str = "",
+    ) -> None:
         self._log(t, new, reason, trigger, hpi, tail, inputs, note)
         self.state = new
         self._calm_since = None
 
-    def step(self, t: float, hpi: float, tail_p95_bps: float | None = None,
-             inputs: Mapping[str, float] | None = None) -> ExecState:
+    def step(
+        self,
+        t: float,
+        hpi: float,
+        tail_p95_bps: float | None = None,
+        inputs: Mapping[str, float] | None = None,
+    ) -> ExecState:
         """Advance to clock time ``t`` (non-decreasing) with this step's HPI and p95 forecast.
 
         ``inputs``: optional named numbers behind this step's HPI (e.g. its component
@@ -369,14 +445,16 @@ class ExecutionStateMachine:
         if not self.hysteresis:
             target = max(i for i, b in enumerate(breaches) if i == 0 or b)
             if target != self.state.level:
-                self._move(t, _ORDER[target], "threshold", breaches[target] or "hpi", hpi, tail,
-                           inputs)
+                self._move(
+                    t, _ORDER[target], "threshold", breaches[target] or "hpi", hpi, tail, inputs
+                )
             return self.state
         self._hysteresis_step(t, hpi, tail, inputs, breaches)
         return self.state
 
-    def _checked_step(self, t: float, hpi: float,
-                      tail_p95_bps: float | None) -> tuple[float, float, float | None]:
+    def _checked_step(
+        self, t: float, hpi: float, tail_p95_bps: float | None
+    ) -> tuple[float, float, float | None]:
         """The step's time, HPI and p95 forecast, finite and with time not going backwards."""
         t = _check("t", t)
         hpi = _check("hpi", hpi)
@@ -389,8 +467,9 @@ class ExecutionStateMachine:
             raise ValueError(f"t must be non-decreasing: got {t} after {self._last_time}")
         return t, hpi, tail
 
-    def _follow_override(self, t: float, hpi: float, tail: float | None,
-                         inputs: Mapping[str, float] | None) -> bool:
+    def _follow_override(
+        self, t: float, hpi: float, tail: float | None, inputs: Mapping[str, float] | None
+    ) -> bool:
         """End an override that no longer covers ``t`` and enter one that does; True while
         one is in force (the inputs are then ignored)."""
         override = next((o for o in self.overrides if o.start <= t < o.end), None)
@@ -402,24 +481,38 @@ class ExecutionStateMachine:
         if override is not None:
             if override is not self._active_override:
                 self._active_override = override
-                self._move(t, override.state, "override_start", "override", hpi, tail, inputs,
-                           override.note)
+                self._move(
+                    t,
+                    override.state,
+                    "override_start",
+                    "override",
+                    hpi,
+                    tail,
+                    inputs,
+                    override.note,
+                )
             return True
         return False
 
-    def _hysteresis_step(self, t: float, hpi: float, tail: float | None,
-                         inputs: Mapping[str, float] | None,
-                         breaches: list[str]) -> None:
+    def _hysteresis_step(
+        self,
+        t: float,
+        hpi: float,
+        tail: float | None,
+        inputs: Mapping[str, float] | None,
+        breaches: list[str],
+    ) -> None:
         """Upgrade after ``k_up`` breaching steps; downgrade one state after stabilising below
         the current state's downgrade thresholds for its minimum dwell."""
-        self._breach_run = [run + 1 if b else 0 for run, b in zip(self._breach_run, breaches,
-                                                                    strict=True)]
-        ready = [i for i in range(self.state.level + 1, len(_ORDER))
-                 if self._breach_run[i] >= self.k_up]
+        self._breach_run = [
+            run + 1 if b else 0 for run, b in zip(self._breach_run, breaches, strict=True)
+        ]
+        ready = [
+            i for i in range(self.state.level + 1, len(_ORDER)) if self._breach_run[i] >= self.k_up
+        ]
         if ready:
             target = max(ready)
-            self._move(t, _ORDER[target], "upgrade", breaches[target] or "hpi", hpi, tail,
-                       inputs)
+            self._move(t, _ORDER[target], "upgrade", breaches[target] or "hpi", hpi, tail, inputs)
             return
         if self.state is ExecState.calm:
             return
@@ -427,18 +520,25 @@ class ExecutionStateMachine:
             if self._calm_since is None:
                 self._calm_since = t
             if t - self._calm_since >= self.min_dwell_down[self.state]:
-                self._move(t, _ORDER[self.state.level - 1], "downgrade", "stabilised", hpi, tail,
-                           inputs)
+                self._move(
+                    t, _ORDER[self.state.level - 1], "downgrade", "stabilised", hpi, tail, inputs
+                )
                 # The next state down needs its own sustained stabilisation, starting now.
                 # (_move changed self.state, which the checker cannot see)
                 if self.state is not ExecState.calm and self._stable_below(  # type: ignore[comparison-overlap]
-                        self.state, hpi, tail):
+                    self.state, hpi, tail
+                ):
                     self._calm_since = t
         else:
             self._calm_since = None
 
-    def run(self, times: ArrayLike, hpi: ArrayLike, tail_p95_bps: ArrayLike | None = None,
-            inputs: Mapping[str, ArrayLike] | None = None) -> NDArray[np.object_]:
+    def run(
+        self,
+        times: ArrayLike,
+        hpi: ArrayLike,
+        tail_p95_bps: ArrayLike | None = None,
+        inputs: Mapping[str, ArrayLike] | None = None,
+    ) -> NDArray[np.object_]:
         """Step through arrays; returns the state after each step (an object array).
 
         ``inputs``: optional mapping name -> array (one value per step) passed to :meth:`step`.
@@ -446,33 +546,41 @@ class ExecutionStateMachine:
         t = np.atleast_1d(np.asarray(times, dtype=float))
         h = np.atleast_1d(np.asarray(hpi, dtype=float))
         if t.ndim != 1 or h.shape != t.shape:
-            raise ValueError(f"times and hpi must be 1-D of equal length, got {t.shape} and "
-                             f"{h.shape}")
+            raise ValueError(
+                f"times and hpi must be 1-D of equal length, got {t.shape} and {h.shape}"
+            )
         tails = None
         if tail_p95_bps is not None:
             tails = np.atleast_1d(np.asarray(tail_p95_bps, dtype=float))
             if tails.shape != t.shape:
-                raise ValueError(f"tail_p95_bps must match times' shape {t.shape}, got "
-                                 f"{tails.shape}")
+                raise ValueError(
+                    f"tail_p95_bps must match times' shape {t.shape}, got {tails.shape}"
+                )
         bad = ~np.isfinite(t) | ~np.isfinite(h)
         if tails is not None:
             bad |= ~np.isfinite(tails)
         if bad.any():
-            raise ValueError(f"times, hpi and tail_p95_bps must be finite; first bad index "
-                             f"{int(np.argmax(bad))}")
+            raise ValueError(
+                f"times, hpi and tail_p95_bps must be finite; first bad index {int(np.argmax(bad))}"
+            )
         if np.any(np.diff(t) < 0) or (t.size and t[0] < self._last_time):
             raise ValueError("times must be non-decreasing (and not before the last step)")
         extra = {}
         for key, values in (inputs or {}).items():
             arr = np.atleast_1d(np.asarray(values, dtype=float))
             if arr.shape != t.shape:
-                raise ValueError(f"inputs[{key!r}] must match times' shape {t.shape}, got "
-                                 f"{arr.shape}")
+                raise ValueError(
+                    f"inputs[{key!r}] must match times' shape {t.shape}, got {arr.shape}"
+                )
             extra[key] = arr
         out = np.empty(t.size, dtype=object)
         for i in range(t.size):
-            out[i] = self.step(t[i], h[i], None if tails is None else tails[i],
-                               {k: v[i] for k, v in extra.items()} if extra else None)
+            out[i] = self.step(
+                t[i],
+                h[i],
+                None if tails is None else tails[i],
+                {k: v[i] for k, v in extra.items()} if extra else None,
+            )
         return out
 
     def transitions_frame(self) -> pd.DataFrame:
@@ -481,8 +589,10 @@ class ExecutionStateMachine:
         was logged without it)."""
         base = [f for f in Transition.__dataclass_fields__ if f != "inputs"]
         keys = list(dict.fromkeys(k for tr in self.transitions for k in tr.inputs))
-        rows = [[getattr(tr, f) for f in base] + [tr.inputs.get(k, math.nan) for k in keys]
-                for tr in self.transitions]
+        rows = [
+            [getattr(tr, f) for f in base] + [tr.inputs.get(k, math.nan) for k in keys]
+            for tr in self.transitions
+        ]
         return pd.DataFrame(rows, columns=base + keys)
 
     def occupancy_seconds(self) -> dict[str, float]:
@@ -515,26 +625,42 @@ class CanaryGate:
     judged (``sufficient=False``, no rollback): small samples trip p95 gates by chance.
     """
 
-    def __init__(self, p95_limit_bps: float, completion_drop: float = 0.05,
-                 queue_loss_jump: float = 0.10, *, min_samples: int = 20):
+    def __init__(
+        self,
+        p95_limit_bps: float,
+        completion_drop: float = 0.05,
+        queue_loss_jump: float = 0.10,
+        *,
+        min_samples: int = 20,
+    ):
         self.p95_limit_bps = _check("p95_limit_bps", p95_limit_bps)
         self.completion_drop = _check("completion_drop", completion_drop, 0.0, 1.0)
         self.queue_loss_jump = _check("queue_loss_jump", queue_loss_jump, 0.0, 1.0)
-        if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) \
-                or min_samples < 1:
+        if (
+            isinstance(min_samples, bool)
+            or not isinstance(min_samples, (int, np.integer))
+            or min_samples < 1
+        ):
             raise ValueError(f"min_samples must be an integer >= 1, got {min_samples!r}")
         self.min_samples = int(min_samples)
 
-    def evaluate(self, canary_slippage_bps: ArrayLike, canary_completion: ArrayLike,
-                 canary_queue_loss: ArrayLike, control_completion: ArrayLike,
-                 control_queue_loss: ArrayLike) -> CanaryDecision:
+    def evaluate(
+        self,
+        canary_slippage_bps: ArrayLike,
+        canary_completion: ArrayLike,
+        canary_queue_loss: ArrayLike,
+        control_completion: ArrayLike,
+        control_queue_loss: ArrayLike,
+    ) -> CanaryDecision:
         """Judge a live window; each argument is a 1-D array of per-order observations."""
         arrays = {}
-        for name, value in (("canary_slippage_bps", canary_slippage_bps),
-                            ("canary_completion", canary_completion),
-                            ("canary_queue_loss", canary_queue_loss),
-                            ("control_completion", control_completion),
-                            ("control_queue_loss", control_queue_loss)):
+        for name, value in (
+            ("canary_slippage_bps", canary_slippage_bps),
+            ("canary_completion", canary_completion),
+            ("canary_queue_loss", canary_queue_loss),
+            ("control_completion", control_completion),
+            ("control_queue_loss", control_queue_loss),
+        ):
             arr = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
             if not np.all(np.isfinite(arr)):
                 raise ValueError(f"{name} must be finite numbers")
@@ -544,7 +670,8 @@ class CanaryGate:
         sufficient = min(a.size for a in arrays.values()) >= self.min_samples
         metrics = {
             "canary_p95_bps": float(np.quantile(arrays["canary_slippage_bps"], 0.95))
-            if arrays["canary_slippage_bps"].size else math.nan,
+            if arrays["canary_slippage_bps"].size
+            else math.nan,
             "completion_drop": _mean(arrays["control_completion"])
             - _mean(arrays["canary_completion"]),
             "queue_loss_jump": _mean(arrays["canary_queue_loss"])
@@ -558,8 +685,9 @@ class CanaryGate:
                 tripped.append("completion")
             if metrics["queue_loss_jump"] > self.queue_loss_jump:
                 tripped.append("queue_loss")
-        return CanaryDecision(rollback=bool(tripped), tripped=tuple(tripped), metrics=metrics,
-                              sufficient=sufficient)
+        return CanaryDecision(
+            rollback=bool(tripped), tripped=tuple(tripped), metrics=metrics, sufficient=sufficient
+        )
 
 
 def _mean(arr: np.ndarray) -> float:

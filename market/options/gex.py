@@ -535,9 +535,7 @@ def _flip_grid(
             raise GexInputError(f"range_pct must lie in (0, 100), got {range_pct}")
         if int(grid_points) != grid_points or grid_points < 3:
             raise GexInputError(f"grid_points must be an integer >= 3, got {grid_points}")
-        return np.linspace(
-            s0 * (1 - range_pct / 100), s0 * (1 + range_pct / 100), int(grid_points)
-        )
+        return np.linspace(s0 * (1 - range_pct / 100), s0 * (1 + range_pct / 100), int(grid_points))
     grid = _check_spot(spot_grid).astype(float)
     if grid.ndim != 1 or grid.size < 2 or np.any(np.diff(grid) <= 0):
         raise GexInputError("spot_grid must be a strictly increasing 1-d array of >= 2 spots")
@@ -616,8 +614,9 @@ def classify_regime(
       "near_flip" when it is within ``near_flip_pct`` percent of spot (a regime change is one
       modest move away).
     """
-    _check_regime_thresholds(total_gex, skew, term_slope, steep_skew_at, inverted_term_below,
-                             near_flip_pct)
+    _check_regime_thresholds(
+        total_gex, skew, term_slope, steep_skew_at, inverted_term_below, near_flip_pct
+    )
     if isinstance(flip, GammaFlip):
         spot = flip.spot if spot is None else spot
         flip = flip.level

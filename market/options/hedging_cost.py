@@ -443,9 +443,7 @@ def _check_simulation_setup(
         raise OptionInputError("call must be a single bool for simulate_discrete_hedging")
 
 
-def _steps_per_rebalance(
-    rule: TimeRule | BandRule, step_seconds: float, steps_per_day: int
-) -> int:
+def _steps_per_rebalance(rule: TimeRule | BandRule, step_seconds: float, steps_per_day: int) -> int:
     """Simulation steps between a TimeRule's rebalances (0 for a BandRule, which checks every
     step); the interval must be a whole number of steps."""
     if not isinstance(rule, TimeRule):

@@ -128,8 +128,7 @@ def log_spaced_lags(lo: int, hi: int, per_decade: int = 6) -> NDArray[np.int64]:
     return np.unique(np.round(np.geomspace(lo, hi, n)).astype(np.int64))
 
 
-def power_law_exponent(lags: ArrayLike, acf: ArrayLike, lo: float,
-                       hi: float) -> tuple[float, int]:
+def power_law_exponent(lags: ArrayLike, acf: ArrayLike, lo: float, hi: float) -> tuple[float, int]:
     """Exponent ``beta`` of ``acf(k) ~ k**-beta`` fitted on the lags in ``[lo, hi]``.
 
     Least squares of ``log acf`` on ``log k`` over the lags in range whose ``acf`` is positive
@@ -171,8 +170,9 @@ def variance_ratio(segments: Sequence[ArrayLike], h: int) -> float:
     return float(np.mean((rh - h * mu) ** 2) / (h * var1))
 
 
-def time_of_day_profile(values: ArrayLike, per_day: int = MINUTES_PER_DAY,
-                        bin_width: int = 1) -> FloatArray:
+def time_of_day_profile(
+    values: ArrayLike, per_day: int = MINUTES_PER_DAY, bin_width: int = 1
+) -> FloatArray:
     """Mean of ``values`` by time of day, in bins of ``bin_width`` grid steps.
 
     ``values`` are on a grid of ``per_day`` points a day starting at an open (its length a
@@ -186,12 +186,14 @@ def time_of_day_profile(values: ArrayLike, per_day: int = MINUTES_PER_DAY,
             f"values ({v.size}) must be whole days of per_day={per_day} points and per_day a "
             f"multiple of bin_width={bin_width}"
         )
-    return np.asarray(v.reshape(-1, per_day // bin_width, bin_width).mean(axis=(0, 2)),
-                      dtype=np.float64)
+    return np.asarray(
+        v.reshape(-1, per_day // bin_width, bin_width).mean(axis=(0, 2)), dtype=np.float64
+    )
 
 
-def deseasonalise(values: ArrayLike, profile: ArrayLike,
-                  per_day: int = MINUTES_PER_DAY) -> FloatArray:
+def deseasonalise(
+    values: ArrayLike, profile: ArrayLike, per_day: int = MINUTES_PER_DAY
+) -> FloatArray:
     """``values`` divided by their time-of-day mean (Andersen & Bollerslev 1997).
 
     ``profile`` is a :func:`time_of_day_profile` of any bin width dividing ``per_day``; each value
@@ -267,8 +269,7 @@ def value_at(times: ArrayLike, values: ArrayLike, t: float) -> float:
     return float(vv[i]) if 0 <= i < vv.size else float("nan")
 
 
-def square_root_prefactor(impact: ArrayLike, sigma_daily: float,
-                          q_over_v: ArrayLike) -> FloatArray:
+def square_root_prefactor(impact: ArrayLike, sigma_daily: float, q_over_v: ArrayLike) -> FloatArray:
     """``Y = I / (sigma_daily * sqrt(Q/V))`` of the square-root law ``I = Y sigma_D sqrt(Q/V)``.
 
     ``impact`` and ``sigma_daily`` are log returns (decimal), ``q_over_v`` the order's share of
@@ -276,5 +277,6 @@ def square_root_prefactor(impact: ArrayLike, sigma_daily: float,
     """
     check_range("sigma_daily", sigma_daily, 0.0, lo_open=True)
     qv = check_array("q_over_v", q_over_v, 0.0, lo_open=True)
-    return np.asarray(np.asarray(impact, dtype=float) / (sigma_daily * np.sqrt(qv)),
-                      dtype=np.float64)
+    return np.asarray(
+        np.asarray(impact, dtype=float) / (sigma_daily * np.sqrt(qv)), dtype=np.float64
+    )

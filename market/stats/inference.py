@@ -75,7 +75,9 @@ def t_interval(values: ArrayLike, level: float = 0.95, axis: int = -1) -> Interv
     return Interval(mean[()], sd[()], (mean - half)[()], (mean + half)[()], n[()])
 
 
-def paired_difference(a: ArrayLike, b: ArrayLike, level: float = 0.95, axis: int = -1) -> Difference:
+def paired_difference(
+    a: ArrayLike, b: ArrayLike, level: float = 0.95, axis: int = -1
+) -> Difference:
     """Mean of ``a - b`` paired position by position (the same seed), with its t-interval and the
     two-sided paired t-test p-value; pairs with a NaN on either side are dropped.
 

@@ -81,8 +81,9 @@ def log_returns(prices: ArrayLike) -> FloatArray:
     return np.diff(np.log(p), axis=-1)
 
 
-def resample_last(times: ArrayLike, prices: ArrayLike, interval: float, start: float,
-                  end: float) -> tuple[NDArray[np.floating[Any]], FloatArray]:
+def resample_last(
+    times: ArrayLike, prices: ArrayLike, interval: float, start: float, end: float
+) -> tuple[NDArray[np.floating[Any]], FloatArray]:
     """Last observed price on a regular clock grid, forward-filled.
 
     The grid is ``start, start + interval, ...`` up to and including ``end`` when it falls on the

@@ -150,7 +150,7 @@ def test_fundamentalists_buy_below_and_sell_above_the_fundamental():
 def test_trend_followers_buy_after_a_rise_and_contrarians_sell():
     model = HedgeLoopModel(small_config(n_background=2, market_order_fraction=0.0))
     st = model.state
-    st.mids[: 601] = np.linspace(99.0, 100.0, 601)  # a rising mid over the last 600 s
+    st.mids[:601] = np.linspace(99.0, 100.0, 601)  # a rising mid over the last 600 s
     st.n = 600
     st.mid = 100.0
     trader = model.populations["background"][0]
@@ -202,8 +202,13 @@ def test_all_market_orders_when_the_fraction_is_one():
 @pytest.mark.parametrize(("shape", "near_share"), [(1, 1 - math.exp(-0.25)), (4, 0.019)])
 def test_passive_orders_rest_behind_the_expected_price(shape, near_share):
     model = HedgeLoopModel(
-        small_config(n_background=2, market_order_fraction=0.0, marketable_fraction=0.0,
-                     limit_offset=0.01, offset_shape=shape)
+        small_config(
+            n_background=2,
+            market_order_fraction=0.0,
+            marketable_fraction=0.0,
+            limit_offset=0.01,
+            offset_shape=shape,
+        )
     )
     trader = model.populations["background"][0]
     trader.set_weights(1.0, 0.0, 0.0)
@@ -241,7 +246,8 @@ def test_order_lifetime_cancels_resting_orders():
         ids = {a.unique_id for a in model.populations["background"]}
         book = model.book
         return sum(
-            1 for i in range(1, book.n_orders + 1)
+            1
+            for i in range(1, book.n_orders + 1)
             if book.remaining(i) and book.order_record(i).owner in ids
         )
 
@@ -250,8 +256,12 @@ def test_order_lifetime_cancels_resting_orders():
 
 # ---------------------------------------------------------------------- activity feedback
 def test_activity_multiplier_rises_with_volatility_and_is_capped():
-    cfg = small_config(activity_reference_vol=0.2, activity_feedback=1.0,
-                       activity_max_multiplier=3.0, activity_memory_weight=0.0)
+    cfg = small_config(
+        activity_reference_vol=0.2,
+        activity_feedback=1.0,
+        activity_max_multiplier=3.0,
+        activity_memory_weight=0.0,
+    )
     model = HedgeLoopModel(cfg)
     force_vol(model, 0.1)
     assert activity(model, "background") == 1.0  # calm: the base rate
@@ -265,8 +275,9 @@ def test_activity_multiplier_rises_with_volatility_and_is_capped():
 
 def test_extra_activity_is_aggressive_and_feedback_zero_switches_it_off():
     def crowd(aggression):
-        cfg = BackgroundConfig(market_order_fraction=0.1, marketable_fraction=0.2,
-                               aggression_feedback=aggression)
+        cfg = BackgroundConfig(
+            market_order_fraction=0.1, marketable_fraction=0.2, aggression_feedback=aggression
+        )
         return BackgroundCrowd(cfg, np.random.default_rng(0))
 
     base_passive = 0.9 * 0.8
@@ -289,9 +300,13 @@ def test_extra_activity_is_aggressive_and_feedback_zero_switches_it_off():
 
 
 def test_habituation_brings_activity_back_down_in_a_lasting_storm():
-    cfg = small_config(activity_reference_vol=0.2, activity_feedback=1.0,
-                       activity_max_multiplier=10.0, activity_habituation=600.0,
-                       activity_memory_weight=0.0)
+    cfg = small_config(
+        activity_reference_vol=0.2,
+        activity_feedback=1.0,
+        activity_max_multiplier=10.0,
+        activity_habituation=600.0,
+        activity_memory_weight=0.0,
+    )
     model = HedgeLoopModel(cfg)
     force_vol(model, 0.2)
     activity(model, "background")

@@ -101,8 +101,13 @@ def make_model(**insurers) -> tuple[HedgeLoopModel, ScriptedMaker]:
     cfg.desk = DeskConfig(enabled=False)
     r = cfg.market.rules
     r.circuit_breakers = r.luld = r.stop_logic = False
-    opts = {"n": 2, "rate": 1.0, "shares_outstanding": 1_000_000, "wealth_fraction": 0.01,
-            "max_participation": None}
+    opts = {
+        "n": 2,
+        "rate": 1.0,
+        "shares_outstanding": 1_000_000,
+        "wealth_fraction": 0.01,
+        "max_participation": None,
+    }
     opts.update(insurers)
     cfg.agents.insurers = InsurersConfig(**opts)
     model = HedgeLoopModel(cfg)

@@ -89,8 +89,11 @@ def test_populate_spreads_thresholds_and_endows():
     lps = model.populations["liquidity"]
     scales = np.array([lp.withdraw_vol for lp in lps]) / cfg.agents.liquidity.withdraw_vol
     assert scales.min() >= 0.5 and scales.max() <= 1.5 and scales.std() > 0.1
-    assert all(lp.reentry_vol / lp.withdraw_vol == pytest.approx(
-        cfg.agents.liquidity.reentry_vol / cfg.agents.liquidity.withdraw_vol) for lp in lps)
+    assert all(
+        lp.reentry_vol / lp.withdraw_vol
+        == pytest.approx(cfg.agents.liquidity.reentry_vol / cfg.agents.liquidity.withdraw_vol)
+        for lp in lps
+    )
     assert all(model.ledger.shares[lp.unique_id] == 500 and lp.inventory == 0 for lp in lps)
     assert all(lp.quoting and lp.withdrawn_since is None and lp.n_withdrawals == 0 for lp in lps)
     assert lps[0].pnl == pytest.approx(0.0)
@@ -98,8 +101,9 @@ def test_populate_spreads_thresholds_and_endows():
 
 # ---------------------------------------------------------------------- quoting
 def test_quotes_are_two_sided_ladders_around_the_mid():
-    model = HedgeLoopModel(lp_config(quote_levels=3, quote_size=150, level_spacing_ticks=2,
-                                     half_spread_ticks=1.0))
+    model = HedgeLoopModel(
+        lp_config(quote_levels=3, quote_size=150, level_spacing_ticks=2, half_spread_ticks=1.0)
+    )
     force_vol(model, 0.1)
     lp = model.populations["liquidity"][0]
     lp.act()
@@ -152,8 +156,15 @@ def test_skewed_quotes_in_the_book():
 
 
 def test_spread_widens_with_volatility_and_inventory():
-    model = HedgeLoopModel(lp_config(reference_vol=0.2, vol_widening=1.0, inventory_widening=1.0,
-                                     inventory_limit=1000, half_spread_ticks=1.0))
+    model = HedgeLoopModel(
+        lp_config(
+            reference_vol=0.2,
+            vol_widening=1.0,
+            inventory_widening=1.0,
+            inventory_limit=1000,
+            half_spread_ticks=1.0,
+        )
+    )
     lp = model.populations["liquidity"][0]
 
     def width(inv, vol):
@@ -299,8 +310,13 @@ def test_halted_book_pulls_the_quotes():
 
 def _crash(loss_limit: float):
     """20 providers in a 900-trader market whose fundamental drops 5% after ten minutes."""
-    cfg = lp_config(n_liquidity=20, n_background=900, cooldown_seconds=60.0,
-                    threshold_dispersion=0.2, loss_limit=loss_limit)
+    cfg = lp_config(
+        n_liquidity=20,
+        n_background=900,
+        cooldown_seconds=60.0,
+        threshold_dispersion=0.2,
+        loss_limit=loss_limit,
+    )
     cfg.market.fundamental_vol = 0.0
     model = HedgeLoopModel(cfg)
     lps = model.populations["liquidity"]
@@ -357,8 +373,13 @@ def test_providers_come_back_after_the_longest_withdrawal_even_if_not_calm():
 
 
 def test_control_arm_keeps_quoting_through_the_same_crash():
-    cfg = lp_config(n_liquidity=20, n_background=900, withdraw_vol=0.6, reentry_vol=0.35,
-                    withdrawal_enabled=False)
+    cfg = lp_config(
+        n_liquidity=20,
+        n_background=900,
+        withdraw_vol=0.6,
+        reentry_vol=0.35,
+        withdrawal_enabled=False,
+    )
     cfg.market.fundamental_vol = 0.0
     model = HedgeLoopModel(cfg)
     for _ in range(600):
@@ -372,8 +393,14 @@ def test_control_arm_keeps_quoting_through_the_same_crash():
 
 @pytest.mark.parametrize("tolerance", [0.0, 0.5])
 def test_a_provider_back_on_the_clock_accepts_the_regime_it_returns_into(tolerance):
-    model = HedgeLoopModel(lp_config(max_withdrawal_seconds=10.0, return_vol_tolerance=tolerance,
-                                     withdraw_vol=1.0, reentry_vol=0.5))
+    model = HedgeLoopModel(
+        lp_config(
+            max_withdrawal_seconds=10.0,
+            return_vol_tolerance=tolerance,
+            withdraw_vol=1.0,
+            reentry_vol=0.5,
+        )
+    )
     lp = model.populations["liquidity"][0]
     force_vol(model, 0.1)
     lp.act()

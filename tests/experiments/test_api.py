@@ -10,8 +10,14 @@ import pytest
 from experiments import load_config, simulate
 from experiments.config import ConfigError
 
-SMALL = ("scenario.days=1", "agents.background.n=150", "agents.liquidity.n=6",
-         "agents.customers.n=10", "market.step_seconds=5", "market.record_interval=60")
+SMALL = (
+    "scenario.days=1",
+    "agents.background.n=150",
+    "agents.liquidity.n=6",
+    "agents.customers.n=10",
+    "market.step_seconds=5",
+    "market.record_interval=60",
+)
 
 
 def test_load_config_applies_scenario_arm_and_overrides():

@@ -143,5 +143,5 @@ def test_stop_reference_reaches_the_stop_logic_rule():
         for _ in range(120):
             model.step()
         armed[ref] = (model.book.sweep_limit[0], model.book.band("halt", "StopLogic"))
-    assert armed["order"] == (15, (None, None))       # 0.15 at a 0.01 tick, around each order
+    assert armed["order"] == (15, (None, None))  # 0.15 at a 0.01 tick, around each order
     assert armed["step"][0] is None and armed["step"][1][0] is not None

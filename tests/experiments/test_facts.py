@@ -12,14 +12,36 @@ from experiments.facts.table import TARGETS, Target, table_rows, verdict
 from market.validation import ConfigError
 
 # a small, coarse market: the plumbing is under test here, not the market
-SMALL = ("agents.background.n=150", "agents.liquidity.n=6", "agents.customers.n=10",
-         "market.step_seconds=5", "market.record_interval=60")
+SMALL = (
+    "agents.background.n=150",
+    "agents.liquidity.n=6",
+    "agents.customers.n=10",
+    "market.step_seconds=5",
+    "market.record_interval=60",
+)
 
 
 def test_the_command_runs_end_to_end_and_writes_table_json_and_figures(tmp_path, capsys):
     out = tmp_path / "facts"
-    code = main(["--quick", "--seeds", "1001", "--days", "2", "--impact-seeds", "1001",
-                 "--sizes", "0.01", "0.05", "--workers", "1", "--out", str(out), *SMALL])
+    code = main(
+        [
+            "--quick",
+            "--seeds",
+            "1001",
+            "--days",
+            "2",
+            "--impact-seeds",
+            "1001",
+            "--sizes",
+            "0.01",
+            "0.05",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            *SMALL,
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "pass/miss" in printed and "seeds [1001] x 2 days" in printed

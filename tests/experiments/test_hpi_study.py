@@ -53,8 +53,9 @@ def test_calibration_sessions_cover_every_class_and_every_regime():
     assert {s.vol_regime for s in cal} == set(study.vol_regimes)
     # classes and regimes sharing a factor (3 and 3) still pair every way within 3 x 3 sessions
     three = HPIStudyConfig(
-        calibration_sessions=9, classes={k: v for k, v in study.classes.items()
-                                         if k in ("calm", "macro", "expiry")})
+        calibration_sessions=9,
+        classes={k: v for k, v in study.classes.items() if k in ("calm", "macro", "expiry")},
+    )
     cal = calibration_sessions(three, 0)
     assert {s.vol_regime for s in cal[:3]} == set(study.vol_regimes)
     assert len({(s.event_class, s.vol_regime) for s in cal}) == 9
@@ -92,8 +93,9 @@ def test_session_config_applies_the_class_regime_and_mode():
     assert kinds.count(EventKind.parent_order) == len(study.parents)
     assert kinds.count(EventKind.fundamental_shock) == 2
     # the macro prints are on the calendar, so the observer has their windows
-    assert all(ev.scheduled for ev in macro.scenario.events
-               if ev.kind is EventKind.fundamental_shock)
+    assert all(
+        ev.scheduled for ev in macro.scenario.events if ev.kind is EventKind.fundamental_shock
+    )
     windows = scenario_event_windows(macro.scenario, macro.desk.hpi.observer)
     assert [w[0] for w in windows if w[2] == 1.0] == [5400.0, 15_300.0]
     assert macro.desk.hpi.mode is HPIMode.live and macro.progress is False
@@ -103,22 +105,26 @@ def test_session_config_applies_the_class_regime_and_mode():
     assert short.agents.dealers.initial_book.value == "short_gamma"
     assert short.agents.customers.call_frenzy_weight == 0.2
     assert short.desk.hpi.mode is HPIMode.shadow
-    high = next(s for s in plan_sessions(HPIStudyConfig(sessions=15), 1000)
-                if s.vol_regime == "high")
+    high = next(
+        s for s in plan_sessions(HPIStudyConfig(sessions=15), 1000) if s.vol_regime == "high"
+    )
     assert session_config(base, study, high, HPIMode.live).market.fundamental_vol == 0.28
     bad = HPIStudyConfig(sessions=5, overrides=["market.no_such_knob=1"])
     with pytest.raises(ConfigError, match="no_such_knob"):
         session_config(base, bad, plan_sessions(bad, 1000)[0], HPIMode.live)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"sessions": 1}, r"hpi_study.sessions must be in \[2"),
-    ({"overrides": ["no equals sign"]}, "key=value"),
-    ({"canary": CanaryConfig(sessions=50)}, "canary.sessions"),
-    ({"drift_method": "chi2"}, "drift_method"),
-    ({"expiry_bucket_edges": [3600.0, 100.0]}, "expiry_bucket_edges"),
-    ({"parents": []}, "parents"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"sessions": 1}, r"hpi_study.sessions must be in \[2"),
+        ({"overrides": ["no equals sign"]}, "key=value"),
+        ({"canary": CanaryConfig(sessions=50)}, "canary.sessions"),
+        ({"drift_method": "chi2"}, "drift_method"),
+        ({"expiry_bucket_edges": [3600.0, 100.0]}, "expiry_bucket_edges"),
+        ({"parents": []}, "parents"),
+    ],
+)
 def test_bad_study_config_is_refused(kwargs, field):
     with pytest.raises(ConfigError, match=field):
         HPIStudyConfig(**kwargs)
@@ -126,8 +132,10 @@ def test_bad_study_config_is_refused(kwargs, field):
 
 def test_the_study_composes_from_the_main_config_dir():
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose("hpi_study", overrides=["hpi_study.sessions=4", "desk.hpi.k_up=2",
-                                              "hpi_study.canary.sessions=2"])
+        cfg = compose(
+            "hpi_study",
+            overrides=["hpi_study.sessions=4", "desk.hpi.k_up=2", "hpi_study.canary.sessions=2"],
+        )
     study, base = study_from_config(cfg)
     assert study.sessions == 4 and study.canary.sessions == 2
     assert type(base) is RunConfig and base.desk.hpi.k_up == 2
@@ -162,15 +170,22 @@ def synthetic_children(n: int, seed: int) -> pd.DataFrame:
     and with HPI x queue fragility (Layer B), noise heavier when volatile."""
     rng = np.random.default_rng(seed)
     classes = np.array(["calm", "expiry", "macro"])
-    frame = pd.DataFrame({
-        "session": np.repeat(np.arange(n // 50), 50)[:n],
-        "spread_bps": rng.uniform(1, 4, n), "depth": rng.uniform(5, 50, n),
-        "imbalance": rng.uniform(-1, 1, n), "volatility": rng.uniform(0.1, 0.5, n),
-        "participation": rng.uniform(0.01, 0.3, n), "latency_ms": rng.choice([0.0, 1e3], n),
-        "hpi": rng.normal(0, 2, n), "hpi_slope": rng.normal(0, 1, n),
-        "urgency": rng.choice([0.2, 0.5, 0.8], n), "queue_fragility": rng.uniform(0, 1, n),
-        "seconds_to_expiry": rng.uniform(0, 23_400, n),
-    })
+    frame = pd.DataFrame(
+        {
+            "session": np.repeat(np.arange(n // 50), 50)[:n],
+            "spread_bps": rng.uniform(1, 4, n),
+            "depth": rng.uniform(5, 50, n),
+            "imbalance": rng.uniform(-1, 1, n),
+            "volatility": rng.uniform(0.1, 0.5, n),
+            "participation": rng.uniform(0.01, 0.3, n),
+            "latency_ms": rng.choice([0.0, 1e3], n),
+            "hpi": rng.normal(0, 2, n),
+            "hpi_slope": rng.normal(0, 1, n),
+            "urgency": rng.choice([0.2, 0.5, 0.8], n),
+            "queue_fragility": rng.uniform(0, 1, n),
+            "seconds_to_expiry": rng.uniform(0, 23_400, n),
+        }
+    )
     frame["event_class"] = classes[frame["session"] % 3]
     frame["study_time"] = frame["session"] * 23_400.0 + rng.uniform(0, 23_400, n)
     base = 0.5 * frame.spread_bps + 8 * frame.volatility
@@ -212,10 +227,20 @@ def fake_parents(completion_hpi: list[float], sessions_per_window: int = 2) -> p
         window = s // sessions_per_window
         for arm in ("plain", "hpi"):
             for k in range(12):
-                rows.append({"session": s, "parent_id": k, "arm": arm, "event_class": "calm",
-                             "vol_regime": "mid", "is_bps": rng.normal(2, 3),
-                             "completion": 1.0 if arm == "plain" else completion_hpi[window],
-                             "cost_delay": 0.5, "cost_opportunity": 0.0, "duration_s": 100.0})
+                rows.append(
+                    {
+                        "session": s,
+                        "parent_id": k,
+                        "arm": arm,
+                        "event_class": "calm",
+                        "vol_regime": "mid",
+                        "is_bps": rng.normal(2, 3),
+                        "completion": 1.0 if arm == "plain" else completion_hpi[window],
+                        "cost_delay": 0.5,
+                        "cost_opportunity": 0.0,
+                        "duration_s": 100.0,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -230,8 +255,9 @@ def fake_children(parents: pd.DataFrame) -> pd.DataFrame:
 
 def test_canary_rolls_the_policy_back_once_a_gate_trips():
     parents = fake_parents([1.0, 0.8, 1.0])  # the second window loses 20% completion
-    study = HPIStudyConfig(sessions=6, canary=CanaryConfig(sessions=2, min_samples=10,
-                                                           p95_tolerance=10.0))
+    study = HPIStudyConfig(
+        sessions=6, canary=CanaryConfig(sessions=2, min_samples=10, p95_tolerance=10.0)
+    )
     table = canary_rollout(study, parents, fake_children(parents))
     assert list(table["ran"]) == ["hpi", "hpi", "plain"]
     assert list(table["rollback"]) == [False, True, False]
@@ -239,8 +265,9 @@ def test_canary_rolls_the_policy_back_once_a_gate_trips():
     assert table.loc[1, "completion_drop"] == pytest.approx(0.2)
     assert list(table["deployed_after"]) == ["hpi", "plain", "plain"]
     # a fixed p95 limit below every shortfall trips the p95 gate in the first window already
-    strict = HPIStudyConfig(sessions=6, canary=CanaryConfig(sessions=2, min_samples=10,
-                                                            p95_limit_bps=-100.0))
+    strict = HPIStudyConfig(
+        sessions=6, canary=CanaryConfig(sessions=2, min_samples=10, p95_limit_bps=-100.0)
+    )
     table = canary_rollout(strict, parents, fake_children(parents))
     assert table["ran"].tolist() == ["hpi", "plain", "plain"]
     assert table.loc[0, "tripped"] == "p95"
@@ -266,20 +293,42 @@ def test_a_tiny_study_runs_end_to_end(tmp_path):
     base.agents.background.n = 150
     base.agents.customers.n = 20
     study = HPIStudyConfig(
-        sessions=3, n_jobs=1, calibration_sessions=1, n_splits=2,
-        classes={k: v for k, v in HPIStudyConfig().classes.items()
-                 if k in ("calm", "short_gamma", "macro")},
+        sessions=3,
+        n_jobs=1,
+        calibration_sessions=1,
+        n_splits=2,
+        classes={
+            k: v
+            for k, v in HPIStudyConfig().classes.items()
+            if k in ("calm", "short_gamma", "macro")
+        },
         overrides=["market.record_interval=600", "market.step_seconds=5"],
-        canary=CanaryConfig(sessions=1, min_samples=3), min_bucket_share=0.0)
+        canary=CanaryConfig(sessions=1, min_samples=3),
+        min_bucket_share=0.0,
+    )
     manifest = run_study(study, base, tmp_path, log=lambda *_: None)
     assert (tmp_path / "report.md").read_text().startswith("# HPI study")
-    for name in ("policy_evaluation", "canary", "calibration", "model_comparison", "children",
-                 "parents", "feature_drift", "transitions"):
+    for name in (
+        "policy_evaluation",
+        "canary",
+        "calibration",
+        "model_comparison",
+        "children",
+        "parents",
+        "feature_drift",
+        "transitions",
+    ):
         assert (tmp_path / "tables" / f"{name}.csv").exists(), name
     figures = {p.name for p in (tmp_path / "figures").glob("*.png")}
-    assert {"hpi_distribution.png", "residual_by_hpi_decile.png", "state_occupancy.png",
-            "tails_by_event_class.png", "completion_vs_delay.png", "feature_drift.png",
-            "gex_observer_vs_true.png"} <= figures
+    assert {
+        "hpi_distribution.png",
+        "residual_by_hpi_decile.png",
+        "state_occupancy.png",
+        "tails_by_event_class.png",
+        "completion_vs_delay.png",
+        "feature_drift.png",
+        "gex_observer_vs_true.png",
+    } <= figures
     assert manifest["max_decomposition_gap_bps"] < 1e-8
     assert json.loads((tmp_path / "study.json").read_text())["runs"] == 6
     parents = pd.read_parquet(tmp_path / "tables" / "parents.parquet")

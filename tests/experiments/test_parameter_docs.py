@@ -32,11 +32,15 @@ def test_every_field_of_every_listed_config_declares_its_spec(section):
 
 def test_nested_configs_listed_are_sections_in_tree_order():
     paths = [s.path for s in SECTIONS]
-    assert paths[:6] == ["", "scenario", "market", "market.rules", "market.surface",
-                         "market.chain"]
+    assert paths[:6] == ["", "scenario", "market", "market.rules", "market.surface", "market.chain"]
     assert len(set(paths)) == len(paths)
-    for prefix in ("agents.background", "agents.liquidity", "agents.customers",
-                   "agents.dealers", "agents.insurers"):
+    for prefix in (
+        "agents.background",
+        "agents.liquidity",
+        "agents.customers",
+        "agents.dealers",
+        "agents.insurers",
+    ):
         assert prefix in paths
 
 

@@ -34,43 +34,115 @@ register_configs()
 
 #: the documented names (experiments.scenarios.metrics module docstring)
 TOP_KEYS = {
-    "open", "close", "return_pct", "peak_to_trough_pct", "peak_time_s", "trough_time_s",
-    "time_to_trough_s", "retrace_pct", "max_rally_pct", "worst_5min_return_pct",
-    "daily_returns_pct", "worst_day_pct", "worst_day", "best_day_pct", "intraday_low_pct",
-    "worst_day_close_above_low_pct", "halts", "n_halts", "n_circuit_breaker_halts",
-    "n_stop_logic_pauses", "n_luld_pauses", "first_halt_time_s", "vol", "volume", "populations",
-    "dealers", "insurers", "desk", "liquidity", "pin",
+    "open",
+    "close",
+    "return_pct",
+    "peak_to_trough_pct",
+    "peak_time_s",
+    "trough_time_s",
+    "time_to_trough_s",
+    "retrace_pct",
+    "max_rally_pct",
+    "worst_5min_return_pct",
+    "daily_returns_pct",
+    "worst_day_pct",
+    "worst_day",
+    "best_day_pct",
+    "intraday_low_pct",
+    "worst_day_close_above_low_pct",
+    "halts",
+    "n_halts",
+    "n_circuit_breaker_halts",
+    "n_stop_logic_pauses",
+    "n_luld_pauses",
+    "first_halt_time_s",
+    "vol",
+    "volume",
+    "populations",
+    "dealers",
+    "insurers",
+    "desk",
+    "liquidity",
+    "pin",
 }
 SECTION_KEYS = {
     "vol": {"in_window", "out_window", "ratio"},
     "volume": {"in_window_per_s", "out_window_per_s", "ratio"},
-    "dealers": {"hedge_flow", "hedge_flow_in_window", "hedge_trades", "gex_start", "gex_min",
-                "gex_max", "gex_end", "hedge_flow_return_corr"},
-    "insurers": {"demanded", "executed", "backlog", "demanded_value", "executed_value",
-                 "executed_cash", "max_backlog", "max_backlog_value", "max_backlog_time_s",
-                 "executed_share_at_max_backlog", "sell_share_in_window_pct",
-                 "demanded_at_close", "executed_at_close"},
-    "desk": {"qty", "filled", "completion", "slippage_bps", "duration_s",
-             "filled_by_trough_share", "participation_realised"},
-    "liquidity": {"withdrawals", "dumps", "dumped_shares", "min_quoting",
-                  "max_abs_net_inventory", "bid_depth_min_ratio"},
-    "pin": {"strike", "close_distance_pct", "abs_distance_pct",
-            "last_hour_mean_abs_distance_pct", "pull_to_strike_bp"},
+    "dealers": {
+        "hedge_flow",
+        "hedge_flow_in_window",
+        "hedge_trades",
+        "gex_start",
+        "gex_min",
+        "gex_max",
+        "gex_end",
+        "hedge_flow_return_corr",
+    },
+    "insurers": {
+        "demanded",
+        "executed",
+        "backlog",
+        "demanded_value",
+        "executed_value",
+        "executed_cash",
+        "max_backlog",
+        "max_backlog_value",
+        "max_backlog_time_s",
+        "executed_share_at_max_backlog",
+        "sell_share_in_window_pct",
+        "demanded_at_close",
+        "executed_at_close",
+    },
+    "desk": {
+        "qty",
+        "filled",
+        "completion",
+        "slippage_bps",
+        "duration_s",
+        "filled_by_trough_share",
+        "participation_realised",
+    },
+    "liquidity": {
+        "withdrawals",
+        "dumps",
+        "dumped_shares",
+        "min_quoting",
+        "max_abs_net_inventory",
+        "bid_depth_min_ratio",
+    },
+    "pin": {
+        "strike",
+        "close_distance_pct",
+        "abs_distance_pct",
+        "last_hour_mean_abs_distance_pct",
+        "pull_to_strike_bp",
+    },
 }
 HALT_KEYS = {"rule", "level", "time", "end", "length_s", "price", "level_price"}
 #: fewer agents and coarser steps for the short runs (rates per second unchanged)
-SMALL = ("agents.background.n=300", "agents.liquidity.n=8", "agents.customers.n=20",
-         "market.step_seconds=2", "market.record_interval=20")
+SMALL = (
+    "agents.background.n=300",
+    "agents.liquidity.n=8",
+    "agents.customers.n=20",
+    "market.step_seconds=2",
+    "market.record_interval=20",
+)
 
 
 def composed(scenario: str, *overrides: str) -> DictConfig:
     with initialize_config_dir(version_base="1.3", config_dir=CONF):
-        return compose(config_name="config", overrides=[f"scenario={scenario}", "progress=false",
-                                                        *overrides])
+        return compose(
+            config_name="config", overrides=[f"scenario={scenario}", "progress=false", *overrides]
+        )
 
 
-def short(scenario: str, *overrides: str, days: int = 1, arm: str = "treatment",
-          events: list[dict] | None = None) -> RunConfig:
+def short(
+    scenario: str,
+    *overrides: str,
+    days: int = 1,
+    arm: str = "treatment",
+    events: list[dict] | None = None,
+) -> RunConfig:
     """The scenario cut to ``days`` (later events dropped, or ``events`` instead, named by
     position), in ``arm``."""
     cfg = composed(scenario, f"arm={arm}", *overrides)
@@ -79,8 +151,11 @@ def short(scenario: str, *overrides: str, days: int = 1, arm: str = "treatment",
     else:
         named = {str(i): e for i, e in enumerate(events)}
     cfg.scenario.days = days
-    cfg.scenario.events = {name: OmegaConf.merge(OmegaConf.structured(EventConfig), e)
-                           for name, e in named.items() if events is not None or e["day"] < days}
+    cfg.scenario.events = {
+        name: OmegaConf.merge(OmegaConf.structured(EventConfig), e)
+        for name, e in named.items()
+        if events is not None or e["day"] < days
+    }
     return to_run_config(cfg)
 
 
@@ -112,8 +187,11 @@ def test_arm_values_read_as_the_command_line_reads_them():
     """``off`` is the string (an enum's name), not YAML 1.1's false; true/false stay booleans."""
     cfg = composed("flash_2010", "desk=hpi", "arm=plain")
     OmegaConf.set_struct(cfg, False)
-    cfg.scenario.arms["plain"] = ["desk.hpi.mode=off", "agents.liquidity.withdrawal_enabled=false",
-                                  "scenario.events.program.participation=0.02"]
+    cfg.scenario.arms["plain"] = [
+        "desk.hpi.mode=off",
+        "agents.liquidity.withdrawal_enabled=false",
+        "scenario.events.program.participation=0.02",
+    ]
     run_cfg = to_run_config(cfg)
     assert run_cfg.desk.hpi.mode.name == "off"
     assert run_cfg.agents.liquidity.withdrawal_enabled is False
@@ -187,8 +265,13 @@ def test_covid_long_gamma_arm_gives_dealers_positive_gamma():
 
 def _flash_early(arm: str) -> HedgeLoopModel:
     """The flash crash moved to the morning, with providers quick to withdraw."""
-    cfg = composed("flash_2010", f"arm={arm}", *SMALL, "agents.liquidity.withdraw_vol=0.05",
-                   "agents.liquidity.reentry_vol=0.01")
+    cfg = composed(
+        "flash_2010",
+        f"arm={arm}",
+        *SMALL,
+        "agents.liquidity.withdraw_vol=0.05",
+        "agents.liquidity.reentry_vol=0.01",
+    )
     for ev in cfg.scenario.events.values():
         ev.at = "09:40" if ev.kind == "parent_order" else "09:35"
     return run_for(to_run_config(cfg), 900)
@@ -237,8 +320,13 @@ def test_level_one_halt_prints_nothing_below_the_level_and_records_it():
 
 
 def test_stop_logic_pause_lengths_are_the_configured_pause():
-    cfg = short("flash_2010", *SMALL, "market.rules.stop_max_move=0.05",
-                "market.rules.stop_pause_seconds=7", events=[])
+    cfg = short(
+        "flash_2010",
+        *SMALL,
+        "market.rules.stop_max_move=0.05",
+        "market.rules.stop_pause_seconds=7",
+        events=[],
+    )
     model = run_for(cfg, 900)
     pauses = [h for h in halt_list(model) if h["rule"] == "stop_logic"]
     assert pauses
@@ -257,9 +345,15 @@ def test_metrics_and_figure_refuse_an_unstepped_model(tmp_path):
 
 
 def test_simulate_writes_metrics_and_the_scenario_figure(tmp_path):
-    cfg = short("expiry_pinning", "agents.background.n=100", "agents.liquidity.n=4",
-                "agents.customers.n=10", "market.step_seconds=30", "market.record_interval=60",
-                events=[])
+    cfg = short(
+        "expiry_pinning",
+        "agents.background.n=100",
+        "agents.liquidity.n=4",
+        "agents.customers.n=10",
+        "market.step_seconds=30",
+        "market.record_interval=60",
+        events=[],
+    )
     summary = simulate(cfg, tmp_path)
     on_disk = json.loads((tmp_path / "summary.json").read_text())
     assert set(on_disk["scenario_metrics"]) == TOP_KEYS
@@ -287,8 +381,10 @@ def arm_means(scenario: str, arms: tuple[str, ...], seeds: tuple[int, ...], pick
 
 @pytest.mark.slow
 def test_crash_insurers_turn_the_news_into_a_crash_with_a_backlog():
-    runs = {arm: [full_metrics("crash_1987", arm, s) for s in (0, 1)]
-            for arm in ("treatment", "control")}
+    runs = {
+        arm: [full_metrics("crash_1987", arm, s) for s in (0, 1)]
+        for arm in ("treatment", "control")
+    }
     depth = {arm: np.mean([m["peak_to_trough_pct"] for m in ms]) for arm, ms in runs.items()}
     # seed by seed, the insurers deepen the fall the news alone causes, by several points on
     # average (the multi-seed study measures how much: conf/study/crash_1987.yaml)
@@ -348,8 +444,9 @@ def test_gamma_squeeze_dealer_hedging_buys_the_rally():
 @pytest.mark.slow
 def test_expiry_pinning_draws_the_close_toward_the_strike():
     seeds = (0, 1, 2, 3)
-    pull = arm_means("expiry_pinning", ("treatment", "control"), seeds,
-                     lambda m: m["pin"]["pull_to_strike_bp"])
+    pull = arm_means(
+        "expiry_pinning", ("treatment", "control"), seeds, lambda m: m["pin"]["pull_to_strike_bp"]
+    )
     paired = np.subtract(pull["treatment"][1], pull["control"][1])
     # the fundamental path is the same in both arms of a seed: compare seed by seed
     assert paired.mean() > 0.0

@@ -47,19 +47,27 @@ REPO = Path(__file__).resolve().parents[2]
 
 # ---------------------------------------------------------------------------- summary leaves
 def test_flatten_numeric_keeps_numbers_only():
-    tree = {"a": 1, "b": {"c": 2.5, "d": True, "e": None, "f": "text", "g": [1, 2]},
-            "h": np.float64(3.0)}
+    tree = {
+        "a": 1,
+        "b": {"c": 2.5, "d": True, "e": None, "f": "text", "g": [1, 2]},
+        "h": np.float64(3.0),
+    }
     flat = flatten_numeric(tree)
     assert flat.keys() == {"a", "b.c", "b.d", "b.e", "h"}
     assert flat["b.c"] == 2.5 and flat["b.d"] == 1.0 and math.isnan(flat["b.e"])
 
 
 def test_select_metrics_by_prefix_and_leaf():
-    summary = {"price": {"max_drawdown_pct": 1.5, "open": 100.0}, "n_trades": 7,
-               "scenario_metrics": {"depth": {"pct": -3.0}}}
+    summary = {
+        "price": {"max_drawdown_pct": 1.5, "open": 100.0},
+        "n_trades": 7,
+        "scenario_metrics": {"depth": {"pct": -3.0}},
+    }
     assert select_metrics(summary, ["scenario_metrics"]) == {"scenario_metrics.depth.pct": -3.0}
     assert select_metrics(summary, ["price.open", "n_trades", "nosuch"]) == {
-        "price.open": 100.0, "n_trades": 7.0}
+        "price.open": 100.0,
+        "n_trades": 7.0,
+    }
     assert len(select_metrics(summary, None)) == 4
 
 
@@ -68,8 +76,9 @@ def _runs() -> pd.DataFrame:
     rows = []
     for seed, (t, c) in enumerate([(2.0, 1.0), (3.0, 1.0), (4.0, 2.0), (5.0, 2.0)]):
         rows.append({"arm": "treatment", "seed": seed, "m": t, "k": float(seed)})
-        rows.append({"arm": "off", "seed": seed, "m": c,
-                     "k": np.nan if seed == 3 else float(seed) + 1.0})
+        rows.append(
+            {"arm": "off", "seed": seed, "m": c, "k": np.nan if seed == 3 else float(seed) + 1.0}
+        )
     return pd.DataFrame(rows)
 
 
@@ -83,10 +92,12 @@ def test_arm_table_hand_example():
     half = 3.182446 * math.sqrt(2 / 3) / 2
     assert t.at[("m", "off"), "diff_mean"] == pytest.approx(2.0)
     assert t.at[("m", "off"), "diff_ci_lo"] == pytest.approx(2.0 - half, abs=1e-5)
-    assert t.at[("m", "off"), "p_paired"] == pytest.approx(stats.ttest_rel(
-        [2, 3, 4, 5], [1, 1, 2, 2]).pvalue)
-    assert t.at[("m", "off"), "p_welch"] == pytest.approx(stats.ttest_ind(
-        [2, 3, 4, 5], [1, 1, 2, 2], equal_var=False).pvalue)
+    assert t.at[("m", "off"), "p_paired"] == pytest.approx(
+        stats.ttest_rel([2, 3, 4, 5], [1, 1, 2, 2]).pvalue
+    )
+    assert t.at[("m", "off"), "p_welch"] == pytest.approx(
+        stats.ttest_ind([2, 3, 4, 5], [1, 1, 2, 2], equal_var=False).pvalue
+    )
     assert np.isnan(t.at[("m", "treatment"), "diff_mean"])
     # the run without a value is left out of the control's n and of the pairs
     assert t.at[("k", "off"), "n"] == 3 and t.at[("k", "off"), "n_pairs"] == 3
@@ -113,8 +124,13 @@ def test_robustness_table_effect_holds():
     for setting, effect in (("base", 2.0), ("p x1.2", 1.5), ("p x0.8", -1.0)):
         for seed in range(6):
             noise = rng.normal(0, 0.1)
-            common = {"setting": setting, "param": "" if setting == "base" else "p",
-                      "scale": 1.0, "value": np.nan, "seed": seed}
+            common = {
+                "setting": setting,
+                "param": "" if setting == "base" else "p",
+                "scale": 1.0,
+                "value": np.nan,
+                "seed": seed,
+            }
             z = rng.normal(0, 1.0)
             rows.append({**common, "arm": "treatment", "m": 10 + effect + noise, "z": z})
             rows.append({**common, "arm": "off", "m": 10.0, "z": z + rng.normal(0, 1.0)})
@@ -128,8 +144,14 @@ def test_robustness_table_effect_holds():
 
 
 # ---------------------------------------------------------------------------- job dirs
-def _job(root: Path, name: str, overrides: list[str], status: dict | None = None,
-         summary: dict | None = None, error: str | None = None) -> Path:
+def _job(
+    root: Path,
+    name: str,
+    overrides: list[str],
+    status: dict | None = None,
+    summary: dict | None = None,
+    error: str | None = None,
+) -> Path:
     d = root / name
     (d / ".hydra").mkdir(parents=True)
     (d / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(overrides)))
@@ -143,13 +165,21 @@ def _job(root: Path, name: str, overrides: list[str], status: dict | None = None
 
 
 def test_collector_lists_failed_and_incomplete_jobs(tmp_path):
-    summary = {"scenario": "baseline", "seed": 0, "price": {"max_drawdown_pct": 1.5},
-               "halts": [{"time": 1.0}], "n_trades": 10}
-    _job(tmp_path, "x=1,seed=0", ["x=1", "seed=0"], {"status": "ok", "wall_seconds": 2.0},
-         summary)
-    _job(tmp_path, "x=2,seed=0", ["x=2", "seed=0"],
-         {"status": "failed", "error": "ConfigError: x must be in [0, 1], got 2"},
-         error="Traceback ...\nConfigError: x must be in [0, 1], got 2\n")
+    summary = {
+        "scenario": "baseline",
+        "seed": 0,
+        "price": {"max_drawdown_pct": 1.5},
+        "halts": [{"time": 1.0}],
+        "n_trades": 10,
+    }
+    _job(tmp_path, "x=1,seed=0", ["x=1", "seed=0"], {"status": "ok", "wall_seconds": 2.0}, summary)
+    _job(
+        tmp_path,
+        "x=2,seed=0",
+        ["x=2", "seed=0"],
+        {"status": "failed", "error": "ConfigError: x must be in [0, 1], got 2"},
+        error="Traceback ...\nConfigError: x must be in [0, 1], got 2\n",
+    )
     _job(tmp_path, "x=3,seed=0", ["x=3", "seed=0"])  # started, never finished
     spec = {"x": "x", "y": "seed", "metric": "price.max_drawdown_pct"}
     table = collect_sweep(tmp_path, [spec])
@@ -185,8 +215,12 @@ def test_is_finished(tmp_path):
 
 
 def test_sweep_figure_means_over_seeds(tmp_path):
-    rows = [{"status": "ok", "a": a, "b": b, "seed": s, "m": a * 10 + b + s}
-            for a in (1, 2) for b in (0.5, 1.5) for s in (0, 2)]
+    rows = [
+        {"status": "ok", "a": a, "b": b, "seed": s, "m": a * 10 + b + s}
+        for a in (1, 2)
+        for b in (0.5, 1.5)
+        for s in (0, 2)
+    ]
     rows.append({"status": "failed", "a": 1, "b": 0.5, "seed": 9, "m": 1000.0})
     fig = sweep_figure(pd.DataFrame(rows), "a", "b", "m")
     values = fig.axes[0].images[0].get_array()
@@ -296,27 +330,42 @@ def test_a_failed_job_reruns_and_a_single_run_raises(multirun_job):
 
 
 def test_fingerprint_ignores_arm_table_and_progress():
-    base = {"seed": 1, "progress": True, "arm": "treatment", "x": 1,
-            "scenario": {"name": "s", "arms": {"off": ["x=2"]}}}
+    base = {
+        "seed": 1,
+        "progress": True,
+        "arm": "treatment",
+        "x": 1,
+        "scenario": {"name": "s", "arms": {"off": ["x=2"]}},
+    }
     f = job_fingerprint(OmegaConf.create(base))
-    more_arms = {**base, "progress": False, "scenario": {"name": "s", "arms": {"off": ["x=2"],
-                                                                                "new": ["x=3"]}}}
+    more_arms = {
+        **base,
+        "progress": False,
+        "scenario": {"name": "s", "arms": {"off": ["x=2"], "new": ["x=3"]}},
+    }
     assert job_fingerprint(OmegaConf.create(more_arms)) == f
     assert job_fingerprint(OmegaConf.create({**base, "seed": 2})) != f
     # the control arm's effective config (x=2) is what counts
     off = job_fingerprint(OmegaConf.create({**base, "arm": "off"}))
-    assert off != f and off == job_fingerprint(OmegaConf.create({**base, "arm": "off",
-                                                                    "progress": False}))
+    assert off != f and off == job_fingerprint(
+        OmegaConf.create({**base, "arm": "off", "progress": False})
+    )
 
 
 # ---------------------------------------------------------------------------- progress
 def _sweep_config(tmp_path):
-    return OmegaConf.create({"hydra": {
-        "sweep": {"dir": str(tmp_path)},
-        "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
-                    "params": {"a": "1,2,3", "seed": "range(4)"}},
-        "overrides": {"task": ["seed=range(2)", "b=x", "c=0.1,0.2"]},
-    }})
+    return OmegaConf.create(
+        {
+            "hydra": {
+                "sweep": {"dir": str(tmp_path)},
+                "sweeper": {
+                    "_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+                    "params": {"a": "1,2,3", "seed": "range(4)"},
+                },
+                "overrides": {"task": ["seed=range(2)", "b=x", "c=0.1,0.2"]},
+            }
+        }
+    )
 
 
 def test_count_sweep_jobs(tmp_path):
@@ -360,25 +409,31 @@ def test_study_config_validation():
 
 
 def test_plan_study_lays_out_arms_seeds_and_robustness():
-    study = load_study("baseline", ["seeds=3", "robustness_seeds=2",
-                                       "robustness=[agents.dealers.band_shares]"])
+    study = load_study(
+        "baseline", ["seeds=3", "robustness_seeds=2", "robustness=[agents.dealers.band_shares]"]
+    )
     plan = plan_study(study)
     assert plan["arms"] == ["treatment", "no_dealer_hedging"]
     assert plan["arm_overrides"]["no_dealer_hedging"] == ["agents.dealers.hedge=false"]
     robust = {(r["arm"], r["scale"]): r for r in plan["robustness"]}
     assert robust[("treatment", 0.8)]["value"] == pytest.approx(1600.0)
     assert robust[("no_dealer_hedging", 1.2)]["overrides"] == [
-        "agents.dealers.band_shares=2400.0", "agents.dealers.hedge=false"]
+        "agents.dealers.band_shares=2400.0",
+        "agents.dealers.hedge=false",
+    ]
     assert len(plan["jobs"]) == 2 * 3 + 2 * 2 * 2
     assert {j["dir"] for j in plan["jobs"]} >= {
-        "main/treatment/seed_2", "robustness/treatment__agents-dealers-band_shares_x0-8/seed_1"}
+        "main/treatment/seed_2",
+        "robustness/treatment__agents-dealers-band_shares_x0-8/seed_1",
+    }
     cmds = dict(multirun_commands(plan, Path("/tmp/s")))
     assert "seed=range(0,3)" in cmds["main"] and "seed=range(0,2)" in cmds["robustness"]
 
 
 def test_plan_study_refuses_a_scale_outside_the_range():
-    study = load_study("baseline", ["robustness=[agents.insurers.cppi_share]",
-                                       "robustness_scales=[2.5]"])
+    study = load_study(
+        "baseline", ["robustness=[agents.insurers.cppi_share]", "robustness_scales=[2.5]"]
+    )
     with pytest.raises(ConfigError, match=r"agents\.insurers\.cppi_share"):
         plan_study(study)
     with pytest.raises(ConfigError, match="not arms of scenario"):
@@ -390,15 +445,36 @@ def test_plan_study_refuses_a_scale_outside_the_range():
 
 
 # ---------------------------------------------------------------------------- end to end
-TINY = ["scenario.days=1", "agents.background.n=60", "agents.customers.n=4",
-        "agents.liquidity.n=4", "market.step_seconds=60", "market.record_interval=60"]
+TINY = [
+    "scenario.days=1",
+    "agents.background.n=60",
+    "agents.customers.n=4",
+    "agents.liquidity.n=4",
+    "market.step_seconds=60",
+    "market.record_interval=60",
+]
 
 
 def _multirun(sweep_dir: Path, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "experiments.run", "-m", "+sweep=workstation",
-           "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep_dir}", *TINY, *extra]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.run",
+        "-m",
+        "+sweep=workstation",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={sweep_dir}",
+        *TINY,
+        *extra,
+    ]
+    return subprocess.run(
+        cmd,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 @pytest.mark.slow
@@ -407,8 +483,9 @@ def test_cli_sweep_resumes_and_reports_a_failure(tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     table = pd.read_parquet(tmp_path / "sweep_table.parquet")
     assert sorted(table["status"]) == ["failed", "failed", "ok", "ok"]
-    assert table.loc[table["status"] == "failed", "error"].str.contains(
-        "market.fundamental_vol").all()
+    assert (
+        table.loc[table["status"] == "failed", "error"].str.contains("market.fundamental_vol").all()
+    )
     done = {p: p.stat().st_mtime_ns for p in tmp_path.glob("*/summary.json")}
     assert len(done) == 2
     second = _multirun(tmp_path, "market.fundamental_vol=0.1,9.0", "seed=range(2)")
@@ -419,13 +496,31 @@ def test_cli_sweep_resumes_and_reports_a_failure(tmp_path):
 
 @pytest.mark.slow
 def test_cli_study_end_to_end(tmp_path):
-    cmd = [sys.executable, "-m", "experiments.study", "run", "baseline", "seeds=2",
-           "robustness_seeds=2", "robustness=[agents.dealers.band_shares]",
-           "robustness_scales=[0.8]", "n_jobs=2", f"dir={tmp_path}", "--", *TINY]
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.study",
+        "run",
+        "baseline",
+        "seeds=2",
+        "robustness_seeds=2",
+        "robustness=[agents.dealers.band_shares]",
+        "robustness_scales=[0.8]",
+        "n_jobs=2",
+        f"dir={tmp_path}",
+        "--",
+        *TINY,
+    ]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
-    for name in ("study_table.csv", "study_table.parquet", "robustness.csv", "study.md",
-                 "study.png", "study_runs.parquet"):
+    for name in (
+        "study_table.csv",
+        "study_table.parquet",
+        "robustness.csv",
+        "study.md",
+        "study.png",
+        "study_runs.parquet",
+    ):
         assert (tmp_path / name).exists(), name
     table = pd.read_csv(tmp_path / "study_table.csv")
     assert set(table["arm"]) == {"treatment", "no_dealer_hedging"}
@@ -437,8 +532,10 @@ def test_cli_study_end_to_end(tmp_path):
 def test_key_metrics_outside_the_collected_prefixes_are_refused_before_any_run():
     with pytest.raises(ConfigError, match=r"study\.key_metrics: 'max_rally_pct' lies under none"):
         StudyConfig(metrics=["scenario_metrics"], key_metrics=["max_rally_pct"])
-    ok = StudyConfig(metrics=["scenario_metrics", "price"],
-                        key_metrics=["scenario_metrics.max_rally_pct", "price"])
+    ok = StudyConfig(
+        metrics=["scenario_metrics", "price"],
+        key_metrics=["scenario_metrics.max_rally_pct", "price"],
+    )
     assert ok.key_metrics[0] == "scenario_metrics.max_rally_pct"
 
 

@@ -42,8 +42,9 @@ class Demo(Validated):
     cap: float | None = param(None, lo=0.0, optional=True, doc="an optional cap")
     colour: Colour = param(Colour.red, choices=Colour, doc="a colour")
     mode: str = param("a", choices=("a", "b"), doc="a mode")
-    levels: list[float] = param(default_factory=lambda: [0.1, 0.2], lo=0.0, hi=1.0,
-                                lo_open=True, doc="levels, increasing")
+    levels: list[float] = param(
+        default_factory=lambda: [0.1, 0.2], lo=0.0, hi=1.0, lo_open=True, doc="levels, increasing"
+    )
     label: str = param("x", doc="free text")
     plain: int = 7  # no spec: not checked, not documented
 
@@ -209,11 +210,24 @@ def test_validate_can_be_called_with_any_path():
 def test_parameter_rows_list_declared_fields_in_order_with_their_defaults():
     rows = parameter_rows(Demo)
     assert [r["name"] for r in rows] == [
-        "n", "share", "low", "high", "cap", "colour", "mode", "levels", "label",
+        "n",
+        "share",
+        "low",
+        "high",
+        "cap",
+        "colour",
+        "mode",
+        "levels",
+        "label",
     ]
     by_name = {r["name"]: r for r in rows}
-    assert by_name["n"] == {"name": "n", "default": "3", "unit": "agents", "range": "[0, 10]",
-                            "doc": "how many"}
+    assert by_name["n"] == {
+        "name": "n",
+        "default": "3",
+        "unit": "agents",
+        "range": "[0, 10]",
+        "doc": "how many",
+    }
     assert by_name["high"]["range"] == "[low, 100.0]"
     assert by_name["cap"]["range"] == "[0.0, inf] or null"
     assert by_name["cap"]["default"] == "None"

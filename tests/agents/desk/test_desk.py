@@ -72,8 +72,15 @@ def make_model(**desk) -> tuple[HedgeLoopModel, ScriptedMarket, ExecutionDesk]:
 
 
 def parent(**kw) -> EventConfig:
-    opts = {"kind": EventKind.parent_order, "side": -1, "qty": 10_000, "algo": "pov",
-            "participation": 0.1, "horizon_s": 600.0, "urgency": 0.0}
+    opts = {
+        "kind": EventKind.parent_order,
+        "side": -1,
+        "qty": 10_000,
+        "algo": "pov",
+        "participation": 0.1,
+        "horizon_s": 600.0,
+        "urgency": 0.0,
+    }
     opts.update(kw)
     return EventConfig(**opts)
 
@@ -164,8 +171,9 @@ def test_limit_price_is_respected(side):
     market.run(5)
     # a buy limited 3 ticks below the ask, a sell 3 ticks above the bid
     limit = 100.0 - side * 0.02
-    p = desk.add_parent(parent(side=side, qty=20_000, algo="twap", horizon_s=60.0,
-                               limit_price=limit, urgency=0.5))
+    p = desk.add_parent(
+        parent(side=side, qty=20_000, algo="twap", horizon_s=60.0, limit_price=limit, urgency=0.5)
+    )
     market.run(80)
     fills = [px for c in desk.children for _, _, px in c.fills]
     assert fills, "the market trades through the limit, so some children fill"
@@ -277,8 +285,9 @@ def test_bad_policies_and_parents_are_refused():
 
 def test_scenario_event_reaches_the_desk_and_records_are_flat():
     cfg = desk_only_config()
-    cfg.scenario.events = [parent(side=1, qty=300, algo="twap", horizon_s=10.0, at="09:30:05",
-                                  urgency=1.0)]
+    cfg.scenario.events = [
+        parent(side=1, qty=300, algo="twap", horizon_s=10.0, at="09:30:05", urgency=1.0)
+    ]
     model = HedgeLoopModel(cfg)
     market = ScriptedMarket(model, 10_000)
     market.run(20)
@@ -292,9 +301,15 @@ def test_scenario_event_reaches_the_desk_and_records_are_flat():
 def test_a_parent_order_spec_declares_its_ranges_once():
     spec = ParentOrderSpec.from_event(parent(side=1, qty=500, limit_price=99.5))
     assert (spec.side, spec.qty, spec.algo, spec.limit_price) == (1, 500, "pov", 99.5)
-    for bad, field in [({"side": 0}, "side"), ({"side": True}, "side"), ({"qty": 0}, "qty"),
-                       ({"qty": 2.5}, "qty"), ({"urgency": 2.0}, "urgency"),
-                       ({"limit_price": 0.0}, "limit_price"), ({"horizon_s": 0.0}, "horizon_s")]:
+    for bad, field in [
+        ({"side": 0}, "side"),
+        ({"side": True}, "side"),
+        ({"qty": 0}, "qty"),
+        ({"qty": 2.5}, "qty"),
+        ({"urgency": 2.0}, "urgency"),
+        ({"limit_price": 0.0}, "limit_price"),
+        ({"horizon_s": 0.0}, "horizon_s"),
+    ]:
         with pytest.raises(ValueError, match=rf"parent_order\.{field}"):
             ParentOrderSpec(**{"side": 1, "qty": 100, **bad})
     _, market, desk = make_model()

@@ -103,8 +103,9 @@ class BlindChain(OptionChain):
 def chain_with(oi, dealer_position) -> BlindChain:
     strikes = np.repeat([95.0, 100.0, 105.0], 2)
     is_call = np.tile([True, False], 3)
-    return BlindChain(strikes, expiry_of_day(0), is_call, open_interest=oi,
-                      dealer_position=dealer_position)
+    return BlindChain(
+        strikes, expiry_of_day(0), is_call, open_interest=oi, dealer_position=dealer_position
+    )
 
 
 def gamma_of(model, chain) -> tuple[float, float]:
@@ -149,16 +150,19 @@ def test_only_scheduled_events_and_the_close_are_event_windows():
         # unannounced news (a crash's shock): the observer must not see it coming
         EventConfig(kind=EventKind.fundamental_shock, at="12:00", size=-0.05),
         # any kind may be on the calendar
-        EventConfig(kind=EventKind.surface_shift, at="14:00", dlevel=0.02, scheduled=True)]
+        EventConfig(kind=EventKind.surface_shift, at="14:00", dlevel=0.02, scheduled=True),
+    ]
     obs_cfg = HPIObserverConfig(macro_window_s=600.0, close_window_s=900.0, close_weight=0.5)
     windows = scenario_event_windows(cfg.scenario, obs_cfg)
-    assert windows == [(5400.0, 6000.0, 1.0), (16_200.0, 16_800.0, 1.0),
-                       (22_500.0, 23_400.0, 0.5)]
+    assert windows == [(5400.0, 6000.0, 1.0), (16_200.0, 16_800.0, 1.0), (22_500.0, 23_400.0, 0.5)]
     assert scenario_event_windows(cfg.scenario, HPIObserverConfig(close_weight=0.0)) == [
-        (5400.0, 6300.0, 1.0), (16_200.0, 17_100.0, 1.0)]
+        (5400.0, 6300.0, 1.0),
+        (16_200.0, 17_100.0, 1.0),
+    ]
     cfg.scenario.events[0].scheduled = False
     assert scenario_event_windows(cfg.scenario, HPIObserverConfig(close_weight=0.0)) == [
-        (16_200.0, 17_100.0, 1.0)]
+        (16_200.0, 17_100.0, 1.0)
+    ]
     # the observer in a model gets the same calendar
     cfg.scenario.events = cfg.scenario.events[:2]
     observer = HedgeLoopModel(cfg).populations["desk"][0].policy.observer
@@ -184,8 +188,9 @@ def test_hysteresis_makes_a_small_fraction_of_the_flips():
 
 
 def test_transitions_are_logged_with_their_inputs_and_overrides_apply():
-    cfg = small_market(overrides=[OverrideWindow(state="safe", start=20.0, end=40.0,
-                                                 note="payrolls")])
+    cfg = small_market(
+        overrides=[OverrideWindow(state="safe", start=20.0, end=40.0, note="payrolls")]
+    )
     model = HedgeLoopModel(cfg)
     for _ in range(60):
         model.step()
@@ -207,29 +212,37 @@ def test_transitions_are_logged_with_their_inputs_and_overrides_apply():
             assert row[f"z_{k}"] == step[f"z_{k}"]
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"mode": "loud"}, "desk.hpi.mode"),
-    ({"upgrade": [3.0, 2.0, 9.0]}, "upgrade"),
-    ({"downgrade": [3.0, 4.5, 7.5]}, "downgrade"),
-    ({"upgrade": [1.0, 2.0]}, "desk.hpi.upgrade"),
-    ({"overrides": [OverrideWindow("safe", 0, 100), OverrideWindow("calm", 50, 150)]},
-     "overlaps"),
-    ({"overrides": [OverrideWindow("panic", 0, 100)]}, r"overrides\[0\].state"),
-    ({"k_up": 0}, "desk.hpi.k_up"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"mode": "loud"}, "desk.hpi.mode"),
+        ({"upgrade": [3.0, 2.0, 9.0]}, "upgrade"),
+        ({"downgrade": [3.0, 4.5, 7.5]}, "downgrade"),
+        ({"upgrade": [1.0, 2.0]}, "desk.hpi.upgrade"),
+        (
+            {"overrides": [OverrideWindow("safe", 0, 100), OverrideWindow("calm", 50, 150)]},
+            "overlaps",
+        ),
+        ({"overrides": [OverrideWindow("panic", 0, 100)]}, r"overrides\[0\].state"),
+        ({"k_up": 0}, "desk.hpi.k_up"),
+    ],
+)
 def test_bad_policy_config_is_refused(kwargs, field):
     with pytest.raises(ValueError, match=field):
         HPIPolicyConfig(**kwargs)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"sign_convention": [-1.0, 0.5]}, "sign_convention"),
-    ({"weights": {"gamma": 1.0}}, "weights"),
-    ({"fallbacks": {"book_stress": [0.0, 0.0]}}, r"fallbacks.book_stress\[1\]"),
-    ({"min_history_s": 10.0, "scaler_window_s": 5.0}, r"min_history_s must be in \(0.0, 5.0\]"),
-    ({"scaler_window_s": 0.0}, "scaler_window_s"),
-    ({"stress_weights": [1.0, 1.0]}, "stress_weights"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"sign_convention": [-1.0, 0.5]}, "sign_convention"),
+        ({"weights": {"gamma": 1.0}}, "weights"),
+        ({"fallbacks": {"book_stress": [0.0, 0.0]}}, r"fallbacks.book_stress\[1\]"),
+        ({"min_history_s": 10.0, "scaler_window_s": 5.0}, r"min_history_s must be in \(0.0, 5.0\]"),
+        ({"scaler_window_s": 0.0}, "scaler_window_s"),
+        ({"stress_weights": [1.0, 1.0]}, "stress_weights"),
+    ],
+)
 def test_bad_observer_config_is_refused(kwargs, field):
     with pytest.raises(ValueError, match=field):
         HPIObserverConfig(**kwargs)
@@ -237,8 +250,11 @@ def test_bad_observer_config_is_refused(kwargs, field):
 
 def test_rolling_scaling_takes_over_from_the_fallbacks_after_min_history_s():
     fallbacks = {k: [0.5, 3.0] for k in COMPONENTS}
-    cfg = small_market(observer=HPIObserverConfig(scaler_window_s=120.0, min_history_s=30.0,
-                                                  fallbacks=fallbacks, z_clip=1e3))
+    cfg = small_market(
+        observer=HPIObserverConfig(
+            scaler_window_s=120.0, min_history_s=30.0, fallbacks=fallbacks, z_clip=1e3
+        )
+    )
     cfg.market.step_seconds = 2.0
     cfg.market.record_interval = 2.0
     model = HedgeLoopModel(cfg)
@@ -321,12 +337,19 @@ def test_calm_is_the_plain_schedule_unless_its_policy_is_changed():
     _, plain, p_plain = run_plain(max_child_qty=400)
     _, calm, p_calm = run_forced("calm", max_child_qty=400)
     assert [(c.qty, c.dwell_s, c.decision_time) for c in calm.children] == [
-        (c.qty, c.dwell_s, c.decision_time) for c in plain.children]
+        (c.qty, c.dwell_s, c.decision_time) for c in plain.children
+    ]
     assert p_calm.filled == p_plain.filled
     # CALM's playbook entry is a policy like any other: here smaller children, half the dwell
-    _, market, desk_ = scripted(max_child_qty=400, hpi=forced(
-        "calm", state_policies={"calm": {"slice_cap": 0.5, "passive_dwell_scale": 0.5,
-                                         "queue_loss_threshold": 0.3}}))
+    _, market, desk_ = scripted(
+        max_child_qty=400,
+        hpi=forced(
+            "calm",
+            state_policies={
+                "calm": {"slice_cap": 0.5, "passive_dwell_scale": 0.5, "queue_loss_threshold": 0.3}
+            },
+        ),
+    )
     market.volume = 300
     market.run(3)
     desk_.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.0))
@@ -340,11 +363,17 @@ def test_calm_is_the_plain_schedule_unless_its_policy_is_changed():
 def test_passive_dwell_scale_multiplies_the_plain_dwell_in_any_state():
     # the scale is a multiple of desk.passive_dwell_s * (1 - urgency), whatever CALM's is
     for state in ("pressured", "safe"):
-        _, market, desk_ = scripted(passive_dwell_s=6.0, hpi=HPIPolicyConfig(
-            mode=HPIMode.live, overrides=[OverrideWindow("calm", 0.0, 10.0),
-                                          OverrideWindow(state, 10.0, 1e6)],
-            state_policies={state: {"passive_dwell_scale": 0.25},
-                            "calm": {"passive_dwell_scale": 2.0}}))
+        _, market, desk_ = scripted(
+            passive_dwell_s=6.0,
+            hpi=HPIPolicyConfig(
+                mode=HPIMode.live,
+                overrides=[OverrideWindow("calm", 0.0, 10.0), OverrideWindow(state, 10.0, 1e6)],
+                state_policies={
+                    state: {"passive_dwell_scale": 0.25},
+                    "calm": {"passive_dwell_scale": 2.0},
+                },
+            ),
+        )
         market.volume = 300
         market.run(3)
         desk_.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.5))
@@ -360,8 +389,9 @@ def test_passive_dwell_scale_multiplies_the_plain_dwell_in_any_state():
 
 
 def test_safe_lets_a_started_parent_finish_passive_first_at_the_far_touch():
-    model, market, desk_ = scripted(hpi=HPIPolicyConfig(
-        mode=HPIMode.live, overrides=[OverrideWindow("safe", 20.0, 1e6)]))
+    model, market, desk_ = scripted(
+        hpi=HPIPolicyConfig(mode=HPIMode.live, overrides=[OverrideWindow("safe", 20.0, 1e6)])
+    )
     market.volume = 300
     market.run(3)
     p = desk_.add_parent(parent(side=1, qty=20_000, participation=0.2, urgency=0.0))
@@ -403,8 +433,11 @@ def test_quality_gate_holds_a_cross_while_the_spread_is_wide():
     book = model.book
     for side in (1, -1):
         for oid in list(market.orders):
-            if book.remaining(oid) and book.order_record(oid).side == side and \
-                    abs(book.order_record(oid).price - 10_000) <= 3:
+            if (
+                book.remaining(oid)
+                and book.order_record(oid).side == side
+                and abs(book.order_record(oid).price - 10_000) <= 3
+            ):
                 model.venue.cancel(oid)
     assert book.spread >= 8
     p = desk_.add_parent(parent(side=1, qty=500, algo="twap", horizon_s=5.0, urgency=0.5))
@@ -418,8 +451,7 @@ def test_quality_gate_holds_a_cross_while_the_spread_is_wide():
 
 
 def test_queue_loss_is_tracked_and_ends_a_pressured_dwell():
-    model, market, desk_ = scripted(passive_dwell_s=30.0,
-                                    hpi=forced("pressured"))
+    model, market, desk_ = scripted(passive_dwell_s=30.0, hpi=forced("pressured"))
     market.run(3)
     market.refresh = lambda: None  # the ladder stays where it is
     p = desk_.add_parent(parent(side=1, qty=300, algo="twap", horizon_s=3.0, urgency=0.0))
@@ -469,22 +501,29 @@ def test_decomposition_of_simulated_children_adds_up_to_the_shortfall():
     assert {f"markout_{h:g}s" for h in (5, 30, 120)} <= set(children.columns)
     rng = np.random.default_rng(0)
     perm = rng.normal(0, 1, len(children))
-    kids, pars = decompose_frames(children, parents, betas=[0.3, -0.2, 0.5],
-                                  expected_perm_bps=perm)
-    parts = ["cost_delay", "cost_spread", "cost_temp", "cost_perm", "cost_hedge",
-             "cost_residual"]
+    kids, pars = decompose_frames(children, parents, betas=[0.3, -0.2, 0.5], expected_perm_bps=perm)
+    parts = ["cost_delay", "cost_spread", "cost_temp", "cost_perm", "cost_hedge", "cost_residual"]
     np.testing.assert_allclose(kids[parts].sum(axis=1), kids["cost_total"], atol=1e-9)
     np.testing.assert_allclose(kids["cost_total"], kids["shortfall_bps"], atol=1e-9)
-    np.testing.assert_allclose(kids["cost_hedge"], kids["hpi"] * (
-        0.3 - 0.2 * kids["volatility"] + 0.5 * kids["queue_fragility"]), atol=1e-9)
-    np.testing.assert_allclose(pars[[*parts, "cost_opportunity"]].sum(axis=1),
-                               pars["cost_total"], atol=1e-9)
+    np.testing.assert_allclose(
+        kids["cost_hedge"],
+        kids["hpi"] * (0.3 - 0.2 * kids["volatility"] + 0.5 * kids["queue_fragility"]),
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(
+        pars[[*parts, "cost_opportunity"]].sum(axis=1), pars["cost_total"], atol=1e-9
+    )
     for _, row in pars.iterrows():
         fills = kids[kids["parent_id"] == row["parent_id"]]
         full = row["filled"] == row["qty"]
-        is_ = implementation_shortfall(row["side"], row["arrival_mid"], fills["avg_price"],
-                                       fills["filled"], row["qty"],
-                                       final_mid=None if full else row["final_mid"])
+        is_ = implementation_shortfall(
+            row["side"],
+            row["arrival_mid"],
+            fills["avg_price"],
+            fills["filled"],
+            row["qty"],
+            final_mid=None if full else row["final_mid"],
+        )
         assert row["cost_total"] == pytest.approx(is_.total_bps, abs=1e-9)
         assert row["is_bps"] == pytest.approx(is_.total_bps, abs=1e-9)
     unfinished = pars[pars["status"] == "active"].iloc[0]
@@ -502,8 +541,15 @@ def test_run_tables_hold_children_parents_and_the_per_step_index():
     tables = model.extra_tables()
     assert {"desk_children", "desk_parents", "desk_hpi", "desk_transitions"} <= set(tables)
     kids = tables["desk_children"]
-    assert {"hpi", "hpi_state", "queue_fragility", "latency_ms", "half_spread", "cost_spread",
-            "markout_30s"} <= set(kids.columns)
+    assert {
+        "hpi",
+        "hpi_state",
+        "queue_fragility",
+        "latency_ms",
+        "half_spread",
+        "cost_spread",
+        "markout_30s",
+    } <= set(kids.columns)
     assert (kids["latency_ms"] >= 0).all()
     assert len(tables["desk_hpi"]) == 125
     assert isinstance(model.populations["desk"][0].policy, HPIPolicy)
@@ -526,25 +572,38 @@ class SpreadTail:
 def test_a_tail_forecast_can_drive_the_state_machine():
     from market.execution.slippage_model import DEFAULT_BASELINE_FEATURES, HedgeFeatureSpec
 
-    cfg = small_market(mode=HPIMode.live, upgrade=[50.0, 60.0, 70.0],
-                       downgrade=[40.0, 55.0, 65.0],
-                       overrides=[OverrideWindow("calm", 100.0, 200.0, "kept")])
+    cfg = small_market(
+        mode=HPIMode.live,
+        upgrade=[50.0, 60.0, 70.0],
+        downgrade=[40.0, 55.0, 65.0],
+        overrides=[OverrideWindow("calm", 100.0, 200.0, "kept")],
+    )
     model = HedgeLoopModel(cfg)
     policy = model.populations["desk"][0].policy
     stub = SpreadTail()
     with pytest.raises(ValueError, match="must each list 3 levels"):
-        policy.attach_tail_forecaster(QuantileTailForecaster(stub, 0.95), upgrade_bps=[5.0],
-                                      downgrade_bps=[4.0])
+        policy.attach_tail_forecaster(
+            QuantileTailForecaster(stub, 0.95), upgrade_bps=[5.0], downgrade_bps=[4.0]
+        )
     with pytest.raises(ValueError, match=r"tail_downgrade_bps \(6.0\) must be <"):
-        policy.attach_tail_forecaster(QuantileTailForecaster(stub, 0.95),
-                                      upgrade_bps=[5.0, 15.0, 1e4], downgrade_bps=[6.0, 10.0, 5e3])
+        policy.attach_tail_forecaster(
+            QuantileTailForecaster(stub, 0.95),
+            upgrade_bps=[5.0, 15.0, 1e4],
+            downgrade_bps=[6.0, 10.0, 5e3],
+        )
     with pytest.raises(ValueError, match="interval_s"):
-        policy.attach_tail_forecaster(QuantileTailForecaster(stub, 0.95),
-                                      upgrade_bps=[5.0, 15.0, 1e4],
-                                      downgrade_bps=[4.0, 10.0, 5e3], interval_s=0.0)
-    policy.attach_tail_forecaster(QuantileTailForecaster(stub, 0.95),
-                                  upgrade_bps=[5.0, 15.0, 1e4], downgrade_bps=[4.0, 10.0, 5e3],
-                                  interval_s=5.0)
+        policy.attach_tail_forecaster(
+            QuantileTailForecaster(stub, 0.95),
+            upgrade_bps=[5.0, 15.0, 1e4],
+            downgrade_bps=[4.0, 10.0, 5e3],
+            interval_s=0.0,
+        )
+    policy.attach_tail_forecaster(
+        QuantileTailForecaster(stub, 0.95),
+        upgrade_bps=[5.0, 15.0, 1e4],
+        downgrade_bps=[4.0, 10.0, 5e3],
+        interval_s=5.0,
+    )
     assert len(policy.machine.overrides) == 1  # the rebuilt machine keeps the config's windows
     for _ in range(60):
         model.step()
@@ -561,14 +620,19 @@ def test_a_tail_forecast_can_drive_the_state_machine():
     with pytest.raises(ValueError, match="quantile"):
         QuantileTailForecaster(stub, 0.9)
     with pytest.raises(ValueError, match="before the first observation"):
-        policy.attach_tail_forecaster(QuantileTailForecaster(stub, 0.95),
-                                      upgrade_bps=[5.0, 15.0, 1e4],
-                                      downgrade_bps=[4.0, 10.0, 5e3])
+        policy.attach_tail_forecaster(
+            QuantileTailForecaster(stub, 0.95),
+            upgrade_bps=[5.0, 15.0, 1e4],
+            downgrade_bps=[4.0, 10.0, 5e3],
+        )
 
 
 def test_the_playbook_of_each_state_is_configurable():
-    machine = build_state_machine(HPIPolicyConfig(
-        state_policies={"dislocated": {"participation_multiplier": 1.0, "slice_cap": 0.8}}))
+    machine = build_state_machine(
+        HPIPolicyConfig(
+            state_policies={"dislocated": {"participation_multiplier": 1.0, "slice_cap": 0.8}}
+        )
+    )
     from market.execution.states import ExecState
 
     dis = machine.policies[ExecState.dislocated]

@@ -13,8 +13,17 @@ from market.exchange.order_book import BUY, SELL, HaltedError, OrderBook, OrderB
 def snapshot(book: OrderBook):
     """Everything observable about a book, for "left exactly as it was" checks."""
     records = [book.order_record(i) for i in range(1, book.n_orders + 1)]
-    return (book.depth(1000), list(book.trades), book.n_events, book.n_orders, records,
-            book.halted, book.halt_reason, book.band("halt"), book.band("block"))
+    return (
+        book.depth(1000),
+        list(book.trades),
+        book.n_events,
+        book.n_orders,
+        records,
+        book.halted,
+        book.halt_reason,
+        book.band("halt"),
+        book.band("block"),
+    )
 
 
 @pytest.fixture
@@ -24,9 +33,13 @@ def book() -> OrderBook:
 
 def seeded(book: OrderBook) -> dict[str, int]:
     """Bids 99 x 10 (a), 99 x 5 (b), 98 x 20 (c); asks 101 x 7 (d), 102 x 8 (e)."""
-    return {"a": book.limit(1, BUY, 99, 10), "b": book.limit(2, BUY, 99, 5),
-            "c": book.limit(3, BUY, 98, 20), "d": book.limit(4, SELL, 101, 7),
-            "e": book.limit(5, SELL, 102, 8)}
+    return {
+        "a": book.limit(1, BUY, 99, 10),
+        "b": book.limit(2, BUY, 99, 5),
+        "c": book.limit(3, BUY, 98, 20),
+        "d": book.limit(4, SELL, 101, 7),
+        "e": book.limit(5, SELL, 102, 8),
+    }
 
 
 # ---------------------------------------------------------------------- order types
@@ -39,8 +52,17 @@ def test_limit_orders_rest_and_queries_see_them(book):
     assert book.trades == [] and book.last_trade is None
     assert book.n_events == 5
     rec = book.order_record(ids["a"])
-    assert (rec.owner, rec.side, rec.price, rec.kind, rec.submitted, rec.remaining,
-            rec.filled, rec.cancelled, rec.status) == (1, BUY, 99, "limit", 10, 10, 0, 0, "resting")
+    assert (
+        rec.owner,
+        rec.side,
+        rec.price,
+        rec.kind,
+        rec.submitted,
+        rec.remaining,
+        rec.filled,
+        rec.cancelled,
+        rec.status,
+    ) == (1, BUY, 99, "limit", 10, 10, 0, 0, "resting")
 
 
 def test_empty_book_queries(book):
@@ -73,7 +95,9 @@ def test_marketable_sell_limit_prints_at_bid_prices(book):
     ids = seeded(book)
     oid = book.limit(9, SELL, 98, 12)
     assert [(t.price, t.qty, t.resting_id, t.aggressor_side) for t in book.trades] == [
-        (99, 10, ids["a"], SELL), (99, 2, ids["b"], SELL)]
+        (99, 10, ids["a"], SELL),
+        (99, 2, ids["b"], SELL),
+    ]
     assert book.remaining(oid) == 0 and book.remaining(ids["b"]) == 3
     assert book.depth()[0] == [(99, 3), (98, 20)]
 
@@ -84,7 +108,13 @@ def test_market_order_partial_fill_cancels_remainder(book):
     assert sum(t.qty for t in book.trades) == 15
     rec = book.order_record(oid)
     assert (rec.price, rec.kind, rec.filled, rec.cancelled, rec.remaining, rec.status) == (
-        None, "market", 15, 5, 0, "cancelled")
+        None,
+        "market",
+        15,
+        5,
+        0,
+        "cancelled",
+    )
     assert book.best_ask is None
     assert book.order_record(ids["e"]).status == "filled"
 
@@ -108,7 +138,7 @@ def test_ioc_fills_up_to_limit_and_cancels_rest(book):
     assert [(t.price, t.qty) for t in book.trades] == [(101, 7)]
     rec = book.order_record(oid)
     assert (rec.kind, rec.filled, rec.cancelled, rec.remaining) == ("ioc", 7, 3, 0)
-    assert book.best_bid == 99          # nothing rested
+    assert book.best_bid == 99  # nothing rested
     assert book.remaining(ids["e"]) == 8
 
 
@@ -125,7 +155,10 @@ def test_price_time_priority_within_a_level(book):
     better = book.limit(3, SELL, 99, 1)
     book.market(4, BUY, 8)
     assert [(t.resting_id, t.qty, t.price) for t in book.trades] == [
-        (better, 1, 99), (first, 5, 100), (second, 2, 100)]
+        (better, 1, 99),
+        (first, 5, 100),
+        (second, 2, 100),
+    ]
     assert book.remaining(second) == 3
 
 
@@ -292,15 +325,16 @@ BAD_MESSAGES = [
 @pytest.mark.parametrize(("message", "expected"), BAD_MESSAGES)
 def test_bad_input_is_refused_and_book_unchanged(message, expected):
     book = OrderBook()
-    book.limit(1, BUY, 99, 10)        # 1 resting
-    book.limit(2, SELL, 101, 10)      # 2 resting
+    book.limit(1, BUY, 99, 10)  # 1 resting
+    book.limit(2, SELL, 101, 10)  # 2 resting
     third = book.limit(3, SELL, 102, 5)
-    book.cancel(third)                # 3 cancelled
+    book.cancel(third)  # 3 cancelled
     book.limit(4, SELL, 100, 5)
-    book.market(5, BUY, 5)            # 4 and 5 filled
+    book.market(5, BUY, 5)  # 4 and 5 filled
     before = snapshot(book)
-    with pytest.raises(OrderBookError, match=expected.replace("(", r"\(").replace(")", r"\)")
-                       .replace("+", r"\+")):
+    with pytest.raises(
+        OrderBookError, match=expected.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")
+    ):
         message(book)
     assert snapshot(book) == before
 
@@ -325,9 +359,9 @@ def test_halt_holds_limits_refuses_market_and_ioc(book):
     book.now = 50.0
     book.halt("news")
     assert book.halted and book.halt_reason == "news" and book.halted_at == 50.0
-    held = book.limit(6, BUY, 103, 9)            # would cross: held, not traded
+    held = book.limit(6, BUY, 103, 9)  # would cross: held, not traded
     assert book.trades == [] and book.remaining(held) == 9
-    assert book.best_bid == 103 and book.spread == -2     # crossed only while halted
+    assert book.best_bid == 103 and book.spread == -2  # crossed only while halted
     before = snapshot(book)
     with pytest.raises(HaltedError, match="market order refused: the book is halted"):
         book.market(7, SELL, 1)
@@ -336,7 +370,7 @@ def test_halt_holds_limits_refuses_market_and_ioc(book):
     assert snapshot(book) == before
     book.reduce(ids["c"], 5)
     assert book.cancel(ids["c"]) == 5
-    book.halt("still news")                      # re-halting only relabels
+    book.halt("still news")  # re-halting only relabels
     assert book.halt_reason == "still news" and book.halted_at == 50.0
 
 
@@ -419,7 +453,7 @@ def test_reopen_of_uncrossed_book_prints_nothing(book):
 
 # ---------------------------------------------------------------------- price bands
 def ladder(book: OrderBook) -> list[int]:
-    return [book.limit(10 + i, SELL, 100 + i, 10) for i in range(4)]   # asks 100..103 x 10
+    return [book.limit(10 + i, SELL, 100 + i, 10) for i in range(4)]  # asks 100..103 x 10
 
 
 def test_halt_band_stops_matching_and_holds_limit_remainder(book):
@@ -432,7 +466,7 @@ def test_halt_band_stops_matching_and_holds_limit_remainder(book):
     assert book.halted and book.halt_reason == "band" and book.band_breach == 102
     assert book.halted_at == 7.0
     assert book.remaining(oid) == 15 and book.order_record(oid).price == 103
-    assert book.best_bid == 103 and book.best_ask == 102          # held crossed for the auction
+    assert book.best_bid == 103 and book.best_ask == 102  # held crossed for the auction
     with pytest.raises(HaltedError):
         book.market(2, BUY, 1)
     # auction: 15 bid at 103 against 10 at 102 + 10 at 103 executes most (15) at 103
@@ -442,20 +476,20 @@ def test_halt_band_stops_matching_and_holds_limit_remainder(book):
 
 
 def test_sweep_limit_bounds_one_orders_sweep_from_the_touch_it_meets(book):
-    ladder(book)                                  # asks 100..103 x 10
+    ladder(book)  # asks 100..103 x 10
     book.set_sweep_limit(2, "StopLogic")
     assert book.sweep_limit == (2, "StopLogic")
-    oid = book.limit(1, BUY, 103, 35)             # may trade at 100..102, not at 103
+    oid = book.limit(1, BUY, 103, 35)  # may trade at 100..102, not at 103
     assert [t.price for t in book.trades] == [100, 101, 102]
     assert book.halted and book.halt_reason == "band" and book.band_breach == 103
     assert book.band_breach_names == ("StopLogic",)
-    assert book.remaining(oid) == 5               # held for the auction at its limit
+    assert book.remaining(oid) == 5  # held for the auction at its limit
 
 
 def test_sweep_limit_moves_with_each_order_so_small_orders_walk_freely(book):
     ladder(book)
     book.set_sweep_limit(1, "StopLogic")
-    for _ in range(4):                            # each takes one level: never more than 1 tick
+    for _ in range(4):  # each takes one level: never more than 1 tick
         book.market(1, BUY, 10)
     assert [t.price for t in book.trades] == [100, 101, 102, 103] and not book.halted
     # a stale last print does not matter: only the touch the order meets does
@@ -469,10 +503,10 @@ def test_sweep_limit_moves_with_each_order_so_small_orders_walk_freely(book):
 
 def test_sweep_limit_on_the_sell_side_and_with_a_band(book):
     for i in range(4):
-        book.limit(10 + i, BUY, 100 - i, 10)      # bids 100..97
+        book.limit(10 + i, BUY, 100 - i, 10)  # bids 100..97
     book.set_band(97, None, "block", "LULD")
     book.set_sweep_limit(1, "StopLogic")
-    oid = book.market(1, SELL, 40)                # 100, 99 trade; 98 is past the sweep limit
+    oid = book.market(1, SELL, 40)  # 100, 99 trade; 98 is past the sweep limit
     assert [t.price for t in book.trades] == [100, 99]
     assert book.halted and book.band_breach_names == ("StopLogic",)
     assert book.order_record(oid).cancelled == 20
@@ -480,7 +514,7 @@ def test_sweep_limit_on_the_sell_side_and_with_a_band(book):
 
 def test_a_price_past_both_the_sweep_limit_and_a_block_band_halts(book):
     book.limit(1, BUY, 100, 10)
-    book.limit(2, BUY, 95, 10)                    # a gap: the next bid is past both bounds
+    book.limit(2, BUY, 95, 10)  # a gap: the next bid is past both bounds
     book.set_band(97, None, "block", "LULD")
     book.set_sweep_limit(1, "StopLogic")
     book.market(3, SELL, 20)
@@ -518,12 +552,12 @@ def test_block_band_reprices_limit_remainder_to_band_edge(book):
     assert not book.halted and book.band_breach == 102
     rec = book.order_record(oid)
     assert (rec.price, rec.remaining, rec.status) == (101, 15, "resting")
-    assert (book.best_bid, book.best_ask) == (101, 102)          # not crossed
+    assert (book.best_bid, book.best_ask) == (101, 102)  # not crossed
 
 
 def test_block_band_for_sells_and_market_orders(book):
     for i in range(4):
-        book.limit(10 + i, BUY, 100 - i, 10)                      # bids 100..97
+        book.limit(10 + i, BUY, 100 - i, 10)  # bids 100..97
     book.set_band(99, None, "block")
     mkt = book.market(1, SELL, 30)
     assert [t.price for t in book.trades] == [100, 99]
@@ -538,11 +572,11 @@ def test_both_bands_together_and_clearing(book):
     ladder(book)
     book.set_band(None, 102, "halt")
     book.set_band(None, 100, "block")
-    book.market(1, BUY, 15)                    # block band stops at 101 first; no halt
+    book.market(1, BUY, 15)  # block band stops at 101 first; no halt
     assert [t.price for t in book.trades] == [100] and not book.halted
     book.set_band(None, None, "block")
     assert book.band("block") == (None, None)
-    book.market(1, BUY, 25)                    # now the halt band stops at 103
+    book.market(1, BUY, 25)  # now the halt band stops at 103
     assert [t.price for t in book.trades] == [100, 101, 102] and book.halted
     book.reopen()
     book.set_band(None, None, "halt")
@@ -562,9 +596,9 @@ def test_named_bands_are_kept_apart(book):
     book.set_band(None, 103, "halt", name="wide")
     book.set_band(None, 101, "halt", name="tight")
     assert book.bands == {"wide": (None, 103, "halt"), "tight": (None, 101, "halt")}
-    assert book.band("halt") == (None, 101)               # the intersection
+    assert book.band("halt") == (None, 101)  # the intersection
     assert book.band("halt", "wide") == (None, 103)
-    assert book.band("block", "wide") == (None, None)     # a name of the other mode
+    assert book.band("block", "wide") == (None, None)  # a name of the other mode
     book.market(1, BUY, 25)
     assert book.halted and book.band_breach == 102 and book.band_breach_names == ("tight",)
     book.reopen()
@@ -578,11 +612,11 @@ def test_named_bands_are_kept_apart(book):
 
 def test_block_band_reprices_to_band_edge_across_a_gap(book):
     book.limit(10, SELL, 100, 10)
-    book.limit(11, SELL, 104, 10)                 # nothing between 101 and 103
+    book.limit(11, SELL, 104, 10)  # nothing between 101 and 103
     book.set_band(None, 101, "block")
     oid = book.limit(1, BUY, 104, 15)
     assert [t.price for t in book.trades] == [100]
-    assert book.order_record(oid).price == 101    # the band edge, not just below the ask
+    assert book.order_record(oid).price == 101  # the band edge, not just below the ask
     assert (book.best_bid, book.best_ask) == (101, 104)
 
 
@@ -594,6 +628,7 @@ def test_auction_skips_cancelled_orders_at_the_front_of_a_level(book):
     for oid in dead:
         book.cancel(oid)
     prints = book.reopen()
-    assert [(t.qty, t.resting_id if t.aggressor_side == SELL else t.aggressor_id)
-            for t in prints] == [(5, live)]
+    assert [
+        (t.qty, t.resting_id if t.aggressor_side == SELL else t.aggressor_id) for t in prints
+    ] == [(5, live)]
     assert book.depth() == ([], [(100, 3)])

@@ -43,15 +43,28 @@ class ReferenceBook:
         self.bands = {"halt": (None, None), "block": (None, None)}
 
     def _new(self, owner, side, price, qty, kind) -> dict:
-        order = {"id": self.next_id, "owner": owner, "side": side, "price": price, "kind": kind,
-                 "submitted": qty, "rem": qty, "filled": 0, "cancelled": 0, "status": "resting"}
+        order = {
+            "id": self.next_id,
+            "owner": owner,
+            "side": side,
+            "price": price,
+            "kind": kind,
+            "submitted": qty,
+            "rem": qty,
+            "filled": 0,
+            "cancelled": 0,
+            "status": "resting",
+        }
         self.orders[self.next_id] = order
         self.next_id += 1
         return order
 
     def _live(self, side: int) -> list[dict]:
-        live = [o for o in self.orders.values() if o["side"] == side and o["rem"] > 0
-                and o["kind"] == "limit"]
+        live = [
+            o
+            for o in self.orders.values()
+            if o["side"] == side and o["rem"] > 0 and o["kind"] == "limit"
+        ]
         # price priority (bids high first, asks low first), then arrival
         return sorted(live, key=lambda o: (-side * o["price"], o["id"]))
 
@@ -75,8 +88,18 @@ class ReferenceBook:
             fill = min(order["rem"], other["rem"])
             for o in (order, other):
                 self._fill(o, fill)
-            self.trades.append((self.now, other["price"], fill, order["side"], order["id"],
-                                other["id"], order["owner"], other["owner"]))
+            self.trades.append(
+                (
+                    self.now,
+                    other["price"],
+                    fill,
+                    order["side"],
+                    order["id"],
+                    other["id"],
+                    order["owner"],
+                    other["owner"],
+                )
+            )
 
     @staticmethod
     def _fill(order: dict, qty: int) -> None:
@@ -153,8 +176,12 @@ class ReferenceBook:
             def key(p):
                 demand = sum(o["rem"] for o in bids if o["price"] >= p)
                 supply = sum(o["rem"] for o in asks if o["price"] <= p)
-                return (-min(demand, supply), abs(demand - supply),
-                        0 if ref is None else abs(p - ref), p)
+                return (
+                    -min(demand, supply),
+                    abs(demand - supply),
+                    0 if ref is None else abs(p - ref),
+                    p,
+                )
 
             price = min(range(asks[0]["price"], bids[0]["price"] + 1), key=key)
             volume = -key(price)[0]
@@ -167,8 +194,18 @@ class ReferenceBook:
                 for o in (bid, ask):
                     self._fill(o, fill)
                 late, early = (bid, ask) if bid["id"] > ask["id"] else (ask, bid)
-                self.trades.append((self.now, price, fill, late["side"], late["id"], early["id"],
-                                    late["owner"], early["owner"]))
+                self.trades.append(
+                    (
+                        self.now,
+                        price,
+                        fill,
+                        late["side"],
+                        late["id"],
+                        early["id"],
+                        late["owner"],
+                        early["owner"],
+                    )
+                )
                 volume -= fill
         self.halted = False
 
@@ -183,11 +220,20 @@ class ReferenceBook:
 
 
 BAD_CALLS = [
-    ("limit", (1, 0, 100, 5)), ("limit", (1, BUY, 100, 0)), ("limit", (1, BUY, 100.5, 5)),
-    ("limit", (1, SELL, math.nan, 5)), ("limit", (1, SELL, 100, math.nan)),
-    ("limit", (1, BUY, -100, 5)), ("limit", (1, True, 100, 5)), ("limit", (1, BUY, 100, 2.5)),
-    ("market", (1, 5, 3)), ("market", (1, SELL, -3)), ("ioc", (1, BUY, 0, 3)),
-    ("ioc", (1, BUY, 100, False)), ("cancel", (10_000,)), ("cancel", (-1,)),
+    ("limit", (1, 0, 100, 5)),
+    ("limit", (1, BUY, 100, 0)),
+    ("limit", (1, BUY, 100.5, 5)),
+    ("limit", (1, SELL, math.nan, 5)),
+    ("limit", (1, SELL, 100, math.nan)),
+    ("limit", (1, BUY, -100, 5)),
+    ("limit", (1, True, 100, 5)),
+    ("limit", (1, BUY, 100, 2.5)),
+    ("market", (1, 5, 3)),
+    ("market", (1, SELL, -3)),
+    ("ioc", (1, BUY, 0, 3)),
+    ("ioc", (1, BUY, 100, False)),
+    ("cancel", (10_000,)),
+    ("cancel", (-1,)),
     ("reduce", (10_000, 1)),
 ]
 
@@ -257,8 +303,11 @@ class OrderBookMachine(RuleBasedStateMachine):
         self.book.halt("test")
         self.ref.halt()
 
-    @rule(mode=st.sampled_from(["halt", "block"]), lo=st.none() | st.integers(96, 101),
-          width=st.none() | st.integers(0, 4))
+    @rule(
+        mode=st.sampled_from(["halt", "block"]),
+        lo=st.none() | st.integers(96, 101),
+        width=st.none() | st.integers(0, 4),
+    )
     def set_band(self, mode, lo, width):
         hi = None if width is None else (lo or 99) + width
         self.log.append((self.book.now, "set_band", (lo, hi, mode)))
@@ -278,20 +327,28 @@ class OrderBookMachine(RuleBasedStateMachine):
     @rule(call=st.sampled_from(BAD_CALLS))
     def bad_message(self, call):
         method, args = call
-        before = (self.book.depth(100), len(self.book.trades), self.book.n_events,
-                  self.book.n_orders)
+        before = (
+            self.book.depth(100),
+            len(self.book.trades),
+            self.book.n_events,
+            self.book.n_orders,
+        )
         # the reference does not validate: only the real book sees the malformed message
         self.log.append((self.book.now, method, args))
         try:
             getattr(self.book, method)(*args)
-        except HaltedError as exc:                   # pragma: no cover - would be a bug
+        except HaltedError as exc:  # pragma: no cover - would be a bug
             raise AssertionError(f"{method}{args} reported a halt, not bad input") from exc
         except OrderBookError:
             pass
         else:
             raise AssertionError(f"{method}{args} was accepted")
-        assert (self.book.depth(100), len(self.book.trades), self.book.n_events,
-                self.book.n_orders) == before
+        assert (
+            self.book.depth(100),
+            len(self.book.trades),
+            self.book.n_events,
+            self.book.n_orders,
+        ) == before
 
     # ------------------------------------------------------------------ invariants
     @invariant()
@@ -314,7 +371,11 @@ class OrderBookMachine(RuleBasedStateMachine):
             ref = self.ref.orders[order_id]
             assert rec.submitted == rec.remaining + rec.filled + rec.cancelled
             assert (rec.remaining, rec.filled, rec.cancelled, rec.status) == (
-                ref["rem"], ref["filled"], ref["cancelled"], ref["status"])
+                ref["rem"],
+                ref["filled"],
+                ref["cancelled"],
+                ref["status"],
+            )
             if rec.side == BUY:
                 bought += rec.filled
             else:
@@ -344,6 +405,9 @@ class OrderBookMachine(RuleBasedStateMachine):
 
 
 OrderBookMachine.TestCase.settings = settings(
-    max_examples=200, stateful_step_count=50, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow])
+    max_examples=200,
+    stateful_step_count=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 TestOrderBookAgainstReference = OrderBookMachine.TestCase

@@ -17,7 +17,7 @@ from market.exchange.rules import (
     luld_band_pct,
 )
 
-CUTOFF = wall_clock("15:25")   # 21,300 s after the open
+CUTOFF = wall_clock("15:25")  # 21,300 s after the open
 
 
 def bids_from(book: OrderBook, top: int, bottom: int, step: int = 50, qty: int = 10) -> None:
@@ -57,13 +57,16 @@ def test_circuit_breaker_levels_broadcast_and_half_up():
     assert levels[2].tolist() == [46.55, 25.03]
 
 
-@pytest.mark.parametrize(("prev", "pcts", "message"), [
-    (0.0, (0.07,), "prev_close must be a positive price"),
-    (np.nan, (0.07,), "prev_close must be a positive price"),
-    (100.0, (0.0,), "pcts must lie strictly between 0 and 1"),
-    (100.0, (1.2,), "pcts must lie strictly between 0 and 1"),
-    (100.0, (), "pcts must be a non-empty sequence"),
-])
+@pytest.mark.parametrize(
+    ("prev", "pcts", "message"),
+    [
+        (0.0, (0.07,), "prev_close must be a positive price"),
+        (np.nan, (0.07,), "prev_close must be a positive price"),
+        (100.0, (0.0,), "pcts must lie strictly between 0 and 1"),
+        (100.0, (1.2,), "pcts must lie strictly between 0 and 1"),
+        (100.0, (), "pcts must be a non-empty sequence"),
+    ],
+)
 def test_circuit_breaker_levels_bad_input(prev, pcts, message):
     with pytest.raises(RuleError, match=message):
         circuit_breaker_levels(prev, pcts)
@@ -78,7 +81,7 @@ def test_luld_band_pct_doubles_near_open_and_close():
 # ---------------------------------------------------------------------- circuit breakers
 def breaker_book() -> tuple[OrderBook, MarketWideCircuitBreaker]:
     book = OrderBook(0.01)
-    bids_from(book, 9500, 7500)          # bids every 50 ticks from 95.00 down to 75.00
+    bids_from(book, 9500, 7500)  # bids every 50 ticks from 95.00 down to 75.00
     rule = MarketWideCircuitBreaker(100.0)
     return book, rule
 
@@ -95,7 +98,7 @@ def test_mwcb_level_one_halts_15_minutes_before_cutoff():
     book, rule = breaker_book()
     step(rule, book, 3600.0)
     book.now = 3700.0
-    book.market(1, SELL, 100)           # sweeps 95.00 .. 93.00, refused at 92.50
+    book.market(1, SELL, 100)  # sweeps 95.00 .. 93.00, refused at 92.50
     assert [t.price for t in book.trades] == [9500, 9450, 9400, 9350, 9300]
     assert book.halted and book.halt_reason == "band"
     book.now = 3701.0
@@ -103,18 +106,18 @@ def test_mwcb_level_one_halts_15_minutes_before_cutoff():
     assert book.halt_reason == "MWCB level 1"
     halt = rule.halts[0]
     assert (halt.level, halt.start, halt.scheduled_end, halt.end) == (1, 3700.0, 4600.0, None)
-    assert halt.trigger_price == pytest.approx(93.00)     # the print at the level
+    assert halt.trigger_price == pytest.approx(93.00)  # the print at the level
     assert rule.next_deadline == 4600.0
     with pytest.raises(HaltedError):
         book.market(1, SELL, 1)
-    book.limit(2, SELL, 9000, 10)       # held for the reopening auction
+    book.limit(2, SELL, 9000, 10)  # held for the reopening auction
     step(rule, book, 4599.0)
     assert book.halted
     book.now = 4600.0
     step(rule, book, 4600.0)
     assert not book.halted and halt.end == 4600.0
     assert book.last_trade.price == 9250 and book.last_trade.time == 4600.0
-    assert book.band("halt", "MWCB") == (8700, None)      # level 2 is next
+    assert book.band("halt", "MWCB") == (8700, None)  # level 2 is next
     assert [e.kind for e in rule.events] == ["halt", "reopen"]
 
 
@@ -122,14 +125,14 @@ def test_mwcb_level_one_only_once_a_day():
     book, rule = breaker_book()
     step(rule, book, 3600.0)
     book.now = 3700.0
-    book.market(1, SELL, 50)            # down to 93.00 exactly: a print at the level
+    book.market(1, SELL, 50)  # down to 93.00 exactly: a print at the level
     assert book.last_trade.price == 9300 and not book.halted
     step(rule, book, 3701.0)
     assert book.halt_reason == "MWCB level 1" and rule.halts[0].start == 3701.0
     book.now = 4601.0
     step(rule, book, 4601.0)
     assert not book.halted
-    print_at(book, 9400, 4700.0)        # recover above level 1, then fall back through it
+    print_at(book, 9400, 4700.0)  # recover above level 1, then fall back through it
     step(rule, book, 4701.0)
     print_at(book, 9250, 4800.0)
     step(rule, book, 4801.0)
@@ -140,9 +143,9 @@ def test_mwcb_no_level_one_halt_after_cutoff():
     book, rule = breaker_book()
     now = CUTOFF + 60.0
     step(rule, book, now)
-    assert book.band("halt", "MWCB") == (8000, None)      # only level 3 can halt now
+    assert book.band("halt", "MWCB") == (8000, None)  # only level 3 can halt now
     book.now = now + 1
-    book.market(1, SELL, 270)           # 95.00 down to 82.00: through levels 1 and 2
+    book.market(1, SELL, 270)  # 95.00 down to 82.00: through levels 1 and 2
     assert book.last_trade.price == 8200 and not book.halted
     step(rule, book, now + 2)
     assert not book.halted and rule.halts == []
@@ -150,7 +153,7 @@ def test_mwcb_no_level_one_halt_after_cutoff():
 
 def test_mwcb_band_breach_after_cutoff_is_released():
     book, rule = breaker_book()
-    step(rule, book, CUTOFF - 1.0)     # armed at level 1 just before the cut-off
+    step(rule, book, CUTOFF - 1.0)  # armed at level 1 just before the cut-off
     book.now = CUTOFF + 0.5
     book.market(1, SELL, 100)
     assert book.halted and book.halt_reason == "band"
@@ -165,7 +168,7 @@ def test_mwcb_level_three_halts_rest_of_day_and_new_day_resets():
     now = wall_clock("15:50")
     step(rule, book, now)
     book.now = now + 1
-    book.market(1, SELL, 1000)          # through levels 1 and 2, refused below 80.00
+    book.market(1, SELL, 1000)  # through levels 1 and 2, refused below 80.00
     assert book.halted and book.last_trade.price == 8000
     step(rule, book, now + 2)
     halt = rule.halts[0]
@@ -187,9 +190,9 @@ def test_mwcb_reopening_below_level_two_triggers_it():
     book.now = 3700.0
     book.market(1, SELL, 100)
     step(rule, book, 3701.0)
-    book.limit(3, SELL, 8500, 300)      # a heavy seller waits for the reopening
+    book.limit(3, SELL, 8500, 300)  # a heavy seller waits for the reopening
     book.now = 4600.0
-    step(rule, book, 4600.0)           # the auction prints below 87.00
+    step(rule, book, 4600.0)  # the auction prints below 87.00
     assert book.auctions[-1][1:] == (8500, 160)
     assert book.halt_reason == "MWCB level 2"
     assert [h.level for h in rule.halts] == [1, 2]
@@ -198,8 +201,9 @@ def test_mwcb_reopening_below_level_two_triggers_it():
 
 def test_mwcb_parameters_change_behaviour():
     book, rule = breaker_book()
-    rule = MarketWideCircuitBreaker(100.0, pcts=(0.05, 0.10), halt_seconds=600.0,
-                                    cutoff="12:00", tick_size=0.01)
+    rule = MarketWideCircuitBreaker(
+        100.0, pcts=(0.05, 0.10), halt_seconds=600.0, cutoff="12:00", tick_size=0.01
+    )
     assert rule.levels.tolist() == [95.0, 90.0]
     step(rule, book, 3600.0)
     assert book.band("halt", "MWCB") == (9500, None)
@@ -213,14 +217,17 @@ def test_mwcb_parameters_change_behaviour():
     assert late_book.band("halt", "MWCB") == (9000, None)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"prev_close": -1.0}, "prev_close must be a positive price"),
-    ({"pcts": (0.13, 0.07)}, "strictly increasing"),
-    ({"pcts": ("a",)}, "pcts must be a sequence"),
-    ({"halt_seconds": 0}, "halt_seconds must be a positive"),
-    ({"cutoff": "17:00"}, "cutoff must be a wall-clock time"),
-    ({"tick_size": 0.0}, "tick_size must be a positive"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"prev_close": -1.0}, "prev_close must be a positive price"),
+        ({"pcts": (0.13, 0.07)}, "strictly increasing"),
+        ({"pcts": ("a",)}, "pcts must be a sequence"),
+        ({"halt_seconds": 0}, "halt_seconds must be a positive"),
+        ({"cutoff": "17:00"}, "cutoff must be a wall-clock time"),
+        ({"tick_size": 0.0}, "tick_size must be a positive"),
+    ],
+)
 def test_mwcb_bad_parameters(kwargs, message):
     args = {"prev_close": 100.0, **kwargs}
     with pytest.raises(RuleError, match=message):
@@ -264,9 +271,9 @@ def test_luld_reference_is_five_minute_average_of_prints():
     print_at(book, 10200, 1200.0)
     step(rule, book, 1250.0)
     assert rule.reference == pytest.approx(101.0)
-    step(rule, book, 1350.0)           # the 1000 s print has left the window
+    step(rule, book, 1350.0)  # the 1000 s print has left the window
     assert rule.reference == pytest.approx(102.0)
-    step(rule, book, 2000.0)           # no prints in the window: the reference is kept
+    step(rule, book, 2000.0)  # no prints in the window: the reference is kept
     assert rule.reference == pytest.approx(102.0)
     assert book.band("block", "LULD") == (9690, 10710)
 
@@ -303,9 +310,9 @@ def drive_to_lower_band(book: OrderBook, rule: LimitUpLimitDown, now: float) -> 
     step(rule, book, now)
     assert book.band("block", "LULD") == (9500, 10500)
     book.now = now
-    book.market(1, SELL, 1000)          # fills 98.00 .. 95.00, blocked below
+    book.market(1, SELL, 1000)  # fills 98.00 .. 95.00, blocked below
     assert book.last_trade.price == 9500
-    book.limit(2, SELL, 9000, 10)       # repriced to the band edge: best ask = lower band
+    book.limit(2, SELL, 9000, 10)  # repriced to the band edge: best ask = lower band
     assert book.best_ask == 9500
 
 
@@ -322,7 +329,7 @@ def test_luld_limit_state_becomes_pause_after_15_seconds_then_auction():
     assert rule.pause_until == 5316.0 and rule.next_deadline == 5316.0
     assert [e.kind for e in rule.events] == ["limit_state_start", "pause"]
     assert rule.events[0].price == pytest.approx(95.0)
-    book.limit(3, BUY, 9550, 4)         # a buyer shows up during the pause
+    book.limit(3, BUY, 9550, 4)  # a buyer shows up during the pause
     step(rule, book, 5315.0)
     assert book.halted
     book.now = 5316.0
@@ -338,7 +345,7 @@ def test_luld_limit_state_that_clears_does_not_pause():
     book, rule = luld_book()
     drive_to_lower_band(book, rule, 5000.0)
     step(rule, book, 5001.0)
-    book.limit(4, BUY, 9500, 1000)      # buyers absorb the offer at the band
+    book.limit(4, BUY, 9500, 1000)  # buyers absorb the offer at the band
     assert book.best_ask != 9500
     step(rule, book, 5005.0)
     step(rule, book, 5030.0)
@@ -355,15 +362,18 @@ def test_luld_limit_state_seconds_and_pause_seconds_are_used():
     assert book.halted and rule.pause_until == 5066.0
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"band_pct": 0.0}, "band_pct must lie strictly between 0 and 0.5"),
-    ({"band_pct": 0.6}, "band_pct must lie strictly between 0 and 0.5"),
-    ({"reference_window": -1}, "reference_window must be a positive"),
-    ({"limit_state_seconds": 0}, "limit_state_seconds must be a positive"),
-    ({"pause_seconds": float("inf")}, "pause_seconds must be a positive"),
-    ({"open_close_window": 20_000}, "open_close_window must lie in"),
-    ({"reference_price": 0.0}, "reference_price must be a positive price"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"band_pct": 0.0}, "band_pct must lie strictly between 0 and 0.5"),
+        ({"band_pct": 0.6}, "band_pct must lie strictly between 0 and 0.5"),
+        ({"reference_window": -1}, "reference_window must be a positive"),
+        ({"limit_state_seconds": 0}, "limit_state_seconds must be a positive"),
+        ({"pause_seconds": float("inf")}, "pause_seconds must be a positive"),
+        ({"open_close_window": 20_000}, "open_close_window must lie in"),
+        ({"reference_price": 0.0}, "reference_price must be a positive price"),
+    ],
+)
 def test_luld_bad_parameters(kwargs, message):
     with pytest.raises(RuleError, match=message):
         LimitUpLimitDown(**kwargs)
@@ -376,19 +386,19 @@ def test_stop_logic_pauses_five_seconds_and_reopens_at_one_price():
     bids_from(book, 10000, 9000, step=100, qty=5)
     asks_from(book, 10100, 10500, step=100)
     step(rule, book, 0.0)
-    assert book.band("halt", "StopLogic") == (None, None)    # no print yet, no reference
+    assert book.band("halt", "StopLogic") == (None, None)  # no print yet, no reference
     book.now = 10.0
-    book.market(5, SELL, 1)             # a print at 100.00
+    book.market(5, SELL, 1)  # a print at 100.00
     step(rule, book, 10.0)
     assert rule.reference == pytest.approx(100.0)
     assert book.band("halt", "StopLogic") == (9400, 10600)
     book.now = 12.3
-    book.market(1, SELL, 200)           # 100.00 .. 94.00 fill, 93.00 would leave the band
+    book.market(1, SELL, 200)  # 100.00 .. 94.00 fill, 93.00 would leave the band
     assert book.halted and book.band_breach == 9300
     step(rule, book, 13.0)
     assert book.halt_reason == "StopLogic" and rule.pause_until == pytest.approx(17.3)
     assert rule.events[0].kind == "pause" and rule.events[0].time == 12.3
-    book.limit(2, BUY, 9500, 8)         # orders arrive during the pause and are held
+    book.limit(2, BUY, 9500, 8)  # orders arrive during the pause and are held
     book.limit(3, SELL, 9300, 8)
     book.limit(4, BUY, 9400, 4)
     step(rule, book, 17.0)
@@ -417,7 +427,7 @@ def test_stop_logic_order_reference_ignores_a_stale_print_but_pauses_one_big_swe
     by_order = StopLogic(max_move=1.0, pause_seconds=5.0, tick_size=0.01, reference="order")
     by_step = StopLogic(max_move=1.0, pause_seconds=5.0, tick_size=0.01)
     for b, rule in ((book, by_order), (step_book, by_step)):
-        print_at(b, 10000, 1.0)                   # last print 100.00
+        print_at(b, 10000, 1.0)  # last print 100.00
         step(rule, b, 1.0)
         # the quote drifts 3.00 away without trading, then one small order lifts the touch
         asks_from(b, 10300, 10500, step=10, qty=10)
@@ -426,10 +436,10 @@ def test_stop_logic_order_reference_ignores_a_stale_print_but_pauses_one_big_swe
     assert book.sweep_limit == (100, "StopLogic")
     assert book.band("halt", "StopLogic") == (None, None)
     assert not book.halted and book.trades[-1].price == 10300
-    assert step_book.halted and step_book.band_breach == 10300   # the step band trips on it
+    assert step_book.halted and step_book.band_breach == 10300  # the step band trips on it
     # one order that would sweep more than 1.00 past the touch it meets pauses the market
     book.now = 3.0
-    book.market(8, BUY, 200)                      # 103.00 .. 104.00 trade, 104.10 is too far
+    book.market(8, BUY, 200)  # 103.00 .. 104.00 trade, 104.10 is too far
     assert book.halted and book.band_breach == 10410
     assert max(t.price for t in book.trades) == 10400
     step(by_order, book, 3.5)
@@ -445,20 +455,25 @@ def test_stop_logic_threshold_change_mid_run_moves_the_sweep_limit():
     rule = StopLogic(max_move=1.0, tick_size=0.01, reference="order")
     step(rule, book, 0.0)
     assert book.sweep_limit == (100, "StopLogic")
-    rule.max_move = 0.5                           # what a rule_change event does
+    rule.max_move = 0.5  # what a rule_change event does
     step(rule, book, 1.0)
     assert book.sweep_limit == (50, "StopLogic")
 
 
 def window_rule(max_move: float = 1.0, lookback: float = 1.0) -> StopLogic:
-    return StopLogic(max_move=max_move, pause_seconds=5.0, tick_size=0.01, reference="window",
-                     lookback_seconds=lookback)
+    return StopLogic(
+        max_move=max_move,
+        pause_seconds=5.0,
+        tick_size=0.01,
+        reference="window",
+        lookback_seconds=lookback,
+    )
 
 
 def test_stop_logic_window_band_keeps_prints_within_max_move_of_the_whole_lookback():
     book, rule = OrderBook(0.01), window_rule()
     step(rule, book, 0.0)
-    assert book.band("halt", "StopLogic") == (None, None)    # no print yet
+    assert book.band("halt", "StopLogic") == (None, None)  # no print yet
     print_at(book, 10000, 1.0)
     print_at(book, 10050, 1.5)
     step(rule, book, 2.0)
@@ -471,7 +486,7 @@ def test_stop_logic_window_band_keeps_prints_within_max_move_of_the_whole_lookba
     step(rule, book, 3.0)
     assert rule.window_range() == (10020, 10050)
     assert book.band("halt", "StopLogic") == (9950, 10120)
-    step(rule, book, 10.0)                       # nothing traded for a while: the last price
+    step(rule, book, 10.0)  # nothing traded for a while: the last price
     assert rule.window_range() == (10020, 10020)
     assert book.band("halt", "StopLogic") == (9920, 10120)
 
@@ -480,22 +495,22 @@ def test_stop_logic_window_pause_cancels_only_the_triggering_order_remainder():
     book, rule = OrderBook(0.01), window_rule()
     print_at(book, 10000, 1.0)
     step(rule, book, 1.0)
-    bids_from(book, 9990, 9800, step=10, qty=10)          # 20 resting bids, 99.90 .. 98.00
+    bids_from(book, 9990, 9800, step=10, qty=10)  # 20 resting bids, 99.90 .. 98.00
     resting = book.level_orders(BUY, 9850)
     book.now = 1.4
-    sweep = book.ioc(9, SELL, 9500, 500)                   # would trade down to 98.00
-    assert book.halted and book.band_breach == 9890        # 98.90 is 1.10 below 100.00
-    assert book.remaining(sweep) == 0                      # its remainder is cancelled
+    sweep = book.ioc(9, SELL, 9500, 500)  # would trade down to 98.00
+    assert book.halted and book.band_breach == 9890  # 98.90 is 1.10 below 100.00
+    assert book.remaining(sweep) == 0  # its remainder is cancelled
     assert min(t.price for t in book.trades) == 9900
-    assert book.level_orders(BUY, 9850) == resting         # resting orders are untouched
+    assert book.level_orders(BUY, 9850) == resting  # resting orders are untouched
     step(rule, book, 2.0)
     assert book.halt_reason == "StopLogic" and rule.pause_until == pytest.approx(6.4)
     assert "from a print of the last 1 s" in rule.events[0].detail
-    book.limit(3, SELL, 9860, 5)                           # held for the reopening auction
+    book.limit(3, SELL, 9860, 5)  # held for the reopening auction
     step(rule, book, 6.4)
     assert not book.halted
     auction = book.trades[-1].price
-    assert auction == 9890 and rule.window_range() == (auction, auction)   # nearest the last
+    assert auction == 9890 and rule.window_range() == (auction, auction)  # nearest the last
     assert book.band("halt", "StopLogic") == (auction - 100, auction + 100)
     assert [e.kind for e in rule.events] == ["pause", "reopen"]
 
@@ -503,9 +518,9 @@ def test_stop_logic_window_pause_cancels_only_the_triggering_order_remainder():
 def test_stop_logic_window_pauses_when_prints_between_calls_moved_too_far():
     book, rule = OrderBook(0.01), window_rule()
     print_at(book, 10000, 1.0)
-    step(rule, book, 1.0)                                  # band 99.00 .. 101.00
-    print_at(book, 10090, 1.3)                             # each print inside the band,
-    print_at(book, 9920, 1.6)                              # together 1.70 within the second
+    step(rule, book, 1.0)  # band 99.00 .. 101.00
+    print_at(book, 10090, 1.3)  # each print inside the band,
+    print_at(book, 9920, 1.6)  # together 1.70 within the second
     assert not book.halted
     step(rule, book, 2.0)
     assert book.halted and book.halt_reason == "StopLogic"
@@ -517,25 +532,28 @@ def test_stop_logic_window_restarts_after_another_rules_halt():
     book, rule = OrderBook(0.01), window_rule()
     print_at(book, 10000, 1.0)
     step(rule, book, 1.0)
-    book.halt("LULD")                                      # someone else's pause
+    book.halt("LULD")  # someone else's pause
     step(rule, book, 2.0)
     assert rule.window_range() is None
     book.limit(1, BUY, 10300, 5)
     book.limit(2, SELL, 10300, 5)
     book.now = 3.0
-    book.reopen()                                          # auction at 103.00, far from 100.00
+    book.reopen()  # auction at 103.00, far from 100.00
     step(rule, book, 3.0)
     assert not book.halted and rule.window_range() == (10300, 10300)
     assert book.band("halt", "StopLogic") == (10200, 10400)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"reference": "print"}, "reference must be one of window, step, order"),
-    ({"lookback_seconds": 0.0}, "lookback_seconds must be a positive"),
-    ({"max_move": 0.0}, "max_move must be a positive"),
-    ({"pause_seconds": -5.0}, "pause_seconds must be a positive"),
-    ({"tick_size": True}, "tick_size must be a positive"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"reference": "print"}, "reference must be one of window, step, order"),
+        ({"lookback_seconds": 0.0}, "lookback_seconds must be a positive"),
+        ({"max_move": 0.0}, "max_move must be a positive"),
+        ({"pause_seconds": -5.0}, "pause_seconds must be a positive"),
+        ({"tick_size": True}, "tick_size must be a positive"),
+    ],
+)
 def test_stop_logic_bad_parameters(kwargs, message):
     with pytest.raises(RuleError, match=message):
         StopLogic(**kwargs)
@@ -553,7 +571,7 @@ def test_breakers_and_luld_together_keep_their_own_bands():
     assert book.band("halt", "MWCB") == (9393, None)
     assert book.band("block", "LULD") == (9500, 10500)
     book.now = 5000.0
-    book.market(1, SELL, 1000)          # LULD blocks at 95.00 before the breaker's 93.93
+    book.market(1, SELL, 1000)  # LULD blocks at 95.00 before the breaker's 93.93
     assert book.last_trade.price == 9500 and not book.halted
     book.limit(2, SELL, 9000, 5)
     for t in range(5001, 5017):
@@ -567,7 +585,7 @@ def test_breakers_and_luld_together_keep_their_own_bands():
 
 def test_mwcb_parameter_changes_take_effect_mid_run():
     book, rule = breaker_book()
-    rule.cutoff = "10:00"                # as a scenario's rule change would do
+    rule.cutoff = "10:00"  # as a scenario's rule change would do
     assert rule.cutoff_seconds == 1800.0
     step(rule, book, 3600.0)
     assert rule.next_level(3600.0) == 2 and book.band("halt", "MWCB") == (8000, None)

@@ -48,17 +48,27 @@ def test_shortfall_with_no_fills():
     assert math.isnan(sf.vwap)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"side": 0}, "side"),
-    ({"arrival_mid": 0.0}, "arrival_mid"),
-    ({"fill_qtys": [2000]}, "target_qty"),
-    ({"final_mid": None}, "final_mid"),
-    ({"fill_prices": [np.nan]}, "fill_prices"),
-    ({"fill_qtys": [-5]}, "fill_qtys"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"side": 0}, "side"),
+        ({"arrival_mid": 0.0}, "arrival_mid"),
+        ({"fill_qtys": [2000]}, "target_qty"),
+        ({"final_mid": None}, "final_mid"),
+        ({"fill_prices": [np.nan]}, "fill_prices"),
+        ({"fill_qtys": [-5]}, "fill_qtys"),
+    ],
+)
 def test_shortfall_rejects_bad_input(kwargs, field):
-    args = {"side": 1, "arrival_mid": 100.0, "fill_prices": [100.0], "fill_qtys": [500],
-            "target_qty": 1000, "final_mid": 100.0, **kwargs}
+    args = {
+        "side": 1,
+        "arrival_mid": 100.0,
+        "fill_prices": [100.0],
+        "fill_qtys": [500],
+        "target_qty": 1000,
+        "final_mid": 100.0,
+        **kwargs,
+    }
     with pytest.raises(ValueError, match=field):
         implementation_shortfall(**args)
 
@@ -92,16 +102,39 @@ def test_passive_fill_earns_the_half_spread():
 
 def test_hedge_term_and_own_impact_split_the_permanent_drift():
     betas = [1.0, 0.5, 2.0]
-    d = decompose_costs(-1, 100.0, 100.0, 0.01, 99.99, 100, 99.90, hpi=2.0, vol_state=1.0,
-                        queue_fragility=0.5, betas=betas, expected_perm_bps=3.0)
+    d = decompose_costs(
+        -1,
+        100.0,
+        100.0,
+        0.01,
+        99.99,
+        100,
+        99.90,
+        hpi=2.0,
+        vol_state=1.0,
+        queue_fragility=0.5,
+        betas=betas,
+        expected_perm_bps=3.0,
+    )
     row = d.children.iloc[0]
     drift = 1e4 * 0.10 / 100.0  # a seller watching the mid fall 10 cents
     hedge = 2.0 * (1.0 + 0.5 * 1.0 + 2.0 * 0.5)
     assert row["hedge"] == pytest.approx(hedge)
     assert row["perm"] == pytest.approx(3.0)
     assert row["residual"] == pytest.approx(drift - hedge - 3.0)
-    no_model = decompose_costs(-1, 100.0, 100.0, 0.01, 99.99, 100, 99.90, hpi=2.0, vol_state=1.0,
-                               queue_fragility=0.5, betas=betas)
+    no_model = decompose_costs(
+        -1,
+        100.0,
+        100.0,
+        0.01,
+        99.99,
+        100,
+        99.90,
+        hpi=2.0,
+        vol_state=1.0,
+        queue_fragility=0.5,
+        betas=betas,
+    )
     assert no_model.children.iloc[0]["perm"] == pytest.approx(drift - hedge)
     assert no_model.children.iloc[0]["residual"] == pytest.approx(0.0)
 
@@ -110,11 +143,19 @@ prices = st.floats(90.0, 110.0)
 
 
 @settings(max_examples=60, deadline=None)
-@given(side=st.sampled_from([1, -1]), m0=prices, n=st.integers(1, 6),
-       data=st.data(), with_betas=st.booleans(), with_perm=st.booleans(),
-       fill_share=st.floats(0.05, 1.0), final=prices)
-def test_parts_sum_exactly_to_the_shortfall(side, m0, n, data, with_betas, with_perm,
-                                            fill_share, final):
+@given(
+    side=st.sampled_from([1, -1]),
+    m0=prices,
+    n=st.integers(1, 6),
+    data=st.data(),
+    with_betas=st.booleans(),
+    with_perm=st.booleans(),
+    fill_share=st.floats(0.05, 1.0),
+    final=prices,
+)
+def test_parts_sum_exactly_to_the_shortfall(
+    side, m0, n, data, with_betas, with_perm, fill_share, final
+):
     arr = st.lists(prices, min_size=n, max_size=n)
     decision = np.array(data.draw(arr))
     fill = np.array(data.draw(arr))
@@ -125,14 +166,25 @@ def test_parts_sum_exactly_to_the_shortfall(side, m0, n, data, with_betas, with_
     target = 1000.0
     qty = weights / weights.sum() * target * fill_share
     hpi = np.array(data.draw(st.lists(st.floats(-4, 4), min_size=n, max_size=n)))
-    d = decompose_costs(side, m0, decision, half, fill, qty, after, aggressive_share=aggr,
-                        hpi=hpi, vol_state=0.7, queue_fragility=0.3,
-                        betas=[0.8, -0.2, 1.1] if with_betas else None,
-                        expected_perm_bps=1.5 if with_perm else None,
-                        target_qty=target, final_mid=final)
+    d = decompose_costs(
+        side,
+        m0,
+        decision,
+        half,
+        fill,
+        qty,
+        after,
+        aggressive_share=aggr,
+        hpi=hpi,
+        vol_state=0.7,
+        queue_fragility=0.3,
+        betas=[0.8, -0.2, 1.1] if with_betas else None,
+        expected_perm_bps=1.5 if with_perm else None,
+        target_qty=target,
+        final_mid=final,
+    )
     kids = d.children
-    np.testing.assert_allclose(kids[list(COST_COMPONENTS)].sum(axis=1), kids["total"],
-                               atol=1e-9)
+    np.testing.assert_allclose(kids[list(COST_COMPONENTS)].sum(axis=1), kids["total"], atol=1e-9)
     parts = sum(d.parent[k] for k in (*COST_COMPONENTS, "opportunity"))
     sf = implementation_shortfall(side, m0, fill, qty, target, final)
     assert parts == pytest.approx(sf.total_bps, abs=1e-9)
@@ -142,27 +194,40 @@ def test_parts_sum_exactly_to_the_shortfall(side, m0, n, data, with_betas, with_
 
 
 def test_fully_filled_parent_needs_no_final_mid():
-    d = decompose_costs(1, 100.0, [100.0, 100.1], 0.01, [100.01, 100.12], [500, 500], 100.1,
-                        target_qty=1000)
+    d = decompose_costs(
+        1, 100.0, [100.0, 100.1], 0.01, [100.01, 100.12], [500, 500], 100.1, target_qty=1000
+    )
     assert d.parent["opportunity"] == 0.0
     assert d.parent["total"] == pytest.approx(
-        implementation_shortfall(1, 100.0, [100.01, 100.12], [500, 500], 1000).total_bps)
+        implementation_shortfall(1, 100.0, [100.01, 100.12], [500, 500], 1000).total_bps
+    )
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"side": [1, -1]}, "side"),
-    ({"aggressive_share": 1.5}, "aggressive_share"),
-    ({"half_spread": -0.01}, "half_spread"),
-    ({"fill_qty": 0.0}, "fill_qty"),
-    ({"target_qty": 50.0}, "target_qty"),
-    ({"target_qty": 500.0}, "final_mid"),
-    ({"betas": [1.0, 2.0]}, "betas"),
-    ({"final_mid": 100.0}, "target_qty"),
-    ({"decision_mid": [100.0, 100.0, 100.0], "fill_price": [100.0, 100.0]}, "broadcast"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"side": [1, -1]}, "side"),
+        ({"aggressive_share": 1.5}, "aggressive_share"),
+        ({"half_spread": -0.01}, "half_spread"),
+        ({"fill_qty": 0.0}, "fill_qty"),
+        ({"target_qty": 50.0}, "target_qty"),
+        ({"target_qty": 500.0}, "final_mid"),
+        ({"betas": [1.0, 2.0]}, "betas"),
+        ({"final_mid": 100.0}, "target_qty"),
+        ({"decision_mid": [100.0, 100.0, 100.0], "fill_price": [100.0, 100.0]}, "broadcast"),
+    ],
+)
 def test_decomposition_rejects_bad_input(kwargs, field):
-    args = {"side": 1, "arrival_mid": 100.0, "decision_mid": 100.0, "half_spread": 0.01,
-            "fill_price": 100.01, "fill_qty": 100.0, "mid_after": 100.0, **kwargs}
+    args = {
+        "side": 1,
+        "arrival_mid": 100.0,
+        "decision_mid": 100.0,
+        "half_spread": 0.01,
+        "fill_price": 100.01,
+        "fill_qty": 100.0,
+        "mid_after": 100.0,
+        **kwargs,
+    }
     with pytest.raises(ValueError, match=field):
         decompose_costs(**args)
 

@@ -27,16 +27,32 @@ def test_mid_at_reads_the_last_mid_at_or_before_and_clamps_to_the_tape():
 
 def frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parent 0 (a buy of 300) filled by two children; parent 1 (a sell of 100) never filled."""
-    children = pd.DataFrame({
-        "child_id": [0, 1], "parent_id": [0, 0], "side": [1, 1], "qty": [100, 200],
-        "filled": [100, 200], "passive_filled": [100, 0], "arrival_mid": [100.0, 100.05],
-        "half_spread": [0.01, 0.01], "avg_price": [100.0, 100.08],
-        "end_time": [3.0, math.nan]})
-    parents = pd.DataFrame({
-        "parent_id": [0, 1], "side": [1, -1], "qty": [300, 100], "arrival_mid": [100.0, 100.2],
-        "end_time": [8.0, math.nan]})
-    add_child_cost_inputs(children, {0: 100.0, 1: 100.2}, TIMES, MIDS, mid_after_s=10.0,
-                          horizons=[5.0, 200.0])
+    children = pd.DataFrame(
+        {
+            "child_id": [0, 1],
+            "parent_id": [0, 0],
+            "side": [1, 1],
+            "qty": [100, 200],
+            "filled": [100, 200],
+            "passive_filled": [100, 0],
+            "arrival_mid": [100.0, 100.05],
+            "half_spread": [0.01, 0.01],
+            "avg_price": [100.0, 100.08],
+            "end_time": [3.0, math.nan],
+        }
+    )
+    parents = pd.DataFrame(
+        {
+            "parent_id": [0, 1],
+            "side": [1, -1],
+            "qty": [300, 100],
+            "arrival_mid": [100.0, 100.2],
+            "end_time": [8.0, math.nan],
+        }
+    )
+    add_child_cost_inputs(
+        children, {0: 100.0, 1: 100.2}, TIMES, MIDS, mid_after_s=10.0, horizons=[5.0, 200.0]
+    )
     add_final_mid(parents, TIMES, MIDS)
     return children, parents
 

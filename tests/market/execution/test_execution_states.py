@@ -18,8 +18,12 @@ from market.execution.states import (
     default_thresholds,
 )
 
-calm, pressured, dislocated, safe = (ExecState.calm, ExecState.pressured, ExecState.dislocated,
-                                     ExecState.safe)
+calm, pressured, dislocated, safe = (
+    ExecState.calm,
+    ExecState.pressured,
+    ExecState.dislocated,
+    ExecState.safe,
+)
 
 
 def _thresholds(**tails) -> dict:
@@ -59,16 +63,19 @@ def test_default_policies_follow_the_playbook():
     assert all(p[s].allow_risk_increasing for s in (calm, pressured, dislocated))
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"slice_cap": 0.0}, "slice_cap"),
-    ({"participation_multiplier": 1.5}, "participation_multiplier"),
-    ({"passive_dwell_scale": -1.0}, r"passive_dwell_scale must be in \[0.0, 100.0\]"),
-    ({"passive_dwell_scale": 101.0}, "passive_dwell_scale"),
-    ({"queue_loss_threshold": 0.0}, r"queue_loss_threshold must be in \(0.0, 1.0\]"),
-    ({"horizon_stretch": 0.5}, "horizon_stretch"),
-    ({"horizon_stretch": 1e3}, "horizon_stretch"),
-    ({"allow_risk_increasing": 1}, "allow_risk_increasing"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"slice_cap": 0.0}, "slice_cap"),
+        ({"participation_multiplier": 1.5}, "participation_multiplier"),
+        ({"passive_dwell_scale": -1.0}, r"passive_dwell_scale must be in \[0.0, 100.0\]"),
+        ({"passive_dwell_scale": 101.0}, "passive_dwell_scale"),
+        ({"queue_loss_threshold": 0.0}, r"queue_loss_threshold must be in \(0.0, 1.0\]"),
+        ({"horizon_stretch": 0.5}, "horizon_stretch"),
+        ({"horizon_stretch": 1e3}, "horizon_stretch"),
+        ({"allow_risk_increasing": 1}, "allow_risk_increasing"),
+    ],
+)
 def test_policy_rejects_bad_values(kwargs, field):
     with pytest.raises(ValueError, match=field):
         StatePolicy(**kwargs)
@@ -106,7 +113,11 @@ def test_fast_upgrade_on_a_spike_can_skip_states():
     assert machine.step(1.0, 3.5) is safe
     log = machine.transitions_frame()
     assert list(log[["from_state", "to_state", "reason", "trigger"]].iloc[0]) == [
-        "calm", "safe", "upgrade", "hpi"]
+        "calm",
+        "safe",
+        "upgrade",
+        "hpi",
+    ]
     assert log["hpi"].iloc[0] == 3.5
     assert log["time"].iloc[0] == 1.0
 
@@ -123,8 +134,9 @@ def test_transitions_are_logged_with_the_inputs_that_caused_them():
     assert machine.transitions[0].inputs == {"z_a": 2.0, "z_b": 0.4}
     # array replay logs the same; a transition without inputs leaves NaN
     replay = ExecutionStateMachine(_thresholds(), min_dwell_down=0.0)
-    replay.run([0.0, 1.0, 2.0], [0.2, 2.4, 1.0], inputs={"z_a": [0.1, 2.0, 0.6],
-                                                          "z_b": [0.1, 0.4, 0.4]})
+    replay.run(
+        [0.0, 1.0, 2.0], [0.2, 2.4, 1.0], inputs={"z_a": [0.1, 2.0, 0.6], "z_b": [0.1, 0.4, 0.4]}
+    )
     assert replay.transitions_frame().equals(log)
     replay.step(3.0, 5.0)
     assert math.isnan(replay.transitions_frame()["z_a"].iloc[-1])
@@ -166,7 +178,8 @@ def test_downgrade_timer_restarts_when_stabilisation_is_interrupted():
 
 def test_per_state_dwell_times():
     machine = ExecutionStateMachine(
-        _thresholds(), min_dwell_down={"pressured": 5.0, "dislocated": 50.0, "safe": 50.0})
+        _thresholds(), min_dwell_down={"pressured": 5.0, "dislocated": 50.0, "safe": 50.0}
+    )
     machine.step(0.0, 1.2)
     machine.step(1.0, 0.0)
     assert machine.step(6.0, 0.0) is calm
@@ -236,36 +249,54 @@ def test_override_validation():
 # ---------------------------------------------------------------- configuration errors
 
 
-@pytest.mark.parametrize(("thresholds", "field"), [
-    ({**_thresholds(), "pressured": StateThresholds(1.0, 1.0)},
-     r"thresholds\.pressured\.downgrade"),
-    ({**_thresholds(), "dislocated": StateThresholds(0.9, 0.6)},
-     r"thresholds\.dislocated\.upgrade"),
-    ({**_thresholds(), "safe": StateThresholds(3.0, 1.0)}, r"thresholds\.safe\.downgrade"),
-    ({**_thresholds(), "safe": StateThresholds(3.0, 2.5, 10.0, None)},
-     r"thresholds\.safe\.tail_upgrade_bps"),
-    ({**_thresholds(), "safe": StateThresholds(3.0, 2.5, 10.0, 12.0)},
-     r"thresholds\.safe\.tail_downgrade_bps"),
-    ({"pressured": StateThresholds(1.0, 0.5), "dislocated": StateThresholds(2.0, 1.5)},
-     "missing"),
-    ({**_thresholds(), "calm": StateThresholds(0.5, 0.1)}, r"thresholds\.calm"),
-    ({**_thresholds(), "panic": StateThresholds(9.0, 8.0)}, "unknown state"),
-    ({**_thresholds(), "safe": {"upgrade": 3.0, "downgrade": float("nan")}},
-     r"thresholds\.safe\.downgrade"),
-])
+@pytest.mark.parametrize(
+    ("thresholds", "field"),
+    [
+        (
+            {**_thresholds(), "pressured": StateThresholds(1.0, 1.0)},
+            r"thresholds\.pressured\.downgrade",
+        ),
+        (
+            {**_thresholds(), "dislocated": StateThresholds(0.9, 0.6)},
+            r"thresholds\.dislocated\.upgrade",
+        ),
+        ({**_thresholds(), "safe": StateThresholds(3.0, 1.0)}, r"thresholds\.safe\.downgrade"),
+        (
+            {**_thresholds(), "safe": StateThresholds(3.0, 2.5, 10.0, None)},
+            r"thresholds\.safe\.tail_upgrade_bps",
+        ),
+        (
+            {**_thresholds(), "safe": StateThresholds(3.0, 2.5, 10.0, 12.0)},
+            r"thresholds\.safe\.tail_downgrade_bps",
+        ),
+        (
+            {"pressured": StateThresholds(1.0, 0.5), "dislocated": StateThresholds(2.0, 1.5)},
+            "missing",
+        ),
+        ({**_thresholds(), "calm": StateThresholds(0.5, 0.1)}, r"thresholds\.calm"),
+        ({**_thresholds(), "panic": StateThresholds(9.0, 8.0)}, "unknown state"),
+        (
+            {**_thresholds(), "safe": {"upgrade": 3.0, "downgrade": float("nan")}},
+            r"thresholds\.safe\.downgrade",
+        ),
+    ],
+)
 def test_inconsistent_thresholds_are_refused_naming_the_field(thresholds, field):
     with pytest.raises(ValueError, match=field):
         ExecutionStateMachine(thresholds)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"k_up": 0}, "k_up"),
-    ({"min_dwell_down": -1.0}, "min_dwell_down"),
-    ({"min_dwell_down": {"pressured": 1.0}}, "min_dwell_down"),
-    ({"hysteresis": "yes"}, "hysteresis"),
-    ({"initial_state": "panic"}, "initial_state"),
-    ({"policies": {"panic": StatePolicy()}}, "policies"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"k_up": 0}, "k_up"),
+        ({"min_dwell_down": -1.0}, "min_dwell_down"),
+        ({"min_dwell_down": {"pressured": 1.0}}, "min_dwell_down"),
+        ({"hysteresis": "yes"}, "hysteresis"),
+        ({"initial_state": "panic"}, "initial_state"),
+        ({"policies": {"panic": StatePolicy()}}, "policies"),
+    ],
+)
 def test_bad_machine_settings_are_refused(kwargs, field):
     with pytest.raises(ValueError, match=field):
         ExecutionStateMachine(_thresholds(), **kwargs)
@@ -298,8 +329,11 @@ def test_occupancy_counts_time_in_each_state():
 
 def _window(rng, n=200, p95_shift=0.0, completion=0.95, queue_loss=0.1):
     slippage = rng.normal(5.0, 3.0, n) + p95_shift
-    return (slippage, np.clip(rng.normal(completion, 0.02, n), 0, 1),
-            np.clip(rng.normal(queue_loss, 0.02, n), 0, 1))
+    return (
+        slippage,
+        np.clip(rng.normal(completion, 0.02, n), 0, 1),
+        np.clip(rng.normal(queue_loss, 0.02, n), 0, 1),
+    )
 
 
 def test_canary_passes_when_nothing_degrades():
@@ -311,11 +345,14 @@ def test_canary_passes_when_nothing_degrades():
     assert decision.sufficient and not decision.rollback and decision.tripped == ()
 
 
-@pytest.mark.parametrize(("kwargs", "gate_name"), [
-    ({"p95_shift": 10.0}, "p95"),
-    ({"completion": 0.80}, "completion"),
-    ({"queue_loss": 0.30}, "queue_loss"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "gate_name"),
+    [
+        ({"p95_shift": 10.0}, "p95"),
+        ({"completion": 0.80}, "completion"),
+        ({"queue_loss": 0.30}, "queue_loss"),
+    ],
+)
 def test_each_canary_gate_trips_on_its_own(kwargs, gate_name):
     rng = np.random.default_rng(1)
     gate = CanaryGate(p95_limit_bps=15.0, completion_drop=0.05, queue_loss_jump=0.1)

@@ -39,12 +39,15 @@ def test_gamma_pressure_parameters_and_broadcasting():
     assert gamma_pressure(-1e6, 0.0, gex_scale=5e5) == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"concentration": 1.5}, "concentration"),
-    ({"gex_scale": 0.0}, "gex_scale"),
-    ({"pin_weight": -1.0}, "pin_weight"),
-    ({"observer_gex_near_spot": np.nan}, "observer_gex_near_spot"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"concentration": 1.5}, "concentration"),
+        ({"gex_scale": 0.0}, "gex_scale"),
+        ({"pin_weight": -1.0}, "pin_weight"),
+        ({"observer_gex_near_spot": np.nan}, "observer_gex_near_spot"),
+    ],
+)
 def test_gamma_pressure_rejects_bad_input(kwargs, field):
     args = {"observer_gex_near_spot": 0.0, "concentration": 0.0, **kwargs}
     with pytest.raises(ValueError, match=field):
@@ -82,15 +85,22 @@ def test_spot_velocity_per_observation_side():
     assert v[2] > 0  # a falling price is against a seller
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"times": [0.0, 2.0, 1.0]}, "times"),
-    ({"prices": [100.0, -1.0, 100.0]}, "prices"),
-    ({"window_seconds": 0.0}, "window_seconds"),
-    ({"desk_side": 0}, "desk_side"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"times": [0.0, 2.0, 1.0]}, "times"),
+        ({"prices": [100.0, -1.0, 100.0]}, "prices"),
+        ({"window_seconds": 0.0}, "window_seconds"),
+        ({"desk_side": 0}, "desk_side"),
+    ],
+)
 def test_spot_velocity_rejects_bad_input(kwargs, field):
-    args = {"times": [0.0, 1.0, 2.0], "prices": [100.0, 100.0, 100.0], "window_seconds": 1.0,
-            **kwargs}
+    args = {
+        "times": [0.0, 1.0, 2.0],
+        "prices": [100.0, 100.0, 100.0],
+        "window_seconds": 1.0,
+        **kwargs,
+    }
     with pytest.raises(ValueError, match=field):
         spot_velocity(**args)
 
@@ -127,13 +137,16 @@ def test_overlapping_event_windows_take_the_largest_weight():
     assert expiry_proximity(1e9, 0.0, windows, 10.0, event_lead_seconds=0.0) == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"seconds_to_expiry": -1.0}, "seconds_to_expiry"),
-    ({"oi_weight": 1.2}, "oi_weight"),
-    ({"event_windows": [(10.0, 5.0)]}, r"event_windows\[0\]"),
-    ({"event_windows": [(1.0,)]}, r"event_windows\[0\]"),
-    ({"floor_hours": 0.0}, "floor_hours"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"seconds_to_expiry": -1.0}, "seconds_to_expiry"),
+        ({"oi_weight": 1.2}, "oi_weight"),
+        ({"event_windows": [(10.0, 5.0)]}, r"event_windows\[0\]"),
+        ({"event_windows": [(1.0,)]}, r"event_windows\[0\]"),
+        ({"floor_hours": 0.0}, "floor_hours"),
+    ],
+)
 def test_expiry_proximity_rejects_bad_input(kwargs, field):
     args = {"seconds_to_expiry": 3600.0, "oi_weight": 0.5, **kwargs}
     with pytest.raises(ValueError, match=field):
@@ -169,9 +182,15 @@ def test_book_stress_weights_combine_parts():
     np.testing.assert_allclose(out, [0.0, 1.0])
 
 
-@pytest.mark.parametrize(("index", "field"), [
-    (1, "spread_baseline"), (3, "top_depth_prev"), (4, "dt"), (6, "window"),
-])
+@pytest.mark.parametrize(
+    ("index", "field"),
+    [
+        (1, "spread_baseline"),
+        (3, "top_depth_prev"),
+        (4, "dt"),
+        (6, "window"),
+    ],
+)
 def test_book_stress_rejects_bad_input(index, field):
     args = [0.02, 0.02, 500, 500, 1.0, 10, 10.0]
     args[index] = -1.0
@@ -238,11 +257,16 @@ def test_scaler_window_forgets_old_regime():
     assert scaler.center == pytest.approx(10.0)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"window": 2}, "window"), ({"min_history": 0}, "min_history"),
-    ({"z_clip": 0.0}, "z_clip"), ({"default_scale": -1.0}, "default_scale"),
-    ({"min_scale": -1.0}, "min_scale"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"window": 2}, "window"),
+        ({"min_history": 0}, "min_history"),
+        ({"z_clip": 0.0}, "z_clip"),
+        ({"default_scale": -1.0}, "default_scale"),
+        ({"min_scale": -1.0}, "min_scale"),
+    ],
+)
 def test_scaler_rejects_bad_settings(kwargs, field):
     with pytest.raises(ValueError, match=field):
         RobustScaler(**kwargs)
@@ -271,16 +295,18 @@ def test_pure_combination_mapping_and_array_forms():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(-5, 5), min_size=4, max_size=4),
-       st.lists(st.floats(0, 3), min_size=4, max_size=4))
+@given(
+    st.lists(st.floats(-5, 5), min_size=4, max_size=4),
+    st.lists(st.floats(0, 3), min_size=4, max_size=4),
+)
 def test_pure_combination_is_linear(z, w):
     comps = dict(zip(COMPONENTS, z, strict=True))
     weights = dict(zip(COMPONENTS, w, strict=True))
-    assert hedge_pressure_index(comps, weights) == pytest.approx(
-        float(np.dot(z, w)), abs=1e-9)
+    assert hedge_pressure_index(comps, weights) == pytest.approx(float(np.dot(z, w)), abs=1e-9)
     doubled = {k: 2 * v for k, v in comps.items()}
     assert hedge_pressure_index(doubled, weights) == pytest.approx(
-        2 * hedge_pressure_index(comps, weights), abs=1e-9)
+        2 * hedge_pressure_index(comps, weights), abs=1e-9
+    )
 
 
 def _calm_run(index: HedgePressureIndex, n: int, seed: int = 0) -> None:
@@ -305,8 +331,9 @@ def test_weights_change_the_index_and_zero_drops_a_component():
     _calm_run(plain, 200)
     a = heavy.step(200.0, 2.0, 0.0, 0.0, 50.0)
     b = plain.step(200.0, 2.0, 0.0, 0.0, 50.0)
-    assert a.hpi == pytest.approx(3 * a.z["gamma_pressure"] + a.z["spot_velocity"]
-                                  + a.z["expiry_proximity"])
+    assert a.hpi == pytest.approx(
+        3 * a.z["gamma_pressure"] + a.z["spot_velocity"] + a.z["expiry_proximity"]
+    )
     assert a.z == b.z  # same history, same scaling: only the weights differ
     assert b.hpi - a.hpi == pytest.approx(b.z["book_stress"] - 2 * b.z["gamma_pressure"])
     assert b.z["book_stress"] > 3.0
@@ -320,9 +347,13 @@ def test_fallbacks_set_the_early_scale():
 
 
 def test_slope_of_a_linear_ramp():
-    index = HedgePressureIndex(dict.fromkeys(COMPONENTS[1:], 0.0), min_history=1000,
-                               fallbacks={"gamma_pressure": (0.0, 1.0)}, z_clip=100.0,
-                               slope_window_seconds=30.0)
+    index = HedgePressureIndex(
+        dict.fromkeys(COMPONENTS[1:], 0.0),
+        min_history=1000,
+        fallbacks={"gamma_pressure": (0.0, 1.0)},
+        z_clip=100.0,
+        slope_window_seconds=30.0,
+    )
     readings = [index.step(float(t), 0.01 * t, 0.0, 0.0, 0.0) for t in range(100)]
     assert readings[-1].slope == pytest.approx(0.6)  # 0.01 per second = 0.6 per minute
     assert readings[0].slope == 0.0
@@ -331,8 +362,9 @@ def test_slope_of_a_linear_ramp():
 def test_step_many_frame_and_time_order():
     index = HedgePressureIndex(min_history=5)
     n = 20
-    frame = index.step_many(np.arange(n, dtype=float), np.zeros(n), np.ones(n), np.zeros(n),
-                            np.zeros(n))
+    frame = index.step_many(
+        np.arange(n, dtype=float), np.zeros(n), np.ones(n), np.zeros(n), np.zeros(n)
+    )
     assert len(frame) == n
     assert {"time", "hpi", "hpi_slope", "z_gamma_pressure", "raw_book_stress"} <= set(frame)
     with pytest.raises(ValueError, match="non-decreasing"):

@@ -27,18 +27,32 @@ from market.execution.slippage_model import (
 def synthetic(n: int, seed: int, hedge_scale: float = 1.0) -> tuple[pd.DataFrame, np.ndarray]:
     """y = base(X) + hedge(HPI) + heteroscedastic heavy-tailed noise, with known structure."""
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({
-        "spread_bps": rng.uniform(1, 5, n), "depth": rng.lognormal(8, 0.5, n),
-        "imbalance": rng.uniform(-1, 1, n), "volatility": rng.uniform(0.1, 0.5, n),
-        "participation": rng.uniform(0.01, 0.2, n), "latency_ms": rng.uniform(0.5, 5, n),
-        "hpi": rng.normal(0, 1, n), "hpi_slope": rng.normal(0, 1, n),
-        "urgency": rng.uniform(0, 1, n), "queue_fragility": rng.uniform(0, 1, n),
-        "seconds_to_expiry": rng.uniform(0, 200_000, n),
-    })
-    base = (0.5 * X.spread_bps + 30 * X.participation + 10 * X.volatility - 1e-4 * X.depth
-            + X.imbalance + 0.2 * X.latency_ms)
-    hedge = hedge_scale * (2.0 * X.hpi + 2.0 * X.hpi * X.queue_fragility
-                           + 1.0 * X.hpi * (X.seconds_to_expiry < 3600))
+    X = pd.DataFrame(
+        {
+            "spread_bps": rng.uniform(1, 5, n),
+            "depth": rng.lognormal(8, 0.5, n),
+            "imbalance": rng.uniform(-1, 1, n),
+            "volatility": rng.uniform(0.1, 0.5, n),
+            "participation": rng.uniform(0.01, 0.2, n),
+            "latency_ms": rng.uniform(0.5, 5, n),
+            "hpi": rng.normal(0, 1, n),
+            "hpi_slope": rng.normal(0, 1, n),
+            "urgency": rng.uniform(0, 1, n),
+            "queue_fragility": rng.uniform(0, 1, n),
+            "seconds_to_expiry": rng.uniform(0, 200_000, n),
+        }
+    )
+    base = (
+        0.5 * X.spread_bps
+        + 30 * X.participation
+        + 10 * X.volatility
+        - 1e-4 * X.depth
+        + X.imbalance
+        + 0.2 * X.latency_ms
+    )
+    hedge = hedge_scale * (
+        2.0 * X.hpi + 2.0 * X.hpi * X.queue_fragility + 1.0 * X.hpi * (X.seconds_to_expiry < 3600)
+    )
     noise = (0.5 + 4 * X.volatility) * rng.standard_t(5, n)
     return X, (base + hedge + noise).to_numpy()
 
@@ -58,7 +72,8 @@ def test_intercept_only_fit_is_the_sample_quantile():
     for tau in (0.5, 0.9):
         beta = fit_linear_quantile(np.ones((401, 1)), y, tau)
         assert pinball_loss(y, beta[0], tau) == pytest.approx(
-            pinball_loss(y, np.quantile(y, tau, method="inverted_cdf"), tau), rel=1e-9)
+            pinball_loss(y, np.quantile(y, tau, method="inverted_cdf"), tau), rel=1e-9
+        )
 
 
 def test_linear_fit_is_a_minimum_of_the_check_loss():
@@ -74,7 +89,8 @@ def test_linear_fit_is_a_minimum_of_the_check_loss():
     # Without an intercept column, only scaling is applied and the fit still minimises.
     no_const = fit_linear_quantile(X[:, 1:], y, 0.5)
     assert pinball_loss(y, X[:, 1:] @ no_const, 0.5) <= pinball_loss(
-        y, X[:, 1:] @ (no_const * 1.01), 0.5)
+        y, X[:, 1:] @ (no_const * 1.01), 0.5
+    )
 
 
 def test_solver_rejects_bad_input():
@@ -95,13 +111,14 @@ def test_hedge_layer_beats_baseline_out_of_sample(fitted):
     table = compare_models(y_test, fitted.predictions_by_model(X_test))
     wide = table.pivot_table(index=["metric", "quantile"], columns="model", values="value")
     for tau in (0.5, 0.9, 0.95):
-        assert wide.loc[("pinball", tau), "baseline+hedge"] < \
-            0.8 * wide.loc[("pinball", tau), "baseline"]
+        assert (
+            wide.loc[("pinball", tau), "baseline+hedge"]
+            < 0.8 * wide.loc[("pinball", tau), "baseline"]
+        )
         assert wide.loc[("calibration_error", tau), "baseline+hedge"] < 0.03
     # In the rows it ranks as riskiest, the p95 forecast is still exceeded about 5% of the time.
     assert 0.02 < wide.loc[("tail_bucket_exceedance", 0.95), "baseline+hedge"] < 0.09
-    assert wide.loc[("tail_bucket_cvar95", 0.95), "baseline+hedge"] > \
-        cvar95(y_test)
+    assert wide.loc[("tail_bucket_cvar95", 0.95), "baseline+hedge"] > cvar95(y_test)
 
 
 def test_layer_b_finds_the_planted_hedge_structure(fitted):
@@ -125,8 +142,10 @@ def test_use_hedge_false_is_layer_a_alone(fitted):
     np.testing.assert_allclose(base, np.sort(raw_base, axis=1)[:, 2])
     unsorted = TwoLayerQuantileModel(rearrange=False)
     unsorted.baseline_coef_, unsorted.hedge_coef_ = fitted.baseline_coef_, fitted.hedge_coef_
-    np.testing.assert_allclose(unsorted.predict(X, 0.95) - unsorted.predict(X, 0.95, False),
-                               fitted.hedge_contribution(X, 0.95))
+    np.testing.assert_allclose(
+        unsorted.predict(X, 0.95) - unsorted.predict(X, 0.95, False),
+        fitted.hedge_contribution(X, 0.95),
+    )
 
 
 def test_rearranged_quantiles_never_cross(fitted):
@@ -139,8 +158,9 @@ def test_feature_names_and_buckets_are_configurable():
     X, y = synthetic(1500, seed=5)
     X = X.rename(columns={"hpi": "pressure", "latency_ms": "lat"})
     spec = HedgeFeatureSpec(hpi="pressure", expiry_bucket_edges=(7200.0,))
-    model = TwoLayerQuantileModel(baseline_features=("spread_bps", "volatility", "lat"),
-                                  hedge=spec, quantiles=(0.9,)).fit(X, y)
+    model = TwoLayerQuantileModel(
+        baseline_features=("spread_bps", "volatility", "lat"), hedge=spec, quantiles=(0.9,)
+    ).fit(X, y)
     assert model.hedge_coef_[0.9].shape == (6,)
     assert model.baseline_coef_[0.9].shape == (4,)
     assert spec.feature_names()[-1] == "hpi_x_expiry_7200_infs"
@@ -180,8 +200,11 @@ def test_pinball_loss_hand_example():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.integers(0, 30), min_size=30, max_size=120), st.integers(1, 4),
-       st.sampled_from([0.0, 2.0]))
+@given(
+    st.lists(st.integers(0, 30), min_size=30, max_size=120),
+    st.integers(1, 4),
+    st.sampled_from([0.0, 2.0]),
+)
 def test_rolling_splits_never_leak(raw_times, n_splits, gap):
     times = np.array(raw_times, dtype=float)
     try:
@@ -248,7 +271,7 @@ def test_decile_monotonicity_alarm():
     assert len(healthy.table) == 10 and healthy.table["n"].sum() == 3000
     broken = decile_monotonicity(hpi, rng.normal(0, 1, 3000))  # the proxy no longer explains
     assert broken.alarm
-    u_shaped = decile_monotonicity(hpi, hpi ** 2 + rng.normal(0, 0.1, 3000))
+    u_shaped = decile_monotonicity(hpi, hpi**2 + rng.normal(0, 0.1, 3000))
     assert u_shaped.alarm
     strict = decile_monotonicity(hpi, 0.05 * hpi + rng.normal(0, 0.01, 3000), min_spread_bps=1.0)
     assert strict.alarm and strict.spearman > 0.9

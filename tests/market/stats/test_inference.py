@@ -21,9 +21,13 @@ def test_t_interval_hand_example():
 
 
 def test_t_interval_vectorised_ignores_nan_and_needs_two_values():
-    x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0],
-                  [2.0, np.nan, 4.0, np.nan, 6.0],
-                  [7.0, np.nan, np.nan, np.nan, np.nan]])
+    x = np.array(
+        [
+            [1.0, 2.0, 3.0, 4.0, 5.0],
+            [2.0, np.nan, 4.0, np.nan, 6.0],
+            [7.0, np.nan, np.nan, np.nan, np.nan],
+        ]
+    )
     iv = t_interval(x, level=0.9)
     np.testing.assert_array_equal(iv.n, [5, 3, 1])
     np.testing.assert_allclose(iv.mean, [3.0, 4.0, 7.0])
