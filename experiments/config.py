@@ -157,7 +157,18 @@ class RulesConfig(Validated):
     stop_reference: str = param(
         "step",
         choices=StopLogic.REFERENCES,
-        doc="`step` (the last price at each step) or `order` (the touch each incoming order meets)",
+        doc="`window` (CME velocity logic: the prints of the last `stop_lookback_seconds`), "
+        "`step` (the last price at each step) or `order` (the touch each incoming order "
+        "meets)",
+    )
+    stop_lookback_seconds: float = param(
+        1.0,
+        lo=0.0,
+        hi=3600.0,
+        lo_open=True,
+        unit="s",
+        doc="lookback of the `window` reference: a print more than `stop_max_move` from any "
+        "print of this long ago or since pauses trading",
     )
 
     def check(self) -> None:

@@ -233,6 +233,7 @@ class HedgeLoopModel(mesa.Model):
                 pause_seconds=r.stop_pause_seconds,
                 tick_size=tick,
                 reference=r.stop_reference,
+                lookback_seconds=r.stop_lookback_seconds,
             )
         return rules
 

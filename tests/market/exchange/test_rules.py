@@ -460,10 +460,95 @@ def test_stop_logic_threshold_change_mid_run_moves_the_sweep_limit():
     assert book.sweep_limit == (50, "StopLogic")
 
 
+def window_rule(max_move: float = 1.0, lookback: float = 1.0) -> StopLogic:
+    return StopLogic(
+        max_move=max_move,
+        pause_seconds=5.0,
+        tick_size=0.01,
+        reference="window",
+        lookback_seconds=lookback,
+    )
+
+
+def test_stop_logic_window_band_keeps_prints_within_max_move_of_the_whole_lookback():
+    book, rule = OrderBook(0.01), window_rule()
+    step(rule, book, 0.0)
+    assert book.band("halt", "StopLogic") == (None, None)  # no print yet
+    print_at(book, 10000, 1.0)
+    print_at(book, 10050, 1.5)
+    step(rule, book, 2.0)
+    # no print may lie more than 1.00 from 100.00 or from 100.50
+    assert rule.window_range() == (10000, 10050)
+    assert book.band("halt", "StopLogic") == (9950, 10100)
+    # 100.00 printed more than a lookback ago: the price in force then still counts, the
+    # prints before it no longer do
+    print_at(book, 10020, 2.5)
+    step(rule, book, 3.0)
+    assert rule.window_range() == (10020, 10050)
+    assert book.band("halt", "StopLogic") == (9950, 10120)
+    step(rule, book, 10.0)  # nothing traded for a while: the last price
+    assert rule.window_range() == (10020, 10020)
+    assert book.band("halt", "StopLogic") == (9920, 10120)
+
+
+def test_stop_logic_window_pause_cancels_only_the_triggering_order_remainder():
+    book, rule = OrderBook(0.01), window_rule()
+    print_at(book, 10000, 1.0)
+    step(rule, book, 1.0)
+    bids_from(book, 9990, 9800, step=10, qty=10)  # 20 resting bids, 99.90 .. 98.00
+    resting = book.level_orders(BUY, 9850)
+    book.now = 1.4
+    sweep = book.ioc(9, SELL, 9500, 500)  # would trade down to 98.00
+    assert book.halted and book.band_breach == 9890  # 98.90 is 1.10 below 100.00
+    assert book.remaining(sweep) == 0  # its remainder is cancelled
+    assert min(t.price for t in book.trades) == 9900
+    assert book.level_orders(BUY, 9850) == resting  # resting orders are untouched
+    step(rule, book, 2.0)
+    assert book.halt_reason == "StopLogic" and rule.pause_until == pytest.approx(6.4)
+    assert "from a print of the last 1 s" in rule.events[0].detail
+    book.limit(3, SELL, 9860, 5)  # held for the reopening auction
+    step(rule, book, 6.4)
+    assert not book.halted
+    auction = book.trades[-1].price
+    assert auction == 9890 and rule.window_range() == (auction, auction)  # nearest the last
+    assert book.band("halt", "StopLogic") == (auction - 100, auction + 100)
+    assert [e.kind for e in rule.events] == ["pause", "reopen"]
+
+
+def test_stop_logic_window_pauses_when_prints_between_calls_moved_too_far():
+    book, rule = OrderBook(0.01), window_rule()
+    print_at(book, 10000, 1.0)
+    step(rule, book, 1.0)  # band 99.00 .. 101.00
+    print_at(book, 10090, 1.3)  # each print inside the band,
+    print_at(book, 9920, 1.6)  # together 1.70 within the second
+    assert not book.halted
+    step(rule, book, 2.0)
+    assert book.halted and book.halt_reason == "StopLogic"
+    assert rule.pause_until == pytest.approx(7.0)
+    assert "moved 1.7 within 1 s" in rule.events[0].detail
+
+
+def test_stop_logic_window_restarts_after_another_rules_halt():
+    book, rule = OrderBook(0.01), window_rule()
+    print_at(book, 10000, 1.0)
+    step(rule, book, 1.0)
+    book.halt("LULD")  # someone else's pause
+    step(rule, book, 2.0)
+    assert rule.window_range() is None
+    book.limit(1, BUY, 10300, 5)
+    book.limit(2, SELL, 10300, 5)
+    book.now = 3.0
+    book.reopen()  # auction at 103.00, far from 100.00
+    step(rule, book, 3.0)
+    assert not book.halted and rule.window_range() == (10300, 10300)
+    assert book.band("halt", "StopLogic") == (10200, 10400)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"reference": "print"}, "reference must be one of step, order"),
+        ({"reference": "print"}, "reference must be one of window, step, order"),
+        ({"lookback_seconds": 0.0}, "lookback_seconds must be a positive"),
         ({"max_move": 0.0}, "max_move must be a positive"),
         ({"pause_seconds": -5.0}, "pause_seconds must be a positive"),
         ({"tick_size": True}, "tick_size must be a positive"),
