@@ -136,41 +136,8 @@ class HedgeLoopModel(mesa.Model):
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
         m = cfg.market
-        self.tick = m.tick_size
-        self.initial_price = m.initial_price
-        self.expiry_days = tuple(m.chain.expiry_days)
-        self.dt = m.step_seconds
-        self.days = cfg.scenario.days
-        self.scheduled_event_times = tuple(scheduled_times(cfg.scenario.events))
-        self.n_steps = round(self.days * SECONDS_PER_DAY / self.dt)
-        self.steps_per_day = round(SECONDS_PER_DAY / self.dt)
-        self.now = 0.0
-        self.day = 0
-        self.fundamental = m.initial_price
-        self.prev_close = m.initial_price
-        self.closes: list[float] = []
-
-        self.book = OrderBook(tick_size=m.tick_size)
-        self.rules = self._build_rules()
-        calls = self.rules.get("auctions")
-        self.venue = Venue(self.book, self.rules.values(), calls=calls)  # clearing wired below
-        self.book_view: BookView = self.venue.view
-        self.state = MarketState(
-            self.book, m.initial_price, self.dt, self.n_steps, initial_vol=m.surface.atm_vol
-        )
-        self.surface = VolSurface.from_params(
-            atm_vol=m.surface.atm_vol,
-            skew=m.surface.skew,
-            curvature=m.surface.curvature,
-            term_slope=m.surface.term_slope,
-        )
-        self.chain = OptionChain.listed(
-            spot=m.initial_price,
-            strikes_pct=100.0 * m.chain.strike_step_pct * m.chain.n_strikes_each_side,
-            expiry_days=list(m.chain.expiry_days),
-            strike_step=m.initial_price * m.chain.strike_step_pct,
-            multiplier=m.chain.multiplier,
-        )
+        self._init_calendar()
+        self._build_market()
         self.populations: dict[str, Population] = {}
         self._build_populations()
         self.clearing = self._build_clearing()
@@ -203,6 +170,51 @@ class HedgeLoopModel(mesa.Model):
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ wiring
+    def _init_calendar(self) -> None:
+        """The run's fixed quantities (tick, step, days, the public calendar) and the clock and
+        prices at the first open."""
+        cfg = self.cfg
+        m = cfg.market
+        self.tick = m.tick_size
+        self.initial_price = m.initial_price
+        self.expiry_days = tuple(m.chain.expiry_days)
+        self.dt = m.step_seconds
+        self.days = cfg.scenario.days
+        self.scheduled_event_times = tuple(scheduled_times(cfg.scenario.events))
+        self.n_steps = round(self.days * SECONDS_PER_DAY / self.dt)
+        self.steps_per_day = round(SECONDS_PER_DAY / self.dt)
+        self.now = 0.0
+        self.day = 0
+        self.fundamental = m.initial_price
+        self.prev_close = m.initial_price
+        self.closes: list[float] = []
+
+    def _build_market(self) -> None:
+        """The book with its venue and rules (clearing is wired once the participants exist),
+        the observed market state, the implied-vol surface and the listed option chain."""
+        m = self.cfg.market
+        self.book = OrderBook(tick_size=m.tick_size)
+        self.rules = self._build_rules()
+        calls = self.rules.get("auctions")
+        self.venue = Venue(self.book, self.rules.values(), calls=calls)  # clearing wired later
+        self.book_view: BookView = self.venue.view
+        self.state = MarketState(
+            self.book, m.initial_price, self.dt, self.n_steps, initial_vol=m.surface.atm_vol
+        )
+        self.surface = VolSurface.from_params(
+            atm_vol=m.surface.atm_vol,
+            skew=m.surface.skew,
+            curvature=m.surface.curvature,
+            term_slope=m.surface.term_slope,
+        )
+        self.chain = OptionChain.listed(
+            spot=m.initial_price,
+            strikes_pct=100.0 * m.chain.strike_step_pct * m.chain.n_strikes_each_side,
+            expiry_days=list(m.chain.expiry_days),
+            strike_step=m.initial_price * m.chain.strike_step_pct,
+            multiplier=m.chain.multiplier,
+        )
+
     def _build_rules(self) -> dict:
         r = self.cfg.market.rules
         tick = self.cfg.market.tick_size

@@ -276,7 +276,6 @@ class HPIObserver:
             return
         self._pending = []
         cfg = self.cfg
-        world = self.world
         cols = list(zip(*rows, strict=True))
         times = np.asarray(cols[0])
         steps = np.asarray(cols[1], dtype=np.int64)
@@ -292,30 +291,8 @@ class HPIObserver:
         gp = np.atleast_1d(
             gamma_pressure(gex_near, conc, gex_scale=cfg.gex_scale, pin_weight=cfg.pin_weight)
         )
-        # velocity over the step-by-step mid tape, exactly as spot_velocity defines it
-        k = max(1, round(cfg.velocity_window_s / world.dt))
-        first = max(int(steps[0]) - k, 0)
-        tape_steps = np.arange(first, int(steps[-1]) + 1)
-        tape_v = spot_velocity(
-            tape_steps * world.dt,
-            world.state.mids[first : steps[-1] + 1],
-            k * world.dt,
-            desk_side=1,
-        )
-        v = tape_v[steps - first]
-        sv = np.where(sides != 0, sides * v, np.abs(v))
-        no_expiry = ~np.isfinite(tte)
-        ep = np.atleast_1d(
-            expiry_proximity(
-                np.where(no_expiry, SECONDS_PER_YEAR, tte),
-                np.where(no_expiry, 0.0, oi_w),
-                self.event_windows,
-                times,
-                floor_hours=cfg.expiry_floor_hours,
-                event_bump=cfg.event_bump,
-                event_lead_seconds=cfg.event_lead_s,
-            )
-        )
+        sv = self._signed_velocity(steps, sides)
+        ep = self._expiry_proximity(times, tte, oi_w)
         bs = self._stress(spread, base, depth, prev, dt, cancels, span, cancel_base)
         for i in range(len(rows)):
             reading = self.index.step(
@@ -342,6 +319,41 @@ class HPIObserver:
                     tail,
                 )
             )
+
+    def _signed_velocity(self, steps: np.ndarray, sides: np.ndarray) -> np.ndarray:
+        """Spot velocity at each observation's step, signed by the desk's side then (absolute
+        for an idle desk); computed over the step-by-step mid tape, exactly as
+        :func:`spot_velocity` defines it."""
+        cfg = self.cfg
+        world = self.world
+        k = max(1, round(cfg.velocity_window_s / world.dt))
+        first = max(int(steps[0]) - k, 0)
+        tape_steps = np.arange(first, int(steps[-1]) + 1)
+        tape_v = spot_velocity(
+            tape_steps * world.dt,
+            world.state.mids[first : steps[-1] + 1],
+            k * world.dt,
+            desk_side=1,
+        )
+        v = tape_v[steps - first]
+        return np.where(sides != 0, sides * v, np.abs(v))
+
+    def _expiry_proximity(self, times: np.ndarray, tte: np.ndarray, oi_w: np.ndarray) -> np.ndarray:
+        """Expiry proximity of each observation; one with no expiry ahead (``tte`` not finite)
+        counts as a year away with no open-interest weight, leaving only the event windows."""
+        cfg = self.cfg
+        no_expiry = ~np.isfinite(tte)
+        return np.atleast_1d(
+            expiry_proximity(
+                np.where(no_expiry, SECONDS_PER_YEAR, tte),
+                np.where(no_expiry, 0.0, oi_w),
+                self.event_windows,
+                times,
+                floor_hours=cfg.expiry_floor_hours,
+                event_bump=cfg.event_bump,
+                event_lead_seconds=cfg.event_lead_s,
+            )
+        )
 
     def _stress(self, spread, base, depth, prev, dt, cancels, span, cancel_base) -> np.ndarray:
         # book_stress takes one calm cancel rate; the learned baseline moves slowly, so rows are

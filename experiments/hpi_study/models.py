@@ -48,6 +48,9 @@ DRIFT_FEATURES = (
     "hpi",
 )
 
+#: the two-layer model's variants compared in validation (Layer A alone, and with Layer B)
+MODEL_NAMES = ("baseline", "baseline+hedge")
+
 
 def child_dataset(children: pd.DataFrame) -> pd.DataFrame:
     """Filled children with ``study_time`` (session index * 23,400 + decision time, the order of
@@ -116,18 +119,19 @@ def fit_two_layer(study: HPIStudyConfig, train: pd.DataFrame, y) -> TwoLayerQuan
     ).fit(train, y)
 
 
-def model_validation(study: HPIStudyConfig, data: pd.DataFrame) -> dict:
-    """Rolling-split and holdout validation of the two-layer model on the child dataset."""
-    y = data["slippage_bps"].to_numpy(float)
+def _rolling_validation(
+    study: HPIStudyConfig, data: pd.DataFrame, y: np.ndarray
+) -> tuple[dict, list[dict]]:
+    """Out-of-sample quantile predictions of each model on the rolling time splits (NaN where a
+    row is never tested) and one pinball/coverage row per (split, model, quantile)."""
     quantiles = DEFAULT_QUANTILES
-    names = ("baseline", "baseline+hedge")
-    oos = {m: {q: np.full(len(data), np.nan) for q in quantiles} for m in names}
+    oos = {m: {q: np.full(len(data), np.nan) for q in quantiles} for m in MODEL_NAMES}
     split_rows = []
     splits = rolling_time_splits(data["study_time"].to_numpy(float), study.n_splits)
     for k, (train, test) in enumerate(splits):
         model = fit_two_layer(study, data.iloc[train], y[train])
         preds = model.predictions_by_model(data.iloc[test])
-        for m in names:
+        for m in MODEL_NAMES:
             for q in quantiles:
                 oos[m][q][test] = preds[m][q]
                 split_rows.append(
@@ -141,21 +145,20 @@ def model_validation(study: HPIStudyConfig, data: pd.DataFrame) -> dict:
                         "observed": float(np.mean(y[test] <= preds[m][q])),
                     }
                 )
-    tested = np.isfinite(oos["baseline"][quantiles[0]])
-    y_t = y[tested]
-    oos_t = {m: {q: oos[m][q][tested] for q in quantiles} for m in names}
-    calib = pd.concat(
-        [calibration_table(y_t, oos_t[m]).assign(model=m) for m in names], ignore_index=True
-    )
-    comparison = compare_models(y_t, oos_t)
+    return oos, split_rows
+
+
+def _event_class_holdouts(study: HPIStudyConfig, data: pd.DataFrame, y: np.ndarray) -> list[dict]:
+    """One row per (held-out event class, model, quantile): each non-calm class predicted by a
+    model fitted on all the other rows."""
     holdouts = []
     classes = data["event_class"].to_numpy(object)
     for held in sorted(set(classes) - {"calm"}):
         train, test = event_class_holdout(classes, held)
         model = fit_two_layer(study, data.iloc[train], y[train])
         preds = model.predictions_by_model(data.iloc[test])
-        for m in names:
-            for q in quantiles:
+        for m in MODEL_NAMES:
+            for q in DEFAULT_QUANTILES:
                 holdouts.append(
                     {
                         "holdout": held,
@@ -167,9 +170,13 @@ def model_validation(study: HPIStudyConfig, data: pd.DataFrame) -> dict:
                         "error": float(np.mean(y[test] <= preds[m][q])) - q,
                     }
                 )
-    full = fit_two_layer(study, data, y)
+    return holdouts
+
+
+def _coefficient_rows(full: TwoLayerQuantileModel) -> list[dict]:
+    """The fitted model's coefficients, one row per (quantile, layer, feature)."""
     coefs = []
-    for q in quantiles:
+    for q in DEFAULT_QUANTILES:
         for name, value in zip(
             ("intercept", *full.baseline_features), full.baseline_coef_[q], strict=True
         ):
@@ -178,6 +185,24 @@ def model_validation(study: HPIStudyConfig, data: pd.DataFrame) -> dict:
             ("intercept", *full.hedge.feature_names()), full.hedge_coef_[q], strict=True
         ):
             coefs.append({"layer": "B", "quantile": q, "feature": name, "coef": float(value)})
+    return coefs
+
+
+def model_validation(study: HPIStudyConfig, data: pd.DataFrame) -> dict:
+    """Rolling-split and holdout validation of the two-layer model on the child dataset."""
+    y = data["slippage_bps"].to_numpy(float)
+    quantiles = DEFAULT_QUANTILES
+    oos, split_rows = _rolling_validation(study, data, y)
+    tested = np.isfinite(oos["baseline"][quantiles[0]])
+    y_t = y[tested]
+    oos_t = {m: {q: oos[m][q][tested] for q in quantiles} for m in MODEL_NAMES}
+    calib = pd.concat(
+        [calibration_table(y_t, oos_t[m]).assign(model=m) for m in MODEL_NAMES], ignore_index=True
+    )
+    comparison = compare_models(y_t, oos_t)
+    holdouts = _event_class_holdouts(study, data, y)
+    full = fit_two_layer(study, data, y)
+    coefs = _coefficient_rows(full)
     residual = y_t - oos_t["baseline"][0.5]
     mono = decile_monotonicity(
         data["hpi"].to_numpy(float)[tested],

@@ -123,6 +123,49 @@ def session_config(
         ) from exc
 
 
+#: the GEX table's columns of the model's time series: true dealer GEX against the observer's
+_GEX_COLUMNS = [
+    "time",
+    "mid",
+    "dealer_gex",
+    "observer_gex",
+    "observer_gex_calls",
+    "observer_gex_puts",
+]
+
+
+def _session_tables(model: HedgeLoopModel, keep_every_s: float) -> dict:
+    """The finished model's tables (see :func:`run_session`), not yet tagged."""
+    desk = model.populations["desk"][0]
+    policy = desk.policy
+    per_step = policy.observer.frame()
+    every = max(1, round(keep_every_s / model.dt))
+    per_step["tod_bin"] = (per_step["time"] // 600).astype(int)
+    occupancy = per_step.groupby(["tod_bin", "desk_state"]).size().rename("steps").reset_index()
+    ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    return {
+        "children": child_frame(desk),
+        "parents": parent_frame(desk),
+        "hpi": per_step.iloc[::every].drop(columns="tod_bin").reset_index(drop=True),
+        "occupancy": occupancy,
+        "gex": ts[_GEX_COLUMNS].copy(),
+        "transitions": policy.machine.transitions_frame(),
+        "shadow": pd.DataFrame(policy.shadow_log),
+    }
+
+
+def _price_range_pct(model: HedgeLoopModel) -> float:
+    """The session's high over its low mid, minus one, in percent."""
+    return float(
+        100
+        * (
+            np.nanmax(model.state.mids[: model.state.n + 1])
+            / np.nanmin(model.state.mids[: model.state.n + 1])
+            - 1
+        )
+    )
+
+
 def run_session(cfg: RunConfig, session: Session, arm: str, keep_every_s: float = 10.0) -> dict:
     """Simulate one session and return its tables (each tagged with the session's labels).
 
@@ -136,9 +179,7 @@ def run_session(cfg: RunConfig, session: Session, arm: str, keep_every_s: float 
         model = HedgeLoopModel(cfg)
         model.run()
         model.finish()
-        desk = model.populations["desk"][0]
-        policy = desk.policy
-        per_step = policy.observer.frame()
+        out = _session_tables(model, keep_every_s)
         labels = {
             "session": session.index,
             "seed": session.seed,
@@ -146,41 +187,12 @@ def run_session(cfg: RunConfig, session: Session, arm: str, keep_every_s: float 
             "vol_regime": session.vol_regime,
             "arm": arm,
         }
-        every = max(1, round(keep_every_s / model.dt))
-        per_step["tod_bin"] = (per_step["time"] // 600).astype(int)
-        occupancy = per_step.groupby(["tod_bin", "desk_state"]).size().rename("steps").reset_index()
-        ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        out = {
-            "children": child_frame(desk),
-            "parents": parent_frame(desk),
-            "hpi": per_step.iloc[::every].drop(columns="tod_bin").reset_index(drop=True),
-            "occupancy": occupancy,
-            "gex": ts[
-                [
-                    "time",
-                    "mid",
-                    "dealer_gex",
-                    "observer_gex",
-                    "observer_gex_calls",
-                    "observer_gex_puts",
-                ]
-            ].copy(),
-            "transitions": policy.machine.transitions_frame(),
-            "shadow": pd.DataFrame(policy.shadow_log),
-        }
         for frame in out.values():
             for key, value in labels.items():
                 frame[key] = value
         out["wall"] = time.perf_counter() - t0
         out["cpu"] = time.process_time() - c0
-        out["price_range_pct"] = float(
-            100
-            * (
-                np.nanmax(model.state.mids[: model.state.n + 1])
-                / np.nanmin(model.state.mids[: model.state.n + 1])
-                - 1
-            )
-        )
+        out["price_range_pct"] = _price_range_pct(model)
         return out
     finally:
         release_models()

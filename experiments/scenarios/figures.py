@@ -18,11 +18,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.outputs import save_png
-from experiments.scenarios.metrics import (
-    ScenarioMetricsError,
-    halt_list,
-    pin_strike_of,
-)
+from experiments.scenarios.metrics import halt_list, pin_strike_of
+from experiments.scenarios.price_paths import ScenarioMetricsError
 from market.exchange.clock import SECONDS_PER_DAY
 from market.exchange.rules import circuit_breaker_levels
 

@@ -89,6 +89,37 @@ def _failure_text(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(cause).__name__
 
 
+def _job_name(out: Path, sweep_dir: Path) -> str:
+    """The job's output dir relative to the sweep dir (its bare name if outside it)."""
+    try:
+        return out.resolve().relative_to(sweep_dir).as_posix()
+    except ValueError:
+        return out.name
+
+
+def _record_job(
+    out: Path, sweep_dir: Path, base: dict[str, Any], status: dict[str, Any], t0: float
+) -> None:
+    """Complete ``status`` (the job's identity, wall seconds since ``t0``, finish time, peak
+    memory), write it to ``job_status.json`` and append the job's line to the progress file."""
+    status.update(
+        base,
+        wall_seconds=time.perf_counter() - t0,
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
+    write_json(out / STATUS_FILE, status)
+    append_progress(
+        sweep_dir,
+        {
+            **base,
+            "status": status["status"],
+            "wall_seconds": status["wall_seconds"],
+            "error": status.get("error"),
+        },
+    )
+
+
 def sweep_job(cfg: DictConfig, task: Callable[[DictConfig], Any]) -> Any:
     """Run ``task(cfg)`` as one job; the task function of ``experiments.run`` goes through here.
 
@@ -108,12 +139,8 @@ def sweep_job(cfg: DictConfig, task: Callable[[DictConfig], Any]) -> Any:
         return task(cfg)
     out = Path(hc.runtime.output_dir)
     sweep_dir = Path(str(hc.sweep.dir)).resolve()
-    try:
-        name = out.resolve().relative_to(sweep_dir).as_posix()
-    except ValueError:
-        name = out.name
     overrides = list(hc.overrides.task)
-    base = {"job": name, "num": hc.job.num, "overrides": overrides}
+    base = {"job": _job_name(out, sweep_dir), "num": hc.job.num, "overrides": overrides}
     t0 = time.perf_counter()
     status: dict[str, Any]
     try:
@@ -142,20 +169,5 @@ def sweep_job(cfg: DictConfig, task: Callable[[DictConfig], Any]) -> Any:
         status = {"status": "failed", "error": _failure_text(exc), "objective": None}
     finally:
         release_models()
-    status.update(
-        base,
-        wall_seconds=time.perf_counter() - t0,
-        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    )
-    write_json(out / STATUS_FILE, status)
-    append_progress(
-        sweep_dir,
-        {
-            **base,
-            "status": status["status"],
-            "wall_seconds": status["wall_seconds"],
-            "error": status.get("error"),
-        },
-    )
+    _record_job(out, sweep_dir, base, status, t0)
     return value

@@ -27,12 +27,8 @@ from experiments.config import (
 from experiments.model import HedgeLoopModel
 from experiments.run import simulate
 from experiments.scenarios.figures import scenario_figure
-from experiments.scenarios.metrics import (
-    ScenarioMetricsError,
-    halt_list,
-    path_metrics,
-    scenario_metrics,
-)
+from experiments.scenarios.metrics import halt_list, path_metrics, scenario_metrics
+from experiments.scenarios.price_paths import ScenarioMetricsError
 from market.exchange.clock import SECONDS_PER_DAY
 
 ROOT = Path(__file__).resolve().parents[2]
