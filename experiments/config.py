@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf, ValidationError
 
 from agents.background import BackgroundConfig
 from agents.customers import CustomersConfig
-from agents.dealers import DealersConfig
+from agents.dealer_config import DealersConfig
 from agents.desk import DeskConfig
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
