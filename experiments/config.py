@@ -25,7 +25,7 @@ from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
 from experiments.events import EventConfig, EventKind, named_events  # noqa: F401
 from market.exchange.clock import wall_clock
-from market.exchange.rules import StopLogic
+from market.exchange.stop_logic import StopLogic
 from market.validation import ConfigError, Validated, param
 
 
