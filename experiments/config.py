@@ -19,13 +19,13 @@ from omegaconf import DictConfig, OmegaConf, ValidationError
 
 from agents.background import BackgroundConfig
 from agents.customers import CustomersConfig
-from agents.dealers import DealersConfig
+from agents.dealer_config import DealersConfig
 from agents.desk import DeskConfig
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
 from experiments.events import EventConfig, EventKind, named_events  # noqa: F401
 from market.exchange.clock import wall_clock
-from market.exchange.rules import StopLogic
+from market.exchange.stop_logic import StopLogic
 from market.validation import ConfigError, Validated, param
 
 

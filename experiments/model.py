@@ -51,7 +51,8 @@ from market.exchange.clearing import Clearing, Ledger
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR, intraday_profile
 from market.exchange.market_state import MarketState
 from market.exchange.order_book import OrderBook
-from market.exchange.rules import LimitUpLimitDown, MarketWideCircuitBreaker, StopLogic
+from market.exchange.rules import LimitUpLimitDown, MarketWideCircuitBreaker
+from market.exchange.stop_logic import StopLogic
 from market.exchange.venue import BookView, Venue
 from market.options.chain import OptionChain
 from market.options.surface import VolSurface

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agents.background import BackgroundConfig
 from agents.customers import CustomersConfig
-from agents.dealers import DealersConfig
+from agents.dealer_config import DealersConfig
 from agents.desk.config import DeskConfig, HPIObserverConfig, HPIPolicyConfig
 from agents.desk.orders import ParentOrderSpec
 from agents.insurers import InsurersConfig

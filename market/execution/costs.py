@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ BPS = 1e4
 COST_COMPONENTS: tuple[str, ...] = ("delay", "spread", "temp", "perm", "hedge", "residual")
 
 FloatArray = NDArray[np.float64]
+AnyArray = NDArray[Any]  # arrays numpy's stubs give no precise dtype (broadcasts, stacks)
 
 
 def _finite(name: str, value: ArrayLike) -> FloatArray:
@@ -173,40 +175,12 @@ def fit_hedge_term(
     with pressure; otherwise the classical ones. A design whose columns are collinear (e.g. a
     constant ``vol_state``, making ``HPI*VolState`` proportional to ``HPI``) is refused.
     """
-    inputs = (
-        _finite("hpi", hpi),
-        _finite("vol_state", vol_state),
-        _finite("queue_fragility", queue_fragility),
-        _finite("cost_residual", cost_residual),
-    )
-    try:
-        h, v, q, y = (np.atleast_1d(a).ravel() for a in np.broadcast_arrays(*inputs))
-    except ValueError as exc:
-        raise ValueError(
-            "hpi, vol_state, queue_fragility and cost_residual must broadcast to one shape"
-        ) from exc
-    cols = [h, h * v, h * q]
-    if fit_intercept:
-        cols.insert(0, np.ones_like(h))
-    X = np.column_stack(cols)
-    n, p = X.shape
-    if n <= p:
-        raise ValueError(f"need more observations than coefficients ({p}), got {n}")
-    if np.linalg.matrix_rank(X) < p:
-        raise ValueError(
-            "the design [HPI, HPI*VolState, HPI*QueueFragility] is rank deficient: "
-            "vol_state and queue_fragility must vary independently of each other "
-            "and of a constant, and hpi must not be all zero"
-        )
+    h, v, q, y = _hedge_fit_inputs(hpi, vol_state, queue_fragility, cost_residual)
+    X = _hedge_design(h, v, q, fit_intercept)
+    n = X.shape[0]
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ coef
-    xtx_inv = np.linalg.inv(X.T @ X)
-    if robust:
-        meat = (X * resid[:, None] ** 2).T @ X
-        cov = xtx_inv @ meat @ xtx_inv * n / (n - p)
-    else:
-        cov = xtx_inv * float(resid @ resid) / (n - p)
-    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    se = _coef_std_errors(X, resid, robust)
     ss_tot = float(((y - y.mean()) ** 2).sum())
     r2 = 1.0 - float(resid @ resid) / ss_tot if ss_tot > 0 else 0.0
     k = 1 if fit_intercept else 0
@@ -220,6 +194,57 @@ def fit_hedge_term(
     )
 
 
+def _hedge_fit_inputs(
+    hpi: ArrayLike, vol_state: ArrayLike, queue_fragility: ArrayLike, cost_residual: ArrayLike
+) -> tuple[AnyArray, AnyArray, AnyArray, AnyArray]:
+    """The regressors and the cost of :func:`fit_hedge_term`, checked, broadcast and flattened."""
+    inputs = (
+        _finite("hpi", hpi),
+        _finite("vol_state", vol_state),
+        _finite("queue_fragility", queue_fragility),
+        _finite("cost_residual", cost_residual),
+    )
+    try:
+        h, v, q, y = (np.atleast_1d(a).ravel() for a in np.broadcast_arrays(*inputs))
+    except ValueError as exc:
+        raise ValueError(
+            "hpi, vol_state, queue_fragility and cost_residual must broadcast to one shape"
+        ) from exc
+    return h, v, q, y
+
+
+def _hedge_design(h: AnyArray, v: AnyArray, q: AnyArray, fit_intercept: bool) -> AnyArray:
+    """The design matrix ``[1,] HPI, HPI*VolState, HPI*QueueFragility``, refused when it cannot
+    identify the coefficients (too few rows, or collinear columns)."""
+    cols = [h, h * v, h * q]
+    if fit_intercept:
+        cols.insert(0, np.ones_like(h))
+    X = np.column_stack(cols)
+    n, p = X.shape
+    if n <= p:
+        raise ValueError(f"need more observations than coefficients ({p}), got {n}")
+    if np.linalg.matrix_rank(X) < p:
+        raise ValueError(
+            "the design [HPI, HPI*VolState, HPI*QueueFragility] is rank deficient: "
+            "vol_state and queue_fragility must vary independently of each other "
+            "and of a constant, and hpi must not be all zero"
+        )
+    return X
+
+
+def _coef_std_errors(X: AnyArray, resid: AnyArray, robust: bool) -> FloatArray:
+    """Standard errors of least-squares coefficients: HC1 when ``robust``, else classical."""
+    n, p = X.shape
+    xtx_inv = np.linalg.inv(X.T @ X)
+    if robust:
+        meat = (X * resid[:, None] ** 2).T @ X
+        cov = xtx_inv @ meat @ xtx_inv * n / (n - p)
+    else:
+        cov = xtx_inv * float(resid @ resid) / (n - p)
+    se: FloatArray = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return se
+
+
 @dataclass(frozen=True)
 class CostDecomposition:
     """Result of :func:`decompose_costs`.
@@ -229,6 +254,23 @@ class CostDecomposition:
     ``parent``: ``None`` unless a target quantity was given; otherwise the target-weighted
     components and ``opportunity``, which add up to ``total`` (equal to
     :func:`implementation_shortfall`), and ``fill_rate`` (filled / target, not a cost).
+
+    The components, per child, in the notation of :func:`decompose_costs` (every difference in
+    bps of ``M0``, ``x_bps = 1e4 * x / M0``):
+
+    - delay    = s (M_d - M0): drift between the parent's arrival and the child's decision;
+    - spread   = (2a - 1) h: the half-spread paid against the decision mid (earned if passive);
+    - temp     = s (P - M_a) - spread: the premium over the later mid beyond the half-spread,
+                 i.e. impact that reverted;
+    - drift    = s (M_a - M_d): the mid move from decision to after the child, which stayed;
+    - hedge    = b1 H + b2 H V + b3 H Q (from ``betas``; 0 when none are given);
+    - perm     = ``expected_perm_bps`` (an own-impact model's permanent impact) when given,
+                 otherwise drift - hedge;
+    - residual = drift - hedge - perm (identically 0 when ``expected_perm_bps`` is None).
+
+    So ``delay + spread + temp + perm + hedge + residual = s (P - M0)``, the child's shortfall per
+    share, by construction: the permanent drift is split into the part explained by hedging
+    pressure, the own-impact part and the unexplained rest.
     """
 
     children: pd.DataFrame
@@ -261,21 +303,9 @@ def decompose_costs(
     VWAP), ``M_a`` = ``mid_after`` (mid a short horizon after the child's last fill, once the
     transient part of its impact has reverted), ``a`` = ``aggressive_share`` (share of the
     child's quantity filled by crossing the spread; passive fills earn the half-spread), ``s`` =
-    side. Every difference is expressed in bps of ``M0`` (``x_bps = 1e4 * x / M0``):
-
-    - delay    = s (M_d - M0): drift between the parent's arrival and the child's decision;
-    - spread   = (2a - 1) h: the half-spread paid against the decision mid (earned if passive);
-    - temp     = s (P - M_a) - spread: the premium over the later mid beyond the half-spread,
-                 i.e. impact that reverted;
-    - drift    = s (M_a - M_d): the mid move from decision to after the child, which stayed;
-    - hedge    = b1 H + b2 H V + b3 H Q (from ``betas``; 0 when none are given);
-    - perm     = ``expected_perm_bps`` (an own-impact model's permanent impact) when given,
-                 otherwise drift - hedge;
-    - residual = drift - hedge - perm (identically 0 when ``expected_perm_bps`` is None).
-
-    So ``delay + spread + temp + perm + hedge + residual = s (P - M0)``, the child's shortfall per
-    share, by construction: the permanent drift is split into the part explained by hedging
-    pressure, the own-impact part and the unexplained rest.
+    side, ``H``, ``V``, ``Q`` = ``hpi``, ``vol_state``, ``queue_fragility``. Each child's cost
+    splits into delay, spread, temp, perm, hedge and residual (defined in
+    :class:`CostDecomposition`), which add up to its shortfall per share ``s (P - M0)`` in bps.
 
     Parent (when ``target_qty`` is given): each component is summed over children weighted by
     ``fill_qty / target_qty``, and ``opportunity = (1 - filled / target) * s (M_final - M0)`` (bps)

@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -191,52 +192,53 @@ def _validate_thresholds(thresholds: Mapping[Any, Any]) -> dict[ExecState, State
     missing = [s.value for s in _ORDER[1:] if s not in out]
     if missing:
         raise ValueError(f"thresholds is missing states {missing}")
-    prev = None
-    for state in _ORDER[1:]:
-        th = out[state]
-        name = f"thresholds.{state.value}"
-        up = _check(f"{name}.upgrade", th.upgrade)
-        down = _check(f"{name}.downgrade", th.downgrade)
-        if not math.isfinite(up) or not math.isfinite(down):
-            raise ValueError(f"{name}.upgrade and .downgrade must be finite")
-        if down >= up:
-            raise ValueError(f"{name}.downgrade ({down}) must be < {name}.upgrade ({up})")
-        if (th.tail_upgrade_bps is None) != (th.tail_downgrade_bps is None):
-            raise ValueError(
-                f"{name}.tail_upgrade_bps and {name}.tail_downgrade_bps must both "
-                "be set or both be None"
-            )
-        if th.tail_upgrade_bps is not None:
-            tup = _check(f"{name}.tail_upgrade_bps", th.tail_upgrade_bps)
-            tdown = _check(f"{name}.tail_downgrade_bps", th.tail_downgrade_bps)
-            if tdown >= tup:
-                raise ValueError(
-                    f"{name}.tail_downgrade_bps ({tdown}) must be < {name}.tail_upgrade_bps ({tup})"
-                )
-        if prev is not None:
-            pname = f"thresholds.{prev[0].value}"
-            if up <= prev[1].upgrade:
-                raise ValueError(
-                    f"{name}.upgrade ({up}) must be > {pname}.upgrade ({prev[1].upgrade})"
-                )
-            if down <= prev[1].downgrade:
-                raise ValueError(
-                    f"{name}.downgrade ({down}) must be > {pname}.downgrade ({prev[1].downgrade})"
-                )
-            if (
-                th.tail_upgrade_bps is not None
-                and prev[1].tail_upgrade_bps is not None
-                and (
-                    th.tail_upgrade_bps <= prev[1].tail_upgrade_bps
-                    # both tails are set or neither (checked above), for prev as for th
-                    or th.tail_downgrade_bps <= prev[1].tail_downgrade_bps  # type: ignore[operator]
-                )
-            ):
-                raise ValueError(
-                    f"{name}.tail_upgrade_bps / tail_downgrade_bps must exceed {pname}'s"
-                )
-        prev = (state, th)
+    for lower, state in pairwise(_ORDER):
+        _check_state_thresholds(state, out[state], lower, out.get(lower))
     return out
+
+
+def _check_state_thresholds(
+    state: ExecState, th: StateThresholds, lower: ExecState, below: StateThresholds | None
+) -> None:
+    """One state's levels: finite, downgrade < upgrade, above those of the state ``lower``."""
+    name = f"thresholds.{state.value}"
+    up = _check(f"{name}.upgrade", th.upgrade)
+    down = _check(f"{name}.downgrade", th.downgrade)
+    if not math.isfinite(up) or not math.isfinite(down):
+        raise ValueError(f"{name}.upgrade and .downgrade must be finite")
+    if down >= up:
+        raise ValueError(f"{name}.downgrade ({down}) must be < {name}.upgrade ({up})")
+    if (th.tail_upgrade_bps is None) != (th.tail_downgrade_bps is None):
+        raise ValueError(
+            f"{name}.tail_upgrade_bps and {name}.tail_downgrade_bps must both "
+            "be set or both be None"
+        )
+    if th.tail_upgrade_bps is not None:
+        tup = _check(f"{name}.tail_upgrade_bps", th.tail_upgrade_bps)
+        tdown = _check(f"{name}.tail_downgrade_bps", th.tail_downgrade_bps)
+        if tdown >= tup:
+            raise ValueError(
+                f"{name}.tail_downgrade_bps ({tdown}) must be < {name}.tail_upgrade_bps ({tup})"
+            )
+    if below is None:  # calm, the floor, has no thresholds
+        return
+    pname = f"thresholds.{lower.value}"
+    if up <= below.upgrade:
+        raise ValueError(f"{name}.upgrade ({up}) must be > {pname}.upgrade ({below.upgrade})")
+    if down <= below.downgrade:
+        raise ValueError(
+            f"{name}.downgrade ({down}) must be > {pname}.downgrade ({below.downgrade})"
+        )
+    if (
+        th.tail_upgrade_bps is not None
+        and below.tail_upgrade_bps is not None
+        and (
+            th.tail_upgrade_bps <= below.tail_upgrade_bps
+            # both tails are set or neither (checked above), for below as for th
+            or th.tail_downgrade_bps <= below.tail_downgrade_bps  # type: ignore[operator]
+        )
+    ):
+        raise ValueError(f"{name}.tail_upgrade_bps / tail_downgrade_bps must exceed {pname}'s")
 
 
 @dataclass(frozen=True)

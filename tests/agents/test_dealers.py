@@ -12,13 +12,9 @@ import numpy as np
 import pytest
 
 from agents.customers import CustomersConfig, OptionCustomer
-from agents.dealers import (
-    DealersConfig,
-    HedgeOrderType,
-    InitialBook,
-    OptionDealer,
-    populate,
-)
+from agents.dealer_book import InitialBook
+from agents.dealers import DealersConfig, OptionDealer, populate
+from agents.hedge_execution import HedgeOrderType
 from agents.hedging_policies import HedgePolicyKind
 from experiments.config import ConfigError
 from experiments.model import HedgeLoopModel

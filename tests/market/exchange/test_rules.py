@@ -11,11 +11,11 @@ from market.exchange.rules import (
     LimitUpLimitDown,
     MarketWideCircuitBreaker,
     RuleError,
-    StopLogic,
     TradingRules,
     circuit_breaker_levels,
     luld_band_pct,
 )
+from market.exchange.stop_logic import StopLogic
 
 CUTOFF = wall_clock("15:25")  # 21,300 s after the open
 
