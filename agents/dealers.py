@@ -77,7 +77,7 @@ from agents.hedge_execution import (
     PassiveHedge,
     band_action,
 )
-from agents.hedging_policies import HedgePolicyKind, make_policy
+from agents.hedging_policies import HedgePolicy, HedgePolicyKind, NoHedge, make_policy
 from agents.world import World
 from market.exchange.clearing import to_cents
 from market.exchange.clock import SECONDS_PER_YEAR
@@ -117,21 +117,14 @@ class OptionDealer(Participant):
         rate: float,
         cfg: DealersConfig | None = None,
         marks: SurfaceMarks | None = None,
+        policy: HedgePolicy | None = None,
     ) -> None:
         super().__init__(world, stream, rate)
         self.cfg = cfg = cfg if cfg is not None else DealersConfig()
         self.marks = marks if marks is not None else SurfaceMarks()
-        kind = cfg.policy if cfg.hedge else HedgePolicyKind.none
-        self.policy = make_policy(
-            kind,
-            band_shares=cfg.band_shares,
-            interval_seconds=cfg.interval_seconds,
-            gamma_multiplier=cfg.gamma_multiplier,
-            horizon_seconds=cfg.gamma_horizon_seconds,
-            risk_aversion=cfg.risk_aversion,
-            min_trade_shares=cfg.min_trade_shares,
-        )
-        self.hedging = kind is not HedgePolicyKind.none
+        # the hedging strategy is injected (populate builds it from the config)
+        self.policy = policy if policy is not None else hedge_policy_of(cfg)
+        self.hedging = not isinstance(self.policy, NoHedge)
         self.look_gap = 1.0 / rate if rate > 0 else math.inf
         self._zero_figures()
         self.passive = PassiveHedge(
@@ -552,6 +545,20 @@ class DealersPopulation(Population):
         return cls(cfg, stream, list(populate(world, cfg, stream)))
 
 
+def hedge_policy_of(cfg: DealersConfig) -> HedgePolicy:
+    """The hedging policy the config names (``hedge=false``: no hedging)."""
+    kind = cfg.policy if cfg.hedge else HedgePolicyKind.none
+    return make_policy(
+        kind,
+        band_shares=cfg.band_shares,
+        interval_seconds=cfg.interval_seconds,
+        gamma_multiplier=cfg.gamma_multiplier,
+        horizon_seconds=cfg.gamma_horizon_seconds,
+        risk_aversion=cfg.risk_aversion,
+        min_trade_shares=cfg.min_trade_shares,
+    )
+
+
 def populate(world: World, cfg: DealersConfig, stream: np.random.Generator) -> list[OptionDealer]:
     """Build ``cfg.n`` dealers sharing one :class:`SurfaceMarks`; cash endowment, no shares."""
     if cfg.n == 0:
@@ -559,7 +566,7 @@ def populate(world: World, cfg: DealersConfig, stream: np.random.Generator) -> l
     marks = SurfaceMarks()
     dealers = []
     for _ in range(cfg.n):
-        d = OptionDealer(world, stream, cfg.rate, cfg, marks)
+        d = OptionDealer(world, stream, cfg.rate, cfg, marks, policy=hedge_policy_of(cfg))
         d.initial_cash = float(cfg.initial_cash)
         d.initial_shares = 0
         dealers.append(d)

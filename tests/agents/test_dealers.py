@@ -13,9 +13,9 @@ import pytest
 
 from agents.customers import CustomersConfig, OptionCustomer
 from agents.dealer_book import InitialBook
-from agents.dealers import DealersConfig, OptionDealer, populate
+from agents.dealers import DealersConfig, OptionDealer, hedge_policy_of, populate
 from agents.hedge_execution import HedgeOrderType
-from agents.hedging_policies import HedgePolicyKind
+from agents.hedging_policies import FixedBand, HedgePolicyKind, NoHedge
 from experiments.config import ConfigError
 from experiments.model import HedgeLoopModel
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
@@ -526,3 +526,12 @@ def test_populate_builds_n_dealers_with_cash_and_no_shares():
     assert dealers[0].marks is dealers[1].marks
     assert populate(m, DealersConfig(n=0), np.random.default_rng(0)) == []
     assert isinstance(m.populations["customers"][0], OptionCustomer)
+
+
+def test_the_hedge_policy_is_injected_through_the_constructor():
+    model = small_model(policy="fixed_band")
+    built = model.populations["dealers"][0]
+    assert isinstance(built.policy, FixedBand) and built.hedging  # populate built it from cfg
+    assert isinstance(hedge_policy_of(DealersConfig(hedge=False)), NoHedge)
+    quiet = OptionDealer(model, np.random.default_rng(0), 0.05, built.cfg, policy=NoHedge())
+    assert quiet.policy.__class__ is NoHedge and not quiet.hedging  # the injected one wins
