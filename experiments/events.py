@@ -95,16 +95,12 @@ class EventConfig:
         except ValueError as exc:
             raise ConfigError(f"{where}.at: {exc}") from exc
         if self.kind is EventKind.parent_order:
-            if self.side not in (1, -1):
-                raise ConfigError(f"{where}.side must be +1 (buy) or -1 (sell), got {self.side}")
-            check_range(f"{where}.qty", self.qty, 0, None, lo_open=True)
-            if self.algo not in ("pov", "twap"):
-                raise ConfigError(f"{where}.algo must be 'pov' or 'twap', got {self.algo!r}")
-            check_range(f"{where}.participation", self.participation, 0.0, 1.0, lo_open=True)
-            check_range(f"{where}.horizon_s", self.horizon_s, 0.0, None, lo_open=True)
-            check_range(f"{where}.urgency", self.urgency, 0.0, 1.0)
-            if self.limit_price is not None:
-                check_range(f"{where}.limit_price", self.limit_price, 0.0, None, lo_open=True)
+            # a parent order's ranges live once, on the desk's ParentOrderSpec
+            try:
+                ParentOrderSpec.from_event(self)
+            except ConfigError as exc:
+                prefix = f"{ParentOrderSpec.config_path}."
+                raise ConfigError(str(exc).replace(prefix, f"{where}.", 1)) from None
         elif self.kind is EventKind.fundamental_shock:
             check_range(f"{where}.size", self.size, -2.0, 2.0)
         elif self.kind is EventKind.rule_change and not self.target:
