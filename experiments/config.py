@@ -23,7 +23,7 @@ from agents.dealer_config import DealersConfig
 from agents.desk import DeskConfig
 from agents.insurers import InsurersConfig
 from agents.liquidity import LiquidityConfig
-from experiments.events import EventConfig, EventKind, named_events  # noqa: F401
+from experiments.events import named_events
 from market.exchange.clock import wall_clock
 from market.exchange.stop_logic import StopLogic
 from market.validation import ConfigError, Validated, param

@@ -11,7 +11,8 @@ from typing import ClassVar
 import yaml
 from hydra.core.config_store import ConfigStore
 
-from experiments.config import EventConfig, EventKind, RunConfig
+from experiments.config import RunConfig
+from experiments.events import EventConfig, EventKind
 from market.validation import ConfigError, Validated, param
 
 
@@ -25,7 +26,7 @@ def split_override(where: str, item: str) -> tuple[str, object]:
 
 @dataclass
 class StudyParent:
-    """One parent order every session works (see :class:`experiments.config.EventConfig`)."""
+    """One parent order every session works (see :class:`experiments.events.EventConfig`)."""
 
     at: str = "10:00"
     side: int = 1

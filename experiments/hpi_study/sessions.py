@@ -16,7 +16,8 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from agents.desk import HPIMode, child_frame, parent_frame
-from experiments.config import EventConfig, RunConfig
+from experiments.config import RunConfig
+from experiments.events import EventConfig
 from experiments.hpi_study.config import HPIStudyConfig, split_override
 from experiments.model import HedgeLoopModel
 from experiments.study.runner import map_in_processes, release_models

@@ -106,7 +106,7 @@ def test_cli_bad_value_exits_before_work(tmp_path):
 
 
 def test_fundamental_vol_event_changes_the_fundamental_volatility():
-    from experiments.config import EventConfig, EventKind
+    from experiments.events import EventConfig, EventKind
     from experiments.model import HedgeLoopModel
 
     cfg = RunConfig(seed=0, progress=False)
@@ -127,7 +127,7 @@ def test_fundamental_vol_event_changes_the_fundamental_volatility():
 
 
 def test_fundamental_vol_event_out_of_range_is_refused():
-    from experiments.config import EventConfig, EventKind
+    from experiments.events import EventConfig, EventKind
 
     with pytest.raises(ConfigError, match=r"value must be in \[0\.0, 5\.0\]"):
         EventConfig(kind=EventKind.fundamental_vol, value=-0.2).validate("scenario.events[0]", 1)

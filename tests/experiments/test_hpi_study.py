@@ -12,7 +12,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from agents.desk import HPIMode
-from experiments.config import ConfigError, EventKind, RunConfig
+from experiments.config import ConfigError, RunConfig
+from experiments.events import EventKind
 from experiments.hpi_study.config import CanaryConfig, HPIStudyConfig
 from experiments.hpi_study.models import expiry_edges, model_validation
 from experiments.hpi_study.pipeline import run_study, study_from_config

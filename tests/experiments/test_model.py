@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.config import EventConfig, EventKind, RunConfig
+from experiments.config import RunConfig
+from experiments.events import EventConfig, EventKind
 from experiments.model import HedgeLoopModel, population_stream
 from experiments.run import simulate
 from market.exchange.clearing import ConservationError

@@ -19,11 +19,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.config import (
     ConfigError,
-    EventConfig,
     RunConfig,
     register_configs,
     to_run_config,
 )
+from experiments.events import EventConfig
 from experiments.model import HedgeLoopModel
 from experiments.run import simulate
 from experiments.scenarios.figures import scenario_figure

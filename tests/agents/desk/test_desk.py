@@ -15,7 +15,8 @@ from agents.desk import (
     VolumeBasis,
     check_adjustment,
 )
-from experiments.config import EventConfig, EventKind, RunConfig
+from experiments.config import RunConfig
+from experiments.events import EventConfig, EventKind
 from experiments.model import HedgeLoopModel
 
 MAKER = 0  # the ledger's spare account quotes and trades the scripted market

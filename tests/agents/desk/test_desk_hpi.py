@@ -27,8 +27,8 @@ from agents.desk import (
     desk_tables,
     parent_frame,
 )
-from experiments.config import EventConfig, EventKind, RunConfig
-from experiments.events import scheduled_times
+from experiments.config import RunConfig
+from experiments.events import EventConfig, EventKind, scheduled_times
 from experiments.model import HedgeLoopModel
 from market.execution.costs import implementation_shortfall
 from market.execution.decomposition import decompose_frames
