@@ -53,6 +53,17 @@ nobody can see the reason for (portfolio insurance) holds the price below value,
 follows it down and value buyers step back, so the fall goes further than the selling alone
 would push it, and it is undone only slowly (time scale ``horizon / (1 - value_learning)``).
 
+Persistent private opinions (``opinion_half_life_min`` / ``_max``, off when both are 0). The
+noise term is a trader's private opinion rather than a fresh draw at each action: an
+Ornstein-Uhlenbeck process in the trader's own time with a N(0, 1) law and a half-life drawn
+log-uniform in [min, max] (:meth:`BackgroundTrader.persist_opinion`). A trader with a view keeps
+trading on the same side for a while, as investors who split a decision into many orders do, so
+the market's order signs are correlated over minutes to hours (Lillo, Mike & Farmer 2005, Phys.
+Rev. E 71:066122: long-memory order signs come from split metaorders of power-law sizes; a
+log-uniform spread of half-lives gives a slowly decaying sign correlation). Correlated flow is
+what lets transient impact coexist with returns that do not revert (Bouchaud, Gefen, Potters &
+Wyart 2004, Quantitative Finance 4:176).
+
 Beliefs instead of F (``beliefs``, off by default; :mod:`agents.beliefs`). Each trader holds a
 belief about value, revised at its actions from the price (``price_learning``) and, rarely
 (``value_look_rate``), from a noisy look at value through a common sentiment (``sentiment_sd``,
@@ -72,257 +83,15 @@ fraction of the price; volatilities annualised (0.2 = 20%); sizes in shares.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
+from agents.background_config import BackgroundConfig
 from agents.base import Participant, Population
 from agents.beliefs import Sentiment, look_probability, revise, value_horizons
 from agents.world import World
-from market.validation import ConfigError, Validated, param
 
 _BUFFER = 4096
-
-
-@dataclass
-class BackgroundConfig(Validated):
-    """Parameters of the background population (units in the module docstring).
-
-    Weights are drawn per agent as ``|Laplace(0, scale)|`` (the chartist weight then negated for
-    a ``contrarian_share`` of the agents); a scale of 0 switches that component off. Horizons are
-    uniform in ``[horizon_min, horizon_max]``.
-    """
-
-    config_path: ClassVar[str] = "agents.background"
-
-    n: int = param(905, lo=0, hi=1_000_000, unit="agents", doc="number of traders")
-    rate: float = param(
-        0.003,
-        lo=0.0,
-        hi=100.0,
-        unit="actions/s",
-        doc="base rate per trader, before the activity multiplier `m`",
-    )
-    fundamentalist_scale: float = param(
-        1.0, lo=0.0, hi=1e6, doc="scale of the fundamentalist weight; 0 switches it off"
-    )
-    chartist_scale: float = param(
-        1.0, lo=0.0, hi=1e6, doc="scale of the chartist weight; 0 switches it off"
-    )
-    noise_scale: float = param(
-        1.0,
-        lo=0.0,
-        hi=1e6,
-        doc="scale of the noise weight; 0 switches it off (the three scales not all 0)",
-    )
-    contrarian_share: float = param(
-        0.5,
-        lo=0.0,
-        hi=1.0,
-        unit="fraction",
-        doc="share of traders whose chartist weight is negated",
-    )
-    horizon_min: float = param(
-        30.0,
-        lo=0.0,
-        hi=86_400.0,
-        lo_open=True,
-        unit="s",
-        doc="lower end of the uniform draw of the horizon `tau_i`",
-    )
-    horizon_max: float = param(
-        900.0, lo="horizon_min", hi=86_400.0, unit="s", doc="upper end of that draw"
-    )
-    fundamental_horizon: float = param(
-        1800.0,
-        lo=0.0,
-        hi=1e7,
-        lo_open=True,
-        unit="s",
-        doc="`tau_F`: a trader expects `min(1, tau_i / tau_F)` of the gap to value to close",
-    )
-    fundamental_noise: float = param(
-        0.0,
-        lo=0.0,
-        hi=1.0,
-        unit="log return",
-        doc="s.d. of the error with which an action sees the fundamental",
-    )
-    noise_sd: float = param(
-        0.0005,
-        lo=0.0,
-        hi=1.0,
-        unit="log return",
-        doc="s.d. of the noise term of the expected return",
-    )
-    max_expected_return: float = param(
-        0.003, lo=0.0, hi=1.0, lo_open=True, unit="log return", doc="clip on the expected return"
-    )
-    market_order_fraction: float = param(
-        0.3,
-        lo=0.0,
-        hi=1.0,
-        unit="probability",
-        doc="share of actions that are market orders at base activity",
-    )
-    marketable_fraction: float = param(
-        0.1,
-        lo=0.0,
-        hi=1.0,
-        unit="probability",
-        doc="share of limit orders priced marketable (opposite best or `p_hat`) at base activity",
-    )
-    limit_offset: float = param(
-        0.0015,
-        lo=0.0,
-        hi=0.5,
-        unit="fraction of price",
-        doc="mean shading of a passive limit away from `p_hat`",
-    )
-    offset_shape: int = param(
-        2,
-        lo=1,
-        hi=20,
-        unit="stages",
-        doc="Erlang shape of the shading; 1 = exponential, depth peaking at the touch",
-    )
-    order_lifetime: float = param(
-        300.0,
-        lo=0.0,
-        hi=1e6,
-        lo_open=True,
-        unit="s",
-        doc="mean of the exponential lifetime after which a resting order is cancelled",
-    )
-    lot_size: int = param(100, lo=1, hi=1_000_000, unit="shares", doc="shares per lot")
-    size_tail_exponent: float = param(
-        1.3, lo=0.0, hi=100.0, lo_open=True, doc="`P(lots >= k) = k ** -exponent`"
-    )
-    max_lots: int = param(300, lo=1, hi=1_000_000, unit="lots", doc="cap on an order's size")
-    activity_feedback: float = param(
-        2.0, lo=0.0, hi=10.0, doc="exponent of `sigma / reference` in `m`; 0 = constant rate"
-    )
-    activity_reference_vol: float = param(
-        0.12,
-        lo=0.0,
-        hi=10.0,
-        lo_open=True,
-        unit="annualised",
-        doc="volatility up to which `m = 1` (the habituated level instead, if higher)",
-    )
-    activity_max_multiplier: float = param(
-        2.0, lo=1.0, hi=1000.0, unit="multiple", doc="cap on `m`"
-    )
-    activity_memory: float = param(
-        1800.0,
-        lo=0.0,
-        hi=1e7,
-        lo_open=True,
-        unit="s",
-        doc="half-life of the slow average of the EWMA volatility",
-    )
-    activity_memory_weight: float = param(
-        0.5, lo=0.0, hi=1.0, unit="fraction", doc="weight of that slow average in `sigma`"
-    )
-    activity_habituation: float = param(
-        7200.0,
-        lo=0.0,
-        hi=1e7,
-        lo_open=True,
-        unit="s",
-        doc="half-life of the volatility the crowd grows used to",
-    )
-    aggression_feedback: float = param(
-        0.5,
-        lo=0.0,
-        hi=1.0,
-        doc="resting orders arrive at `m ** (1 - x)` times base: 0 keeps the mix, 1 makes every "
-        "extra action aggressive",
-    )
-    value_learning: float = param(
-        0.0,
-        lo=0.0,
-        hi=1.0,
-        hi_open=True,
-        doc="weight of the remembered price/value gap `g` in the fundamentalists' anchor; 0 = off",
-    )
-    value_learning_horizon: float = param(
-        3600.0, lo=0.0, hi=1e8, lo_open=True, unit="s", doc="half-life of `g`"
-    )
-    beliefs: bool = param(
-        False,
-        choices=(True, False),
-        doc="traders hold beliefs about value (agents/beliefs.py) instead of "
-        "seeing the fundamental at every action",
-    )
-    price_learning: float = param(
-        0.05,
-        lo=0.0,
-        hi=1.0,
-        unit="fraction",
-        doc="`k_p`: share of the gap to the log price a belief closes at each action",
-    )
-    value_look_rate: float = param(
-        1e-4,
-        lo=0.0,
-        hi=1.0,
-        unit="1/s",
-        doc="`lambda_F`: rate per trader of looks at value (1e-4: about 2.3 a day)",
-    )
-    value_look_weight: float = param(
-        0.5,
-        lo=0.0,
-        hi=1.0,
-        unit="fraction",
-        doc="`k_F`: share of the gap to the value seen a look closes",
-    )
-    belief_error_sd: float = param(
-        0.005,
-        lo=0.0,
-        hi=1.0,
-        unit="log return",
-        doc="s.d. of a trader's persistent error `eta_i` about value",
-    )
-    sentiment_sd: float = param(
-        0.01, lo=0.0, hi=1.0, unit="log return", doc="stationary s.d. of the common sentiment `S_t`"
-    )
-    sentiment_half_life: float = param(
-        117_000.0,
-        lo=0.0,
-        hi=1e9,
-        lo_open=True,
-        unit="s",
-        doc="half-life of `S_t` (117000 s = 5 trading days)",
-    )
-    value_horizon_min: float = param(
-        1800.0,
-        lo=0.0,
-        hi=1e9,
-        lo_open=True,
-        unit="s",
-        doc="lower end of the log-uniform value horizon `tau_f,i` (belief mode)",
-    )
-    value_horizon_max: float = param(
-        117_000.0,
-        lo="value_horizon_min",
-        hi=1e9,
-        unit="s",
-        doc="upper end of that draw (117000 s = 5 trading days)",
-    )
-    initial_shares: int = param(
-        1000, lo=-1e12, hi=1e12, unit="shares", doc="endowment per trader (may go short)"
-    )
-    initial_cash: float = param(
-        100_000.0, lo=-1e15, hi=1e15, unit="currency", doc="endowment per trader (may borrow)"
-    )
-
-    def check(self) -> None:
-        if self.fundamentalist_scale + self.chartist_scale + self.noise_scale <= 0.0:
-            raise ConfigError(
-                "agents.background: fundamentalist_scale, chartist_scale and noise_scale "
-                "must not all be 0"
-            )
 
 
 class BackgroundCrowd:
@@ -473,6 +242,7 @@ class BackgroundTrader(Participant):
         horizon: float,
         value_horizon: float | None = None,
         belief_error: float = 0.0,
+        opinion_half_life: float | None = None,
     ) -> None:
         super().__init__(world, stream, rate)
         if not (horizon > 0 and math.isfinite(horizon)):
@@ -487,6 +257,15 @@ class BackgroundTrader(Participant):
         self.belief_error = float(belief_error)
         self.belief: float | None = None
         self.belief_time = 0.0
+        if opinion_half_life is not None and not (
+            opinion_half_life > 0 and math.isfinite(opinion_half_life)
+        ):
+            raise ValueError(
+                f"background: opinion half-life must be finite and > 0, got {opinion_half_life}"
+            )
+        self.opinion_half_life = opinion_half_life
+        self.opinion: float | None = None
+        self.opinion_time = 0.0
         self.set_weights(w_fundamental, w_chartist, w_noise)
         self.n_market = 0
         self.n_marketable = 0
@@ -538,6 +317,26 @@ class BackgroundTrader(Participant):
         self.belief_time = now
         return self.belief
 
+    def persist_opinion(self, z: float) -> float:
+        """This action's opinion (a standard normal) from the fresh draw ``z``.
+
+        The opinion is an Ornstein-Uhlenbeck process in the trader's own time, with half-life
+        ``opinion_half_life`` seconds and a N(0, 1) stationary law: the first action takes ``z``,
+        later ones keep ``a = 0.5 ** (elapsed / half_life)`` of the previous opinion and add
+        ``sqrt(1 - a**2) * z``, so the trader's order signs stay correlated over its half-life.
+        """
+        hl = self.opinion_half_life
+        now = self.world.now
+        if hl is None:
+            return z
+        if self.opinion is None:
+            self.opinion = z
+        else:
+            a = 0.5 ** ((now - self.opinion_time) / hl)
+            self.opinion = a * self.opinion + math.sqrt(1.0 - a * a) * z
+        self.opinion_time = now
+        return self.opinion
+
     def expected_log_return(
         self, price: float, fundamental: float, trend: float, eps: float
     ) -> float:
@@ -567,7 +366,9 @@ class BackgroundTrader(Participant):
             if cfg.fundamental_noise:
                 fundamental *= math.exp(cfg.fundamental_noise * crowd.normal())
         trend = st.log_return(self.horizon) if self.w_chartist else 0.0
-        r_hat = self.expected_log_return(p, fundamental, trend, crowd.normal())
+        r_hat = self.expected_log_return(
+            p, fundamental, trend, self.persist_opinion(crowd.normal())
+        )
         if r_hat > 0.0:
             side = 1
         elif r_hat < 0.0:
@@ -675,6 +476,12 @@ def _traders(
         eta = (cfg.belief_error_sd * stream.standard_normal(n)).tolist()
     else:
         tau_f, eta = [None] * n, [0.0] * n
+    if cfg.opinion_half_life_max > 0.0:
+        opinion_hl: list[float | None] = value_horizons(
+            stream, cfg.opinion_half_life_min, cfg.opinion_half_life_max, n
+        ).tolist()
+    else:
+        opinion_hl = [None] * n
     members = []
     for i in range(n):
         a = BackgroundTrader(
@@ -688,6 +495,7 @@ def _traders(
             float(horizons[i]),
             tau_f[i],
             eta[i],
+            opinion_hl[i],
         )
         a.initial_shares = cfg.initial_shares
         a.initial_cash = cfg.initial_cash

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, ValidationError
 
-from agents.background import BackgroundConfig
+from agents.background_config import BackgroundConfig
 from agents.customers import CustomersConfig
 from agents.dealer_config import DealersConfig
 from agents.desk import DeskConfig

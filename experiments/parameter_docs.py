@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.background import BackgroundConfig
+from agents.background_config import BackgroundConfig
 from agents.customers import CustomersConfig
 from agents.dealer_config import DealersConfig
 from agents.desk.config import DeskConfig, HPIObserverConfig, HPIPolicyConfig

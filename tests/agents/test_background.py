@@ -517,3 +517,76 @@ def test_belief_mode_runs_and_the_price_stays_near_value_over_a_session_hour():
     assert len(beliefs) > 100
     assert abs(math.log(model.state.mid / model.fundamental)) < 0.05
     assert np.all(np.abs(beliefs - math.log(model.state.mid)) < 0.1)
+
+
+# ---------------------------------------------------------------------- persistent opinions
+def test_opinion_half_lives_need_a_positive_lower_end_and_keep_the_other_draws():
+    with pytest.raises(ValueError, match=r"agents\.background\.opinion_half_life_min"):
+        BackgroundConfig(opinion_half_life_min=0.0, opinion_half_life_max=600.0)
+    with pytest.raises(ValueError, match=r"agents\.background\.opinion_half_life_max"):
+        BackgroundConfig(opinion_half_life_min=600.0, opinion_half_life_max=60.0)
+    off = HedgeLoopModel(small_config(n_background=200))
+    on = HedgeLoopModel(
+        small_config(n_background=200, opinion_half_life_min=60.0, opinion_half_life_max=6000.0)
+    )
+    for a, b in zip(off.populations["background"], on.populations["background"], strict=True):
+        assert (a.w_fundamental, a.w_chartist, a.w_noise, a.horizon) == (
+            b.w_fundamental,
+            b.w_chartist,
+            b.w_noise,
+            b.horizon,
+        )
+        assert a.opinion_half_life is None and 60.0 <= b.opinion_half_life <= 6000.0
+
+
+def _opinion_path(half_life, gaps, z):
+    model = HedgeLoopModel(small_config(n_background=2))
+    trader = model.populations["background"][0]
+    trader.opinion_half_life = half_life
+    out = []
+    for gap, zi in zip(gaps, z, strict=True):
+        model.now += gap
+        out.append(trader.persist_opinion(zi))
+    return np.array(out)
+
+
+def test_an_opinion_persists_over_its_half_life_and_stays_standard_normal():
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal(20_000)
+    gaps = np.full(z.size, 30.0)
+    # fresh draws when no half-life is set
+    assert np.array_equal(_opinion_path(None, gaps, z), z)
+    slow = _opinion_path(300.0, gaps, z)  # a = 0.5 ** (30 / 300) per action
+    a = 0.5**0.1
+    assert np.corrcoef(slow[:-1], slow[1:])[0, 1] == pytest.approx(a, abs=0.02)
+    assert np.std(slow) == pytest.approx(1.0, abs=0.05)  # the stationary law is N(0, 1)
+    # one half-life apart, half the opinion is left
+    ten = np.corrcoef(slow[:-10], slow[10:])[0, 1]
+    assert ten == pytest.approx(0.5, abs=0.05)
+    # an idle trader forgets: after many half-lives the opinion is the new draw
+    late = _opinion_path(300.0, np.array([0.0, 30_000.0]), np.array([2.0, -1.0]))
+    assert late[0] == 2.0 and late[1] == pytest.approx(-1.0, abs=1e-9)
+
+
+def test_persistent_opinions_correlate_a_traders_order_signs():
+    """A noise trader's successive orders keep their side; with fresh draws they do not."""
+
+    def same_side_share(**kw):
+        model = HedgeLoopModel(
+            small_config(n_background=40, noise_scale=1.0, fundamentalist_scale=0.0, **kw)
+        )
+        for t in model.populations["background"]:
+            t.set_weights(0.0, 0.0, 1.0)
+        for _ in range(1800):
+            model.step()
+        sides = {}
+        for rec in (model.book.order_record(i) for i in range(1, model.book.n_orders + 1)):
+            sides.setdefault(rec.owner, []).append(rec.side)
+        pairs = [s[i] == s[i + 1] for s in sides.values() for i in range(len(s) - 1)]
+        return np.mean(pairs), len(pairs)
+
+    fresh, n_fresh = same_side_share()
+    kept, n_kept = same_side_share(opinion_half_life_min=3600.0, opinion_half_life_max=7200.0)
+    assert n_fresh > 100 and n_kept > 100
+    assert fresh == pytest.approx(0.5, abs=0.1)
+    assert kept > 0.8

@@ -1,0 +1,272 @@
+"""Parameters of the background population (:mod:`agents.background` explains the model and units).
+
+Every field's range is declared here, once, and checked and documented from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from market.validation import ConfigError, Validated, param
+
+
+@dataclass
+class BackgroundConfig(Validated):
+    """Parameters of the background population (units in the module docstring).
+
+    Weights are drawn per agent as ``|Laplace(0, scale)|`` (the chartist weight then negated for
+    a ``contrarian_share`` of the agents); a scale of 0 switches that component off. Horizons are
+    uniform in ``[horizon_min, horizon_max]``.
+    """
+
+    config_path: ClassVar[str] = "agents.background"
+
+    n: int = param(905, lo=0, hi=1_000_000, unit="agents", doc="number of traders")
+    rate: float = param(
+        0.003,
+        lo=0.0,
+        hi=100.0,
+        unit="actions/s",
+        doc="base rate per trader, before the activity multiplier `m`",
+    )
+    fundamentalist_scale: float = param(
+        1.0, lo=0.0, hi=1e6, doc="scale of the fundamentalist weight; 0 switches it off"
+    )
+    chartist_scale: float = param(
+        1.0, lo=0.0, hi=1e6, doc="scale of the chartist weight; 0 switches it off"
+    )
+    noise_scale: float = param(
+        1.0,
+        lo=0.0,
+        hi=1e6,
+        doc="scale of the noise weight; 0 switches it off (the three scales not all 0)",
+    )
+    contrarian_share: float = param(
+        0.5,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="share of traders whose chartist weight is negated",
+    )
+    horizon_min: float = param(
+        30.0,
+        lo=0.0,
+        hi=86_400.0,
+        lo_open=True,
+        unit="s",
+        doc="lower end of the uniform draw of the horizon `tau_i`",
+    )
+    horizon_max: float = param(
+        900.0, lo="horizon_min", hi=86_400.0, unit="s", doc="upper end of that draw"
+    )
+    fundamental_horizon: float = param(
+        1800.0,
+        lo=0.0,
+        hi=1e7,
+        lo_open=True,
+        unit="s",
+        doc="`tau_F`: a trader expects `min(1, tau_i / tau_F)` of the gap to value to close",
+    )
+    fundamental_noise: float = param(
+        0.0,
+        lo=0.0,
+        hi=1.0,
+        unit="log return",
+        doc="s.d. of the error with which an action sees the fundamental",
+    )
+    noise_sd: float = param(
+        0.0005,
+        lo=0.0,
+        hi=1.0,
+        unit="log return",
+        doc="s.d. of the noise term of the expected return",
+    )
+    max_expected_return: float = param(
+        0.003, lo=0.0, hi=1.0, lo_open=True, unit="log return", doc="clip on the expected return"
+    )
+    market_order_fraction: float = param(
+        0.3,
+        lo=0.0,
+        hi=1.0,
+        unit="probability",
+        doc="share of actions that are market orders at base activity",
+    )
+    marketable_fraction: float = param(
+        0.1,
+        lo=0.0,
+        hi=1.0,
+        unit="probability",
+        doc="share of limit orders priced marketable (opposite best or `p_hat`) at base activity",
+    )
+    limit_offset: float = param(
+        0.0015,
+        lo=0.0,
+        hi=0.5,
+        unit="fraction of price",
+        doc="mean shading of a passive limit away from `p_hat`",
+    )
+    offset_shape: int = param(
+        2,
+        lo=1,
+        hi=20,
+        unit="stages",
+        doc="Erlang shape of the shading; 1 = exponential, depth peaking at the touch",
+    )
+    order_lifetime: float = param(
+        300.0,
+        lo=0.0,
+        hi=1e6,
+        lo_open=True,
+        unit="s",
+        doc="mean of the exponential lifetime after which a resting order is cancelled",
+    )
+    lot_size: int = param(100, lo=1, hi=1_000_000, unit="shares", doc="shares per lot")
+    size_tail_exponent: float = param(
+        1.3, lo=0.0, hi=100.0, lo_open=True, doc="`P(lots >= k) = k ** -exponent`"
+    )
+    max_lots: int = param(300, lo=1, hi=1_000_000, unit="lots", doc="cap on an order's size")
+    activity_feedback: float = param(
+        2.0, lo=0.0, hi=10.0, doc="exponent of `sigma / reference` in `m`; 0 = constant rate"
+    )
+    activity_reference_vol: float = param(
+        0.12,
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="annualised",
+        doc="volatility up to which `m = 1` (the habituated level instead, if higher)",
+    )
+    activity_max_multiplier: float = param(
+        2.0, lo=1.0, hi=1000.0, unit="multiple", doc="cap on `m`"
+    )
+    activity_memory: float = param(
+        1800.0,
+        lo=0.0,
+        hi=1e7,
+        lo_open=True,
+        unit="s",
+        doc="half-life of the slow average of the EWMA volatility",
+    )
+    activity_memory_weight: float = param(
+        0.5, lo=0.0, hi=1.0, unit="fraction", doc="weight of that slow average in `sigma`"
+    )
+    activity_habituation: float = param(
+        7200.0,
+        lo=0.0,
+        hi=1e7,
+        lo_open=True,
+        unit="s",
+        doc="half-life of the volatility the crowd grows used to",
+    )
+    aggression_feedback: float = param(
+        0.5,
+        lo=0.0,
+        hi=1.0,
+        doc="resting orders arrive at `m ** (1 - x)` times base: 0 keeps the mix, 1 makes every "
+        "extra action aggressive",
+    )
+    value_learning: float = param(
+        0.0,
+        lo=0.0,
+        hi=1.0,
+        hi_open=True,
+        doc="weight of the remembered price/value gap `g` in the fundamentalists' anchor; 0 = off",
+    )
+    value_learning_horizon: float = param(
+        3600.0, lo=0.0, hi=1e8, lo_open=True, unit="s", doc="half-life of `g`"
+    )
+    beliefs: bool = param(
+        False,
+        choices=(True, False),
+        doc="traders hold beliefs about value (agents/beliefs.py) instead of "
+        "seeing the fundamental at every action",
+    )
+    price_learning: float = param(
+        0.05,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="`k_p`: share of the gap to the log price a belief closes at each action",
+    )
+    value_look_rate: float = param(
+        1e-4,
+        lo=0.0,
+        hi=1.0,
+        unit="1/s",
+        doc="`lambda_F`: rate per trader of looks at value (1e-4: about 2.3 a day)",
+    )
+    value_look_weight: float = param(
+        0.5,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="`k_F`: share of the gap to the value seen a look closes",
+    )
+    belief_error_sd: float = param(
+        0.005,
+        lo=0.0,
+        hi=1.0,
+        unit="log return",
+        doc="s.d. of a trader's persistent error `eta_i` about value",
+    )
+    sentiment_sd: float = param(
+        0.01, lo=0.0, hi=1.0, unit="log return", doc="stationary s.d. of the common sentiment `S_t`"
+    )
+    sentiment_half_life: float = param(
+        117_000.0,
+        lo=0.0,
+        hi=1e9,
+        lo_open=True,
+        unit="s",
+        doc="half-life of `S_t` (117000 s = 5 trading days)",
+    )
+    value_horizon_min: float = param(
+        1800.0,
+        lo=0.0,
+        hi=1e9,
+        lo_open=True,
+        unit="s",
+        doc="lower end of the log-uniform value horizon `tau_f,i` (belief mode)",
+    )
+    value_horizon_max: float = param(
+        117_000.0,
+        lo="value_horizon_min",
+        hi=1e9,
+        unit="s",
+        doc="upper end of that draw (117000 s = 5 trading days)",
+    )
+    opinion_half_life_min: float = param(
+        0.0,
+        lo=0.0,
+        hi=1e9,
+        unit="s",
+        doc="lower end of the log-uniform half-life of a trader's private opinion (its noise "
+        "term); 0 (with the upper end 0) = a fresh draw at every action",
+    )
+    opinion_half_life_max: float = param(
+        0.0,
+        lo="opinion_half_life_min",
+        hi=1e9,
+        unit="s",
+        doc="upper end of that draw",
+    )
+    initial_shares: int = param(
+        1000, lo=-1e12, hi=1e12, unit="shares", doc="endowment per trader (may go short)"
+    )
+    initial_cash: float = param(
+        100_000.0, lo=-1e15, hi=1e15, unit="currency", doc="endowment per trader (may borrow)"
+    )
+
+    def check(self) -> None:
+        if self.fundamentalist_scale + self.chartist_scale + self.noise_scale <= 0.0:
+            raise ConfigError(
+                "agents.background: fundamentalist_scale, chartist_scale and noise_scale "
+                "must not all be 0"
+            )
+        if self.opinion_half_life_max > 0.0 and self.opinion_half_life_min <= 0.0:
+            raise ConfigError(
+                "agents.background.opinion_half_life_min must be > 0 when "
+                f"opinion_half_life_max > 0 (got {self.opinion_half_life_min}); "
+                "set both to 0 for a fresh opinion at every action"
+            )
