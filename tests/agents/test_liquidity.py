@@ -314,7 +314,8 @@ def test_halted_book_pulls_the_quotes():
 
 def _crash(loss_limit: float, stop_logic: bool = False, after: int = 5400, **liquidity):
     """20 providers in a 900-trader market whose fundamental drops 5% after ten minutes; the
-    model, the providers and the most of them out at once in the 30 minutes of the fall.
+    model, the providers, the most of them out at once and the mean number quoting in the
+    30 minutes of the fall.
 
     Stop logic is off unless asked for: its pauses, and the reopenings that bring providers
     back, are tested on their own."""
@@ -334,18 +335,19 @@ def _crash(loss_limit: float, stop_logic: bool = False, after: int = 5400, **liq
         model.step()
     assert sum(lp.quoting for lp in lps) == 20
     model.fundamental *= math.exp(-0.05)  # news: the value drops 5%
-    out = 0
+    out = quoting = 0
     for _ in range(1800):
         model.step()
         out = max(out, sum(not lp.quoting for lp in lps))
+        quoting += sum(lp.quoting for lp in lps)
     for _ in range(after):
         model.step()
-    return model, lps, out
+    return model, lps, out, quoting / 1800
 
 
 def test_population_withdraws_in_a_crash_and_comes_back():
     # a loss limit that cannot bind: every withdrawal is a volatility one, and all come back
-    _, lps, out = _crash(loss_limit=1e9)
+    _, lps, out, _ = _crash(loss_limit=1e9)
     assert out == 20  # every provider pulled out in the fall
     assert all(lp.withdrawal_reason is None for lp in lps)
     assert all(lp.quoting for lp in lps)
@@ -353,7 +355,7 @@ def test_population_withdraws_in_a_crash_and_comes_back():
 
 
 def test_loss_limit_stops_a_provider_for_the_rest_of_the_day():
-    model, lps, out = _crash(loss_limit=5000.0)
+    model, lps, out, _ = _crash(loss_limit=5000.0)
     cfg = model.cfg
     assert out == 20
     stopped = [lp for lp in lps if lp.withdrawal_reason is WithdrawalReason.loss_limit]
@@ -530,10 +532,10 @@ def test_reopenings_keep_a_crash_from_hollowing_the_book_yet_providers_still_wit
     runs = {t: _crash(1e9, stop_logic=True, after=0, reopen_vol_tolerance=t) for t in (0.0, 0.5)}
     pauses = {
         t: sum(e.kind == "pause" for e in model.rules["stop_logic"].events)
-        for t, (model, _, _) in runs.items()
+        for t, (model, *_) in runs.items()
     }
-    back = {t: sum(lp.n_reopen_returns for lp in lps) for t, (_, lps, _) in runs.items()}
+    back = {t: sum(lp.n_reopen_returns for lp in run[1]) for t, run in runs.items()}
     assert back[0.0] == 0 and back[0.5] > 0
     assert pauses[0.5] < pauses[0.0]  # a refilled book trips the rule less often
-    assert runs[0.5][2] < runs[0.0][2]  # fewer out at once
+    assert runs[0.5][3] > runs[0.0][3]  # more of them quote through the fall
     assert sum(lp.n_withdrawals for lp in runs[0.5][1]) > 0  # the stress still pulls them out
