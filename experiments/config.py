@@ -140,7 +140,7 @@ class RulesConfig(Validated):
     )
     stop_logic: bool = param(True, choices=(True, False), doc="CME-style stop logic")
     stop_max_move: float = param(
-        0.15,
+        1.0,
         lo=0.0,
         lo_open=True,
         unit="currency",
@@ -155,7 +155,7 @@ class RulesConfig(Validated):
         doc="stop-logic pause, ended by the reopening auction",
     )
     stop_reference: str = param(
-        "step",
+        "window",
         choices=StopLogic.REFERENCES,
         doc="`window` (CME velocity logic: the prints of the last `stop_lookback_seconds`), "
         "`step` (the last price at each step) or `order` (the touch each incoming order "

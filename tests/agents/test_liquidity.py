@@ -11,12 +11,13 @@ from agents.liquidity import (
     InventoryAction,
     LiquidityConfig,
     LiquidityProvider,
+    VolGauge,
     WithdrawalReason,
     populate,
 )
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
-from market.exchange.clock import SECONDS_PER_DAY
+from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from tests.conftest import book_only_config, force_vol
 
 
@@ -66,6 +67,9 @@ def quotes(model: HedgeLoopModel, lp: LiquidityProvider) -> tuple[list[int], lis
         ("return_vol_tolerance", -0.1),
         ("threshold_dispersion", 1.0),
         ("dump_target", 1.5),
+        ("reopen_vol_tolerance", -0.1),
+        ("vol_halflife_seconds", 0.0),
+        ("vol_sample_seconds", 0.0),
     ],
 )
 def test_config_rejects_out_of_range_values_naming_the_field(field, value):
@@ -308,34 +312,42 @@ def test_halted_book_pulls_the_quotes():
     assert not lp.live_orders and lp.quoting and lp.n_withdrawals == 0
 
 
-def _crash(loss_limit: float):
-    """20 providers in a 900-trader market whose fundamental drops 5% after ten minutes."""
+def _crash(loss_limit: float, stop_logic: bool = False, after: int = 5400, **liquidity):
+    """20 providers in a 900-trader market whose fundamental drops 5% after ten minutes; the
+    model, the providers, the most of them out at once and the mean number quoting in the
+    30 minutes of the fall.
+
+    Stop logic is off unless asked for: its pauses, and the reopenings that bring providers
+    back, are tested on their own."""
     cfg = lp_config(
         n_liquidity=20,
         n_background=900,
         cooldown_seconds=60.0,
         threshold_dispersion=0.2,
         loss_limit=loss_limit,
+        **liquidity,
     )
     cfg.market.fundamental_vol = 0.0
+    cfg.market.rules.stop_logic = stop_logic
     model = HedgeLoopModel(cfg)
     lps = model.populations["liquidity"]
     for _ in range(600):
         model.step()
     assert sum(lp.quoting for lp in lps) == 20
     model.fundamental *= math.exp(-0.05)  # news: the value drops 5%
-    out = 0
+    out = quoting = 0
     for _ in range(1800):
         model.step()
         out = max(out, sum(not lp.quoting for lp in lps))
-    for _ in range(5400):
+        quoting += sum(lp.quoting for lp in lps)
+    for _ in range(after):
         model.step()
-    return cfg, lps, out
+    return model, lps, out, quoting / 1800
 
 
 def test_population_withdraws_in_a_crash_and_comes_back():
     # a loss limit that cannot bind: every withdrawal is a volatility one, and all come back
-    _, lps, out = _crash(loss_limit=1e9)
+    _, lps, out, _ = _crash(loss_limit=1e9)
     assert out == 20  # every provider pulled out in the fall
     assert all(lp.withdrawal_reason is None for lp in lps)
     assert all(lp.quoting for lp in lps)
@@ -343,7 +355,8 @@ def test_population_withdraws_in_a_crash_and_comes_back():
 
 
 def test_loss_limit_stops_a_provider_for_the_rest_of_the_day():
-    cfg, lps, out = _crash(loss_limit=5000.0)
+    model, lps, out, _ = _crash(loss_limit=5000.0)
+    cfg = model.cfg
     assert out == 20
     stopped = [lp for lp in lps if lp.withdrawal_reason is WithdrawalReason.loss_limit]
     assert stopped  # long inventory into a 5% fall costs more than the limit
@@ -423,3 +436,106 @@ def test_a_provider_back_on_the_clock_accepts_the_regime_it_returns_into(toleran
     assert not lp.quoting and lp.n_withdrawals == 2
     lp.on_close(0)  # a new day starts from the configured thresholds
     assert lp._tolerated_vol == 0.0
+
+
+# ---------------------------------------------------------------------- pauses and reopenings
+def test_without_halts_the_gauge_is_the_markets_ewma():
+    cfg = lp_config(n_background=50)
+    cfg.market.rules.stop_logic = False
+    model = HedgeLoopModel(cfg)
+    for _ in range(401):  # the gauge reads a step's mid at the next step: 400 s of samples
+        model.step()
+    assert model.state.vol != pytest.approx(0.175)  # the prints have moved the estimate
+    assert model.populations["liquidity"].gauge.vol == pytest.approx(model.state.vol, rel=1e-9)
+
+
+def test_the_gauge_counts_a_halt_as_one_return_priced_by_the_reopening():
+    halted, naive = VolGauge(0.2, 300.0, 10.0), VolGauge(0.2, 300.0, 10.0)
+    # the sweep into the pause and the halted book's readings, then the reopening near the start
+    path = [(0.0, 100.0, True), (10.0, 97.0, False), (20.0, 103.0, False), (30.0, 100.1, True)]
+    for now, mid, trading in path:
+        halted.observe(now, mid, trading)
+        naive.observe(now, mid, True)
+    alpha = 1.0 - 0.5 ** (10.0 / 300.0)
+    var = 0.2**2 * 10.0 / SECONDS_PER_YEAR
+    var += alpha * (math.log(100.1 / 100.0) ** 2 - var)  # one return, 0 s to 30 s
+    assert halted.vol == pytest.approx(math.sqrt(var * SECONDS_PER_YEAR / 10.0))
+    assert naive.vol > 2 * halted.vol  # read through the pause, the same path is a storm
+
+
+def _paused_and_reopened(model: HedgeLoopModel) -> None:
+    """A halt the rules do not own, then its reopening, each seen by a model step."""
+    model.book.halt("test")
+    model.step()
+    model.book.reopen()
+    model.step()
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 0.5])
+def test_a_reopening_brings_providers_out_for_volatility_back(tolerance):
+    # clocks that practically never fire: whatever happens at the reopening is the reopening's
+    model = HedgeLoopModel(
+        lp_config(rate=1e-9, withdraw_vol=1.0, reentry_vol=0.5, reopen_vol_tolerance=tolerance)
+    )
+    lps = model.populations["liquidity"]
+    force_vol(model, 2.0)
+    for lp in lps:
+        lp.act()
+    assert not any(lp.quoting or lp.live_orders for lp in lps)
+    _paused_and_reopened(model)
+    if tolerance == 0.0:  # the pre-existing behaviour: out until calm or the maximum time
+        assert not any(lp.quoting or lp.live_orders for lp in lps)
+        return
+    assert all(lp.quoting and lp.live_orders and lp.n_reopen_returns == 1 for lp in lps)
+    assert lps.n_reopenings == 1
+    lp = lps[0]
+    force_vol(model, 2.9)  # below (1 + 0.5) x the 2.0 it came back into
+    lp.act()
+    assert lp.quoting and lp.n_withdrawals == 1
+    force_vol(model, 3.1)  # the storm grows after the reopening: genuine stress, out again
+    lp.act()
+    assert not lp.quoting and lp.n_withdrawals == 2
+
+
+def test_a_reopening_does_not_end_a_loss_limit_stop():
+    model = HedgeLoopModel(lp_config(rate=1e-9, loss_limit=1.0))
+    lp = model.populations["liquidity"][0]
+    force_vol(model, 0.1)
+    give_inventory(model, lp, 1000, price=101.0)  # bought above the market: a loss at once
+    lp.act()
+    assert lp.withdrawal_reason is WithdrawalReason.loss_limit
+    _paused_and_reopened(model)
+    assert not lp.quoting and lp.n_reopen_returns == 0
+
+
+def test_providers_requote_at_once_around_the_reopening_price():
+    model = HedgeLoopModel(lp_config(rate=1e-9))
+    lps = model.populations["liquidity"]
+    force_vol(model, 0.1)
+    model.book.halt("test")
+    for lp in lps:
+        lp.act()  # a halted book: quotes pulled
+    assert not any(lp.live_orders for lp in lps)
+    model.step()
+    model.book.reopen()
+    model.step()
+    bb, ba = model.book.best_bid, model.book.best_ask
+    for lp in lps:
+        bids, asks = quotes(model, lp)
+        assert bids and asks  # two-sided again in the step of the reopening
+        assert bb - bids[-1] <= 2 and asks[0] - ba <= 2  # at the touch, not a hollow book
+
+
+def test_reopenings_keep_a_crash_from_hollowing_the_book_yet_providers_still_withdraw():
+    # the same fall under stop logic: providers out for volatility stay out through the
+    # reopenings (tolerance 0), or come back at each one (0.5)
+    runs = {t: _crash(1e9, stop_logic=True, after=0, reopen_vol_tolerance=t) for t in (0.0, 0.5)}
+    pauses = {
+        t: sum(e.kind == "pause" for e in model.rules["stop_logic"].events)
+        for t, (model, *_) in runs.items()
+    }
+    back = {t: sum(lp.n_reopen_returns for lp in run[1]) for t, run in runs.items()}
+    assert back[0.0] == 0 and back[0.5] > 0
+    assert pauses[0.5] < pauses[0.0]  # a refilled book trips the rule less often
+    assert runs[0.5][3] > runs[0.0][3]  # more of them quote through the fall
+    assert sum(lp.n_withdrawals for lp in runs[0.5][1]) > 0  # the stress still pulls them out

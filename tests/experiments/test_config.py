@@ -136,12 +136,16 @@ def test_fundamental_vol_event_out_of_range_is_refused():
 def test_stop_reference_reaches_the_stop_logic_rule():
     from experiments.model import HedgeLoopModel
 
+    assert load().market.rules.stop_reference == "window"  # CME velocity logic by default
     armed = {}
-    for ref in ("step", "order"):
+    for ref in ("window", "step", "order"):
         model = HedgeLoopModel(load(f"market.rules.stop_reference={ref}", "scenario.days=1"))
-        assert model.rules["stop_logic"].reference_mode == ref
+        rule = model.rules["stop_logic"]
+        assert rule.reference_mode == ref
         for _ in range(120):
             model.step()
         armed[ref] = (model.book.sweep_limit[0], model.book.band("halt", "StopLogic"))
-    assert armed["order"] == (15, (None, None))  # 0.15 at a 0.01 tick, around each order
+    assert armed["order"] == (100, (None, None))  # 1.0 at a 0.01 tick, around each order
     assert armed["step"][0] is None and armed["step"][1][0] is not None
+    low, high = armed["window"][1]  # within 1.0 of every print of the last second
+    assert armed["window"][0] is None and 0 < high - low <= 200
