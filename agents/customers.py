@@ -241,7 +241,7 @@ class CustomersConfig(Validated):
         600.0, lo=0.0, hi=1e7, unit="s", doc="contracts this close to expiry are not traded"
     )
     close_hazard: float = param(
-        0.2,
+        0.5,
         lo=0.0,
         hi=1e3,
         unit="per trading day",
