@@ -37,11 +37,12 @@ constant hazard, so holdings last ``1 / close_hazard`` days on average unless th
 It is carried by the customers' own trades: before each trade a customer closes instead of
 opening with probability ``close_hazard * Q / (rate * 23,400 s * E[close size])`` (at most 1,
 :meth:`OptionCustomer.close_probability`), where ``Q`` is its open contracts still more than
-``min_seconds_to_expiry`` from expiry and worth at least ``min_close_value`` per share (nearly
-worthless options are left to expire, as real holders and writers do: no dealer bids for them
-and a writer keeps what premium is left). The close trades back one of those positions, chosen
-in proportion to its size, for a drawn size capped at that position, through the same dealer
-quotes as an opening trade with the side reversed. Because the closing flow grows with ``Q``
+``min_seconds_to_expiry`` from expiry, and trades back one of those positions, chosen in
+proportion to its size, for a drawn size capped at that position, through the same dealer quotes
+as an opening trade with the side reversed. A position worth less than ``min_close_value`` per
+share at the surface's mid is left to expire, as real holders and writers do (no dealer bids for
+it, and a writer keeps what premium is left): that trade opens instead, so the opening flow is
+the same whatever is left to expire. Because the closing flow grows with ``Q``
 while the opening flow does not, a customer's holdings settle where the two balance (Little's
 law: holdings = opening flow x holding time), and on day 0, with little open yet, most trades
 open. The hazard is a modelling choice, not a measured figure: real customers close much of what
@@ -409,27 +410,31 @@ class OptionCustomer(Participant):
 
     # ------------------------------------------------------------------ closing
     def closable(self) -> tuple[np.ndarray, np.ndarray]:
-        """This customer's open positions it would trade back now: chain rows and signed
-        positions (contracts, + = long), in contracts live for more than
-        ``min_seconds_to_expiry`` and worth at least ``min_close_value`` per share at the
-        surface's mid (a nearly worthless option is left to expire: no dealer bids for it, and a
-        writer keeps the little premium left)."""
+        """This customer's open positions it may trade back now: chain rows and signed positions
+        (contracts, + = long), in contracts live for more than ``min_seconds_to_expiry``."""
         pos = self.world.ledger.options[self.account]
         rows = np.flatnonzero(pos)
         if rows.size:
             m = self.world
-            now = m.now
             rows = rows[
-                ~m.chain.expired[rows] & (self._expiry[rows] > now + self.cfg.min_seconds_to_expiry)
+                ~m.chain.expired[rows]
+                & (self._expiry[rows] > m.now + self.cfg.min_seconds_to_expiry)
             ]
-        if rows.size and self.cfg.min_close_value > 0.0:
-            spot = float(self.world.state.mid)
-            strike = self._strike[rows]
-            t = (self._expiry[rows] - self.world.now) / SECONDS_PER_YEAR
-            vol = self.world.surface.vol(strike, t, spot)
-            value = bs_price(spot, strike, t, vol, call=self._is_call[rows])
-            rows = rows[np.asarray(value) >= self.cfg.min_close_value]
         return rows, pos[rows]
+
+    def worth_closing(self, contract: int) -> bool:
+        """Whether ``contract`` is worth at least ``min_close_value`` per share at the surface's
+        mid: a nearly worthless option is left to expire (no dealer bids for it, and a writer
+        keeps the little premium left)."""
+        if self.cfg.min_close_value <= 0.0:
+            return True
+        m = self.world
+        spot = float(m.state.mid)
+        strike = float(self._strike[contract])
+        t = (float(self._expiry[contract]) - m.now) / SECONDS_PER_YEAR
+        vol = float(m.surface.vol(strike, t, spot))
+        value = float(bs_price(spot, strike, t, vol, call=bool(self._is_call[contract])))
+        return value >= self.cfg.min_close_value
 
     def close_probability(self, held: np.ndarray) -> float:
         """Probability that a trade of this customer closes rather than opens.
@@ -460,6 +465,8 @@ class OptionCustomer(Participant):
         size = np.abs(held)
         cum = np.cumsum(size)
         j = int(np.searchsorted(cum, self.stream.random() * cum[-1], side="right"))
+        if not self.worth_closing(int(rows[j])):
+            return False  # left to expire: this trade opens instead
         side = -1 if held[j] > 0 else 1  # trade back: sell a long, buy back a short
         if side > 0 and self.world.ledger.cash[self.account] <= 0:
             self.refused[CLOSING] += 1

@@ -453,13 +453,19 @@ def test_nearly_worthless_positions_are_left_to_expire(moneyness, weights):
         c.act()
     held_rows = np.flatnonzero(m.ledger.options[c.account])
     assert held_rows.size > 0
-    worthless = moneyness < 0.9  # a 20% out-of-the-money put expiring today
-    rows, _ = c.closable()
-    assert (rows.size == 0) is worthless
-    c.cfg.min_close_value = 0.0
     np.testing.assert_array_equal(c.closable()[0], held_rows)
-    c.cfg.close_hazard = 1e3
-    assert c.close_probability(c.closable()[1]) == 1.0
+    worthless = moneyness < 0.9  # a 20% out-of-the-money put expiring today
+    assert all(c.worth_closing(int(k)) is not worthless for k in held_rows)
+    c.cfg.close_hazard = 1e3  # every trade tries to close
+    before = m.ledger.options[c.account].copy()
+    c.act()
+    after = m.ledger.options[c.account]
+    if worthless:  # left to expire: the trade opened a new put instead
+        assert c.contracts_sold["closing"] == 0 and after.sum() > before.sum()
+    else:
+        assert c.contracts_sold["closing"] > 0 and after.sum() < before.sum()
+    c.cfg.min_close_value = 0.0
+    assert all(c.worth_closing(int(k)) for k in held_rows)
 
 
 def test_holdings_settle_with_a_closing_hazard_and_grow_without_one():
