@@ -20,12 +20,35 @@ each action draws its flow type from the weights; with ``typed=True`` each custo
 for the whole run (drawn from the weights at construction) and a chasing frenzy makes frenzy
 customers trade more often (extra trades per action) while the others keep their pace.
 
-Contracts: only live contracts expiring more than ``min_seconds_to_expiry`` from now; the expiry
-is drawn from ``expiry_weights`` (aligned with ``market.chain.expiry_days``; empty = equal
-weights; expired ones drop out), the strike uniformly among the listed strikes whose moneyness
-(strike / mid) lies in the flow's range, or the listed strike nearest the range if none does.
-Sizes are uniform whole contracts in ``[contracts_min, contracts_max]``. A customer whose cash is
-not positive only sells.
+Contracts: only listed, live contracts expiring more than ``min_seconds_to_expiry`` from now;
+the expiry is drawn from ``expiry_weights`` (empty = equal weights; expired and not yet listed
+ones drop out), the strike uniformly among the listed strikes whose moneyness (strike / mid) lies
+in the flow's range, or the listed strike nearest the range if none does. The weights are a taste
+for time to expiry: one per ``market.chain.expiry_days`` entry, read as that many trading days to
+expiry (the tenor), and each listed expiry gets the weight of the tenor nearest its days to expiry
+today (:func:`tenor_weights`), so on day 0 each configured expiry has its own weight and expiries
+a rolling listing adds later inherit the weight of the tenor they have. Sizes are uniform whole
+contracts in ``[contracts_min, contracts_max]``. A customer whose cash is not positive only sells
+(and does not buy back a short).
+
+Closing. Customers also trade back what they hold, so open interest settles instead of growing
+for ever: each open contract a customer holds is closed at ``close_hazard`` per trading day (a
+constant hazard, so holdings last ``1 / close_hazard`` days on average unless they expire first).
+It is carried by the customers' own trades: before each trade a customer closes instead of
+opening with probability ``close_hazard * Q / (rate * 23,400 s * E[close size])`` (at most 1,
+:meth:`OptionCustomer.close_probability`), where ``Q`` is its open contracts still more than
+``min_seconds_to_expiry`` from expiry, and trades back one of those positions, chosen in
+proportion to its size, for a drawn size capped at that position, through the same dealer quotes
+as an opening trade with the side reversed. A position worth less than ``min_close_value`` per
+share at the surface's mid is left to expire, as real holders and writers do (no dealer bids for
+it, and a writer keeps what premium is left): that trade opens instead, so the opening flow is
+the same whatever is left to expire. Because the closing flow grows with ``Q``
+while the opening flow does not, a customer's holdings settle where the two balance (Little's
+law: holdings = opening flow x holding time), and on day 0, with little open yet, most trades
+open. The hazard is a modelling choice, not a measured figure: real customers close much of what
+they open before expiry (the CBOE open/close volume data split customer volume into opening and
+closing trades, both large), and a constant hazard is the simplest rule whose open interest is
+stationary, at a level read directly from it.
 
 The dealers' opening book (``agents.dealers.initial_book``) is executed by this population: while
 it is not complete, each acting customer executes the next ``opening_trades_per_act`` of its
@@ -50,7 +73,8 @@ import numpy as np
 
 from agents.base import Participant, Population
 from agents.world import World
-from market.options.chain import expiry_of_day
+from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.options.pricing import bs_price
 from market.validation import ConfigError, Validated, param
 
 
@@ -74,6 +98,7 @@ FLOW_TRADE = {
     FlowType.put_selling: (-1, False),
 }
 OPENING = "opening"
+CLOSING = "closing"
 _FRENZY = FLOW_TYPES.index(FlowType.call_frenzy)
 
 
@@ -216,6 +241,21 @@ class CustomersConfig(Validated):
     min_seconds_to_expiry: float = param(
         600.0, lo=0.0, hi=1e7, unit="s", doc="contracts this close to expiry are not traded"
     )
+    close_hazard: float = param(
+        0.5,
+        lo=0.0,
+        hi=1e3,
+        unit="per trading day",
+        doc="rate at which each open customer contract is closed (traded back); mean holding "
+        "1 / hazard days; 0 = customers never close",
+    )
+    min_close_value: float = param(
+        0.05,
+        lo=0.0,
+        hi=1e6,
+        unit="currency per share",
+        doc="positions worth less than this at the surface's mid are left to expire, not closed",
+    )
     opening_trades_per_act: int = param(
         4,
         lo=1,
@@ -287,7 +327,7 @@ class OpeningBook:
 class OptionCustomer(Participant):
     """An end user of options: one trade of its flow mix per action at the dealers' quotes.
 
-    Per-agent counters (contracts), keyed by flow type name and ``"opening"``:
+    Per-agent counters (contracts), keyed by flow type name, ``"opening"`` and ``"closing"``:
     ``contracts_bought``, ``contracts_sold``, ``refused`` (no dealer quoted); ``premium_paid``
     (currency, net of premium received).
     """
@@ -307,7 +347,7 @@ class OptionCustomer(Participant):
         self.cfg = cfg = cfg if cfg is not None else CustomersConfig()
         self.opening = opening if opening is not None else OpeningBook([])
         self.flow_type = flow_type
-        names = [ft.value for ft in FLOW_TYPES] + [OPENING]
+        names = [ft.value for ft in FLOW_TYPES] + [OPENING, CLOSING]
         self.contracts_bought = dict.fromkeys(names, 0)
         self.contracts_sold = dict.fromkeys(names, 0)
         self.refused = dict.fromkeys(names, 0)
@@ -319,13 +359,19 @@ class OptionCustomer(Participant):
         self._strike = np.asarray(chain.strike, dtype=float)
         self._expiry = np.asarray(chain.expiry, dtype=float)
         self._is_call = np.asarray(chain.is_call, dtype=bool)
-        self._expiries = np.unique(self._expiry)
-        self._expiry_weights = _expiry_weights(cfg, world.expiry_days, self._expiries)
+        self._expiries, self._expiry_of_row = np.unique(self._expiry, return_inverse=True)
+        self._expiry_day = np.round(self._expiries / SECONDS_PER_DAY).astype(np.int64) - 1
+        self._tenors = np.asarray(list(world.expiry_days), dtype=np.int64)
+        _check_expiry_weights(cfg, self._tenors)
+        self._weights_day: int | None = None
+        self._expiry_weights = np.ones(self._expiries.size)
 
     # ------------------------------------------------------------------ actions
     def act(self) -> None:
         if self.opening.pending:
             self._work_opening()
+            return
+        if self.flow_type is None and self._maybe_close():
             return
         m = self.world
         cfg = self.cfg
@@ -346,9 +392,89 @@ class OptionCustomer(Participant):
         if self.flow_type is FlowType.call_frenzy:
             extra = self.stream.poisson(max(f / boost - 1.0, 0.0))
             for _ in range(1 + int(extra)):
-                self._trade(self.flow_type)
-        elif boost <= 1.0 or self.stream.random() < 1.0 / boost:
+                if not self._maybe_close():
+                    self._trade(self.flow_type)
+        elif (boost <= 1.0 or self.stream.random() < 1.0 / boost) and not self._maybe_close():
             self._trade(self.flow_type)
+
+    def _weights_by_tenor(self, today: int) -> np.ndarray:
+        """Expiry weights (aligned with the listed expiries) for ``today``, cached per day."""
+        if not self.cfg.expiry_weights:
+            return self._expiry_weights  # all ones
+        if self._weights_day != today:
+            self._expiry_weights = tenor_weights(
+                self.cfg.expiry_weights, self._tenors, self._expiry_day, today
+            )
+            self._weights_day = today
+        return self._expiry_weights
+
+    # ------------------------------------------------------------------ closing
+    def closable(self) -> tuple[np.ndarray, np.ndarray]:
+        """This customer's open positions it may trade back now: chain rows and signed positions
+        (contracts, + = long), in contracts live for more than ``min_seconds_to_expiry``."""
+        pos = self.world.ledger.options[self.account]
+        rows = np.flatnonzero(pos)
+        if rows.size:
+            m = self.world
+            rows = rows[
+                ~m.chain.expired[rows]
+                & (self._expiry[rows] > m.now + self.cfg.min_seconds_to_expiry)
+            ]
+        return rows, pos[rows]
+
+    def worth_closing(self, contract: int) -> bool:
+        """Whether ``contract`` is worth at least ``min_close_value`` per share at the surface's
+        mid: a nearly worthless option is left to expire (no dealer bids for it, and a writer
+        keeps the little premium left)."""
+        if self.cfg.min_close_value <= 0.0:
+            return True
+        m = self.world
+        spot = float(m.state.mid)
+        strike = float(self._strike[contract])
+        t = (float(self._expiry[contract]) - m.now) / SECONDS_PER_YEAR
+        vol = float(m.surface.vol(strike, t, spot))
+        value = float(bs_price(spot, strike, t, vol, call=bool(self._is_call[contract])))
+        return value >= self.cfg.min_close_value
+
+    def close_probability(self, held: np.ndarray) -> float:
+        """Probability that a trade of this customer closes rather than opens.
+
+        ``close_hazard * Q / (rate * 23,400 s * E[close size])``, at most 1, where ``Q`` is the
+        contracts in ``held`` (signed positions) and ``E[close size]`` the expected size of a
+        close (a drawn size capped at the chosen position). A trade closes a position chosen in
+        proportion to its size, so each open contract is closed at ``close_hazard`` per trading
+        day of the customer's clock. 0 without a hazard, a clock (``rate``) or positions.
+        """
+        cfg = self.cfg
+        if cfg.close_hazard <= 0.0 or cfg.rate <= 0.0 or held.size == 0:
+            return 0.0
+        size = np.abs(held)
+        q = float(size.sum())
+        mean_close = float(size @ expected_capped_size(cfg.contracts_min, cfg.contracts_max, size))
+        mean_close /= q
+        return min(1.0, cfg.close_hazard * q / (cfg.rate * SECONDS_PER_DAY * mean_close))
+
+    def _maybe_close(self) -> bool:
+        """Close a position with :meth:`close_probability`; True if this trade was a close."""
+        if self.cfg.close_hazard <= 0.0:
+            return False
+        rows, held = self.closable()
+        p = self.close_probability(held)
+        if p <= 0.0 or self.stream.random() >= p:
+            return False
+        size = np.abs(held)
+        cum = np.cumsum(size)
+        j = int(np.searchsorted(cum, self.stream.random() * cum[-1], side="right"))
+        if not self.worth_closing(int(rows[j])):
+            return False  # left to expire: this trade opens instead
+        side = -1 if held[j] > 0 else 1  # trade back: sell a long, buy back a short
+        if side > 0 and self.world.ledger.cash[self.account] <= 0:
+            self.refused[CLOSING] += 1
+            return True
+        cfg = self.cfg
+        qty = min(int(self.stream.integers(cfg.contracts_min, cfg.contracts_max + 1)), int(size[j]))
+        self._execute(int(rows[j]), side, qty, CLOSING)
+        return True
 
     def _work_opening(self) -> None:
         ob = self.opening
@@ -366,13 +492,15 @@ class OptionCustomer(Participant):
         m = self.world
         now = m.now
         spot = m.state.mid
-        live_expiry = self._expiries > now + self.cfg.min_seconds_to_expiry
+        tradable = m.chain.is_listed & ~m.chain.expired
+        listed = np.bincount(self._expiry_of_row, weights=tradable, minlength=self._expiries.size)
+        live_expiry = (listed > 0) & (self._expiries > now + self.cfg.min_seconds_to_expiry)
         if not live_expiry.any():
             return None
         if flow is FlowType.call_frenzy and self.cfg.frenzy_nearest_expiry:
             expiry = self._expiries[np.flatnonzero(live_expiry)[0]]
         else:
-            cum = np.cumsum(self._expiry_weights * live_expiry)
+            cum = np.cumsum(self._weights_by_tenor(m.day) * live_expiry)
             if cum[-1] <= 0.0:
                 return None
             pick = np.searchsorted(cum, self.stream.random() * cum[-1], side="right")
@@ -380,7 +508,7 @@ class OptionCustomer(Participant):
         _, is_call = FLOW_TRADE[flow]
         lo, hi = self._ranges[FLOW_TYPES.index(flow)]
         rows = np.flatnonzero((self._expiry == expiry) & (self._is_call == is_call))
-        rows = rows[~m.chain.expired[rows]]
+        rows = rows[tradable[rows]]
         if rows.size == 0:
             return None
         mny = self._strike[rows] / spot
@@ -419,29 +547,46 @@ class OptionCustomer(Participant):
         return True
 
 
-def _expiry_weights(
-    cfg: CustomersConfig, expiry_days: Sequence[int], expiries: np.ndarray
-) -> np.ndarray:
-    """Weights aligned with the sorted listed ``expiries`` from ``cfg.expiry_weights``
-    (``expiry_days``: the listed expiries as configured, which the weights follow)."""
-    if not cfg.expiry_weights:
-        return np.ones(expiries.size)
-    days = list(expiry_days)
-    if len(cfg.expiry_weights) != len(days):
+def expected_capped_size(lo: int, hi: int, cap: np.ndarray) -> np.ndarray:
+    """``E[min(U, cap)]`` for ``U`` uniform on the whole numbers ``lo..hi`` (contracts), per
+    entry of ``cap`` (whole contracts >= 0)."""
+    cap = np.asarray(cap, dtype=float)
+    c = np.clip(cap, lo, hi)
+    # sizes lo..c count as drawn, sizes above c are capped at c
+    mean = ((lo + c) * (c - lo + 1) / 2.0 + (hi - c) * c) / (hi - lo + 1)
+    return np.where(cap < lo, cap, mean)
+
+
+def _check_expiry_weights(cfg: CustomersConfig, tenors: np.ndarray) -> None:
+    """``cfg.expiry_weights`` must be empty or have one weight per configured expiry day."""
+    if cfg.expiry_weights and len(cfg.expiry_weights) != tenors.size:
         raise ValueError(
             f"agents.customers.expiry_weights must have one weight per market.chain.expiry_days "
-            f"entry ({len(days)}), got {len(cfg.expiry_weights)}"
+            f"entry ({tenors.size}), got {len(cfg.expiry_weights)}"
         )
-    out = np.zeros(expiries.size)
-    for day, w in zip(days, cfg.expiry_weights, strict=True):
-        hit = np.flatnonzero(np.isclose(expiries, expiry_of_day(day)))
-        out[hit] = float(w)
-    return out
+
+
+def tenor_weights(
+    weights: Sequence[float], tenors: np.ndarray, expiry_days: np.ndarray, today: int
+) -> np.ndarray:
+    """Weight of each expiry (trading-day indices ``expiry_days``) on day ``today``: the weight of
+    the configured tenor (``market.chain.expiry_days``, trading days from the first day)
+    nearest its days to expiry ``expiry_day - today``, the shorter one on a tie. On day 0 each
+    configured expiry gets exactly its own weight; later, an expiry listed by the rolling rule
+    gets the weight of the tenor it now has."""
+    w = np.asarray(weights, dtype=float)
+    order = np.argsort(tenors, kind="stable")
+    t, w = tenors[order], w[order]
+    left = np.clip(np.searchsorted(t, expiry_days - today, side="left"), 0, t.size - 1)
+    below = np.clip(left - 1, 0, t.size - 1)
+    to_left = np.abs(expiry_days - today - t[below])
+    take_below = to_left <= np.abs(t[left] - (expiry_days - today))
+    return np.where(take_below, w[below], w[left])
 
 
 def flow_totals(customers: list[OptionCustomer]) -> dict[str, dict[str, int]]:
     """Population totals: ``{"bought": {flow: contracts}, "sold": {...}, "refused": {...}}``."""
-    names = [ft.value for ft in FLOW_TYPES] + [OPENING]
+    names = [ft.value for ft in FLOW_TYPES] + [OPENING, CLOSING]
     out = {k: dict.fromkeys(names, 0) for k in ("bought", "sold", "refused")}
     for c in customers:
         for name in names:

@@ -6,8 +6,9 @@ opening book that comes from real, recorded option trades: the *customers* popul
 on its first actions (see :mod:`agents.customers`), buying (``short_gamma``) or selling
 (``long_gamma``) ``initial_book_contracts`` contracts of the call and the put at each of the
 ``2 * initial_book_strikes + 1`` strikes nearest the initial price, in the
-``initial_book_expiry``-th listed expiry (0 = nearest), at the dealers' quotes. So it needs the
-customers population; the dealers' quotes and risk limits apply to it like any other trade.
+``initial_book_expiry``-th expiry listed at the start (0 = nearest; rolling expiries listed later
+do not count), at the dealers' quotes. So it needs the customers population; the dealers' quotes
+and risk limits apply to it like any other trade.
 
 Side +1 = the customer buys (so the dealers sell); quantities in contracts; prices in currency.
 """
@@ -57,14 +58,16 @@ def opening_book_trades(
             f"agents.dealers.initial_book must be flat, short_gamma or long_gamma; got {kind!r}"
         )
     side = 1 if kind == "short_gamma" else -1  # customers buy -> dealers short
-    expiries = np.unique(np.asarray(chain.expiry))
+    # expiries a rolling listing adds later are not there yet when the book is executed
+    at_start = np.asarray(chain.is_listed) & ~np.asarray(chain.expired)
+    expiries = np.unique(np.asarray(chain.expiry)[at_start])
     idx = int(cfg.initial_book_expiry)
     if idx >= expiries.size:
         raise ValueError(
             f"agents.dealers.initial_book_expiry must be in [0, {expiries.size - 1}] "
-            f"(the listed expiries), got {idx}"
+            f"(the expiries listed at the start), got {idx}"
         )
-    in_expiry = np.asarray(chain.expiry) == expiries[idx]
+    in_expiry = at_start & (np.asarray(chain.expiry) == expiries[idx])
     strikes = np.unique(np.asarray(chain.strike)[in_expiry])
     centre = int(np.argmin(np.abs(strikes - spot)))
     width = int(cfg.initial_book_strikes)

@@ -29,9 +29,9 @@ rebalancing interval the dealer's own policy expects for its book including the 
 frequent rebalancing both widen the quote. An inventory term moves both quotes by
 ``-inventory_vol * net_vega / vega_limit`` vol (a dealer already short vega asks more and bids
 more). Each quote sits at least ``min_half_spread_ticks`` option ticks from the mid. The dealer
-refuses (``None``) expired contracts, a bid that would be below one tick, and trades that would
-take ``|net_gamma|`` beyond ``gamma_limit`` or ``|net_vega|`` beyond ``vega_limit`` (trades that
-reduce an exposure are always accepted).
+refuses (``None``) expired contracts and those not listed yet, a bid that would be below one
+tick, and trades that would take ``|net_gamma|`` beyond ``gamma_limit`` or ``|net_vega|`` beyond
+``vega_limit`` (trades that reduce an exposure are always accepted).
 
 Hedging. At each look (its Poisson clock) the dealer recomputes the Greeks of its live positions
 in one vectorised ``bs_greeks`` call. With ``execution=aggressive`` it asks its policy for a
@@ -327,12 +327,13 @@ class OptionDealer(Participant):
         """Price per share at which this dealer takes the other side of a customer on ``side``.
 
         ``side`` is the customer's (+1 the customer buys, so this is the dealer's ask); ``qty`` in
-        contracts. ``None`` = no quote (expired contract, bid under one tick, risk limits).
+        contracts. ``None`` = no quote (expired or not yet listed contract, bid under one tick,
+        risk limits).
         """
         c = self._checked_request(contract, side, qty)
         m = self.world
         now = m.now
-        if self._expiry[c] <= now or m.chain.expired[c]:
+        if self._expiry[c] <= now or m.chain.expired[c] or not m.chain.is_listed[c]:
             return self._refuse()
         cfg = self.cfg
         spot = float(m.state.mid)

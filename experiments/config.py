@@ -227,10 +227,39 @@ class ChainConfig(Validated):
         10, lo=1, hi=100, unit="strikes", doc="strikes listed above and below the money"
     )
     multiplier: int = param(100, lo=1, hi=10_000, unit="shares", doc="shares per option contract")
+    expiry_cycle_days: int = param(
+        5,
+        lo=0,
+        hi=250,
+        unit="trading days",
+        doc="rolling listing after the last of `expiry_days`: an expiry on every day d with "
+        "(d + 1) divisible by this (5 = weekly); 0 = only `expiry_days`",
+    )
+    listing_horizon_days: int = param(
+        20,
+        lo=0,
+        hi=250,
+        unit="trading days",
+        doc="a rolling expiry is listed this many trading days before it expires",
+    )
+    strike_cover_sd: float = param(
+        3.0,
+        lo=0.0,
+        hi=10.0,
+        unit="standard deviations",
+        doc="each expiry's strikes also cover this many s.d. of the price's drift from the start "
+        "to the last day it trades in the run (at the larger of the fundamental and ATM vols)",
+    )
 
     def check(self) -> None:
         if not self.expiry_days:
             raise ConfigError("market.chain.expiry_days must list at least one day")
+        if self.expiry_cycle_days > 0 and self.listing_horizon_days < self.expiry_cycle_days:
+            raise ConfigError(
+                "market.chain.listing_horizon_days must be >= market.chain.expiry_cycle_days "
+                f"({self.expiry_cycle_days}) so a rolling expiry is always listed, "
+                f"got {self.listing_horizon_days}"
+            )
 
 
 @dataclass

@@ -54,7 +54,7 @@ from market.exchange.order_book import OrderBook
 from market.exchange.rules import LimitUpLimitDown, MarketWideCircuitBreaker
 from market.exchange.stop_logic import StopLogic
 from market.exchange.venue import BookView, Venue
-from market.options.chain import OptionChain
+from market.options.chain import OptionChain, covering_strikes_pct, expiry_schedule
 from market.options.surface import VolSurface
 
 #: population name -> its Population class, in build order (which fixes every agent's id)
@@ -208,12 +208,31 @@ class HedgeLoopModel(mesa.Model):
             curvature=m.surface.curvature,
             term_slope=m.surface.term_slope,
         )
-        self.chain = OptionChain.listed(
+        self.chain = self._list_chain()
+
+    def _list_chain(self) -> OptionChain:
+        """The option chain of the whole run: ``market.chain.expiry_days`` from the start, then
+        rolling expiries (:func:`market.options.chain.expiry_schedule`) listed as the run goes,
+        each with strikes that cover the price's drift until its last day in the run."""
+        m = self.cfg.market
+        c = m.chain
+        last_day = self.days - 1
+        days, listing = expiry_schedule(
+            c.expiry_days, c.expiry_cycle_days, c.listing_horizon_days, last_day
+        )
+        vol = max(m.fundamental_vol, m.surface.atm_vol)
+        base = 100.0 * c.strike_step_pct * c.n_strikes_each_side
+        year = SECONDS_PER_YEAR / SECONDS_PER_DAY
+        pct = [
+            covering_strikes_pct(base, vol, min(d, last_day), c.strike_cover_sd, year) for d in days
+        ]
+        return OptionChain.listed(
             spot=m.initial_price,
-            strikes_pct=100.0 * m.chain.strike_step_pct * m.chain.n_strikes_each_side,
-            expiry_days=list(m.chain.expiry_days),
-            strike_step=m.initial_price * m.chain.strike_step_pct,
-            multiplier=m.chain.multiplier,
+            strikes_pct=[min(p, 99.0) for p in pct],
+            expiry_days=days,
+            strike_step=m.initial_price * c.strike_step_pct,
+            multiplier=c.multiplier,
+            listing_days=listing,
         )
 
     def _build_rules(self) -> dict:
@@ -391,6 +410,7 @@ class HedgeLoopModel(mesa.Model):
 
     def _open_day(self, day: int) -> None:
         self.day = day
+        self.chain.open_listings(self.now)  # rolling expiries due today start trading
         cb = self.rules.get("circuit_breakers")
         if cb is not None:
             cb.new_day(self.prev_close)

@@ -17,6 +17,14 @@ Dealers are holders like any other; the chain is told which holder keys are deal
 dealers' *true* net position is the sum of their positions (+ = dealers long). An outside observer
 sees only open interest; see :mod:`market.options.gex` for the estimate it makes.
 
+Listing. Every row of the table exists from the start (so a holder's position vector and every
+cached copy of the table keep their length), but a contract trades only once it is *listed*: at
+``listed_at`` (clock seconds, default 0 = from the start) the simulator calls
+:meth:`OptionChain.open_listings`, as an exchange lists a new expiry as old ones expire.
+:func:`expiry_schedule` is the rolling rule (a weekly cycle listed a fixed horizon ahead) and
+:func:`covering_strikes_pct` widens an expiry's strike grid by the drift the price may make
+while it trades, so a grid set at the first open still covers the price many days later.
+
 A book given directly as arrays (``open_interest`` and ``dealer_position``) is seeded with the
 dealers' position under the first dealer key and the rest of the open interest held by two
 anonymous customer accounts, :data:`INITIAL_LONGS` and :data:`INITIAL_SHORTS`.
@@ -71,6 +79,52 @@ def expiry_of_day(day: ArrayLike) -> float | NDArray[np.float64]:
     if d.ndim:
         return (d.astype(float) + 1.0) * SECONDS_PER_DAY
     return (float(d) + 1.0) * SECONDS_PER_DAY
+
+
+def expiry_schedule(
+    expiry_days: Sequence[int], cycle_days: int, horizon_days: int, last_day: int
+) -> tuple[list[int], list[int]]:
+    """Expiry days to list and the trading day at whose open each is listed.
+
+    ``expiry_days`` (trading-day indices) are listed at the first open, as given. Rolling
+    expiries follow: every day ``d`` after the last of them with ``(d + 1) % cycle_days == 0``
+    (the last day of each ``cycle_days``-day week, so ``cycle_days=5`` expires on days 4, 9, 14,
+    ...) is listed at the open of day ``max(0, d - horizon_days)``, as long as that is no later
+    than ``last_day`` (the run's last trading day). So once the explicit expiries run out, the
+    expiries within ``horizon_days`` of today are always listed (``horizon_days / cycle_days``
+    of them). ``cycle_days=0`` lists only ``expiry_days``. Returns ``(days, listing_days)``,
+    both in ascending expiry order.
+    """
+    days = sorted(int(d) for d in expiry_days)
+    if not days:
+        raise ChainError("expiry_days must be a non-empty sequence of trading-day indices")
+    if cycle_days < 0 or horizon_days < 0 or last_day < 0:
+        raise ChainError(
+            "cycle_days, horizon_days and last_day must be >= 0 trading days, got "
+            f"{cycle_days}, {horizon_days}, {last_day}"
+        )
+    listing = [0] * len(days)
+    if cycle_days == 0:
+        return days, listing
+    # the first cycle day after the last explicit expiry: d + 1 the next multiple of the cycle
+    first = ((days[-1] + 1) // cycle_days + 1) * cycle_days - 1
+    for d in range(first, last_day + horizon_days + 1, cycle_days):
+        days.append(d)
+        listing.append(max(0, d - horizon_days))
+    return days, listing
+
+
+def covering_strikes_pct(
+    base_pct: float, vol: float, days: float, n_sd: float, days_per_year: float
+) -> float:
+    """Half-width (% of the first price) of a strike grid that still covers ``base_pct`` around
+    the price after ``days`` trading days: ``base_pct + 100 * n_sd * vol * sqrt(days / year)``.
+
+    ``vol`` is annualised; ``n_sd`` standard deviations of the log price's drift are covered.
+    """
+    if not (np.isfinite(vol) and vol >= 0 and np.isfinite(n_sd) and n_sd >= 0 and days >= 0):
+        raise ChainError(f"vol, n_sd and days must be finite and >= 0, got {vol}, {n_sd}, {days}")
+    return float(base_pct + 100.0 * n_sd * vol * np.sqrt(days / days_per_year))
 
 
 def _nice_step(raw: float) -> float:
@@ -135,6 +189,31 @@ def _listing(
     return strike_arr, expiry_arr, call_arr, mult_arr
 
 
+def _per_expiry(name: str, value: ArrayLike, n: int) -> NDArray[np.float64]:
+    """``value`` as one float per expiry: a scalar is repeated, a sequence must have ``n``."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise ChainError(f"{name} must be one number or one per expiry ({n}), got {value!r}")
+    return arr
+
+
+def _grid(
+    spot: float, pct: float, step: float, expiry: float, listed_at: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
+    """Rows (strike, expiry, is_call, listed_at) of one expiry: a call and a put at each
+    multiple of ``step`` within ``spot * (1 +/- pct / 100)`` and at the one nearest spot."""
+    lo = np.ceil(spot * (1 - pct / 100) / step - 1e-9)
+    hi = np.floor(spot * (1 + pct / 100) / step + 1e-9)
+    centre = np.round(spot / step)
+    multiples = np.union1d(np.arange(lo, hi + 1), [centre])
+    strikes = multiples[multiples > 0] * step
+    k = np.repeat(strikes, 2)
+    c = np.tile(np.array([True, False]), strikes.size)
+    return k, np.full(k.size, expiry), c, np.full(k.size, listed_at)
+
+
 def _initial_interest(
     n: int, open_interest: ArrayLike | None, dealer_position: ArrayLike | None
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -161,6 +240,17 @@ def _initial_interest(
     return oi, dealer_pos
 
 
+def _listing_times(listed_at: ArrayLike | None, expiry: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Checked listing times (clock seconds, >= 0 and before each contract's expiry)."""
+    n = expiry.size
+    if listed_at is None:
+        return np.zeros(n)
+    arr = np.broadcast_to(np.asarray(listed_at, dtype=float), (n,)).copy()
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr >= expiry):
+        raise ChainError("listed_at must be finite clock seconds >= 0 and before the expiry")
+    return arr
+
+
 class OptionChain:
     """Listed calls and puts on one underlying, with per-holder positions and open interest.
 
@@ -169,6 +259,9 @@ class OptionChain:
     ``open_interest`` (contracts, >= 0, default 0) and ``dealer_position`` (contracts, signed,
     |dealer_position| <= open_interest). ``dealers`` are the holder keys counted as dealers; the
     first one receives ``dealer_position``. A (strike, expiry, type) may be listed once.
+    ``listed_at`` (clock seconds, >= 0 and before the expiry, default 0) is when each contract
+    starts trading: those at 0 trade from the start, the others once :meth:`open_listings`
+    reaches them; a seeded book may hold only contracts listed from the start.
     """
 
     def __init__(
@@ -180,6 +273,7 @@ class OptionChain:
         open_interest: ArrayLike | None = None,
         dealer_position: ArrayLike | None = None,
         dealers: Iterable[Hashable] = (DEALER,),
+        listed_at: ArrayLike | None = None,
     ) -> None:
         strike_arr, expiry_arr, call_arr, mult_arr = _listing(strike, expiry, is_call, multiplier)
         dealer_keys = tuple(dealers)
@@ -189,6 +283,9 @@ class OptionChain:
             raise ChainError(f"{INITIAL_LONGS!r} and {INITIAL_SHORTS!r} are reserved holder keys")
         n = strike_arr.size
         oi, dealer_pos = _initial_interest(n, open_interest, dealer_position)
+        listed_arr = _listing_times(listed_at, expiry_arr)
+        if np.any(oi[listed_arr > 0]):
+            raise ChainError("open_interest must be 0 in contracts not listed from the start")
 
         self._strike = strike_arr
         self._expiry = expiry_arr
@@ -199,6 +296,8 @@ class OptionChain:
         self._open_interest = oi.copy()
         self._dealer_position = dealer_pos.copy()
         self._expired = np.zeros(n, bool)
+        self._listed_at = listed_arr
+        self._listed = listed_arr <= 0.0
         if np.any(dealer_pos):
             self._positions[dealer_keys[0]] = dealer_pos.copy()
         customer_longs = oi - np.maximum(dealer_pos, 0)
@@ -217,17 +316,19 @@ class OptionChain:
         strike_step: float | None = None,
         multiplier: float = DEFAULT_MULTIPLIER,
         dealers: Iterable[Hashable] = (DEALER,),
+        listing_days: Sequence[int] | None = None,
     ) -> OptionChain:
         """A call and a put at every strike within ``spot * (1 +/- strikes_pct / 100)``.
 
         Strikes are the multiples of ``strike_step`` in that range (default: a 1-2-2.5-5 listing
         increment of at least 1% of spot) and always include the multiple nearest to spot;
-        ``expiry_days`` are trading-day indices (0 = the close of the first day). No open interest.
+        ``expiry_days`` are trading-day indices (0 = the close of the first day). ``strikes_pct``
+        is one number or one per expiry (e.g. from :func:`covering_strikes_pct`);
+        ``listing_days`` (one per expiry, default all 0) is the trading day at whose open each
+        expiry starts trading. No open interest.
         """
         if not (np.isfinite(spot) and spot > 0):
             raise ChainError(f"spot must be finite and > 0, got {spot}")
-        if not (np.isfinite(strikes_pct) and 0 <= strikes_pct < 100):
-            raise ChainError(f"strikes_pct must lie in [0, 100), got {strikes_pct}")
         step = _nice_step(0.01 * spot) if strike_step is None else float(strike_step)
         if not (np.isfinite(step) and 0 < step <= spot):
             raise ChainError(f"strike_step must lie in (0, spot={spot}], got {strike_step}")
@@ -236,20 +337,31 @@ class OptionChain:
             raise ChainError("expiry_days must be a non-empty sequence of trading-day indices")
         if len(set(days.tolist())) != days.size:
             raise ChainError(f"expiry_days must not repeat, got {list(expiry_days)!r}")
-        expiries = expiry_of_day(days)
-        lo = np.ceil(spot * (1 - strikes_pct / 100) / step - 1e-9)
-        hi = np.floor(spot * (1 + strikes_pct / 100) / step + 1e-9)
-        centre = np.round(spot / step)
-        multiples = np.union1d(np.arange(lo, hi + 1), [centre])
-        strikes = multiples[multiples > 0] * step
-        k, e, c = np.meshgrid(strikes, expiries, np.array([True, False]), indexing="ij")
-        order = np.lexsort((~c.ravel(), k.ravel(), e.ravel()))
+        expiries = np.atleast_1d(expiry_of_day(days))
+        pct = _per_expiry("strikes_pct", strikes_pct, days.size)
+        if not (np.all(np.isfinite(pct)) and np.all(pct >= 0) and np.all(pct < 100)):
+            raise ChainError(f"strikes_pct must lie in [0, 100), got {strikes_pct}")
+        listing = _per_expiry(
+            "listing_days", 0 if listing_days is None else listing_days, days.size
+        )
+        if np.any(listing < 0) or np.any(listing > days) or np.any(listing != np.round(listing)):
+            raise ChainError(
+                "listing_days must be whole trading days >= 0 and no later than the expiry day, "
+                f"got {listing_days!r}"
+            )
+        parts = [
+            _grid(spot, p, step, e, at * SECONDS_PER_DAY)
+            for p, e, at in zip(pct, expiries, listing, strict=True)
+        ]
+        k, e, c, at = (np.concatenate(col) for col in zip(*parts, strict=True))
+        order = np.lexsort((~c, k, e))
         return cls(
-            k.ravel()[order],
-            e.ravel()[order],
-            c.ravel()[order],
+            k[order],
+            e[order],
+            c[order],
             multiplier=multiplier,
             dealers=dealers,
+            listed_at=at[order],
         )
 
     # --- the table -------------------------------------------------------------------------
@@ -287,6 +399,16 @@ class OptionChain:
     def expired(self) -> np.ndarray:
         """Contracts already removed by :meth:`expire`."""
         return _read_only(self._expired)
+
+    @property
+    def is_listed(self) -> np.ndarray:
+        """Contracts listed so far (by the start or :meth:`open_listings`), expired or not."""
+        return _read_only(self._listed)
+
+    @property
+    def listed_at(self) -> np.ndarray:
+        """Clock seconds at which each contract starts trading."""
+        return _read_only(self._listed_at)
 
     @property
     def dealers(self) -> frozenset[Hashable]:
@@ -331,8 +453,17 @@ class OptionChain:
     # --- time ------------------------------------------------------------------------------
 
     def live(self, now: float) -> np.ndarray:
-        """Mask of contracts still trading at clock time ``now`` (expiry strictly later)."""
-        return (self._expiry > now) & ~self._expired
+        """Mask of contracts trading at clock time ``now``: listed, and expiry strictly later."""
+        return (self._expiry > now) & ~self._expired & self._listed
+
+    def open_listings(self, now: float) -> np.ndarray:
+        """List every contract whose ``listed_at`` is at or before ``now``; returns the rows
+        newly listed (calling again at the same time returns none)."""
+        if not np.isfinite(now):
+            raise ChainError(f"now must be finite clock seconds, got {now}")
+        new = np.flatnonzero((self._listed_at <= now) & ~self._listed)
+        self._listed[new] = True
+        return new
 
     def time_to_expiry(self, now: float) -> np.ndarray:
         """Time to expiry in trading-time years (0 for expired contracts)."""
@@ -396,6 +527,8 @@ class OptionChain:
             raise ChainError(f"buyer and seller must differ, both are {buyer!r}")
         if np.any(self._expired[idx]):
             raise ChainError(f"contract {idx[self._expired[idx]].tolist()} has expired")
+        if not np.all(self._listed[idx]):
+            raise ChainError(f"contract {idx[~self._listed[idx]].tolist()} is not listed yet")
 
         touched = np.unique(idx)
         for holder, sign in ((buyer, 1), (seller, -1)):
@@ -411,7 +544,8 @@ class OptionChain:
     # --- reports ---------------------------------------------------------------------------
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per contract: strike, expiry, expiry_day, type, multiplier, OI, dealers."""
+        """One row per contract: strike, expiry, expiry_day, type, multiplier, OI, dealers,
+        whether it has expired and the trading day it was (or will be) listed."""
         return pd.DataFrame(
             {
                 "strike": self._strike,
@@ -422,5 +556,6 @@ class OptionChain:
                 "open_interest": self._open_interest,
                 "dealer_position": self._dealer_position,
                 "expired": self._expired,
+                "listed_day": np.floor(self._listed_at / SECONDS_PER_DAY).astype(np.int64),
             }
         )

@@ -12,9 +12,11 @@ from agents.customers import (
     CustomersConfig,
     FlowType,
     chase_factor,
+    expected_capped_size,
     flow_totals,
     populate,
     population_boost,
+    tenor_weights,
 )
 from agents.dealers import DealersConfig
 from experiments.model import HedgeLoopModel
@@ -334,3 +336,184 @@ def test_customers_trade_on_their_own_clock_in_a_model_run():
     assert trades > 0
     assert m.option_volume == trades
     assert m.finish()["options"] == 0
+
+
+# ---------------------------------------------------------------- closing
+
+
+def gross(model, customers):
+    """Contracts the customers hold, long and short."""
+    return int(sum(np.abs(model.ledger.options[c.account]).sum() for c in customers))
+
+
+def test_expected_capped_size_matches_a_capped_uniform_draw():
+    caps = np.array([0, 1, 3, 5, 8, 40])
+    draws = np.random.default_rng(0).integers(2, 11, 200_000)  # uniform on 2..10
+    expected = [np.minimum(draws, c).mean() for c in caps]
+    np.testing.assert_allclose(expected_capped_size(2, 10, caps), expected, rtol=0.01)
+
+
+def test_close_probability_grows_with_holdings_and_the_hazard():
+    m = small_model(n_customers=1, rate=0.001, close_hazard=0.2)
+    (c,) = m.populations["customers"]
+    assert c.close_probability(np.array([], dtype=np.int64)) == 0.0
+    small = c.close_probability(np.array([40, -40]))
+    big = c.close_probability(np.array([400, -400]))
+    assert 0.0 < small < big <= 1.0
+    # hazard x contracts / (actions per day x mean close size): 0.2 * 80 / (23.4 * 20.5)
+    assert small == pytest.approx(0.2 * 80 / (0.001 * SECONDS_PER_DAY * 20.5))
+    assert c.close_probability(np.array([10**6])) == 1.0
+    stronger = small_model(n_customers=1, rate=0.001, close_hazard=0.4)
+    assert stronger.populations["customers"][0].close_probability(np.array([40, -40])) > small
+    for kw in ({"close_hazard": 0.0}, {"rate": 0.0}):
+        off = small_model(n_customers=1, **kw).populations["customers"][0]
+        assert off.close_probability(np.array([400, -400])) == 0.0
+
+
+def test_a_close_trades_back_a_held_position_through_the_dealers():
+    # one dealer: with several, a close may move a position between dealers and keep the OI
+    m = small_model(
+        n_customers=1,
+        n_dealers=1,
+        rate=0.001,
+        close_hazard=0.0,
+        expiry_weights=[0.0, 0.0, 1.0],
+        **ONLY[FlowType.protective_put],
+    )
+    (c,) = m.populations["customers"]
+    for _ in range(20):
+        c.act()
+    before = m.ledger.options[c.account].copy()
+    oi_before = int(m.chain.open_interest.sum())
+    assert before.sum() > 0  # long puts only
+    c.cfg.close_hazard = 1e3  # every trade now closes
+    for _ in range(5):
+        c.act()
+    after = m.ledger.options[c.account]
+    closed = before - after
+    assert c.contracts_sold["closing"] == closed.sum() > 0
+    assert np.all(closed >= 0) and np.all(after >= 0)  # longs reduced, never flipped short
+    assert c.contracts_bought["protective_put"] == before.sum()  # no new opening trade
+    assert int(m.chain.open_interest.sum()) == oi_before - closed.sum()
+    dealer_pos = sum(m.ledger.options[d.account] for d in m.populations["dealers"])
+    np.testing.assert_array_equal(dealer_pos, -after)
+
+
+def test_a_short_is_bought_back():
+    m = small_model(
+        n_customers=1,
+        rate=0.001,
+        close_hazard=0.0,
+        expiry_weights=[0.0, 0.0, 1.0],
+        **ONLY[FlowType.covered_call],
+    )
+    (c,) = m.populations["customers"]
+    for _ in range(10):
+        c.act()
+    short = m.ledger.options[c.account].copy()
+    assert short.sum() < 0
+    c.cfg.close_hazard = 1e3
+    c.act()
+    assert c.contracts_bought["closing"] > 0
+    assert gross(m, [c]) == -short.sum() - c.contracts_bought["closing"]
+
+
+def plateau(hazard, rounds=8, acts=60):
+    """Customers' holdings after each round of ``acts`` actions per customer (about 2.5 days
+    of their clock at rate 0.001)."""
+    # time does not pass here, so nothing expires: every position may be closed
+    m = small_model(
+        n_customers=4,
+        rate=0.001,
+        close_hazard=hazard,
+        seed=3,
+        expiry_weights=[0.0, 0.0, 1.0],
+        min_close_value=0.0,
+    )
+    customers = m.populations["customers"]
+    out = []
+    for _ in range(rounds):
+        act(m, acts * len(customers))
+        out.append(gross(m, customers))
+    return np.array(out)
+
+
+@pytest.mark.parametrize(("moneyness", "weights"), [(0.80, [1.0, 0.0, 0.0]), (0.98, [0, 0, 1])])
+def test_nearly_worthless_positions_are_left_to_expire(moneyness, weights):
+    m = small_model(
+        n_customers=1,
+        rate=0.001,
+        close_hazard=0.0,
+        put_moneyness=[moneyness, moneyness],
+        expiry_weights=weights,
+        **ONLY[FlowType.protective_put],
+    )
+    (c,) = m.populations["customers"]
+    for _ in range(3):
+        c.act()
+    held_rows = np.flatnonzero(m.ledger.options[c.account])
+    assert held_rows.size > 0
+    np.testing.assert_array_equal(c.closable()[0], held_rows)
+    worthless = moneyness < 0.9  # a 20% out-of-the-money put expiring today
+    assert all(c.worth_closing(int(k)) is not worthless for k in held_rows)
+    c.cfg.close_hazard = 1e3  # every trade tries to close
+    before = m.ledger.options[c.account].copy()
+    c.act()
+    after = m.ledger.options[c.account]
+    if worthless:  # left to expire: the trade opened a new put instead
+        assert c.contracts_sold["closing"] == 0 and after.sum() > before.sum()
+    else:
+        assert c.contracts_sold["closing"] > 0 and after.sum() < before.sum()
+    c.cfg.min_close_value = 0.0
+    assert all(c.worth_closing(int(k)) for k in held_rows)
+
+
+def test_holdings_settle_with_a_closing_hazard_and_grow_without_one():
+    none, slow, fast = plateau(0.0), plateau(0.2), plateau(0.6)
+    assert none[-1] > 5 * none[0]  # opening only: holdings grow with every trade
+    for held_ in (slow, fast):
+        assert held_[-1] < 1.25 * held_[-3]  # flat over the last rounds
+        assert held_[-1] < 0.5 * none[-1]
+    assert fast[-3:].mean() < slow[-3:].mean()  # a higher hazard, a lower plateau
+
+
+def test_day_zero_mostly_opens():
+    m = small_model(n_customers=4, rate=0.001, close_hazard=0.2, seed=1)
+    customers = act(m, 4 * 23)  # about one day of each customer's clock
+    totals = flow_totals(customers)
+    closes = totals["bought"]["closing"] + totals["sold"]["closing"]
+    opens = sum(totals["bought"].values()) + sum(totals["sold"].values()) - closes
+    assert 0 < closes < 0.25 * opens
+
+
+# ---------------------------------------------------------------- expiries by tenor
+
+
+def test_tenor_weights_follow_days_to_expiry():
+    tenors = np.array([0, 4, 19])
+    days = np.array([0, 4, 19, 24])
+    np.testing.assert_array_equal(tenor_weights([1, 2, 3], tenors, days, 0), [1, 2, 3, 3])
+    # day 12: day 19 is 7 days away (nearest tenor 4), day 24 is 12 away (nearest 19)
+    np.testing.assert_array_equal(tenor_weights([1, 2, 3], tenors, days, 12), [1, 1, 2, 3])
+    # a tie goes to the shorter tenor: 2 days away is as near 0 as 4
+    assert tenor_weights([1, 2, 3], tenors, np.array([14]), 12)[0] == 1
+
+
+def test_customers_trade_a_rolling_expiry_only_once_it_is_listed():
+    cfg = options_only_config(0)
+    cfg.scenario.days = 10
+    cfg.agents.dealers = DealersConfig(n=2, hedge=False)
+    cfg.agents.customers = CustomersConfig(n=3, rate=0.0, **ONLY[FlowType.speculative_call])
+    m = HedgeLoopModel(cfg)
+    set_mid(m, 100.0)
+    rolling = ~m.chain.is_listed
+    assert rolling.any()
+    first = float(m.chain.expiry[rolling].min())
+    customers = act(m, 60)
+    assert not any(rolling[k] for k, _ in held(m, customers))
+    listing_time = float(m.chain.listed_at[rolling].min())
+    m.now = listing_time
+    m.chain.open_listings(listing_time)
+    m.chain.expire(listing_time)  # the day-0 expiry and every earlier one are gone
+    customers = act(m, 120)
+    assert any(float(m.chain.expiry[k]) == first for k, _ in held(m, customers))

@@ -14,7 +14,9 @@ from market.options.chain import (
     INITIAL_SHORTS,
     ChainError,
     OptionChain,
+    covering_strikes_pct,
     expiry_of_day,
+    expiry_schedule,
 )
 
 
@@ -284,8 +286,116 @@ def test_to_frame():
         "open_interest",
         "dealer_position",
         "expired",
+        "listed_day",
     ]
     assert len(frame) == 4
     assert frame["expiry_day"].tolist() == [4, 4, 4, 4]
     assert frame.loc[2, "open_interest"] == 7 and frame.loc[2, "dealer_position"] == 7
     assert frame["multiplier"].tolist() == [100, 100, 50, 50]
+
+
+# ---------------------------------------------------------------- rolling listing
+
+
+def test_expiry_schedule_lists_weeklies_a_horizon_ahead_after_the_explicit_ones():
+    days, listing = expiry_schedule([0, 4, 19], cycle_days=5, horizon_days=20, last_day=19)
+    assert days == [0, 4, 19, 24, 29, 34, 39]
+    assert listing == [0, 0, 0, 4, 9, 14, 19]
+    # a one-day run, or no cycle: only the explicit expiries
+    assert expiry_schedule([0, 4, 19], 5, 20, last_day=0) == ([0, 4, 19], [0, 0, 0])
+    assert expiry_schedule([19, 0, 4], 0, 20, last_day=60) == ([0, 4, 19], [0, 0, 0])
+    # the rolling days follow the cycle after the last explicit day, whatever it is
+    assert expiry_schedule([2], 5, 10, last_day=3)[0] == [2, 4, 9]  # up to day 3 + 10
+
+
+@pytest.mark.parametrize(("cycle", "horizon"), [(5, 20), (5, 5), (10, 25), (1, 3)])
+def test_expiry_schedule_always_has_expiries_within_the_horizon(cycle, horizon):
+    days, listing = expiry_schedule([0, 4, 19], cycle, horizon, last_day=80)
+    days_arr, listing_arr = np.array(days), np.array(listing)
+    for today in range(81):
+        live = (listing_arr <= today) & (days_arr >= today)
+        assert live.any()
+        if today > 19:  # past the explicit expiries: always horizon / cycle of them
+            assert live.sum() >= horizon // cycle
+        # nothing is listed more than the horizon ahead once the explicit expiries are gone
+        assert np.all(days_arr[live & (days_arr > 19)] - today <= horizon)
+    assert np.all(np.diff(days_arr) > 0)
+
+
+def test_expiry_schedule_validation():
+    with pytest.raises(ChainError, match="expiry_days"):
+        expiry_schedule([], 5, 20, 3)
+    with pytest.raises(ChainError, match="cycle_days"):
+        expiry_schedule([0], -1, 20, 3)
+
+
+def test_covering_strikes_widen_with_time_and_vol():
+    assert covering_strikes_pct(10.0, 0.2, 0.0, 3.0, 252.0) == 10.0
+    one_year = covering_strikes_pct(10.0, 0.2, 252.0, 3.0, 252.0)
+    assert one_year == pytest.approx(70.0)
+    assert covering_strikes_pct(10.0, 0.2, 63.0, 3.0, 252.0) == pytest.approx(40.0)
+    assert covering_strikes_pct(10.0, 0.2, 63.0, 0.0, 252.0) == 10.0
+    with pytest.raises(ChainError, match="vol"):
+        covering_strikes_pct(10.0, -0.1, 5.0, 3.0, 252.0)
+
+
+def test_listed_takes_a_strike_range_and_a_listing_day_per_expiry():
+    chain = OptionChain.listed(
+        100.0, strikes_pct=[2.0, 5.0], expiry_days=(0, 9), strike_step=1.0, listing_days=(0, 3)
+    )
+    near = chain.expiry == expiry_of_day(0)
+    far = chain.expiry == expiry_of_day(9)
+    np.testing.assert_array_equal(np.unique(chain.strike[near]), np.arange(98.0, 103.0))
+    np.testing.assert_array_equal(np.unique(chain.strike[far]), np.arange(95.0, 106.0))
+    assert np.all(chain.is_listed[near]) and not np.any(chain.is_listed[far])
+    np.testing.assert_array_equal(chain.listed_at[far], 3 * SECONDS_PER_DAY)
+    assert chain.to_frame()["listed_day"].tolist() == [0] * near.sum() + [3] * far.sum()
+
+
+def test_a_contract_trades_only_once_listed():
+    chain = OptionChain.listed(
+        100.0, strikes_pct=2.0, expiry_days=(0, 9), strike_step=1.0, listing_days=(0, 3)
+    )
+    far = int(np.flatnonzero(chain.expiry == expiry_of_day(9))[0])
+    assert not chain.live(0.0)[far] and chain.live(0.0)[0]
+    with pytest.raises(ChainError, match="not listed yet"):
+        chain.record_trade(far, 5, buyer="a", seller=DEALER)
+    assert chain.open_listings(2 * SECONDS_PER_DAY).size == 0
+    new = chain.open_listings(3 * SECONDS_PER_DAY)
+    np.testing.assert_array_equal(new, np.flatnonzero(chain.expiry == expiry_of_day(9)))
+    assert chain.open_listings(3 * SECONDS_PER_DAY).size == 0  # once only
+    assert chain.live(3 * SECONDS_PER_DAY)[far]
+    chain.record_trade(far, 5, buyer="a", seller=DEALER)
+    assert chain.open_interest[far] == 5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"strikes_pct": [1.0, 2.0, 3.0]}, "strikes_pct"),
+        ({"strikes_pct": [1.0, 100.0]}, "strikes_pct"),
+        ({"listing_days": (0, 10)}, "listing_days"),
+        ({"listing_days": (0, -1)}, "listing_days"),
+        ({"listing_days": (0,)}, "listing_days"),
+    ],
+)
+def test_listed_per_expiry_validation(kwargs, match):
+    args = {"spot": 100.0, "expiry_days": (0, 9), "strike_step": 1.0}
+    args.update(kwargs)
+    with pytest.raises(ChainError, match=match):
+        OptionChain.listed(**args)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"listed_at": [0.0, SECONDS_PER_DAY]}, "listed_at"),
+        ({"listed_at": [-1.0, 0.0]}, "listed_at"),
+        ({"listed_at": [0.0, 100.0], "open_interest": [0, 3]}, "open_interest"),
+    ],
+)
+def test_listed_at_validation(kwargs, match):
+    args = {"strike": [100.0, 100.0], "expiry": expiry_of_day(0), "is_call": [True, False]}
+    args.update(kwargs)
+    with pytest.raises(ChainError, match=match):
+        OptionChain(**args)
