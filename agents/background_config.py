@@ -34,7 +34,7 @@ class BackgroundConfig(Validated):
         1.0, lo=0.0, hi=1e6, doc="scale of the fundamentalist weight; 0 switches it off"
     )
     chartist_scale: float = param(
-        1.0, lo=0.0, hi=1e6, doc="scale of the chartist weight; 0 switches it off"
+        0.3, lo=0.0, hi=1e6, doc="scale of the chartist weight; 0 switches it off"
     )
     noise_scale: float = param(
         1.0,
@@ -76,7 +76,7 @@ class BackgroundConfig(Validated):
         doc="s.d. of the error with which an action sees the fundamental",
     )
     noise_sd: float = param(
-        0.0005,
+        0.001,
         lo=0.0,
         hi=1.0,
         unit="log return",
@@ -167,14 +167,23 @@ class BackgroundConfig(Validated):
         "extra action aggressive",
     )
     value_learning: float = param(
-        0.0,
+        0.99,
         lo=0.0,
         hi=1.0,
         hi_open=True,
         doc="weight of the remembered price/value gap `g` in the fundamentalists' anchor; 0 = off",
     )
     value_learning_horizon: float = param(
-        3600.0, lo=0.0, hi=1e8, lo_open=True, unit="s", doc="half-life of `g`"
+        120.0, lo=0.0, hi=1e8, lo_open=True, unit="s", doc="half-life of `g`"
+    )
+    news_horizon: float = param(
+        150.0,
+        lo=0.0,
+        hi=1e8,
+        lo_open=True,
+        unit="s",
+        doc="half-life over which the crowd expects the price to absorb news in F; the gap that "
+        "news still in transit explains is not learnt",
     )
     beliefs: bool = param(
         False,
@@ -237,7 +246,7 @@ class BackgroundConfig(Validated):
         doc="upper end of that draw (117000 s = 5 trading days)",
     )
     opinion_half_life_min: float = param(
-        0.0,
+        60.0,
         lo=0.0,
         hi=1e9,
         unit="s",
@@ -245,7 +254,7 @@ class BackgroundConfig(Validated):
         "term); 0 (with the upper end 0) = a fresh draw at every action",
     )
     opinion_half_life_max: float = param(
-        0.0,
+        23_400.0,
         lo="opinion_half_life_min",
         hi=1e9,
         unit="s",

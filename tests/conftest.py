@@ -14,10 +14,28 @@ from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
 from market.exchange.clock import SECONDS_PER_YEAR
 
+#: the background crowd anchored to the fundamental (no value learning, fresh opinions, the
+#: chartist and noise scales it had then): unit tests of other mechanisms run on a market whose
+#: price follows F closely, so that they test their mechanism rather than price formation
+ANCHORED_BACKGROUND = {
+    "value_learning": 0.0,
+    "opinion_half_life_min": 0.0,
+    "opinion_half_life_max": 0.0,
+    "chartist_scale": 1.0,
+    "noise_sd": 0.0005,
+}
+
+
+def anchor_background(cfg: RunConfig) -> RunConfig:
+    """Set :data:`ANCHORED_BACKGROUND` on ``cfg`` (in place) and return it."""
+    for key, value in ANCHORED_BACKGROUND.items():
+        setattr(cfg.agents.background, key, value)
+    return cfg
+
 
 def book_only_config(seed: int, n_background: int, n_liquidity: int) -> RunConfig:
-    """Background traders and liquidity providers only: nothing else trades."""
-    cfg = RunConfig(seed=seed, progress=False)
+    """Background traders (anchored to F) and liquidity providers only: nothing else trades."""
+    cfg = anchor_background(RunConfig(seed=seed, progress=False))
     cfg.agents.customers.n = 0
     cfg.agents.dealers.n = 0
     cfg.agents.insurers.n = 0

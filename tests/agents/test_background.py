@@ -373,9 +373,28 @@ def test_value_gap_averages_the_log_gap_with_its_half_life():
 
 
 def test_without_value_learning_the_anchor_is_the_fundamental():
-    crowd = BackgroundCrowd(BackgroundConfig(), np.random.default_rng(0))
+    crowd = BackgroundCrowd(BackgroundConfig(value_learning=0.0), np.random.default_rng(0))
     crowd.learn_value(mid=50.0, fundamental=100.0, dt=1.0)
     assert crowd.value_gap == 0.0 and crowd.anchor_factor == 1.0
+
+
+def test_the_crowd_learns_a_gap_flow_made_but_not_one_that_fresh_news_explains():
+    cfg = BackgroundConfig(value_learning=0.99, value_learning_horizon=120.0, news_horizon=150.0)
+    flow, news = (BackgroundCrowd(cfg, np.random.default_rng(0)) for _ in range(2))
+    flow.learn_value(mid=100.0, fundamental=100.0, dt=1.0)
+    news.learn_value(mid=100.0, fundamental=100.0, dt=1.0)
+    for _ in range(60):  # one minute: the price 5% under an unchanged value (selling)...
+        flow.learn_value(mid=95.0, fundamental=100.0, dt=1.0)
+    news.learn_value(mid=100.0, fundamental=100.0 / 0.95, dt=1.0)  # ...or value up 5.3% (news)
+    for _ in range(59):
+        news.learn_value(mid=100.0, fundamental=100.0 / 0.95, dt=1.0)
+    assert flow.value_gap == pytest.approx(math.log(0.95) * (1 - 0.5 ** (60 / 120)), rel=1e-6)
+    # the unabsorbed news fades only over the news horizon, so little of it is learnt in a minute
+    assert abs(news.value_gap) < 0.2 * abs(flow.value_gap)
+    # news the price never absorbs is, in the end, learnt like any other gap
+    for _ in range(3600):
+        news.learn_value(mid=100.0, fundamental=100.0 / 0.95, dt=1.0)
+    assert news.value_gap == pytest.approx(math.log(0.95), rel=0.01)
 
 
 def test_value_learning_lets_a_price_held_below_value_drag_the_anchor_down():
