@@ -76,7 +76,7 @@ class BackgroundConfig(Validated):
         doc="s.d. of the error with which an action sees the fundamental",
     )
     noise_sd: float = param(
-        0.001,
+        0.0015,
         lo=0.0,
         hi=1.0,
         unit="log return",

@@ -361,7 +361,12 @@ class MarketConfig(Validated):
         doc="price grid; at most `initial_price / 10`, and `initial_price` must lie on it",
     )
     fundamental_vol: float = param(
-        0.15, lo=0.0, hi=5.0, unit="annualised", doc="volatility of the fundamental value"
+        0.11,
+        lo=0.0,
+        hi=5.0,
+        unit="annualised",
+        doc="volatility of the fundamental value: the news; flow adds its own (the baseline price "
+        "moves about 1.5 times as much)",
     )
     step_seconds: float = param(1.0, lo=0.01, hi=60.0, unit="s", doc="length of a model step")
     record_interval: float = param(
