@@ -113,8 +113,13 @@ def test_full_day_closes_and_settles_0dte_expiry():
 
 
 def test_actions_drive_cost_not_idle_agents():
-    """Ten times the background agents at a tenth of the rate: about the same number of orders."""
+    """Ten times the background agents at a tenth of the rate: about the same number of orders.
+
+    The rate is held constant (no activity feedback): how calm the market is, and so how much
+    the crowd trades, depends on how many independent opinions it holds.
+    """
     base = short_cfg(7)
+    base.agents.background.activity_feedback = 0.0
     many = copy.deepcopy(base)
     many.agents.background.n *= 10
     many.agents.background.rate /= 10
