@@ -365,8 +365,8 @@ class MarketConfig(Validated):
         lo=0.0,
         hi=5.0,
         unit="annualised",
-        doc="volatility of the fundamental value: the news; flow adds its own (the baseline price "
-        "moves about 1.5 times as much)",
+        doc="volatility of the fundamental value: the news; flow adds its own (the baseline's "
+        "price moves about 1.4 times as much over 30 minutes, 1.2 times over a day)",
     )
     step_seconds: float = param(1.0, lo=0.01, hi=60.0, unit="s", doc="length of a model step")
     record_interval: float = param(
