@@ -98,7 +98,7 @@ import numpy as np
 
 from agents.background_config import BackgroundConfig
 from agents.base import Participant, Population
-from agents.beliefs import Sentiment, look_probability, revise, value_horizons
+from agents.beliefs import Sentiment, log_uniform, look_probability, revise
 from agents.world import World
 
 _BUFFER = 4096
@@ -498,12 +498,12 @@ def _traders(
     horizons = stream.uniform(cfg.horizon_min, cfg.horizon_max, n)
     # drawn after the rest, so that the draws above are the same with beliefs off
     if cfg.beliefs:
-        tau_f = value_horizons(stream, cfg.value_horizon_min, cfg.value_horizon_max, n).tolist()
+        tau_f = log_uniform(stream, cfg.value_horizon_min, cfg.value_horizon_max, n).tolist()
         eta = (cfg.belief_error_sd * stream.standard_normal(n)).tolist()
     else:
         tau_f, eta = [None] * n, [0.0] * n
     if cfg.opinion_half_life_max > 0.0:
-        opinion_hl: list[float | None] = value_horizons(
+        opinion_hl: list[float | None] = log_uniform(
             stream, cfg.opinion_half_life_min, cfg.opinion_half_life_max, n
         ).tolist()
     else:

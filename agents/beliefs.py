@@ -92,6 +92,6 @@ def look_probability(rate: float, elapsed: float) -> float:
     return -math.expm1(-rate * elapsed) if elapsed > 0 else 0.0
 
 
-def value_horizons(stream: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
-    """``n`` value horizons, log-uniform in ``[lo, hi]`` seconds."""
+def log_uniform(stream: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
+    """``n`` draws log-uniform in ``[lo, hi]`` (value horizons and opinion half-lives, seconds)."""
     return np.exp(stream.uniform(math.log(lo), math.log(hi), n))

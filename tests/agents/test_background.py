@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agents.background import BackgroundConfig, BackgroundCrowd, populate
-from agents.beliefs import Sentiment, look_probability, revise, value_horizons
+from agents.beliefs import Sentiment, log_uniform, look_probability, revise
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
 from tests.conftest import activity, book_only_config, force_vol
@@ -440,7 +440,7 @@ def test_revise_learns_from_the_price_then_from_a_look():
 
 
 def test_value_horizons_are_log_uniform_in_their_range():
-    h = value_horizons(np.random.default_rng(0), 100.0, 10_000.0, 20_000)
+    h = log_uniform(np.random.default_rng(0), 100.0, 10_000.0, 20_000)
     assert h.min() >= 100.0 and h.max() <= 10_000.0
     assert np.median(h) == pytest.approx(1000.0, rel=0.05)  # the geometric midpoint
 
