@@ -10,10 +10,10 @@ The innermost pair is built around the current mid ``m`` (ticks)::
                                     + inventory_widening * |inventory| / inventory_limit)
     bid    = floor(centre - half),   ask = ceil(centre + half)
 
-with ``inventory`` = shares held - initial shares and ``vol`` the providers' volatility gauge
-(:class:`VolGauge`, annualised): the market's EWMA of 10-s mid returns, except that a halt
-counts as one return, from the last mid before it to the first after the reopening. Two rules
-keep quoting from feeding on itself:
+with ``inventory`` = shares held - initial shares and ``vol`` the market's EWMA realised
+volatility (annualised; a halt counts in it as one return, see
+:class:`market.exchange.market_state.MarketState`). Two rules keep quoting from feeding on
+itself:
 
 * the skew never improves the touch: on the side that reduces its inventory a provider quotes
   no better than the current best price or its own unskewed price, whichever is better for it.
@@ -28,7 +28,7 @@ Stress rules, checked in this order at every action:
   on the reopening message around the auction price, not at their next requote), and one out
   for volatility comes back if ``reopen_vol_tolerance`` (``r``) is above 0, accepting the
   volatility the pause leaves: it withdraws again for volatility only above ``(1 + r)`` times
-  the gauge at the reopening, until the close. Without this a pause turns into a vacuum: the
+  the volatility at the reopening, until the close. Without this a pause turns into a vacuum: the
   sweep into the pause and the hollow book's prints lift the volatility estimate, providers
   stay out, and the thin book trips the stop logic again and again (docs/participants.md).
 * **Withdrawal** (only if ``withdrawal_enabled``): when ``vol`` exceeds the provider's withdrawal
@@ -67,7 +67,6 @@ import numpy as np
 
 from agents.base import Participant, Population, as_enum
 from agents.world import World
-from market.exchange.clock import SECONDS_PER_YEAR
 from market.validation import Validated, param
 
 
@@ -89,8 +88,7 @@ class WithdrawalReason(Enum):
 class LiquidityConfig(Validated):
     """Parameters of the liquidity-provider population (units in the module docstring).
 
-    Inventory is shares held minus ``initial_shares``; ``vol`` is the providers' gauge
-    (:class:`VolGauge`).
+    Inventory is shares held minus ``initial_shares``; ``vol`` is the model's EWMA volatility.
     """
 
     config_path: ClassVar[str] = "agents.liquidity"
@@ -231,22 +229,6 @@ class LiquidityConfig(Validated):
         "for volatility only above `(1 + t)` times the vol at the reopening, until the close; "
         "0 = a reopening brings no one back",
     )
-    vol_halflife_seconds: float = param(
-        300.0,
-        lo=0.0,
-        hi=1e7,
-        lo_open=True,
-        unit="s",
-        doc="memory of the providers' volatility gauge (the market's EWMA uses 300 s)",
-    )
-    vol_sample_seconds: float = param(
-        10.0,
-        lo=0.0,
-        hi=3600.0,
-        lo_open=True,
-        unit="s",
-        doc="return interval of the providers' volatility gauge (the market's EWMA uses 10 s)",
-    )
     initial_shares: int = param(0, lo=-1e12, hi=1e12, unit="shares", doc="endowment per provider")
     initial_cash: float = param(
         1_000_000.0, lo=-1e15, hi=1e15, unit="currency", doc="endowment per provider"
@@ -258,49 +240,6 @@ class LiquidityConfig(Validated):
         self.inventory_action = as_enum(
             "agents.liquidity.inventory_action", self.inventory_action, InventoryAction
         )
-
-
-class VolGauge:
-    """The providers' volatility gauge: an EWMA of squared mid log returns, annualised, that
-    measures a halt as one move.
-
-    Returns are sampled every ``sample`` seconds from mids read while the book trades; a mid
-    read while the book is halted, or on the first step after a reopening (the mid still shows
-    the halted book), is no sample. The first sample after a halt is therefore the return from
-    the last mid before it to the first one after the reopening: the net move across the pause
-    counts once, as the auction priced it, and not the sweep that triggered the pause nor the
-    hollow book's readings during it. ``halflife`` (seconds of samples) sets the memory; with
-    no halt the gauge follows the market's EWMA of the same halflife and sample.
-    """
-
-    def __init__(self, vol: float, halflife: float, sample: float) -> None:
-        self.sample = float(sample)
-        self._alpha = 1.0 - 0.5 ** (sample / halflife)
-        self._var = 0.0
-        self.set(vol)
-        self._base: tuple[float, float] | None = None  # (time s, mid) of the last sample
-
-    @property
-    def vol(self) -> float:
-        """Annualised volatility (0.2 = 20%)."""
-        return math.sqrt(self._var * SECONDS_PER_YEAR / self.sample)
-
-    def set(self, vol: float) -> None:
-        """Read ``vol`` (annualised) from now on, until samples move it."""
-        self._var = vol * vol * self.sample / SECONDS_PER_YEAR
-
-    def observe(self, now: float, mid: float, trading: bool) -> None:
-        """One reading of the mid (currency) at ``now`` (s); ``trading``: the book traded
-        continuously over the step the mid comes from."""
-        if not trading:
-            return
-        base = self._base
-        if base is None:
-            self._base = (now, mid)
-        elif now - base[0] >= self.sample - 1e-9:
-            r = math.log(mid / base[1])
-            self._var += self._alpha * (r * r - self._var)
-            self._base = (now, mid)
 
 
 class LiquidityProvider(Participant):
@@ -323,7 +262,6 @@ class LiquidityProvider(Participant):
         rate: float,
         cfg: LiquidityConfig,
         threshold_scale: float = 1.0,
-        gauge: VolGauge | None = None,
     ) -> None:
         super().__init__(world, stream, rate)
         if not (threshold_scale > 0 and math.isfinite(threshold_scale)):
@@ -331,9 +269,6 @@ class LiquidityProvider(Participant):
                 f"liquidity: threshold_scale must be finite and > 0, got {threshold_scale}"
             )
         self.cfg = cfg
-        if gauge is None:
-            gauge = VolGauge(world.state.vol, cfg.vol_halflife_seconds, cfg.vol_sample_seconds)
-        self.gauge = gauge
         self.withdraw_vol = cfg.withdraw_vol * threshold_scale
         self.reentry_vol = cfg.reentry_vol * threshold_scale
         self.quoting = True
@@ -474,14 +409,14 @@ class LiquidityProvider(Participant):
         has let the price settle) and accepts the volatility it returns into."""
         t = self.cfg.reopen_vol_tolerance
         if not self.quoting and self.withdrawal_reason is WithdrawalReason.volatility and t > 0:
-            self._tolerated_vol = max(self._tolerated_vol, self.gauge.vol * (1.0 + t))
+            self._tolerated_vol = max(self._tolerated_vol, self.world.state.vol * (1.0 + t))
             self._return(now)
             self.n_reopen_returns += 1
 
     def act(self) -> None:
         """Return after a withdrawal if calm enough, check the stops, then re-quote the ladder."""
         m = self.world
-        now, vol = m.now, self.gauge.vol
+        now, vol = m.now, m.state.vol
         if not self.quoting and not self._ready_to_return(now, vol):
             return
         if m.book_view.halted:
@@ -596,9 +531,8 @@ class LiquidityProvider(Participant):
 class LiquidityPopulation(Population):
     """The liquidity providers; records how many of them quote (``lp_quoting``).
 
-    Once a step it feeds the providers' shared :class:`VolGauge`, and on the first step after a
-    halted book reopens every provider acts at once, before the clocks draw: market makers
-    re-quote on the reopening rather than at their next requote.
+    On the first step after a halted book reopens every provider acts at once, before the clocks
+    draw: market makers re-quote on the reopening rather than at their next requote.
     """
 
     name = "liquidity"
@@ -609,10 +543,8 @@ class LiquidityPopulation(Population):
         cfg: LiquidityConfig,
         stream: np.random.Generator,
         members: list,
-        gauge: VolGauge | None = None,
     ) -> None:
         super().__init__(cfg, stream, members)
-        self.gauge = gauge
         self._halted = False  # the book as the previous observation found it
         self.n_reopenings = 0
 
@@ -620,15 +552,11 @@ class LiquidityPopulation(Population):
     def build(
         cls, world: World, cfg: LiquidityConfig, stream: np.random.Generator
     ) -> LiquidityPopulation:
-        members = populate(world, cfg, stream)
-        return cls(cfg, stream, list(members), members[0].gauge if members else None)
+        return cls(cfg, stream, list(populate(world, cfg, stream)))
 
     def observe(self, world: World) -> None:
         halted = world.book_view.halted
         was_halted, self._halted = self._halted, halted
-        if self.gauge is not None:
-            # the mid read now is the previous step's: a halted book's if it was halted then
-            self.gauge.observe(world.now, world.state.mid, not (halted or was_halted))
         if was_halted and not halted:
             self.n_reopenings += 1
             for lp in self.members:
@@ -643,11 +571,10 @@ def populate(
     if cfg.n == 0:
         return []
     d = cfg.threshold_dispersion
-    gauge = VolGauge(world.state.vol, cfg.vol_halflife_seconds, cfg.vol_sample_seconds)
     scales = stream.uniform(1.0 - d, 1.0 + d, cfg.n) if d > 0 else np.ones(cfg.n)
     members = []
     for i in range(cfg.n):
-        a = LiquidityProvider(world, stream, cfg.rate, cfg, float(scales[i]), gauge)
+        a = LiquidityProvider(world, stream, cfg.rate, cfg, float(scales[i]))
         a.initial_shares = cfg.initial_shares
         a.initial_cash = cfg.initial_cash
         members.append(a)

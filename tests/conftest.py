@@ -61,14 +61,10 @@ def options_only_config(seed: int = 0, step_seconds: float = 1.0) -> RunConfig:
 
 
 def force_vol(model: HedgeLoopModel, vol: float) -> None:
-    """Make the model's EWMA volatility, and the liquidity providers' gauge, read ``vol``
-    (annualised)."""
+    """Make the model's EWMA volatility read ``vol`` (annualised)."""
     st = model.state
     st._var = vol**2 * st._vol_sample / SECONDS_PER_YEAR
     assert st.vol == pytest.approx(vol)
-    providers = model.populations.get("liquidity")
-    if providers is not None and providers.gauge is not None:
-        providers.gauge.set(vol)
 
 
 def activity(model: HedgeLoopModel, population: str) -> float:

@@ -20,7 +20,12 @@ class MarketState:
 
     ``capacity`` is the number of steps kept (the whole run). ``vol_halflife`` (seconds) sets the
     EWMA volatility memory; ``vol_sample`` (seconds) the return interval it is measured on, which
-    keeps bid-ask bounce out of the estimate.
+    keeps bid-ask bounce out of the estimate. A halt counts as one return: no sample is taken
+    while the book is halted, so the first sample after the reopening is the move from the last
+    sampled mid before the halt to the reopened book's, the net move the auction priced, and not
+    the sweep into the pause nor the halted (possibly crossed or hollow) book's readings. Read
+    through a pause, those would lift the estimate and keep everyone who reacts to volatility
+    out of a book that needs them. Without halts the samples are every ``vol_sample`` seconds.
     """
 
     def __init__(
@@ -48,6 +53,7 @@ class MarketState:
         self._alpha = 1.0 - 0.5 ** (self._lag * self.dt / vol_halflife)
         self._var = initial_vol**2 * self._lag * self.dt / SECONDS_PER_YEAR
         self._vol_sample = self._lag * self.dt
+        self._sample_base = 0  # the step of the last volatility sample (its mid is the base)
         self._seen_trades = len(book.trades)
 
     @property
@@ -84,9 +90,10 @@ class MarketState:
         self.mids[n] = self.mid
         self.volumes[n] = vol
         self.signed_volumes[n] = signed
-        if n % self._lag == 0:
-            r = math.log(self.mids[n] / self.mids[n - self._lag])
+        if n - self._sample_base >= self._lag and not book.halted:
+            r = math.log(self.mids[n] / self.mids[self._sample_base])
             self._var += self._alpha * (r * r - self._var)
+            self._sample_base = n
 
     def log_return(self, window: float) -> float:
         """Log return of the mid over the last ``window`` seconds (0 before enough history)."""

@@ -11,13 +11,12 @@ from agents.liquidity import (
     InventoryAction,
     LiquidityConfig,
     LiquidityProvider,
-    VolGauge,
     WithdrawalReason,
     populate,
 )
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
-from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.exchange.clock import SECONDS_PER_DAY
 from tests.conftest import book_only_config, force_vol
 
 
@@ -68,8 +67,6 @@ def quotes(model: HedgeLoopModel, lp: LiquidityProvider) -> tuple[list[int], lis
         ("threshold_dispersion", 1.0),
         ("dump_target", 1.5),
         ("reopen_vol_tolerance", -0.1),
-        ("vol_halflife_seconds", 0.0),
-        ("vol_sample_seconds", 0.0),
     ],
 )
 def test_config_rejects_out_of_range_values_naming_the_field(field, value):
@@ -439,30 +436,6 @@ def test_a_provider_back_on_the_clock_accepts_the_regime_it_returns_into(toleran
 
 
 # ---------------------------------------------------------------------- pauses and reopenings
-def test_without_halts_the_gauge_is_the_markets_ewma():
-    cfg = lp_config(n_background=50)
-    cfg.market.rules.stop_logic = False
-    model = HedgeLoopModel(cfg)
-    for _ in range(401):  # the gauge reads a step's mid at the next step: 400 s of samples
-        model.step()
-    assert model.state.vol != pytest.approx(0.175)  # the prints have moved the estimate
-    assert model.populations["liquidity"].gauge.vol == pytest.approx(model.state.vol, rel=1e-9)
-
-
-def test_the_gauge_counts_a_halt_as_one_return_priced_by_the_reopening():
-    halted, naive = VolGauge(0.2, 300.0, 10.0), VolGauge(0.2, 300.0, 10.0)
-    # the sweep into the pause and the halted book's readings, then the reopening near the start
-    path = [(0.0, 100.0, True), (10.0, 97.0, False), (20.0, 103.0, False), (30.0, 100.1, True)]
-    for now, mid, trading in path:
-        halted.observe(now, mid, trading)
-        naive.observe(now, mid, True)
-    alpha = 1.0 - 0.5 ** (10.0 / 300.0)
-    var = 0.2**2 * 10.0 / SECONDS_PER_YEAR
-    var += alpha * (math.log(100.1 / 100.0) ** 2 - var)  # one return, 0 s to 30 s
-    assert halted.vol == pytest.approx(math.sqrt(var * SECONDS_PER_YEAR / 10.0))
-    assert naive.vol > 2 * halted.vol  # read through the pause, the same path is a storm
-
-
 def _paused_and_reopened(model: HedgeLoopModel) -> None:
     """A halt the rules do not own, then its reopening, each seen by a model step."""
     model.book.halt("test")
