@@ -492,7 +492,7 @@ class OptionCustomer(Participant):
         m = self.world
         now = m.now
         spot = m.state.mid
-        tradable = m.chain.is_listed & ~m.chain.expired
+        tradable = m.chain.live(now)
         listed = np.bincount(self._expiry_of_row, weights=tradable, minlength=self._expiries.size)
         live_expiry = (listed > 0) & (self._expiries > now + self.cfg.min_seconds_to_expiry)
         if not live_expiry.any():
