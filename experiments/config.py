@@ -18,6 +18,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, ValidationError
 
 from agents.background_config import BackgroundConfig
+from agents.closing_flow import ClosingFlowConfig
 from agents.customers import CustomersConfig
 from agents.dealer_config import DealersConfig
 from agents.desk import DeskConfig
@@ -270,14 +271,14 @@ class IntradayConfig(Validated):
     config_path: ClassVar[str] = "market.intraday"
 
     open_boost: float = param(
-        0.0,
+        2.0,
         lo=0.0,
         hi=50.0,
         unit="multiple of midday",
         doc="extra activity at the open, decaying with `tau_open`",
     )
     close_boost: float = param(
-        0.0,
+        3.0,
         lo=0.0,
         hi=50.0,
         unit="multiple of midday",
@@ -295,10 +296,26 @@ class IntradayConfig(Validated):
         doc="time constant of the closing build-up",
     )
     news: bool = param(
-        False,
+        True,
         choices=(True, False),
-        doc="the fundamental's variance per step follows s(t) too (news arrives U-shaped; "
+        doc="the fundamental's variance per step follows the news profile (news arrives U-shaped; "
         "the daily variance is unchanged)",
+    )
+    news_boost_scale: float = param(
+        3.5,
+        lo=0.0,
+        hi=20.0,
+        unit="multiple of the boosts",
+        doc="with `news`, the news profile's boosts are the activity boosts times this (1: news "
+        "follows activity; above 1 news is more concentrated at the open and close than trading)",
+    )
+    overnight_variance: float = param(
+        0.15,
+        lo=0.0,
+        hi=5.0,
+        unit="multiple of a session's variance",
+        doc="news of the night: the fundamental jumps at each open after the first by a move "
+        "of this variance (0 = the clock's nights carry no news)",
     )
 
 
@@ -309,14 +326,14 @@ class AuctionsConfig(Validated):
     config_path: ClassVar[str] = "market.auctions"
 
     open_seconds: float = param(
-        0.0,
+        60.0,
         lo=0.0,
         hi=3600.0,
         unit="s",
         doc="opening call: orders collected for this long, then one uncrossing print",
     )
     close_seconds: float = param(
-        0.0,
+        60.0,
         lo=0.0,
         hi=3600.0,
         unit="s",
@@ -404,6 +421,7 @@ class AgentsConfig:
     customers: CustomersConfig = field(default_factory=CustomersConfig)
     dealers: DealersConfig = field(default_factory=DealersConfig)
     insurers: InsurersConfig = field(default_factory=InsurersConfig)
+    closing_flow: ClosingFlowConfig = field(default_factory=ClosingFlowConfig)
 
 
 @dataclass

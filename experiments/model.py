@@ -2,7 +2,7 @@
 
 One :class:`HedgeLoopModel` step is ``market.step_seconds`` of trading, in named phases:
 
-1. open a new day (:meth:`~HedgeLoopModel._open_day`),
+1. open a new day (:meth:`~HedgeLoopModel._open_day`; the fundamental takes the night's news),
 2. fire the scenario events that are due (:mod:`experiments.events`: fundamental shocks, desk
    parent orders, volatility surface shifts, rule changes, fundamental volatility),
 3. let the trading rules look at the book (halts start and end, reopening auctions),
@@ -38,6 +38,7 @@ import numpy as np
 
 from agents.background import BackgroundPopulation
 from agents.base import Participant, Population
+from agents.closing_flow import ClosingFlowPopulation
 from agents.customers import CustomersPopulation
 from agents.dealer_book import opening_book_trades
 from agents.dealers import DealersPopulation
@@ -65,6 +66,7 @@ POPULATIONS: dict[str, type[Population]] = {
     "dealers": DealersPopulation,
     "insurers": InsurersPopulation,
     "desk": DeskPopulation,
+    "closing_flow": ClosingFlowPopulation,
 }
 POPULATION_NAMES = tuple(POPULATIONS)
 #: population columns in the order the time series has always had them (any others follow)
@@ -152,14 +154,19 @@ class HedgeLoopModel(mesa.Model):
             if pop
         ]
 
-        # s(t) of every step of a day, at the step's middle (market.exchange.clock)
+        # s(t) of every step of a day, at the step's middle (market.exchange.clock); the news
+        # profile has the same shape with its boosts scaled (1 = the activity profile itself)
         day_steps = (np.arange(self.steps_per_day) + 0.5) * self.dt
-        self._intensity = intraday_profile(
-            day_steps,
-            m.intraday.open_boost,
-            m.intraday.close_boost,
-            m.intraday.tau_open,
-            m.intraday.tau_close,
+        day = m.intraday
+        self._intensity, self._news_intensity = (
+            intraday_profile(
+                day_steps,
+                scale * day.open_boost,
+                scale * day.close_boost,
+                day.tau_open,
+                day.tau_close,
+            )
+            for scale in (1.0, day.news_boost_scale)
         )
         self._fund_stream = population_stream(cfg.seed, "fundamental")
         self.set_fundamental_vol(m.fundamental_vol)
@@ -414,6 +421,19 @@ class HedgeLoopModel(mesa.Model):
         cb = self.rules.get("circuit_breakers")
         if cb is not None:
             cb.new_day(self.prev_close)
+        self._overnight_news()
+
+    def _overnight_news(self) -> None:
+        """The night's news, released at the open: one driftless log-normal jump of the
+        fundamental whose variance is ``market.intraday.overnight_variance`` times a session's.
+        The clock skips nights, so without it every close-to-open move would be zero; with it
+        the opening call and the first minutes are where the market finds the new value
+        (Admati & Pfleiderer 1988: the open concentrates the overnight information)."""
+        share = self.cfg.market.intraday.overnight_variance
+        if share <= 0.0 or self.day == 0:
+            return
+        sd = self._fund_sd * math.sqrt(share * self.steps_per_day)
+        self.fundamental *= math.exp(sd * self._fund_stream.standard_normal() - 0.5 * sd**2)
 
     def _fire_due_events(self) -> None:
         while self._events and self._events[0][0] <= self.now:
@@ -421,10 +441,11 @@ class HedgeLoopModel(mesa.Model):
 
     def _move_fundamental(self) -> None:
         """One step of the fundamental value: a driftless log-normal move (its mean is kept);
-        with ``market.intraday.news`` its variance is scaled by the intraday profile s(t)."""
+        with ``market.intraday.news`` its variance is scaled by the news profile (s(t) with its
+        boosts times ``news_boost_scale``; mean 1 over the day, so the day's variance is kept)."""
         sd = self._fund_sd
         if self.cfg.market.intraday.news:
-            sd *= math.sqrt(self._intensity[(self.steps - 1) % self.steps_per_day])
+            sd *= math.sqrt(self._news_intensity[(self.steps - 1) % self.steps_per_day])
         self.fundamental *= math.exp(sd * self._fund_stream.standard_normal() - 0.5 * sd**2)
 
     def _observe(self) -> None:

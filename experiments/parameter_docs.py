@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.background_config import BackgroundConfig
+from agents.closing_flow import ClosingFlowConfig
 from agents.customers import CustomersConfig
 from agents.dealer_config import DealersConfig
 from agents.desk.config import DeskConfig, HPIObserverConfig, HPIPolicyConfig
@@ -123,6 +124,12 @@ SECTIONS: tuple[Section, ...] = (
         "Portfolio insurers",
         InsurersConfig,
         "CPPI and synthetic-put replication. `V` is an insurer's portfolio value at the mid.",
+    ),
+    Section(
+        "Closing flow",
+        ClosingFlowConfig,
+        "Index funds and leveraged ETFs sending one limit- or market-on-close order a day into "
+        "the closing call.",
     ),
     Section(
         "Execution desk",

@@ -33,9 +33,21 @@ def anchor_background(cfg: RunConfig) -> RunConfig:
     return cfg
 
 
+def continuous_session(cfg: RunConfig) -> RunConfig:
+    """A flat day of continuous trading on ``cfg`` (in place): no call auctions, no intraday
+    profile or news rhythm, no overnight news and no closing flow. Unit tests of other
+    mechanisms start trading at the first second and read a market that stays open."""
+    cfg.market.auctions.open_seconds = cfg.market.auctions.close_seconds = 0.0
+    day = cfg.market.intraday
+    day.open_boost = day.close_boost = day.overnight_variance = 0.0
+    day.news = False
+    cfg.agents.closing_flow.enabled = False
+    return cfg
+
+
 def book_only_config(seed: int, n_background: int, n_liquidity: int) -> RunConfig:
     """Background traders (anchored to F) and liquidity providers only: nothing else trades."""
-    cfg = anchor_background(RunConfig(seed=seed, progress=False))
+    cfg = continuous_session(anchor_background(RunConfig(seed=seed, progress=False)))
     cfg.agents.customers.n = 0
     cfg.agents.dealers.n = 0
     cfg.agents.insurers.n = 0
@@ -47,7 +59,7 @@ def book_only_config(seed: int, n_background: int, n_liquidity: int) -> RunConfi
 
 def options_only_config(seed: int = 0, step_seconds: float = 1.0) -> RunConfig:
     """Customers and dealers only (set them on the result); no circuit breakers or stop logic."""
-    cfg = RunConfig()
+    cfg = continuous_session(RunConfig())
     cfg.seed = seed
     cfg.agents.background.n = 0
     cfg.agents.liquidity.n = 0

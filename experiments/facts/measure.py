@@ -16,7 +16,8 @@ is above the 95% band; the power-law exponent fitted from 30 minutes to one day;
 5-minute returns at lags of 5 to 30 minutes, and the 95% band.
 ``vr_5m``, ``vr_30m``, ``vr_1d``: variance ratios of 1-minute returns.
 ``u_volume_open``, ``u_volume_close``, ``u_abs_r_open``, ``u_abs_r_close``: volume and |r| of the
-first and last 30 minutes over midday (12:00 to 14:00).
+first and last 30 minutes over midday (12:00 to 14:00); ``close_auction_share``,
+``open_auction_share``: shares of the closing and opening uncrosses in all traded volume.
 ``hill_5m``, ``hill_5m_k``, ``hill_5m_se``: Hill index of 5-minute returns, k and s.e.
 ``spread_median_ticks``; ``stop_pauses_per_day``, ``luld_pauses_per_day``.
 ``dealer_volume_share``: dealers' share of all sides of all prints.
@@ -144,6 +145,10 @@ def intraday_shape(samples: Sequence[SeedSample]) -> tuple[Facts, dict]:
     for name, profile in (("volume", volume), ("abs_r", abs_r)):
         out[f"u_{name}_open"] = _or_none(fx.intraday_ratio, profile, OPEN, MIDDAY)
         out[f"u_{name}_close"] = _or_none(fx.intraday_ratio, profile, CLOSE, MIDDAY)
+    total = float(sum(s.volume.sum() for s in samples))
+    for kind in ("open", "close"):
+        auction = sum(getattr(s, f"{kind}_auction_volume") for s in samples)
+        out[f"{kind}_auction_share"] = auction / total if total > 0 else None
     return out, {"volume": volume.tolist(), "abs_r": abs_r.tolist()}
 
 

@@ -39,6 +39,9 @@ class SeedSample:
     ``pop_volume`` counts each population's side of every print (shares; a print between two
     populations counts for both, so the total is twice the traded volume). ``notional`` is the
     value traded (currency) and ``gex_abs_mean`` the mean |dealer GEX| per 1% move (currency).
+    ``open_auction_volume`` and ``close_auction_volume`` are the shares of the opening and
+    closing uncrosses over the run (0 without call auctions); they are part of ``volume``, in
+    the minute of the uncross.
     """
 
     seed: int
@@ -52,6 +55,8 @@ class SeedSample:
     pop_volume: dict[str, int]
     notional: float
     gex_abs_mean: float
+    open_auction_volume: int = 0
+    close_auction_volume: int = 0
 
 
 def run_config(seed: int, days: int, overrides: Sequence[str], *extra: str) -> RunConfig:
@@ -88,6 +93,7 @@ def sample_of(model: HedgeLoopModel) -> SeedSample:
     volume = np.bincount(minute, weights=prints["qty"], minlength=n_minutes)[:n_minutes]
     pauses = [(r["rule"], r["kind"]) for r in model.halt_records()]
     spread = frame["spread_ticks"].to_numpy(dtype=float)
+    calls = model.rules.get("auctions")
     return SeedSample(
         seed=model.cfg.seed,
         days=days,
@@ -102,6 +108,8 @@ def sample_of(model: HedgeLoopModel) -> SeedSample:
         },
         notional=float(np.sum(prints["price"] * prints["qty"]) * model.tick),
         gex_abs_mean=float(np.mean(np.abs(frame["dealer_gex"].to_numpy(dtype=float)))),
+        open_auction_volume=calls.volume("open") if calls is not None else 0,
+        close_auction_volume=calls.volume("close") if calls is not None else 0,
     )
 
 

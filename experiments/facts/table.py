@@ -170,6 +170,15 @@ TARGETS: tuple[Target, ...] = (
         "Harris 1986; Andersen & Bollerslev 1997",
     ),
     Target(
+        "close_auction_share",
+        "closing auction's share of daily volume",
+        "5–10%",
+        0.05,
+        0.10,
+        "{close_auction_share:.2%}",
+        "Bogousslavsky & Muravyev 2023",
+    ),
+    Target(
         "hill_5m",
         "Hill tail index, 5-min returns",
         "2.5–4.5",

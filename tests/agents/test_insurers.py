@@ -18,6 +18,7 @@ from agents.insurers import (
 )
 from experiments.config import ConfigError, RunConfig
 from experiments.model import HedgeLoopModel
+from tests.conftest import continuous_session
 
 MAKER = 0  # the ledger's spare account quotes the scripted market
 
@@ -95,7 +96,7 @@ class ScriptedMaker:
 
 
 def make_model(**insurers) -> tuple[HedgeLoopModel, ScriptedMaker]:
-    cfg = RunConfig()
+    cfg = continuous_session(RunConfig())
     for name in ("background", "liquidity", "customers", "dealers"):
         getattr(cfg.agents, name).n = 0
     cfg.desk = DeskConfig(enabled=False)

@@ -102,3 +102,33 @@ def test_a_row_whose_inputs_are_missing_shows_n_a():
     rows = {r["key"]: r for r in table_rows({"hill_5m": 3.0, "hill_5m_k": 100})}
     assert rows["hill_5m"]["simulated"] == "n/a"  # the standard error is missing
     assert rows["hill_5m"]["verdict"] == "pass"
+
+
+def test_auction_shares_are_the_uncross_volumes_over_all_volume():
+    import numpy as np
+
+    from experiments.facts.measure import intraday_shape
+    from experiments.facts.runs import SeedSample
+
+    minutes = 2 * 390
+    volume = np.full(minutes, 100.0)
+    volume[389] += 3_000.0  # a closing uncross in the last minute of day 0
+    sample = SeedSample(
+        seed=0,
+        days=2,
+        mid=np.full(minutes + 1, 100.0),
+        fundamental=np.full(minutes + 1, 100.0),
+        volume=volume,
+        spread_ticks=np.ones(3),
+        stop_pauses=0,
+        luld_pauses=0,
+        pop_volume={},
+        notional=0.0,
+        gex_abs_mean=0.0,
+        open_auction_volume=600,
+        close_auction_volume=3_000,
+    )
+    facts, _ = intraday_shape([sample])
+    assert facts["close_auction_share"] == pytest.approx(3_000 / volume.sum())
+    assert facts["open_auction_share"] == pytest.approx(600 / volume.sum())
+    assert facts["u_volume_close"] > 1.0  # the uncross is in the last half hour's volume

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from experiments.config import RunConfig
@@ -57,3 +58,42 @@ def test_closing_auction_is_the_official_close():
     ]
     assert not in_call  # continuous trading stopped
     model.finish()
+
+
+def fundamental_path(days: int, seed: int = 0, **intraday) -> np.ndarray:
+    """log F at every step of an agent-less run with one-minute steps (only F moves)."""
+    cfg = RunConfig(seed=seed, progress=False)
+    for name in ("background", "liquidity", "customers", "dealers", "insurers"):
+        getattr(cfg.agents, name).n = 0
+    cfg.desk.enabled = False
+    cfg.agents.closing_flow.enabled = False
+    cfg.market.step_seconds = 60.0
+    cfg.market.record_interval = 60.0
+    cfg.scenario.days = days
+    cfg.scenario.events = {}
+    for key, value in intraday.items():
+        setattr(cfg.market.intraday, key, value)
+    model = HedgeLoopModel(cfg)
+    path = [model.fundamental]
+    while model.running:
+        model.step()
+        path.append(model.fundamental)
+    return np.log(np.asarray(path))
+
+
+def test_overnight_news_moves_the_fundamental_at_the_open():
+    def open_jumps(var):
+        steps = np.diff(fundamental_path(8, overnight_variance=var))
+        at_open = np.abs(steps[390::390])  # the first step of days 1..7
+        return at_open.mean() / np.abs(steps).mean()
+
+    assert open_jumps(0.0) < 3.0  # an ordinary step
+    assert open_jumps(0.5) > 5.0  # a session's worth of news, released at once
+
+
+def test_news_boost_scale_concentrates_news_at_the_ends_of_the_day():
+    def open_over_midday(scale):
+        steps = np.diff(fundamental_path(20, news=True, news_boost_scale=scale)).reshape(20, 390)
+        return np.abs(steps[:, :30]).mean() / np.abs(steps[:, 150:270]).mean()
+
+    assert open_over_midday(3.0) > 1.2 * open_over_midday(1.0) > 1.0

@@ -18,6 +18,7 @@ from agents.desk import (
 from experiments.config import RunConfig
 from experiments.events import EventConfig, EventKind
 from experiments.model import HedgeLoopModel
+from tests.conftest import continuous_session
 
 MAKER = 0  # the ledger's spare account quotes and trades the scripted market
 
@@ -62,7 +63,7 @@ def desk_only_config(**desk) -> RunConfig:
     cfg.desk = DeskConfig(**opts)
     r = cfg.market.rules
     r.circuit_breakers = r.luld = r.stop_logic = False
-    return cfg
+    return continuous_session(cfg)
 
 
 def make_model(**desk) -> tuple[HedgeLoopModel, ScriptedMarket, ExecutionDesk]:

@@ -35,11 +35,12 @@ from market.execution.decomposition import decompose_frames
 from market.execution.hpi import COMPONENTS
 from market.options.chain import OptionChain, expiry_of_day
 from tests.agents.desk.test_desk import MAKER, ScriptedMarket, order
+from tests.conftest import continuous_session
 
 
 def small_market(seed: int = 3, **hpi) -> RunConfig:
     """Every population present but small, one-second records, the HPI desk configured."""
-    cfg = RunConfig(seed=seed, progress=False)
+    cfg = continuous_session(RunConfig(seed=seed, progress=False))
     cfg.agents.background.n = 120
     cfg.agents.liquidity.n = 4
     cfg.agents.customers.n = 20
@@ -53,7 +54,7 @@ def small_market(seed: int = 3, **hpi) -> RunConfig:
 
 def scripted(**desk) -> tuple[HedgeLoopModel, ScriptedMarket, object]:
     """The desk alone against the scripted ladder of tests.test_desk (no rules, no others)."""
-    cfg = RunConfig(progress=False)
+    cfg = continuous_session(RunConfig(progress=False))
     for name in ("background", "liquidity", "customers", "dealers", "insurers"):
         getattr(cfg.agents, name).n = 0
     r = cfg.market.rules
