@@ -199,15 +199,18 @@ class CustomersConfig(Validated):
         unit="strike / spot",
         doc="strikes of sold puts",
     )
+    # Sizes set the dealers' scale: with the default flow mix the bought and sold options
+    # largely offset, and 8-320 contracts give a mean |GEX| per 1% move of about 1% of the
+    # day's traded value (docs/gamma.md; 1-40 gave 0.06-0.1%).
     contracts_min: int = param(
-        1,
+        8,
         lo=1,
         hi=1e6,
         unit="contracts",
         doc="smallest trade; sizes are uniform whole contracts in [min, max]",
     )
     contracts_max: int = param(
-        40, lo="contracts_min", hi=1e6, unit="contracts", doc="largest trade"
+        320, lo="contracts_min", hi=1e6, unit="contracts", doc="largest trade"
     )
     frenzy_size_multiplier: float = param(
         3.0, lo=1.0, hi=1e3, unit="multiple", doc="frenzy trades are this many times the drawn size"

@@ -57,7 +57,7 @@ class DealersConfig(Validated):
         doc="`false`: the control arm that never hedges (same as `policy=none`)",
     )
     policy: HedgePolicyKind = param(
-        HedgePolicyKind.fixed_band, choices=HedgePolicyKind, doc="the hedging policy"
+        HedgePolicyKind.whalley_wilmott, choices=HedgePolicyKind, doc="the hedging policy"
     )
     band_shares: float = param(
         2000.0,
@@ -89,7 +89,7 @@ class DealersConfig(Validated):
         doc="`gamma_band`: the horizon of that widening",
     )
     risk_aversion: float = param(
-        1e-4,
+        1e-3,
         lo=0.0,
         hi=1e3,
         lo_open=True,
@@ -120,7 +120,7 @@ class DealersConfig(Validated):
         doc="hedge child orders per look; the rest is resumed at the next look",
     )
     execution: HedgeExecution = param(
-        HedgeExecution.aggressive,
+        HedgeExecution.banded,
         choices=HedgeExecution,
         doc="`aggressive`: every hedge crosses the spread; `banded`: rest a passive order "
         "between the policy's band and the outer band, cross beyond it "
@@ -133,6 +133,21 @@ class DealersConfig(Validated):
         unit="multiple",
         doc="outer band = this * the policy's no-trade band (`banded`; also the band counted "
         "in `band_outside_outer`)",
+    )
+    close_window_seconds: float = param(
+        1800.0,
+        lo=0.0,
+        hi=23_400.0,
+        unit="s",
+        doc="the last seconds of each session in which the inner band is narrowed by "
+        "`close_band_factor` (the dealers square up their delta before the night); 0 = never",
+    )
+    close_band_factor: float = param(
+        0.25,
+        lo=0.0,
+        hi=1.0,
+        unit="multiple",
+        doc="inner band in the closing window = this * the policy's band (1 = no change)",
     )
     passive_inside_ticks: int = param(
         1,
@@ -170,14 +185,14 @@ class DealersConfig(Validated):
         doc="quote vol shift at the full vega limit: `-this * net_vega / vega_limit`",
     )
     gamma_limit: float = param(
-        100_000.0,
+        1_000_000.0,
         lo=0.0,
         lo_open=True,
         unit="shares per currency unit of spot",
         doc="a trade taking `|net_gamma|` beyond this is refused (reducing trades never are)",
     )
     vega_limit: float = param(
-        1_000_000.0,
+        100_000_000.0,
         lo=0.0,
         lo_open=True,
         unit="currency per 1.00 of vol",

@@ -41,7 +41,10 @@ look; a hedge not completed (a halt, an empty book side, the slicing cap) is res
 look. With ``execution=banded`` the policy's no-trade band is the inner band of a two-band rule
 (:mod:`agents.hedge_execution`): inside it nothing, up to ``outer_band_multiple`` times it a
 passive order resting at or inside the touch for the excess, beyond it IOC children back to the
-inner band. Every look counts whether the deviation was outside either band (``bands``).
+inner band. In the session's last ``close_window_seconds`` the inner band (and with it the outer)
+is narrowed to ``close_band_factor`` times the policy's, so the delta a banded dealer carries
+into the night is smaller than the one it tolerates during the day (:meth:`close_factor`).
+Every look counts whether the deviation was outside either band (``bands``).
 
 Profit and loss. The dealer's mark-to-market value changes split exactly into three parts:
 
@@ -80,7 +83,7 @@ from agents.hedge_execution import (
 from agents.hedging_policies import HedgePolicy, HedgePolicyKind, NoHedge, make_policy
 from agents.world import World
 from market.exchange.clearing import to_cents
-from market.exchange.clock import SECONDS_PER_YEAR
+from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR, time_of_day
 from market.options.pricing import bs_greeks, bs_price, leland_number
 
 
@@ -461,7 +464,7 @@ class OptionDealer(Participant):
         spot = float(m.state.mid)
         cost = self.round_trip_cost()
         inner = max(
-            self.policy.inner_band(self.net_gamma, spot, m.state.vol, cost),
+            self.policy.inner_band(self.net_gamma, spot, m.state.vol, cost) * self.close_factor(),
             float(self.cfg.min_trade_shares),
         )
         outer = self.cfg.outer_band_multiple * inner
@@ -483,6 +486,18 @@ class OptionDealer(Participant):
                 trade = round(rest)
         if trade:
             self._execute(trade, spot)
+
+    def close_factor(self) -> float:
+        """Multiplier on the inner band now: ``close_band_factor`` in the session's last
+        ``close_window_seconds``, else 1. Dealers carry less delta into the night (no hedging
+        while the market is shut), so the gap accumulated inside the band during the day is
+        traded late: short gamma buys after a rising day and long gamma sells it, the hedging
+        demand that Baltussen, Da, Lammers & Martens (2021) tie to last-half-hour momentum."""
+        cfg = self.cfg
+        if cfg.close_window_seconds <= 0.0:
+            return 1.0
+        left = SECONDS_PER_DAY - time_of_day(self.world.now)
+        return cfg.close_band_factor if left <= cfg.close_window_seconds else 1.0
 
     def _work_banded(self, inner: float, outer: float, spot: float) -> None:
         """The two-band rule (:mod:`agents.hedge_execution`): hold, rest passively, or cross."""

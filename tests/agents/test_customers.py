@@ -354,7 +354,8 @@ def test_expected_capped_size_matches_a_capped_uniform_draw():
 
 
 def test_close_probability_grows_with_holdings_and_the_hazard():
-    m = small_model(n_customers=1, rate=0.001, close_hazard=0.2)
+    sizes = {"contracts_min": 1, "contracts_max": 40}  # mean draw 20.5, none capped at 40
+    m = small_model(n_customers=1, rate=0.001, close_hazard=0.2, **sizes)
     (c,) = m.populations["customers"]
     assert c.close_probability(np.array([], dtype=np.int64)) == 0.0
     small = c.close_probability(np.array([40, -40]))

@@ -535,3 +535,34 @@ def test_the_hedge_policy_is_injected_through_the_constructor():
     assert isinstance(hedge_policy_of(DealersConfig(hedge=False)), NoHedge)
     quiet = OptionDealer(model, np.random.default_rng(0), 0.05, built.cfg, policy=NoHedge())
     assert quiet.policy.__class__ is NoHedge and not quiet.hedging  # the injected one wins
+
+
+def test_banded_dealers_narrow_their_band_before_the_close():
+    """A gap tolerated during the day is traded in the closing window, not carried overnight."""
+    m = small_model(
+        policy="fixed_band",
+        band_shares=3000.0,
+        min_trade_shares=1,
+        execution="banded",
+        close_window_seconds=1800.0,
+        close_band_factor=0.25,
+        max_order_size=100_000,
+    )
+    book = ScriptedBook(m)
+    book.set(100.0)
+    (d,), (cust, _) = parts(m)
+    # the customer buys calls: the dealer is short about 2,000 shares of delta, inside its band
+    assert m.trade_option(cust.account, contract(m, 100.0, 4, True), 1, 40) is not None
+    m.now = SECONDS_PER_DAY - 3600.0
+    assert d.close_factor() == 1.0
+    d.act()
+    assert d.hedge_flow == 0 and d.passive.orders == 0
+    m.now = SECONDS_PER_DAY - 900.0
+    assert d.close_factor() == 0.25
+    d.act()
+    # beyond the narrowed band: a passive bid rests for the excess (or crosses beyond the outer)
+    assert d.passive.orders + d.hedge_orders > 0
+    assert d.passive.side > 0 or d.hedge_flow > 0
+    off = small_model(close_window_seconds=0.0)
+    off.now = SECONDS_PER_DAY - 10.0
+    assert parts(off)[0][0].close_factor() == 1.0
