@@ -127,37 +127,88 @@ class BackgroundConfig(Validated):
     )
     max_lots: int = param(300, lo=1, hi=1_000_000, unit="lots", doc="cap on an order's size")
     activity_feedback: float = param(
-        2.0, lo=0.0, hi=10.0, doc="exponent of `sigma / reference` in `m`; 0 = constant rate"
+        0.5, lo=0.0, hi=10.0, doc="exponent of `sigma / reference` in `m`; 0 = constant rate"
     )
     activity_reference_vol: float = param(
-        0.12,
+        0.3,
         lo=0.0,
         hi=10.0,
         lo_open=True,
         unit="annualised",
-        doc="volatility up to which `m = 1` (the habituated level instead, if higher)",
+        doc="volatility the crowd finds normal: `m = 1` when `sigma` equals it",
     )
     activity_max_multiplier: float = param(
-        2.0, lo=1.0, hi=1000.0, unit="multiple", doc="cap on `m`"
+        2.0, lo=1.0, hi=1000.0, unit="multiple", doc="cap on `m` (guards against a run-away)"
     )
-    activity_memory: float = param(
+    activity_min_multiplier: float = param(
+        0.5,
+        lo=0.1,
+        hi=1.0,
+        unit="multiple",
+        doc="floor on `m`: how far a calm market thins the crowd; 1 = never below base",
+    )
+    memory_weight: float = param(
+        0.8,
+        lo=0.0,
+        hi=1.0,
+        hi_open=True,
+        unit="fraction",
+        doc="`sum w_k`: weight of the slow realised variances in `sigma**2` (the rest is the "
+        "market's 5-minute EWMA); 0 = no memory",
+    )
+    memory_windows: int = param(
+        6, lo=1, hi=32, unit="windows", doc="number `K` of log-spaced memory windows"
+    )
+    memory_min: float = param(
         1800.0,
+        lo=1.0,
+        hi=1e8,
+        unit="s",
+        doc="half-life of the shortest memory window (trading seconds)",
+    )
+    memory_max: float = param(
+        468_000.0,
+        lo="memory_min",
+        hi=1e8,
+        unit="s",
+        doc="half-life of the longest memory window (468000 s = 20 trading days)",
+    )
+    memory_alpha: float = param(
+        1.0,
         lo=0.0,
-        hi=1e7,
+        hi=5.0,
+        doc="power of the weights, `w_k ~ k ** -alpha` (k = 1 the shortest window); 0 = equal",
+    )
+    herding_persistence: float = param(
+        46_800.0,
+        lo=0.0,
+        hi=1e9,
         lo_open=True,
         unit="s",
-        doc="half-life of the slow average of the EWMA volatility",
+        doc="correlation time of the speculators' share `x` at the base rate (46800 s = 2 days)",
     )
-    activity_memory_weight: float = param(
-        0.5, lo=0.0, hi=1.0, unit="fraction", doc="weight of that slow average in `sigma`"
-    )
-    activity_habituation: float = param(
-        7200.0,
+    herding_recruitment: float = param(
+        1.0,
         lo=0.0,
-        hi=1e7,
-        lo_open=True,
-        unit="s",
-        doc="half-life of the volatility the crowd grows used to",
+        hi=1.0,
+        unit="probability",
+        doc="chance that an action copies the state of a trader met at random; 0 = no herding "
+        "(the share stays near one half)",
+    )
+    speculator_activity: float = param(
+        1.0,
+        lo=0.0,
+        hi=20.0,
+        unit="multiple",
+        doc="`g`: a speculator acts `1 + g` times as often as an investor, its extra actions "
+        "aggressive",
+    )
+    speculator_chartist: float = param(
+        1.0,
+        lo=0.0,
+        hi=10.0,
+        unit="multiple",
+        doc="factor on a speculator's chartist weight (1 = the same as an investor's)",
     )
     aggression_feedback: float = param(
         0.5,

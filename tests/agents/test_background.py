@@ -49,7 +49,6 @@ def orders_of(model: HedgeLoopModel, owner: int, since: int = 0):
         ("size_tail_exponent", 0.0, "(0.0, "),
         ("max_lots", 0, "[1, "),
         ("order_lifetime", 0.0, "(0.0, "),
-        ("activity_max_multiplier", 0.5, "[1.0, "),
         ("activity_reference_vol", 0.0, "(0.0, "),
         ("max_expected_return", 0.0, "(0.0, "),
         ("value_learning", 1.0, "[0.0, 1.0)"),
@@ -139,7 +138,7 @@ def test_expected_return_is_clipped():
 def _sides_after_acting(model, trader, n_actions=200):
     since = model.book.n_orders
     for _ in range(n_actions):
-        trader.act()
+        trader.trade()
     recs = orders_of(model, trader.unique_id, since)
     assert recs, "the trader sent no orders"
     return np.array([r.side for r in recs])
@@ -191,7 +190,7 @@ def test_order_type_mix_follows_the_fractions():
     trader.set_weights(0.0, 0.0, 1.0)
     n = 2000
     for _ in range(n):
-        trader.act()
+        trader.trade()
     assert trader.n_market + trader.n_marketable + trader.n_passive == n
     assert trader.n_market / n == pytest.approx(0.3, abs=0.04)
     # half of the limit orders are priced to cross; passive ones shaded by the noise may cross too
@@ -202,7 +201,7 @@ def test_all_market_orders_when_the_fraction_is_one():
     model = HedgeLoopModel(small_config(n_background=2, market_order_fraction=1.0))
     trader = model.populations["background"][0]
     for _ in range(50):
-        trader.act()
+        trader.trade()
     assert trader.n_market == 50 and trader.n_passive == 0
     assert all(r.kind == "market" for r in orders_of(model, trader.unique_id))
 
@@ -224,7 +223,7 @@ def test_passive_orders_rest_behind_the_expected_price(shape, near_share):
     mid = model.state.mid
     target = mid * math.exp(trader.expected_log_return(mid, 101.0, 0.0, 0.0))
     for _ in range(3000):
-        trader.act()
+        trader.trade()
     assert trader.n_passive == 3000
     prices = np.array([r.price for r in orders_of(model, trader.unique_id)]) * model.tick
     shade = (target - prices) / target
@@ -267,24 +266,6 @@ def test_order_lifetime_cancels_resting_orders():
 
 
 # ---------------------------------------------------------------------- activity feedback
-def test_activity_multiplier_rises_with_volatility_and_is_capped():
-    cfg = small_config(
-        activity_reference_vol=0.2,
-        activity_feedback=1.0,
-        activity_max_multiplier=3.0,
-        activity_memory_weight=0.0,
-    )
-    model = HedgeLoopModel(cfg)
-    force_vol(model, 0.1)
-    assert activity(model, "background") == 1.0  # calm: the base rate
-    model.state.n += 1
-    force_vol(model, 0.4)
-    assert activity(model, "background") == pytest.approx(2.0)
-    model.state.n += 1
-    force_vol(model, 2.0)
-    assert activity(model, "background") == pytest.approx(3.0)
-
-
 def test_extra_activity_is_aggressive_and_feedback_zero_switches_it_off():
     def crowd(aggression):
         cfg = BackgroundConfig(
@@ -303,32 +284,12 @@ def test_extra_activity_is_aggressive_and_feedback_zero_switches_it_off():
     assert 1.0 - all_aggressive.p_aggressive == pytest.approx(base_passive / 4)
     assert 1.0 - half.p_aggressive == pytest.approx(base_passive / 2)
     assert 1.0 - alike.p_aggressive == pytest.approx(base_passive)
-    with pytest.raises(ValueError, match="multiplier must be >= 1"):
-        alike.set_mix(0.5)
+    with pytest.raises(ValueError, match="multiplier must be > 0"):
+        alike.set_mix(0.0)
 
-    model = HedgeLoopModel(small_config(activity_feedback=0.0))
+    model = HedgeLoopModel(small_config(activity_feedback=0.0, speculator_activity=0.0))
     force_vol(model, 3.0)
     assert activity(model, "background") == 1.0
-
-
-def test_habituation_brings_activity_back_down_in_a_lasting_storm():
-    cfg = small_config(
-        activity_reference_vol=0.2,
-        activity_feedback=1.0,
-        activity_max_multiplier=10.0,
-        activity_habituation=600.0,
-        activity_memory_weight=0.0,
-    )
-    model = HedgeLoopModel(cfg)
-    force_vol(model, 0.2)
-    activity(model, "background")
-    levels = []
-    for k in range(1, 3601):
-        model.state.n = k
-        force_vol(model, 0.8)
-        levels.append(activity(model, "background"))
-    assert levels[0] == pytest.approx(4.0, rel=0.01)
-    assert levels[-1] < 1.2  # the traders got used to the new level
 
 
 def test_runs_are_reproducible_and_conserve_the_ledger():
@@ -488,11 +449,11 @@ def _belief_trader(**background):
 def test_the_first_action_is_a_look_then_the_belief_ignores_value_between_looks():
     model, trader = _belief_trader(value_look_rate=0.0, price_learning=0.1)
     model.fundamental = 101.0
-    trader.act()
+    trader.trade()
     assert trader.belief == pytest.approx(math.log(101.0))  # first action: a look
     model.fundamental = 150.0  # value jumps; nobody looks again
     p = model.state.mid
-    trader.act()
+    trader.trade()
     expected = math.log(101.0) + 0.1 * (math.log(p) - math.log(101.0))
     assert trader.belief == pytest.approx(expected)  # learnt only from the price
 
@@ -502,7 +463,7 @@ def test_a_look_sees_value_through_the_common_sentiment_and_the_own_error():
     trader.belief_error = 0.02
     trader.crowd.sentiment.value = -0.01
     model.fundamental = 100.0
-    trader.act()
+    trader.trade()
     assert trader.belief == pytest.approx(math.log(100.0) + 0.01)
 
 
@@ -510,7 +471,7 @@ def test_believers_buy_below_and_sell_above_their_belief_not_the_fundamental():
     model, trader = _belief_trader(value_look_rate=0.0, price_learning=0.0)
     p = model.state.mid
     model.fundamental = p * 1.02
-    trader.act()  # the look: belief 2% above the price
+    trader.trade()  # the look: belief 2% above the price
     model.fundamental = p * 0.5  # the fundamental collapses unseen: the trader keeps buying
     assert np.all(_sides_after_acting(model, trader) == 1)
     trader.belief = math.log(p * 0.98)
@@ -520,13 +481,13 @@ def test_believers_buy_below_and_sell_above_their_belief_not_the_fundamental():
 def test_looks_arrive_at_their_rate():
     model, trader = _belief_trader(value_look_rate=1e-3, price_learning=0.0, value_look_weight=1.0)
     model.fundamental = 100.0
-    trader.act()
+    trader.trade()
     looks = 0
     for k in range(1, 401):
         model.fundamental = 100.0 * (1.0 + 0.001 * k)  # each look sees a new value
         trader.belief_time = model.now - 1000.0  # 1000 s since the last revision
         before = trader.belief
-        trader.act()
+        trader.trade()
         looks += trader.belief != before
     assert looks / 400 == pytest.approx(1 - math.exp(-1.0), abs=0.08)
 
