@@ -22,6 +22,7 @@ from agents.customers import CustomersConfig
 from agents.dealer_config import DealersConfig
 from agents.desk import DeskConfig
 from agents.insurers import InsurersConfig
+from agents.latent_liquidity import LatentConfig
 from agents.liquidity import LiquidityConfig
 from experiments.events import named_events
 from market.exchange.clock import wall_clock
@@ -404,6 +405,7 @@ class AgentsConfig:
     customers: CustomersConfig = field(default_factory=CustomersConfig)
     dealers: DealersConfig = field(default_factory=DealersConfig)
     insurers: InsurersConfig = field(default_factory=InsurersConfig)
+    latent: LatentConfig = field(default_factory=LatentConfig)
 
 
 @dataclass

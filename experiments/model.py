@@ -43,6 +43,7 @@ from agents.dealer_book import opening_book_trades
 from agents.dealers import DealersPopulation
 from agents.desk.population import DeskPopulation
 from agents.insurers import InsurersPopulation
+from agents.latent_liquidity import LatentPopulation
 from agents.liquidity import LiquidityPopulation
 from experiments.config import RunConfig
 from experiments.events import fire, schedule, scheduled_times
@@ -65,6 +66,7 @@ POPULATIONS: dict[str, type[Population]] = {
     "dealers": DealersPopulation,
     "insurers": InsurersPopulation,
     "desk": DeskPopulation,
+    "latent": LatentPopulation,  # last: the ids of the others stay as they were
 }
 POPULATION_NAMES = tuple(POPULATIONS)
 #: population columns in the order the time series has always had them (any others follow)
