@@ -23,6 +23,7 @@ from agents.customers import CustomersConfig
 from agents.dealer_config import DealersConfig
 from agents.desk import DeskConfig
 from agents.insurers import InsurersConfig
+from agents.latent_liquidity import LatentConfig
 from agents.liquidity import LiquidityConfig
 from experiments.events import named_events
 from market.exchange.clock import wall_clock
@@ -422,6 +423,7 @@ class AgentsConfig:
     dealers: DealersConfig = field(default_factory=DealersConfig)
     insurers: InsurersConfig = field(default_factory=InsurersConfig)
     closing_flow: ClosingFlowConfig = field(default_factory=ClosingFlowConfig)
+    latent: LatentConfig = field(default_factory=LatentConfig)
 
 
 @dataclass

@@ -44,6 +44,7 @@ from agents.dealer_book import opening_book_trades
 from agents.dealers import DealersPopulation
 from agents.desk.population import DeskPopulation
 from agents.insurers import InsurersPopulation
+from agents.latent_liquidity import LatentPopulation
 from agents.liquidity import LiquidityPopulation
 from experiments.config import RunConfig
 from experiments.events import fire, schedule, scheduled_times
@@ -67,6 +68,7 @@ POPULATIONS: dict[str, type[Population]] = {
     "insurers": InsurersPopulation,
     "desk": DeskPopulation,
     "closing_flow": ClosingFlowPopulation,
+    "latent": LatentPopulation,  # last: the ids of the others stay as they were
 }
 POPULATION_NAMES = tuple(POPULATIONS)
 #: population columns in the order the time series has always had them (any others follow)

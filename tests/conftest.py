@@ -1,9 +1,10 @@
 """Shared test set-ups: models holding only the populations a test needs, and ways to put the
 market into a chosen state.
 
-``book_only_config``: background traders and liquidity providers only (no option, insurer or
-desk flow). ``options_only_config``: customers and dealers only, with the share book left to the
-test (scripted through account 0) and the price rules off, so the test controls the price path.
+``book_only_config``: background traders and liquidity providers only (no option, insurer,
+desk or latent flow). ``options_only_config``: customers and dealers only, with the share book
+left to the test (scripted through account 0) and the price rules off, so the test controls the
+price path.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def book_only_config(seed: int, n_background: int, n_liquidity: int) -> RunConfi
     cfg.agents.dealers.n = 0
     cfg.agents.insurers.n = 0
     cfg.desk.enabled = False
+    cfg.agents.latent.enabled = False
     cfg.agents.background.n = n_background
     cfg.agents.liquidity.n = n_liquidity
     return cfg
@@ -65,6 +67,7 @@ def options_only_config(seed: int = 0, step_seconds: float = 1.0) -> RunConfig:
     cfg.agents.liquidity.n = 0
     cfg.agents.insurers.n = 0
     cfg.desk.enabled = False
+    cfg.agents.latent.enabled = False
     cfg.market.rules.circuit_breakers = False
     cfg.market.rules.stop_logic = False
     cfg.market.rules.luld = False

@@ -99,6 +99,7 @@ def make_model(**insurers) -> tuple[HedgeLoopModel, ScriptedMaker]:
     cfg = continuous_session(RunConfig())
     for name in ("background", "liquidity", "customers", "dealers"):
         getattr(cfg.agents, name).n = 0
+    cfg.agents.latent.enabled = False
     cfg.desk = DeskConfig(enabled=False)
     r = cfg.market.rules
     r.circuit_breakers = r.luld = r.stop_logic = False

@@ -58,6 +58,7 @@ def desk_only_config(**desk) -> RunConfig:
     cfg = RunConfig()
     for name in ("background", "liquidity", "customers", "dealers", "insurers"):
         getattr(cfg.agents, name).n = 0
+    cfg.agents.latent.enabled = False
     opts = {"rate": 3.0}
     opts.update(desk)
     cfg.desk = DeskConfig(**opts)

@@ -57,6 +57,7 @@ def scripted(**desk) -> tuple[HedgeLoopModel, ScriptedMarket, object]:
     cfg = continuous_session(RunConfig(progress=False))
     for name in ("background", "liquidity", "customers", "dealers", "insurers"):
         getattr(cfg.agents, name).n = 0
+    cfg.agents.latent.enabled = False
     r = cfg.market.rules
     r.circuit_breakers = r.luld = r.stop_logic = False
     cfg.desk = DeskConfig(rate=3.0, **desk)

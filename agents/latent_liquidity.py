@@ -1,0 +1,454 @@
+"""Latent liquidity: reservation-price traders who stay out of the book until the price comes.
+
+After Toth et al. (2011, Phys. Rev. X 1:021006), Mastromatteo, Toth & Bouchaud (2014, Phys. Rev. E
+89:042805) and the latent order book (LLOB) of Donier, Bonart, Mastromatteo & Bouchaud (2015,
+Quantitative Finance 15:1109). Most of the liquidity of a market is not in the visible book: it
+sits with investors who would buy below, or sell above, a price of their own and who show it only
+when the price comes to them. This module keeps that latent book as numpy arrays of log
+reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry per latent order:
+
+* **deposited** at ``deposit_rate`` orders per second (half buyers, half sellers), buyers
+  uniformly in ``[a - deposit_width, a]`` and sellers in ``[a, a + deposit_width]`` around the
+  anchor ``a``, the log mid averaged with half-life ``anchor_half_life`` seconds (0: the mid
+  itself). The anchor is how reservation prices follow the price: a lagging anchor keeps
+  depositing around the old price after a move and so pulls the price back (transient impact);
+  one that follows the mid lets a move stand.
+* **diffusing**: each reservation price moves as a Brownian motion, ``dx = sqrt(2 D) dW`` with
+  ``D = diffusion`` (log price squared per second).
+* **following value**: every reservation price (and the anchor) moves by ``value_tracking``
+  times each log move of the fundamental ``F``. Latent investors revise their prices with news;
+  what they resist is flow. With ``value_tracking = 0`` the latent book would lean against news
+  as much as against order flow, pinning the price and cutting the share of ``F``'s moves that
+  reach it. They also move together with a common sentiment ``S`` (an Ornstein-Uhlenbeck
+  process of stationary s.d. ``sentiment_sd`` and half-life ``sentiment_half_life``, starting at
+  0): noise in the sense of Black (1986, J. Finance 41:529), the part of the price's moves that
+  is neither news nor the transient impact of flow. Without it a dense latent book absorbs the
+  crowd's flow and leaves the price as ``F`` plus minutes of noise.
+* **forgotten** at ``forget_rate`` per second (an exponential lifetime drawn at deposit).
+* **revealed** when the price reaches it: a latent buyer whose reservation price is at or above the
+  best ask sends a limit buy at its reservation price (``floor`` to the tick) for its size, which
+  takes the asks up to that price and rests any remainder as the new best bid (for at most
+  ``visible_lifetime`` seconds); likewise a seller at or below the best bid. An order is
+  priced no further than ``max_sweep`` through the touch, so a jump of value that carries many
+  reservation prices through the price reaches it over seconds rather than in one sweep (the
+  trading rules then see each level on the way). A revealed order
+  leaves the latent book for good (it is "annihilated" at the price).
+
+Because latent orders are consumed at the price and refilled by diffusion (their own and the
+price's), the stationary latent density is V-shaped around the price: ``rho(u) ~ L |u|`` at a
+log distance ``u`` small against ``sqrt(D_rel / nu)``, with ``L = (lambda_side / W) /
+sqrt(nu D_rel)`` (``lambda_side = deposit_rate / 2``, ``W = deposit_width``, ``nu =
+forget_rate``, ``D_rel`` the latent orders' diffusion relative to the price: ``D`` plus the
+price's own). An order of ``Q`` shares that eats the latent sellers moves the price by ``I`` with
+``L I**2 / 2 = Q``: the square-root law ``I = sqrt(2 Q / L)``. Only the tip near the price is
+ever visible. With ``forget_rate`` slow against the order (hours), the book does not refill
+during it and impact is concave; a fast one refills it and impact turns linear.
+
+Timing, for speed: the whole book (forgetting, diffusion, deposits, the anchor) is advanced every
+``update_interval`` seconds on average (Poisson times, so no fixed period shows in the flow), in
+one vectorised pass. Between those passes the population's single member acts every second
+(``rate``) and compares the touch with the highest latent buyer and the lowest latent seller
+(cached), so a sweep through latent prices reveals them within the second; the full scan runs
+only when something crosses. While the book is halted nothing is revealed.
+
+The book starts stationary: at build it is run for ``4 / forget_rate`` seconds against a
+synthetic random-walk price with the market's initial volatility estimate, and whatever that
+walk would have revealed is dropped (no trades are made before the open).
+
+Units: rates per second, times in seconds, prices as natural logs of currency (``x``) in the
+book and integer ticks in orders, sizes in lots of ``lot_size`` shares. Side +1 buy, -1 sell.
+The population's single account may go short and borrow cash: it stands for investors outside
+the model's balance sheet.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from agents.base import Participant, Population
+from agents.world import World
+from market.exchange.clock import SECONDS_PER_YEAR
+from market.validation import Validated, param
+
+#: warm-up length in units of the latent memory 1 / forget_rate, and its step (s)
+_WARMUP_MEMORIES = 4.0
+_WARMUP_STEP = 300.0
+#: log distance from the mid within which a pass sorts latent orders into the fronts; a touch
+#: that leaves this band forces a new pass (50 bp: far more than the price moves between passes)
+_FRONT = 0.005
+#: seconds between the grid points of the common sentiment
+_MOOD_STEP = 60.0
+
+
+@dataclass
+class LatentConfig(Validated):
+    """Parameters of the latent liquidity (units and symbols in the module docstring)."""
+
+    config_path: ClassVar[str] = "agents.latent"
+
+    enabled: bool = param(True, choices=(True, False), doc="latent liquidity on or off")
+    deposit_rate: float = param(
+        0.2,
+        lo=0.0,
+        hi=1e4,
+        lo_open=True,
+        unit="orders/s",
+        doc="`lambda`: latent orders deposited per second, half buyers and half sellers",
+    )
+    deposit_width: float = param(
+        0.01,
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+        unit="log price",
+        doc="`W`: buyers are deposited uniformly up to this far below the anchor, sellers above",
+    )
+    forget_rate: float = param(
+        1.0 / 28_800.0,
+        lo=1e-7,
+        hi=1.0,
+        unit="1/s",
+        doc="`nu`: rate at which a latent order is forgotten (1/28800: an 8-hour memory)",
+    )
+    diffusion: float = param(
+        2e-9,
+        lo=0.0,
+        hi=1e-3,
+        unit="log price^2/s",
+        doc="`D`: diffusion of each reservation price, `dx = sqrt(2 D) dW`",
+    )
+    value_tracking: float = param(
+        1.0,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="share of each log move of the fundamental that shifts every reservation price",
+    )
+    sentiment_sd: float = param(
+        0.02,
+        lo=0.0,
+        hi=1.0,
+        unit="log price",
+        doc="stationary s.d. of the latent investors' common sentiment, which shifts every "
+        "reservation price; 0 = none",
+    )
+    sentiment_half_life: float = param(
+        117_000.0,
+        lo=1.0,
+        hi=1e9,
+        unit="s",
+        doc="half-life of that sentiment (117000 s = 5 trading days)",
+    )
+    anchor_half_life: float = param(
+        3600.0,
+        lo=0.0,
+        hi=1e8,
+        unit="s",
+        doc="half-life of the average log mid that deposits centre on; 0 = the mid itself",
+    )
+    order_lots: int = param(20, lo=1, hi=1_000_000, unit="lots", doc="size of one latent order")
+    lot_size: int = param(100, lo=1, hi=1_000_000, unit="shares", doc="shares per lot")
+    max_sweep: float = param(
+        0.003,
+        lo=0.0,
+        hi=1.0,
+        unit="log price",
+        doc="a revealed order is priced at most this far through the touch (its reservation "
+        "price if nearer): a jump of value reaches the price over seconds, not in one sweep",
+    )
+    visible_lifetime: float = param(
+        120.0,
+        lo=0.0,
+        hi=1e6,
+        lo_open=True,
+        unit="s",
+        doc="a revealed order's unfilled rest is cancelled after this long",
+    )
+    update_interval: float = param(
+        10.0,
+        lo=0.01,
+        hi=3600.0,
+        unit="s",
+        doc="mean time between full passes over the latent book (deposits, diffusion, forgetting)",
+    )
+    rate: float = param(
+        1.0,
+        lo=0.0,
+        hi=100.0,
+        lo_open=True,
+        unit="actions/s",
+        doc="how often the population compares the touch with its latent prices",
+    )
+    initial_shares: int = param(0, lo=-1e12, hi=1e12, unit="shares", doc="endowment")
+    initial_cash: float = param(1e9, lo=-1e15, hi=1e15, unit="currency", doc="endowment")
+
+
+class LatentBook:
+    """The latent orders: log reservation prices ``x``, ``side`` (+1 buy), ``lots`` and ``death``
+    (the clock second at which each is forgotten). Pure numpy and lists; it never touches the
+    market.
+
+    A full pass (:meth:`advance`) forgets, diffuses, moves the anchor, deposits and then sorts the
+    orders within ``_FRONT`` (log distance) of the mid into two fronts: buyers highest first,
+    sellers lowest first. Between passes :meth:`reveal` only pops front heads, so checking the
+    touch costs O(1) whatever the size of the book. A revealed order is marked by a NaN price and
+    dropped at the next pass.
+    """
+
+    def __init__(
+        self, cfg: LatentConfig, stream: np.random.Generator, log_price: float, now: float
+    ) -> None:
+        self.cfg = cfg
+        self.stream = stream
+        self.time = now
+        self.anchor = log_price
+        self.x = np.empty(0)
+        self.side = np.empty(0, dtype=np.int8)
+        self.death = np.empty(0)
+        #: sorted fronts of (-x, index) for buyers and (x, index) for sellers, most eager first
+        self._buyers: list[tuple[float, int]] = []
+        self._sellers: list[tuple[float, int]] = []
+        self._reach = (log_price - _FRONT, log_price + _FRONT)
+        self.n_deposited = 0
+        self.n_forgotten = 0
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(~np.isnan(self.x)))
+
+    @property
+    def lots(self) -> int:
+        """Lots per latent order."""
+        return self.cfg.order_lots
+
+    def advance(
+        self,
+        now: float,
+        log_mid: float,
+        news: float = 0.0,
+        mood: float = 0.0,
+        fronts: bool = True,
+    ) -> None:
+        """A full pass from the last one to ``now`` (seconds): drop the revealed and forgotten
+        orders, shift every reservation price and the anchor by ``value_tracking * news + mood``
+        (``news``: the log move of value since the last pass; ``mood``: that of the common
+        sentiment), diffuse, move the anchor towards ``log_mid``,
+        deposit, rebuild the fronts around ``log_mid`` (unless ``fronts`` is False). Reveals
+        nothing."""
+        cfg = self.cfg
+        dt = now - self.time
+        if dt < 0.0:
+            return
+        self.time = now
+        keep = self.death > now  # NaN prices (revealed) are dropped below
+        self.n_forgotten += int(np.count_nonzero(~keep & ~np.isnan(self.x)))
+        keep &= ~np.isnan(self.x)
+        if not keep.all():
+            self.x, self.side, self.death = self.x[keep], self.side[keep], self.death[keep]
+        shift = cfg.value_tracking * news + mood
+        if shift:
+            self.x += shift
+            self.anchor += shift
+        if cfg.diffusion > 0.0 and self.x.size and dt > 0.0:
+            self.x += math.sqrt(2.0 * cfg.diffusion * dt) * self.stream.standard_normal(self.x.size)
+        hl = cfg.anchor_half_life
+        w = 1.0 if hl <= 0.0 else 1.0 - 0.5 ** (dt / hl)
+        self.anchor += w * (log_mid - self.anchor)
+        self._deposit(int(self.stream.poisson(cfg.deposit_rate * dt)) if dt > 0 else 0, now)
+        if fronts:
+            self._build_fronts(log_mid)
+
+    def _deposit(self, k: int, now: float) -> None:
+        if k <= 0:
+            return
+        cfg = self.cfg
+        s = self.stream
+        side = np.where(s.random(k) < 0.5, 1, -1).astype(np.int8)
+        x = self.anchor - side * cfg.deposit_width * s.random(k)
+        death = now + s.standard_exponential(k) / cfg.forget_rate
+        self.x = np.concatenate((self.x, x))
+        self.side = np.concatenate((self.side, side))
+        self.death = np.concatenate((self.death, death))
+        self.n_deposited += k
+
+    def _build_fronts(self, log_mid: float) -> None:
+        lo, hi = log_mid - _FRONT, log_mid + _FRONT
+        self._reach = (lo, hi)
+        x, buy = self.x, self.side > 0
+        idx = np.flatnonzero(buy & (x > lo))
+        order = np.argsort(-x[idx])
+        self._buyers = list(zip((-x[idx[order]]).tolist(), idx[order].tolist(), strict=True))
+        idx = np.flatnonzero(~buy & (x < hi))
+        order = np.argsort(x[idx])
+        self._sellers = list(zip(x[idx[order]].tolist(), idx[order].tolist(), strict=True))
+        self._buyers.reverse()  # most eager last: popped from the end
+        self._sellers.reverse()
+
+    def stale(self, log_bid: float, log_ask: float) -> bool:
+        """Whether the touch has left the band the fronts cover (a full pass is then due)."""
+        lo, hi = self._reach
+        return log_ask > hi or log_bid < lo
+
+    def crosses(self, log_bid: float, log_ask: float) -> bool:
+        """Whether a latent buyer is at or above ``log_ask`` or a seller at or below ``log_bid``
+        (O(1): the fronts' heads)."""
+        b, s = self._buyers, self._sellers
+        return bool((b and -b[-1][0] >= log_ask) or (s and s[-1][0] <= log_bid))
+
+    def reveal(self, log_bid: float, log_ask: float) -> list[tuple[int, float]]:
+        """Remove and return the latent orders the touch has reached as ``(side, x)``, the
+        buyers first (highest reservation first), then the sellers (lowest first).
+
+        ``log_bid`` / ``log_ask`` are the logs of the best prices in currency (-inf / +inf for an
+        empty side: nothing is revealed against it).
+        """
+        out: list[tuple[int, float]] = []
+        b, s, x = self._buyers, self._sellers, self.x
+        while b and -b[-1][0] >= log_ask:
+            neg, i = b.pop()
+            out.append((1, -neg))
+            x[i] = math.nan
+        while s and s[-1][0] <= log_bid:
+            xi, i = s.pop()
+            out.append((-1, xi))
+            x[i] = math.nan
+        return out
+
+    def density(self, log_price: float, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Latent orders of buyers and of sellers per bin of log distance ``x - log_price``
+        (``edges`` increasing), for inspection and tests."""
+        live = ~np.isnan(self.x)
+        u = self.x[live] - log_price
+        buy = self.side[live] > 0
+        return np.histogram(u[buy], edges)[0], np.histogram(u[~buy], edges)[0]
+
+    def warm_up(self, vol: float, duration: float) -> None:
+        """Bring the book near its stationary state before the open: run it for ``duration``
+        seconds (ending at the book's current time) against a synthetic log random walk of
+        annualised volatility ``vol`` that ends at the current anchor, dropping whatever the walk
+        reaches (no orders are sent)."""
+        end, centre = self.time, self.anchor
+        steps = max(1, math.ceil(duration / _WARMUP_STEP))
+        dt = duration / steps
+        sd = vol * math.sqrt(dt / SECONDS_PER_YEAR)
+        walk = np.cumsum(sd * self.stream.standard_normal(steps))
+        walk += centre - walk[-1]  # the walk ends at the opening price
+        self.time = end - duration
+        self.anchor = float(walk[0])
+        for i in range(steps):
+            p = float(walk[i])
+            self.advance(end - duration + (i + 1) * dt, p, fronts=False)
+            x, buy = self.x, self.side > 0
+            x[(buy & (x >= p)) | (~buy & (x <= p))] = math.nan
+        self.advance(end, centre)
+
+
+class LatentTrader(Participant):
+    """The latent investors' single account: advances the latent book and sends what the price
+    reveals (see the module docstring). ``n_revealed`` / ``shares_revealed`` count the orders
+    and shares sent."""
+
+    population = "latent"
+
+    def __init__(self, world: World, stream: np.random.Generator, cfg: LatentConfig) -> None:
+        super().__init__(world, stream, cfg.rate)
+        self.cfg = cfg
+        self.latent = LatentBook(cfg, stream, math.log(world.state.mid), world.now)
+        self.latent.warm_up(world.state.vol, _WARMUP_MEMORIES / cfg.forget_rate)
+        self._next_update = world.now
+        self._log_value = math.log(world.fundamental)
+        self.sentiment = 0.0  # S: starts at 0 so that the open is where the run says it is
+        # S on a fixed clock grid from a stream of its own (spawned at build, before any draw
+        # the market could change): the same path whatever the market does, so that two runs
+        # of one seed differ only by what differs between them
+        self._mood_stream = stream.spawn(1)[0]
+        self._mood_time = world.now
+        self.n_revealed = 0
+        self.shares_revealed = 0
+
+    def act(self) -> None:
+        m = self.world
+        book = m.book_view
+        now = m.now
+        latent = self.latent
+        if book.halted:
+            return  # the book's clock keeps running: the next pass covers the halt
+        bid, ask = book.best_bid, book.best_ask
+        tick = m.tick
+        log_bid = math.log(bid * tick) if bid is not None else -math.inf
+        log_ask = math.log(ask * tick) if ask is not None else math.inf
+        if now >= self._next_update or latent.stale(log_bid, log_ask):
+            log_value = math.log(m.fundamental)
+            mood = self._move_sentiment(now)
+            latent.advance(now, math.log(m.state.mid), log_value - self._log_value, mood)
+            self._log_value = log_value
+            self._next_update = now + self.cfg.update_interval * self.stream.standard_exponential()
+        if latent.crosses(log_bid, log_ask):
+            self._send(latent.reveal(log_bid, log_ask), log_bid, log_ask)
+
+    def _move_sentiment(self, now: float) -> float:
+        """Advance the common sentiment ``S`` to the last grid time (every ``_MOOD_STEP``
+        seconds) at or before ``now``, in exact Ornstein-Uhlenbeck steps of stationary s.d.
+        ``sentiment_sd``; return its change (log price)."""
+        sd = self.cfg.sentiment_sd
+        steps = math.floor((now - self._mood_time) / _MOOD_STEP)
+        if sd <= 0.0 or steps <= 0:
+            return 0.0
+        a = 0.5 ** (_MOOD_STEP / self.cfg.sentiment_half_life)
+        z = self._mood_stream.standard_normal(steps)
+        new = self.sentiment
+        for zi in z.tolist():
+            new = a * new + sd * math.sqrt(1.0 - a * a) * zi
+        self._mood_time += steps * _MOOD_STEP
+        move, self.sentiment = new - self.sentiment, new
+        return move
+
+    def _send(self, revealed: list[tuple[int, float]], log_bid: float, log_ask: float) -> None:
+        """Send each revealed order as a limit order at its reservation price (ticks, rounded
+        towards the holder's side: a buyer never pays above its reservation), or at most
+        ``max_sweep`` through the touch the reveal was checked against."""
+        m = self.world
+        venue = m.venue
+        acc = self.unique_id
+        cfg = self.cfg
+        qty = cfg.order_lots * cfg.lot_size
+        cap_buy, cap_sell = log_ask + cfg.max_sweep, log_bid - cfg.max_sweep
+        for s, xi in revealed:
+            px = math.exp(min(xi, cap_buy) if s > 0 else max(xi, cap_sell)) / m.tick
+            price = max(1, math.floor(px) if s > 0 else math.ceil(px))
+            oid = venue.limit(acc, s, price, qty)
+            self.n_revealed += 1
+            self.shares_revealed += qty
+            if m.book_view.remaining(oid):
+                m.cancel_at(oid, m.now + cfg.visible_lifetime)
+
+
+class LatentPopulation(Population):
+    """The latent liquidity: one :class:`LatentTrader` holding the whole latent book."""
+
+    name = "latent"
+
+    @classmethod
+    def build(
+        cls, world: World, cfg: LatentConfig, stream: np.random.Generator
+    ) -> LatentPopulation:
+        trader = LatentTrader(world, stream, cfg)
+        trader.initial_shares = cfg.initial_shares
+        trader.initial_cash = cfg.initial_cash
+        return cls(cfg, stream, [trader])
+
+    def summary(self) -> dict[str, Any] | None:
+        if not self.members:
+            return None
+        t = self.members[0]
+        assert isinstance(t, LatentTrader)
+        return {
+            "latent_orders": len(t.latent),
+            "deposited": t.latent.n_deposited,
+            "forgotten": t.latent.n_forgotten,
+            "revealed": t.n_revealed,
+            "shares_revealed": t.shares_revealed,
+        }

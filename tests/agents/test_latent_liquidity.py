@@ -1,0 +1,170 @@
+"""Latent liquidity: the V-shaped latent book, revealing at the price, and what each knob does."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from agents.latent_liquidity import LatentBook, LatentConfig, LatentTrader
+from experiments.model import HedgeLoopModel
+from market.validation import ConfigError
+from tests.conftest import book_only_config
+
+LOG_P = math.log(100.0)
+
+
+def latent_cfg(**kw) -> LatentConfig:
+    """A quick latent book: 20-minute memory, 1% deposit band, ample diffusion."""
+    base = {
+        "deposit_rate": 2.0,
+        "deposit_width": 0.01,
+        "forget_rate": 1.0 / 1200.0,
+        "diffusion": 2e-8,
+    }
+    base.update(kw)
+    return LatentConfig(**base)
+
+
+def run_book(cfg: LatentConfig, seconds: float, seed: int = 0, step: float = 5.0) -> LatentBook:
+    """A latent book against a price pinned at 100 (spread 0): advanced every ``step`` seconds,
+    revealing whatever reaches the price, for ``seconds``."""
+    book = LatentBook(cfg, np.random.default_rng(seed), LOG_P, 0.0)
+    for t in np.arange(step, seconds + step, step):
+        book.advance(float(t), LOG_P)
+        book.reveal(LOG_P, LOG_P)
+    return book
+
+
+EDGES = np.linspace(-0.01, 0.01, 11)  # ten bins of 20 bp
+
+
+def test_stationary_density_is_v_shaped_around_the_price():
+    book = run_book(latent_cfg(), 6 * 1200.0)
+    buy, sell = book.density(LOG_P, EDGES)
+    assert buy[5:].sum() == 0 and sell[:5].sum() == 0  # buyers below the price, sellers above
+    # the density vanishes at the price and grows with the distance from it, on both sides
+    assert buy[4] < buy[3] < buy[2] and sell[5] < sell[6] < sell[7]
+    assert buy[4] < 0.5 * buy[1] and sell[5] < 0.5 * sell[8]
+
+
+def test_without_diffusion_nothing_reaches_a_pinned_price_and_there_is_no_v():
+    book = run_book(latent_cfg(diffusion=0.0), 6 * 1200.0)
+    buy, sell = book.density(LOG_P, EDGES)
+    assert book.n_deposited == len(book) + book.n_forgotten  # nothing was revealed
+    assert buy[4] > 0.5 * buy[1] and sell[5] > 0.5 * sell[8]  # flat, not V-shaped
+
+
+def test_a_touch_through_latent_prices_reveals_them_most_eager_first():
+    book = run_book(latent_cfg(), 3 * 1200.0)
+    buyers_before = book.density(LOG_P, EDGES)[0].sum()
+    ask = LOG_P - 0.003  # the ask falls 30 bp: every buyer at or above it is revealed
+    assert book.crosses(-math.inf, ask)
+    out = book.reveal(-math.inf, ask)
+    assert out and all(side == 1 and x >= ask for side, x in out)
+    xs = [x for _, x in out]
+    assert xs == sorted(xs, reverse=True)
+    assert not book.crosses(-math.inf, ask)  # what is left stays latent
+    assert book.density(LOG_P, EDGES)[0].sum() == buyers_before - len(out)
+    assert book.reveal(-math.inf, math.inf) == []  # an empty side reveals nothing
+
+
+def test_deposit_rate_scales_the_latent_book():
+    small = run_book(latent_cfg(deposit_rate=1.0), 4 * 1200.0, seed=1)
+    large = run_book(latent_cfg(deposit_rate=4.0), 4 * 1200.0, seed=1)
+    assert len(large) > 3.0 * len(small)
+
+
+def test_a_faster_forgetting_thins_the_book_and_flattens_the_v():
+    slow = run_book(latent_cfg(), 6 * 1200.0, seed=2)
+    fast = run_book(latent_cfg(forget_rate=1.0 / 120.0), 6 * 1200.0, seed=2)
+    assert len(fast) < 0.3 * len(slow)
+    # with a short memory the diffusion cannot hollow the book far from the price: its V is
+    # narrower, so the density near the price is a larger share of the density further out
+    b_slow, _ = slow.density(LOG_P, EDGES)
+    b_fast, _ = fast.density(LOG_P, EDGES)
+    assert b_fast[3] / b_fast[0] > b_slow[3] / b_slow[0]
+
+
+def test_a_lagging_anchor_keeps_depositing_around_the_old_price():
+    moved = LOG_P + 0.01
+    shares = {}
+    for hl in (0.0, 3600.0):
+        book = LatentBook(latent_cfg(anchor_half_life=hl), np.random.default_rng(3), LOG_P, 0.0)
+        book.advance(600.0, moved)
+        shares[hl] = book.anchor
+    assert shares[0.0] == pytest.approx(moved)
+    assert LOG_P < shares[3600.0] < LOG_P + 0.002
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("deposit_rate", 0.0), ("forget_rate", -1.0), ("diffusion", -1e-9), ("order_lots", 0)],
+)
+def test_bad_config_is_refused_naming_the_field(field, value):
+    with pytest.raises(ConfigError, match=f"agents.latent.{field}"):
+        dataclasses.replace(LatentConfig(), **{field: value})
+
+
+def test_in_the_market_latent_orders_trade_when_the_price_reaches_them():
+    cfg = book_only_config(seed=4, n_background=60, n_liquidity=3)
+    cfg.scenario.days = 1
+    cfg.agents.latent.enabled = True  # the helper leaves it out
+    cfg.agents.latent.deposit_rate = 2.0
+    model = HedgeLoopModel(cfg)
+    for _ in range(3600):
+        model.step()
+    trader = model.populations["latent"][0]
+    assert isinstance(trader, LatentTrader)
+    assert trader.n_revealed > 0
+    latent = list(model.populations).index("latent")
+    assert model.pop_volume[latent] > 0
+    # once it has looked, what is still latent lies beyond the touch
+    trader.act()
+    tick = model.tick
+    book = model.book_view
+    assert not trader.latent.crosses(math.log(book.best_bid * tick), math.log(book.best_ask * tick))
+    model.finish()  # cash and shares conserved
+
+
+def test_switched_off_it_has_no_member():
+    cfg = book_only_config(seed=4, n_background=10, n_liquidity=2)
+    cfg.agents.latent.enabled = False
+    assert LatentConfig().enabled  # on by default
+    assert len(HedgeLoopModel(cfg).populations["latent"]) == 0
+
+
+@pytest.mark.parametrize("tracking", [0.0, 0.5, 1.0])
+def test_news_in_value_shifts_reservation_prices_by_the_tracked_share(tracking):
+    cfg = latent_cfg(diffusion=0.0, value_tracking=tracking, anchor_half_life=1e8)
+    book = run_book(cfg, 1200.0, seed=5)
+    before = book.x[~np.isnan(book.x)].copy()
+    anchor = book.anchor
+    book.advance(book.time, LOG_P, news=0.01)  # no time passes: only the news moves prices
+    assert book.x[~np.isnan(book.x)] == pytest.approx(before + tracking * 0.01)
+    assert book.anchor == pytest.approx(anchor + tracking * 0.01)
+
+
+def test_deposits_stay_within_their_band_around_the_anchor():
+    book = LatentBook(
+        latent_cfg(diffusion=0.0, deposit_width=0.004), np.random.default_rng(6), LOG_P, 0.0
+    )
+    book.advance(600.0, LOG_P)
+    buy, sell = book.density(LOG_P, np.array([-1.0, -0.004, 0.0, 0.004, 1.0]))
+    assert buy[0] == 0 and sell[3] == 0  # nothing beyond the band
+    assert buy[1] > 0 and sell[2] > 0 and buy[2:].sum() == 0 and sell[:2].sum() == 0
+
+
+def test_the_common_sentiment_moves_only_when_it_has_a_spread():
+    cfg = book_only_config(seed=7, n_background=10, n_liquidity=2)
+    cfg.agents.latent.enabled = True
+    moves = {}
+    for sd in (0.0, 0.02):
+        cfg.agents.latent.sentiment_sd = sd
+        trader = HedgeLoopModel(cfg).populations["latent"][0]
+        assert isinstance(trader, LatentTrader)
+        moves[sd] = [trader._move_sentiment(3600.0 * k) for k in range(1, 201)]
+    assert all(m == 0.0 for m in moves[0.0])
+    assert 0.002 < float(np.std(moves[0.02])) < 0.02  # about sd * sqrt(1 - a**2) an hour
