@@ -219,11 +219,6 @@ class LatentBook:
     def __len__(self) -> int:
         return int(np.count_nonzero(~np.isnan(self.x)))
 
-    @property
-    def lots(self) -> int:
-        """Lots per latent order."""
-        return self.cfg.order_lots
-
     def advance(
         self,
         now: float,
