@@ -61,6 +61,15 @@ class FactsConfig(Validated):
         unit="s",
         doc="impact is read again this long after the order completes",
     )
+    decay_after_s: list[float] = param(
+        default_factory=lambda: [1800.0, 3600.0, 7200.0, 10800.0],
+        lo=0.0,
+        hi=SECONDS_PER_DAY,
+        lo_open=True,
+        unit="s",
+        doc="horizons after completion at which the decay curve (pooled I_after / I_peak with a "
+        "seed-bootstrap interval) is read",
+    )
     tail_fraction: float = param(
         0.05,
         lo=0.0,

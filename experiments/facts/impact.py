@@ -9,9 +9,13 @@ market cannot pose as impact.
 
 Per run: the impact path ``I(t) = side * log(mid_with / mid_without)``, read at the order's
 completion (``I_peak``) and ``after_s`` later (``I_after``, NaN when that falls after the close or
-the order never completed). Over seeds and sizes: the slope of log mean I_peak on log Q/V
-(square-root law: 0.5), ``Y = I_peak / (sigma_daily * sqrt(Q/V))`` and the share of the peak still
-there ``after_s`` later.
+the order never completed), and again at each of ``decay_after_s``. Over seeds and sizes: the
+slope of log mean I_peak on log Q/V (square-root law: 0.5), ``Y = I_peak / (sigma_daily *
+sqrt(Q/V))`` and the share of the peak still there ``after_s`` later, pooled over sizes, with a
+seed-bootstrap interval (the decay curve gives the same at every horizon of ``decay_after_s``).
+After completion the two runs of a pair drift apart by the market's own noise, so what remains of
+a few basis points of impact an hour later is resolved only over many seeds: the interval says how
+many are enough.
 """
 
 from __future__ import annotations
@@ -43,6 +47,11 @@ class PairedRuns:
     end: list[float]
     peak: list[float]
     after: list[float]
+    #: the horizons (s after completion) of ``decay``
+    decay_after_s: list[float]
+    #: per size, the impact at each horizon of ``decay_after_s`` after completion (NaN: after the
+    #: close, or the order never completed)
+    decay: list[list[float]]
     #: largest |I| before the orders arrive: 0 when the pairing is exact
     pre_arrival_max: float
 
@@ -79,7 +88,7 @@ def run_paired(seed: int, side: int, cfg: FactsConfig) -> PairedRuns:
     control = _run_day(seed, cfg, [])
     times, mid_without = _mid(control)
     volume = int(control.book.trades.columns()["qty"].sum())
-    out = PairedRuns(seed, side, volume, [], [], [], [], [], 0.0)
+    out = PairedRuns(seed, side, volume, [], [], [], [], [], list(cfg.decay_after_s), [], 0.0)
     for size in cfg.sizes:
         qty = max(1, round(size * volume))
         model = _run_day(seed, cfg, [_parent_event(side, qty, cfg)])
@@ -87,18 +96,36 @@ def run_paired(seed: int, side: int, cfg: FactsConfig) -> PairedRuns:
         parent = model.populations["desk"][0].parents[0]
         done = parent.status == "completed"
         end = float(parent.end_time) if done else float("nan")
-        later = end + cfg.after_s
         out.q_over_v.append(qty / volume)
         out.qty.append(qty)
         out.end.append(end)
         out.peak.append(fx.value_at(times, path, end if done else SECONDS_PER_DAY))
-        out.after.append(
-            fx.value_at(times, path, later) if done and later <= SECONDS_PER_DAY else float("nan")
-        )
+        out.after.append(_later(times, path, end, cfg.after_s))
+        out.decay.append([_later(times, path, end, h) for h in cfg.decay_after_s])
         before = path[times < cfg.start_s]
         if before.size:
             out.pre_arrival_max = max(out.pre_arrival_max, float(np.max(np.abs(before))))
     return out
+
+
+def _later(times: np.ndarray, path: np.ndarray, end: float, after: float) -> float:
+    """The impact ``after`` seconds after completion at ``end`` (NaN past the close or if the
+    order never completed, ``end`` NaN)."""
+    t = end + after
+    return fx.value_at(times, path, t) if np.isfinite(t) and t <= SECONDS_PER_DAY else float("nan")
+
+
+def decay_curve(runs: Sequence[PairedRuns], horizons: Sequence[float]) -> list[dict]:
+    """Per horizon (s after completion): the pooled share of the peak still there, with its 90%
+    seed-bootstrap interval (a fixed stream, so a table is reproducible)."""
+    peak = np.array([r.peak for r in runs], dtype=float)
+    stream = np.random.default_rng(0)
+    rows = []
+    for k, h in enumerate(horizons):
+        after = np.array([[d[k] for d in r.decay] for r in runs], dtype=float)
+        ratio, lo, hi = fx.bootstrap_decay_ratio(peak, after, stream)
+        rows.append({"after_s": float(h), "ratio": ratio, "lo": lo, "hi": hi})
+    return rows
 
 
 def _mean_se(values: np.ndarray) -> tuple[float | None, float | None]:
@@ -149,14 +176,20 @@ def impact_summary(runs: Sequence[PairedRuns], sigma_daily: float) -> dict:
     if len(pos) >= 2:
         slope = fx.fit_log_log([r["q_over_v"] for r in pos], [r["i_peak"] for r in pos])[0]
     y = float(np.exp(np.mean(np.log([r["y"] for r in pos])))) if pos else None
-    both = [r for r in rows if r["i_peak"] is not None and r["i_after"] is not None]
-    peak_sum = sum(r["i_peak"] for r in both)
-    ratio = sum(r["i_after"] for r in both) / peak_sum if both and peak_sum > 0.0 else None
+    peak = np.array([r.peak for r in runs], dtype=float)
+    after = np.array([r.after for r in runs], dtype=float)
+    ratio, lo, hi = fx.bootstrap_decay_ratio(peak, after, np.random.default_rng(0))
     facts = {
         "impact_slope": slope,
         "impact_y": y,
-        "impact_after_over_peak": ratio,
+        "impact_after_over_peak": _finite(ratio),
+        "impact_after_over_peak_lo": _finite(lo),
+        "impact_after_over_peak_hi": _finite(hi),
         "impact_sizes_positive": len(pos),
         "impact_pre_arrival_max": max(r.pre_arrival_max for r in runs),
     }
-    return {"facts": facts, "rows": rows}
+    return {"facts": facts, "rows": rows, "decay": decay_curve(runs, runs[0].decay_after_s)}
+
+
+def _finite(v: float) -> float | None:
+    return v if np.isfinite(v) else None

@@ -45,6 +45,7 @@ def run_facts(cfg: FactsConfig, log: Callable[[str], None] | None = None) -> dic
         "commit": commit,
         "facts": facts,
         "impact_rows": impact["rows"],
+        "impact_decay": impact["decay"],
         "impact_runs": [dataclasses.asdict(p) for p in paired],
         "table": table_rows(facts),
         "curves": curves,
@@ -103,6 +104,25 @@ def impact_lines(result: dict) -> list[str]:
     return out
 
 
+def decay_lines(result: dict) -> list[str]:
+    """The decay curve as Markdown: pooled share of the peak left at each horizon, with its 90%
+    seed-bootstrap interval."""
+
+    def num(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.2f}"
+
+    out = [
+        "| after completion | I_after / I_peak | 90% interval (seeds resampled) |",
+        "|---|---|---|",
+    ]
+    for r in result.get("impact_decay", []):
+        out.append(
+            f"| {r['after_s'] / 60:.0f} min | {num(r['ratio'])} | "
+            f"{num(r['lo'])} to {num(r['hi'])} |"
+        )
+    return out
+
+
 def write_outputs(result: dict, out_dir: Path) -> None:
     """facts.json, facts.md and the figures into ``out_dir`` (created if needed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -117,6 +137,10 @@ def write_outputs(result: dict, out_dir: Path) -> None:
         "## Impact by size",
         "",
         *impact_lines(result),
+        "",
+        "## Decay after completion",
+        "",
+        *decay_lines(result),
         "",
         f"σ_daily = {result['facts']['sigma_daily']:.4%}",
         "",
@@ -146,5 +170,13 @@ def jsonable(value: object) -> object:
 def report_text(result: dict) -> str:
     """The terminal report: headline, the table, the impact rows."""
     return "\n".join(
-        [headline(result), "", render_text(result["table"]), "", *impact_lines(result)]
+        [
+            headline(result),
+            "",
+            render_text(result["table"]),
+            "",
+            *impact_lines(result),
+            "",
+            *decay_lines(result),
+        ]
     )

@@ -256,7 +256,8 @@ TARGETS: tuple[Target, ...] = (
         "0.5–0.67",
         0.5,
         0.67,
-        "{impact_after_over_peak:.2f}",
+        "{impact_after_over_peak:.2f} (90%: {impact_after_over_peak_lo:.2f} to "
+        "{impact_after_over_peak_hi:.2f})",
         "Moro et al. 2009; Bucci et al. 2019",
     ),
 )

@@ -56,6 +56,10 @@ def test_the_command_runs_end_to_end_and_writes_table_json_and_figures(tmp_path,
     assert facts["impact_pre_arrival_max"] == 0.0
     assert [r["q_over_v"] for r in result["impact_rows"]] == pytest.approx([0.01, 0.05], rel=1e-3)
     assert result["impact_runs"][0]["side"] == 1
+    decay = result["impact_decay"]
+    assert [d["after_s"] for d in decay] == FactsConfig().decay_after_s
+    assert all(len(sizes) == len(decay) for sizes in result["impact_runs"][0]["decay"])
+    assert "## Decay after completion" in (out / "facts.md").read_text()
     for name in ("facts.md", "abs_acf.png", "impact.png", "intraday.png"):
         assert (out / name).stat().st_size > 0
     header = "| fact | real range | simulated | pass/miss | source |"

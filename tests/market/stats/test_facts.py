@@ -10,6 +10,7 @@ from market.stats.facts import (
     acf_band,
     ar1_half_life,
     block_returns,
+    bootstrap_decay_ratio,
     deseasonalise,
     fit_log_log,
     hill_estimate,
@@ -17,6 +18,7 @@ from market.stats.facts import (
     intraday_ratio,
     log_spaced_lags,
     pooled_autocorrelation,
+    pooled_decay_ratio,
     power_law_exponent,
     r_squared,
     square_root_prefactor,
@@ -154,3 +156,36 @@ def test_impact_path_is_signed_by_the_side_and_read_at_a_time():
     assert np.isnan(value_at(times, up, -1.0))
     with pytest.raises(ConfigError, match="side"):
         impact_path(up, without, 0)
+
+
+def test_pooled_decay_ratio_weights_sizes_by_their_peak_and_skips_missing_ones():
+    peak = [[2.0, 10.0, 4.0], [4.0, 10.0, np.nan]]
+    after = [[1.0, 6.0, np.nan], [1.0, 4.0, np.nan]]
+    # sizes 1 and 2 qualify (size 3 has no finite after): (1.0 + 5.0) / (3.0 + 10.0)
+    assert pooled_decay_ratio(peak, after) == pytest.approx(6.0 / 13.0)
+    assert np.isnan(pooled_decay_ratio([[1.0]], [[np.nan]]))
+    assert np.isnan(pooled_decay_ratio([[-1.0]], [[0.5]]))  # no positive peak to share
+    with pytest.raises(ConfigError, match="same"):
+        pooled_decay_ratio([[1.0, 2.0]], [[1.0]])
+
+
+def test_bootstrap_interval_covers_the_ratio_and_narrows_with_more_seeds():
+    rng = np.random.default_rng(5)
+
+    def sample(n):
+        peak = 1.0 + 0.1 * rng.standard_normal((n, 2))
+        return peak, 0.6 * peak + 0.5 * rng.standard_normal((n, 2))
+
+    few = bootstrap_decay_ratio(*sample(6), np.random.default_rng(1))
+    many = bootstrap_decay_ratio(*sample(400), np.random.default_rng(1))
+    for ratio, lo, hi in (few, many):
+        assert lo <= ratio <= hi
+    assert many[2] - many[1] < 0.5 * (few[2] - few[1])
+    assert many[1] < 0.6 < many[2]
+    # the same stream gives the same interval
+    peak, after = sample(8)
+    assert bootstrap_decay_ratio(peak, after, np.random.default_rng(3)) == (
+        bootstrap_decay_ratio(peak, after, np.random.default_rng(3))
+    )
+    with pytest.raises(ConfigError, match="level"):
+        bootstrap_decay_ratio(peak, after, np.random.default_rng(3), level=1.0)
