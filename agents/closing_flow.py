@@ -190,21 +190,24 @@ class ClosingFlowPopulation(Population):
 
     name = "closing_flow"
 
+    def __init__(self, cfg: Any, stream: np.random.Generator, funds: list[ClosingFund]) -> None:
+        super().__init__(cfg, stream, list[Participant](funds))
+        #: the members, typed (the same objects as ``members``)
+        self.funds = funds
+
     @classmethod
     def build(
         cls, world: World, cfg: ClosingFlowConfig, stream: np.random.Generator
     ) -> ClosingFlowPopulation:
-        members: list[Participant] = [
-            ClosingFund(world, stream, cfg, INDEX) for _ in range(cfg.n_index)
-        ]
-        members += [ClosingFund(world, stream, cfg, LETF) for _ in range(cfg.n_letf)]
-        return cls(cfg, stream, members)
+        funds = [ClosingFund(world, stream, cfg, INDEX) for _ in range(cfg.n_index)]
+        funds += [ClosingFund(world, stream, cfg, LETF) for _ in range(cfg.n_letf)]
+        return cls(cfg, stream, funds)
 
     def observe(self, world: World) -> None:
         left = SECONDS_PER_DAY - time_of_day(world.now)
         if left <= self.cfg.cutoff_seconds < left + world.dt:  # the cutoff's step
-            for m in self.members:
-                if isinstance(m, ClosingFund) and m.sent_day != world.day:
+            for m in self.funds:
+                if m.sent_day != world.day:
                     m.send()
 
     def summary(self) -> dict[str, Any] | None:
@@ -212,7 +215,7 @@ class ClosingFlowPopulation(Population):
             return None
         out: dict[str, Any] = {}
         for kind in (INDEX, LETF):
-            funds = [m for m in self.members if isinstance(m, ClosingFund) and m.kind == kind]
+            funds = [m for m in self.funds if m.kind == kind]
             out[f"{kind}_net_shares"] = sum(m.sent for m in funds)
             out[f"{kind}_gross_shares"] = sum(m.sent_gross for m in funds)
         return out
