@@ -210,6 +210,48 @@ class BackgroundConfig(Validated):
         unit="multiple",
         doc="factor on a speculator's chartist weight (1 = the same as an investor's)",
     )
+    mood_share: float = param(
+        0.0,
+        lo=0.0,
+        hi=1.0,
+        unit="probability",
+        doc="chance that a speculator's action takes the side of its mood (buy if optimist); "
+        "0 = no moods (Lux & Marchesi's opinion dynamics off)",
+    )
+    mood_imitation: float = param(
+        0.9,
+        lo=0.0,
+        hi=10.0,
+        doc="`a1`: weight of the crowd's mood index `x` in the switching bias `U`; near 1 the "
+        "herd's swings grow large and slow",
+    )
+    mood_trend: float = param(
+        0.05,
+        lo=0.0,
+        hi=10.0,
+        doc="`a2`: weight of the recent trend (in standard deviations) in `U`",
+    )
+    mood_value: float = param(
+        0.3,
+        lo=0.0,
+        hi=10.0,
+        doc="`a3`: weight of how far the price is from F (in daily standard deviations) in `U`, "
+        "against the gap",
+    )
+    mood_trend_horizon: float = param(
+        1800.0,
+        lo=1.0,
+        hi=1e6,
+        unit="s",
+        doc="window of the trend the moods follow",
+    )
+    mood_persistence: float = param(
+        360.0,
+        lo=1.0,
+        hi=1e9,
+        unit="s",
+        doc="mean time between a trader's mood reconsiderations at the base rate (`U = 0`)",
+    )
     aggression_feedback: float = param(
         0.5,
         lo=0.0,

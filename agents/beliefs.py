@@ -40,6 +40,11 @@ reversion, which shows as negative return autocorrelation at 5-30 minutes.
 ``value_learning`` still works: a look sees ``F * exp(value_learning * g)``, the anchor of the
 crowd that learns value from prices, instead of ``F``.
 
+Two pieces serve the latent investors of :mod:`agents.latent_liquidity` as well:
+:class:`LearntValue`, a value ``F * exp(learning * g)`` learnt from an average ``g`` of
+``log(mid / F)``, whose changes shift every latent reservation price, and :class:`Sentiment`
+with a start value, their optional scripted mood.
+
 Units: log values and s.d.s as log returns, rates per second per trader, times in seconds.
 """
 
@@ -51,19 +56,24 @@ import numpy as np
 
 
 class Sentiment:
-    """The crowd's common belief error ``S_t`` (log units): an exact OU step per call.
+    """A common belief error ``S_t`` (log units): an exact OU step per call.
 
     ``sd`` is the stationary standard deviation, ``half_life`` (seconds) the half-life of its
-    mean reversion. The first :meth:`advance` draws ``S`` from the stationary law.
+    mean reversion. The first :meth:`advance` draws ``S`` from the stationary law, unless a
+    ``start`` value (and its ``time``) is given: then ``S`` starts there, so that a run opens
+    where its config says even with a sentiment on.
     """
 
-    def __init__(self, sd: float, half_life: float) -> None:
+    def __init__(
+        self, sd: float, half_life: float, start: float | None = None, time: float = 0.0
+    ) -> None:
         if not (sd >= 0 and half_life > 0):
             raise ValueError(f"sentiment: need sd >= 0 and half_life > 0, got {sd}, {half_life}")
         self.sd = float(sd)
         self.half_life = float(half_life)
-        self.value = 0.0
-        self._time: float | None = None
+        #: with ``start`` given, ``S`` starts there at ``time`` (seconds) instead of being drawn
+        self.value = 0.0 if start is None else float(start)
+        self._time: float | None = None if start is None else float(time)
 
     def advance(self, now: float, z: float) -> float:
         """Move ``S`` to time ``now`` with the standard normal draw ``z``; return it."""
@@ -95,3 +105,33 @@ def look_probability(rate: float, elapsed: float) -> float:
 def log_uniform(stream: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
     """``n`` draws log-uniform in ``[lo, hi]`` (value horizons and opinion half-lives, seconds)."""
     return np.exp(stream.uniform(math.log(lo), math.log(hi), n))
+
+
+class LearntValue:
+    """A learnt log value ``log F + learning * g``: value read partly from the price.
+
+    ``g`` is an average of ``log(mid / F)`` with half-life ``horizon`` seconds (0 at the start):
+    a gap between price and known value that lasts is taken in part (``learning``, 0-1) as
+    news the holder lacks (Kyle 1985; Gennotte & Leland 1990). :meth:`update` returns the change
+    of ``learning * g``, the part of the learnt value's move that is not ``F``'s own: a holder
+    who revises its prices by it adopts about ``learning`` of a price move that stands for a few
+    horizons, and undoes it only as the price itself returns.
+    """
+
+    def __init__(self, learning: float, horizon: float) -> None:
+        if not (0.0 <= learning <= 1.0 and horizon > 0):
+            raise ValueError(
+                f"learnt value: need 0 <= learning <= 1 and horizon > 0, got {learning}, {horizon}"
+            )
+        self.learning = float(learning)
+        self.horizon = float(horizon)
+        self.gap = 0.0  # g, log
+
+    def update(self, dt: float, log_mid: float, log_value: float) -> float:
+        """Average ``log_mid - log_value`` into ``g`` over ``dt`` seconds; return the change of
+        ``learning * g`` (log)."""
+        if self.learning == 0.0 or dt <= 0.0:
+            return 0.0
+        step = -math.expm1(-math.log(2.0) * dt / self.horizon) * (log_mid - log_value - self.gap)
+        self.gap += step
+        return self.learning * step

@@ -21,8 +21,10 @@ DAY = 23_400.0  # trading seconds
 
 
 def crowd_of(**fields) -> BackgroundCrowd:
-    """A crowd with no speculator boost unless asked: its multiplier is the volatility one."""
+    """A crowd with no speculator boost and no moods unless asked: its multiplier is the
+    volatility one."""
     fields.setdefault("speculator_activity", 0.0)
+    fields.setdefault("mood_share", 0.0)
     return BackgroundCrowd(BackgroundConfig(**fields), np.random.default_rng(0))
 
 

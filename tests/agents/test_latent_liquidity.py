@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from agents.beliefs import LearntValue, Sentiment
 from agents.latent_liquidity import LatentBook, LatentConfig, LatentTrader
 from experiments.model import HedgeLoopModel
 from market.validation import ConfigError
@@ -101,7 +102,14 @@ def test_a_lagging_anchor_keeps_depositing_around_the_old_price():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("deposit_rate", 0.0), ("forget_rate", -1.0), ("diffusion", -1e-9), ("order_lots", 0)],
+    [
+        ("deposit_rate", 0.0),
+        ("forget_rate", -1.0),
+        ("diffusion", -1e-9),
+        ("order_lots", 0),
+        ("learning", 1.5),
+        ("learning_horizon", 0.0),
+    ],
 )
 def test_bad_config_is_refused_naming_the_field(field, value):
     with pytest.raises(ConfigError, match=f"agents.latent.{field}"):
@@ -168,3 +176,59 @@ def test_the_common_sentiment_moves_only_when_it_has_a_spread():
         moves[sd] = [trader._move_sentiment(3600.0 * k) for k in range(1, 201)]
     assert all(m == 0.0 for m in moves[0.0])
     assert 0.002 < float(np.std(moves[0.02])) < 0.02  # about sd * sqrt(1 - a**2) an hour
+
+
+def test_the_sentiment_is_off_by_default_and_starts_at_zero_when_on():
+    assert LatentConfig().sentiment_sd == 0.0
+    cfg = book_only_config(seed=7, n_background=10, n_liquidity=2)
+    cfg.agents.latent.enabled = True
+    cfg.agents.latent.sentiment_sd = 0.02
+    trader = HedgeLoopModel(cfg).populations["latent"][0]
+    assert isinstance(trader, LatentTrader)
+    assert trader.sentiment.value == 0.0  # the open is where the run says, whatever the mood
+    assert trader._move_sentiment(59.0) == 0.0  # nothing before the first grid point
+
+
+def _forced_move(learning: float, seconds: float, move: float = 0.01) -> tuple[float, np.ndarray]:
+    """Shift of the anchor and of every latent price after the mid is held ``move`` (log) above
+    value for ``seconds`` (learning horizon 600 s), against the same book without learning."""
+    cfg = latent_cfg(diffusion=0.0, forget_rate=1e-7, anchor_half_life=1e8, deposit_rate=0.2)
+    books = [LatentBook(cfg, np.random.default_rng(11), LOG_P, 0.0) for _ in range(2)]
+    learnt = LearntValue(learning, 600.0)
+    for b in books:
+        b.advance(1200.0, LOG_P)  # the book before the move
+    for t in np.arange(1210.0, 1200.0 + seconds + 1.0, 10.0):
+        mood = learnt.update(10.0, LOG_P + move, LOG_P)  # F stays at 100, the mid 1% above
+        books[0].advance(float(t), LOG_P + move, mood=mood)
+        books[1].advance(float(t), LOG_P + move)
+    return books[0].anchor - books[1].anchor, books[0].x - books[1].x
+
+
+@pytest.mark.parametrize("learning", [0.0, 0.4, 0.8])
+def test_the_latent_book_adopts_a_share_learning_of_a_lasting_price_move(learning):
+    anchor, x = _forced_move(learning, 10 * 600.0)  # ten horizons
+    assert anchor == pytest.approx(learning * 0.01, rel=0.01, abs=1e-12)
+    n_before = round(0.2 * 1200)  # about the orders deposited before the move
+    old = x[: n_before // 2]  # the oldest orders: in the book all along
+    assert old == pytest.approx(learning * 0.01, rel=0.01, abs=1e-12)
+    if learning:
+        early, _ = _forced_move(learning, 120.0)  # a fifth of a horizon: little adopted yet
+        assert 0.0 < early < 0.2 * learning * 0.01
+
+
+def test_learnt_value_averages_the_gap_over_its_horizon_and_refuses_bad_input():
+    lv = LearntValue(0.5, 100.0)
+    assert lv.update(100.0, 0.02, 0.0) == pytest.approx(0.5 * 0.01)  # half the gap in a half-life
+    assert lv.update(0.0, 0.5, 0.0) == 0.0  # no time, no learning
+    assert LearntValue(0.0, 100.0).update(100.0, 0.02, 0.0) == 0.0
+    with pytest.raises(ValueError):
+        LearntValue(1.5, 100.0)
+    with pytest.raises(ValueError):
+        LearntValue(0.5, 0.0)
+
+
+def test_sentiment_with_a_start_value_starts_there():
+    s = Sentiment(sd=0.01, half_life=100.0, start=0.0, time=50.0)
+    assert s.value == 0.0
+    a = 0.5
+    assert s.advance(150.0, 1.0) == pytest.approx(0.01 * math.sqrt(1 - a * a))
