@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from agents.base import as_enum
 from agents.dealer_book import InitialBook
-from agents.hedge_execution import HedgeExecution, HedgeOrderType
+from agents.hedge_execution import CrossTarget, HedgeExecution, HedgeOrderType
 from agents.hedging_policies import HedgePolicyKind
 from market.validation import ConfigError, Validated, param
 
@@ -134,6 +134,29 @@ class DealersConfig(Validated):
         doc="outer band = this * the policy's no-trade band (`banded`; also the band counted "
         "in `band_outside_outer`)",
     )
+    cross_to: CrossTarget = param(
+        CrossTarget.outer,
+        choices=CrossTarget,
+        doc="`banded`: beyond the outer band, cross only the part beyond the outer band (`outer`, "
+        "trade to the band edge), back to the inner band (`inner`) or the whole gap (`neutral`)",
+    )
+    passive_urgency_floor: float = param(
+        0.25,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="`banded`: between the bands a passive order rests for this fraction of the excess "
+        "over the inner band at the inner band, rising linearly to all of it at the outer band "
+        "(1 = all of it everywhere)",
+    )
+    passive_resize_tolerance: float = param(
+        0.5,
+        lo=0.0,
+        hi=10.0,
+        unit="fraction",
+        doc="`banded`: a resting hedge order still at the touch is kept while its remaining size "
+        "is within this fraction of the size wanted now (0 = replace on any change)",
+    )
     close_window_seconds: float = param(
         1800.0,
         lo=0.0,
@@ -213,12 +236,15 @@ class DealersConfig(Validated):
         doc="cash per dealer; dealers start with no shares",
     )
     initial_book: InitialBook = param(
-        InitialBook.flat,
+        InitialBook.long_gamma,
         choices=InitialBook,
-        doc="opening book: `flat`, `short_gamma` (customers buy) or `long_gamma` (customers sell)",
+        doc="opening book: `flat`, `short_gamma` (customers buy) or `long_gamma` (customers sell); "
+        "the default long-gamma book is the open interest that puts the dealers' |GEX| per 1% "
+        "move at about 1-2% of a day's traded value, with dealers net long gamma as they "
+        "usually are in index options (docs/gamma.md)",
     )
     initial_book_contracts: int = param(
-        200, lo=1, hi=1e7, unit="contracts", doc="opening trade per call and per put"
+        3000, lo=1, hi=1e7, unit="contracts", doc="opening trade per call and per put"
     )
     initial_book_strikes: int = param(
         2,
@@ -228,7 +254,12 @@ class DealersConfig(Validated):
         doc="`k`: the opening book covers the `2k + 1` strikes nearest the initial price",
     )
     initial_book_expiry: int = param(
-        0, lo=0, hi=250, unit="index", doc="listed expiry of the opening book, 0 = nearest"
+        2,
+        lo=0,
+        hi=250,
+        unit="index",
+        doc="listed expiry of the opening book, 0 = nearest (the default, 2, is the day-19 "
+        "expiry of the default chain, so the book lasts through a 20-day run)",
     )
 
     def __post_init__(self) -> None:
@@ -238,6 +269,7 @@ class DealersConfig(Validated):
         self.policy = as_enum(f"{p}.policy", self.policy, HedgePolicyKind)
         self.order_type = as_enum(f"{p}.order_type", self.order_type, HedgeOrderType)
         self.execution = as_enum(f"{p}.execution", self.execution, HedgeExecution)
+        self.cross_to = as_enum(f"{p}.cross_to", self.cross_to, CrossTarget)
         self.initial_book = as_enum(f"{p}.initial_book", self.initial_book, InitialBook)
 
     def check(self) -> None:

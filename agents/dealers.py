@@ -40,10 +40,13 @@ sliced into child orders of at most ``max_order_size`` shares, at most ``max_chi
 look; a hedge not completed (a halt, an empty book side, the slicing cap) is resumed at the next
 look. With ``execution=banded`` the policy's no-trade band is the inner band of a two-band rule
 (:mod:`agents.hedge_execution`): inside it nothing, up to ``outer_band_multiple`` times it a
-passive order resting at or inside the touch for the excess, beyond it IOC children back to the
-inner band. In the session's last ``close_window_seconds`` the inner band (and with it the outer)
-is narrowed to ``close_band_factor`` times the policy's, so the delta a banded dealer carries
-into the night is smaller than the one it tolerates during the day (:meth:`close_factor`).
+passive order resting at or inside the touch for part of the excess (``passive_urgency_floor``
+of it at the inner band, all of it at the outer), beyond it IOC children for the part beyond
+the ``cross_to`` target (by default only what lies beyond the outer band) and a passive order
+for the band's width behind them. In the session's last ``close_window_seconds`` the inner band
+(and with it the outer) is narrowed to ``close_band_factor`` times the policy's, so the delta a
+banded dealer carries into the night is smaller than the one it tolerates during the day
+(:meth:`close_factor`).
 Every look counts whether the deviation was outside either band (``bands``).
 
 Profit and loss. The dealer's mark-to-market value changes split exactly into three parts:
@@ -131,7 +134,11 @@ class OptionDealer(Participant):
         self.look_gap = 1.0 / rate if rate > 0 else math.inf
         self._zero_figures()
         self.passive = PassiveHedge(
-            world, self.account, cfg.passive_inside_ticks, cfg.max_order_size
+            world,
+            self.account,
+            cfg.passive_inside_ticks,
+            cfg.max_order_size,
+            cfg.passive_resize_tolerance,
         )
         self.aggressive = AggressiveHedge(
             world,
@@ -500,14 +507,19 @@ class OptionDealer(Participant):
         return cfg.close_band_factor if left <= cfg.close_window_seconds else 1.0
 
     def _work_banded(self, inner: float, outer: float, spot: float) -> None:
-        """The two-band rule (:mod:`agents.hedge_execution`): hold, rest passively, or cross."""
-        action = band_action(-self.net_delta, inner, outer)
-        if action.mode == "passive":
-            self.passive.rest(action.qty, spot)
-            return
-        self.passive.cancel()
-        if action.mode == "cross":
-            self._execute(action.qty, spot)
+        """The two-band rule (:mod:`agents.hedge_execution`): hold, rest passively, or cross
+        the part beyond the ``cross_to`` target and rest the rest. A cross or a resting order
+        smaller than ``min_trade_shares`` is not sent."""
+        cfg = self.cfg
+        action = band_action(-self.net_delta, inner, outer, cfg.cross_to, cfg.passive_urgency_floor)
+        minimum = cfg.min_trade_shares
+        if abs(action.cross) >= minimum:
+            self.passive.cancel()  # the crossing children must not meet the dealer's own order
+            self._execute(action.cross, spot)
+        if abs(action.rest) >= minimum:
+            self.passive.rest(action.rest, spot)
+        else:
+            self.passive.cancel()
 
     def _execute(self, trade: int, decision_mid: float) -> None:
         sent = self.aggressive.send(int(trade), decision_mid)

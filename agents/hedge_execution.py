@@ -6,12 +6,18 @@ dealer compares its deviation ``d = -net delta`` (the shares it would buy to be 
 bands at every look:
 
 - ``|d| <= b_in``: do nothing (a resting hedge order is cancelled);
-- ``b_in < |d| < b_out``: rest a passive limit order for the excess ``|d| - b_in`` (at most
-  ``max_order_size``) at the near touch or ``passive_inside_ticks`` inside it, never crossing the
-  spread; the order is replaced at the next look if the size, side or price should change, so
-  the excess is worked in child orders over time, like a TWAP that rests in the book;
-- ``|d| >= b_out``: cancel the resting order and cross the spread with IOC children for
-  ``|d| - b_in`` (back to the inner band edge), with ``b_out = outer_band_multiple * b_in``.
+- ``b_in < |d| < b_out``: rest a passive limit order for part of the excess ``e = |d| - b_in``
+  (at most ``max_order_size``) at the near touch or ``passive_inside_ticks`` inside it, never
+  crossing the spread. The part rises with the excess, from ``passive_floor`` of it at the inner
+  band to all of it at the outer band (urgency ``u = floor + (1 - floor) e / (b_out - b_in)``,
+  resting ``u e`` shares); the order is replaced at the next look if its size, side or price
+  should change, so the excess is worked in child orders over time, like a TWAP that rests in
+  the book and hurries as the gap grows;
+- ``|d| >= b_out``: cross the spread with IOC children for the part beyond the ``cross_to``
+  target, ``b_out = outer_band_multiple * b_in``: ``outer`` crosses only ``|d| - b_out`` (back
+  to the outer band edge, Whalley-Wilmott's "trade to the band" rule) and rests the band's
+  width ``b_out - b_in`` passively behind it; ``inner`` crosses ``|d| - b_in`` (back to the inner
+  edge, the earlier rule); ``neutral`` crosses the whole gap ``|d|`` (back to delta 0).
 
 This is the two-threshold (impulse-control) form of optimal execution with limit and market
 orders: post while the inventory deviation is small, cross only when it exceeds an outer
@@ -19,7 +25,12 @@ threshold (Cartea, Jaimungal & Penalva 2015, "Algorithmic and High-Frequency Tra
 Gueant 2016, "The Financial Mathematics of Market Liquidity", CRC). The inner band is the
 no-trade region of Whalley & Wilmott (1997, Mathematical Finance 7:307). A long-gamma dealer then
 sells into rallies with resting asks and buys dips with resting bids (damping), while a
-short-gamma dealer chases the price only beyond ``b_out`` (bounded amplification).
+short-gamma dealer chases the price only beyond ``b_out`` (bounded amplification). Crossing only
+the part beyond the outer band keeps each crossing burst small: a burst sized to the whole gap
+takes liquidity in one go and lets the price bounce back (a long-gamma book that sells a rally
+with a large IOC pushes the price through the level it was reacting to, which shows as a negative
+lag-1 autocorrelation of short returns). Whalley & Wilmott (1997) show that with proportional
+costs the optimal hedge trades only to the edge of the no-trade region, never to its centre.
 
 ``aggressive`` execution is the older rule: every hedge the policy asks for is sent as market or
 IOC children at once (no resting orders). Both modes count, at each look, whether ``|d|`` was
@@ -53,28 +64,60 @@ class HedgeExecution(Enum):
     banded = "banded"
 
 
+class CrossTarget(Enum):
+    """Where a crossing hedge (beyond the outer band) takes the deviation: to the ``outer``
+    band edge, to the ``inner`` band edge, or to delta ``neutral`` (the whole gap)."""
+
+    outer = "outer"
+    inner = "inner"
+    neutral = "neutral"
+
+
 class BandAction(NamedTuple):
-    """What to do at a look: ``mode`` is ``"hold"``, ``"passive"`` or ``"cross"``; ``qty`` the
-    signed shares to trade (+ buy), 0 when holding."""
+    """What to do at a look: ``cross`` the signed shares (+ buy) to send across the spread now,
+    ``rest`` the signed shares to leave resting passively after it; both 0 when holding."""
 
-    mode: str
-    qty: int
+    cross: int
+    rest: int
+
+    @property
+    def mode(self) -> str:
+        """``"cross"`` if anything crosses, else ``"passive"`` if anything rests, else
+        ``"hold"``."""
+        return "cross" if self.cross else ("passive" if self.rest else "hold")
 
 
-def band_action(deviation: float, inner: float, outer: float) -> BandAction:
+def band_action(
+    deviation: float,
+    inner: float,
+    outer: float,
+    cross_to: CrossTarget = CrossTarget.outer,
+    passive_floor: float = 1.0,
+) -> BandAction:
     """The two-band rule for a deviation ``d`` (shares to buy to be delta neutral).
 
-    ``|d| <= inner``: hold; ``inner < |d| < outer``: passive for ``sign(d) (|d| - inner)``;
-    ``|d| >= outer``: cross for the same quantity (to the inner band edge). Quantities are rounded
-    to whole shares; a rounded quantity of 0 holds.
+    ``|d| <= inner``: hold. ``inner < |d| < outer``: rest ``sign(d) u e`` with ``e = |d| - inner``
+    and urgency ``u = passive_floor + (1 - passive_floor) e / (outer - inner)``. ``|d| >= outer``:
+    cross ``sign(d) (|d| - target)`` with the target ``outer``, ``inner`` or 0 (``cross_to``) and
+    rest whatever lies between the target and the inner band, ``sign(d) (target - inner)``
+    (nothing for ``inner`` and ``neutral``). Quantities are rounded to whole shares.
     """
     if not (inner >= 0.0 and outer >= inner):
         raise ValueError(f"bands must satisfy 0 <= inner <= outer, got {inner}, {outer}")
-    size = abs(deviation) - inner
-    qty = round(math.copysign(size, deviation)) if size > 0.0 else 0
-    if qty == 0:
-        return BandAction("hold", 0)
-    return BandAction("cross" if abs(deviation) >= outer else "passive", qty)
+    if not 0.0 <= passive_floor <= 1.0:
+        raise ValueError(f"passive_floor must be in [0, 1], got {passive_floor}")
+    size = abs(deviation)
+    if not size > inner:
+        return BandAction(0, 0)
+    if size < outer:
+        excess = size - inner
+        urgency = passive_floor + (1.0 - passive_floor) * excess / (outer - inner)
+        return BandAction(0, round(math.copysign(urgency * excess, deviation)))
+    target = {CrossTarget.outer: outer, CrossTarget.inner: inner, CrossTarget.neutral: 0.0}
+    edge = target[cross_to]
+    cross = round(math.copysign(size - edge, deviation))
+    rest = round(math.copysign(max(edge - inner, 0.0), deviation))
+    return BandAction(cross, rest)
 
 
 def passive_price(side: int, best_bid: int | None, best_ask: int | None, inside: int) -> int | None:
@@ -188,11 +231,19 @@ class PassiveHedge:
     ``filled`` the shares filled passively.
     """
 
-    def __init__(self, world: World, account: int, inside_ticks: int, max_order_size: int) -> None:
+    def __init__(
+        self,
+        world: World,
+        account: int,
+        inside_ticks: int,
+        max_order_size: int,
+        resize_tolerance: float = 0.0,
+    ) -> None:
         self.world = world
         self.account = account
         self.inside_ticks = int(inside_ticks)
         self.max_order_size = int(max_order_size)
+        self.resize_tolerance = float(resize_tolerance)
         self.order_id: int | None = None
         self.side = 0
         self.price = 0
@@ -213,13 +264,20 @@ class PassiveHedge:
 
     def rest(self, qty: int, decision_mid: float) -> None:
         """Have ``qty`` shares (signed, + buy; at most ``max_order_size``) resting at the passive
-        price. An order already resting on that side with that size is kept while it is still at
-        the near touch; otherwise it is cancelled and a new one placed against the touch of the
-        book without it."""
+        price. An order already resting on that side is kept while it is still at the near touch
+        and its remaining size is within ``resize_tolerance`` (a fraction) of ``|qty|``;
+        otherwise it is cancelled and a new one placed against the touch of the book without it.
+        Each replacement of an order resting inside the spread moves the touch, and so the mid,
+        back and forth; the tolerance spares the book that flicker when the wanted size only
+        drifts."""
         book = self.world.book_view
         side = 1 if qty > 0 else -1
         size = min(abs(int(qty)), self.max_order_size)
-        if self.live() and self.side == side and book.remaining(self.order_id) == size:
+        if (
+            self.live()
+            and self.side == side
+            and abs(book.remaining(self.order_id) - size) <= self.resize_tolerance * size
+        ):
             near = book.best_bid if side > 0 else book.best_ask
             if near is not None and side * (self.price - near) >= 0:
                 return  # still the best (or tied) on its side: keep its queue place

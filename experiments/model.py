@@ -171,6 +171,9 @@ class HedgeLoopModel(mesa.Model):
             for scale in (1.0, day.news_boost_scale)
         )
         self._fund_stream = population_stream(cfg.seed, "fundamental")
+        # dealer ties get their own stream: drawn from the shared one (which orders the actors),
+        # the option flow would reshuffle every later step and unpair runs that differ only in it
+        self._tie_stream = population_stream(cfg.seed, "dealer_ties")
         self.set_fundamental_vol(m.fundamental_vol)
         self._expiries: list[tuple[float, int, int]] = []  # (time, seq, order id)
         self._seq = 0
@@ -340,7 +343,7 @@ class HedgeLoopModel(mesa.Model):
         if not tied:
             return None
         # equal quotes are common (prices sit on a tick grid): split them at random, not by id
-        best_dealer = tied[0] if len(tied) == 1 else tied[self.random.randrange(len(tied))]
+        best_dealer = tied[0] if len(tied) == 1 else tied[int(self._tie_stream.integers(len(tied)))]
         dealer = best_dealer.unique_id
         buyer, seller = (account, dealer) if side > 0 else (dealer, account)
         self.clearing.settle_option(buyer, seller, contract, qty, best)

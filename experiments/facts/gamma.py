@@ -70,14 +70,15 @@ _SELL = [
     f"agents.customers.put_selling_moneyness={_PUTS}",
     f"agents.customers.covered_call_moneyness={_CALLS}",
 ]
-#: the scale of every arm: one-sided flow of 1-40 contract trades and an opening book of 500
+#: the scale of every arm: one-sided flow of 1-40 contract trades and an opening book of 1,500
 #: contracts a line (5 strikes, calls and puts, the second expiry) give a mean |GEX| per 1% move
-#: of about 0.8% of daily notional, the largest at which the short arm stayed inside 1.2-3x on
-#: the calibration seeds (0-1; at about 1.2% it ran away, docs/gamma.md)
+#: of about 1.5-2% of daily notional, inside the 1-3% of index options (docs/gamma.md); with
+#: hedges sized to the band's excess the short arm stays inside 1.2-3x there (calibration seeds
+#: 0-1)
 _SCALE = [
     "agents.customers.contracts_min=1",
     "agents.customers.contracts_max=40",
-    "agents.dealers.initial_book_contracts=500",
+    "agents.dealers.initial_book_contracts=1500",
     "agents.dealers.initial_book_strikes=2",
     "agents.dealers.initial_book_expiry=1",
 ]

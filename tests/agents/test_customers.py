@@ -30,7 +30,7 @@ ONLY = {
 
 def small_model(n_customers=3, n_dealers=2, seed=0, **customer_kw):
     cfg = options_only_config(seed)
-    cfg.agents.dealers = DealersConfig(n=n_dealers, hedge=False)
+    cfg.agents.dealers = DealersConfig(n=n_dealers, hedge=False, initial_book="flat")
     customer_kw.setdefault("rate", 0.0)
     cfg.agents.customers = CustomersConfig(n=n_customers, **customer_kw)
     m = HedgeLoopModel(cfg)
@@ -503,7 +503,7 @@ def test_tenor_weights_follow_days_to_expiry():
 def test_customers_trade_a_rolling_expiry_only_once_it_is_listed():
     cfg = options_only_config(0)
     cfg.scenario.days = 10
-    cfg.agents.dealers = DealersConfig(n=2, hedge=False)
+    cfg.agents.dealers = DealersConfig(n=2, hedge=False, initial_book="flat")
     cfg.agents.customers = CustomersConfig(n=3, rate=0.0, **ONLY[FlowType.speculative_call])
     m = HedgeLoopModel(cfg)
     set_mid(m, 100.0)

@@ -10,28 +10,54 @@ import math
 
 import pytest
 
-from agents.hedge_execution import BandCounts, band_action, passive_price
+from agents.hedge_execution import BandCounts, CrossTarget, band_action, passive_price
 from tests.agents.test_dealers import ScriptedBook, contract, parts, small_model
 
 
 @pytest.mark.parametrize(
-    ("deviation", "mode", "qty"),
+    ("deviation", "cross", "rest"),
     [
-        (0.0, "hold", 0),
-        (900.0, "hold", 0),
-        (-1000.0, "hold", 0),  # on the inner edge: still inside
-        (1500.0, "passive", 500),
-        (-2400.0, "passive", -1400),
-        (2500.0, "cross", 1500),  # on the outer edge: cross
-        (-9000.0, "cross", -8000),
+        (0.0, 0, 0),
+        (900.0, 0, 0),
+        (-1000.0, 0, 0),  # on the inner edge: still inside
+        (1500.0, 0, 500),
+        (-2400.0, 0, -1400),
+        (2500.0, 0, 1500),  # on the outer edge: nothing beyond it to cross
+        (-9000.0, -6500, -1500),  # only the part beyond the outer band crosses
     ],
 )
-def test_band_action_holds_inside_rests_between_and_crosses_beyond(deviation, mode, qty):
-    assert band_action(deviation, 1000.0, 2500.0) == (mode, qty)
+def test_band_action_crosses_only_the_excess_beyond_the_outer_band(deviation, cross, rest):
+    assert band_action(deviation, 1000.0, 2500.0) == (cross, rest)
+
+
+@pytest.mark.parametrize(
+    ("cross_to", "cross"),
+    [(CrossTarget.outer, 6500), (CrossTarget.inner, 8000), (CrossTarget.neutral, 9000)],
+)
+def test_the_earlier_targets_cross_to_the_inner_edge_or_the_whole_gap(cross_to, cross):
+    action = band_action(9000.0, 1000.0, 2500.0, cross_to)
+    assert action.cross == cross
+    assert action.cross + action.rest == (9000 if cross_to is CrossTarget.neutral else 8000)
+
+
+def test_passive_urgency_rises_with_the_excess_from_the_floor_to_all_of_it():
+    rests = [band_action(d, 1000.0, 2000.0, passive_floor=0.2).rest for d in (1100, 1500, 1999)]
+    assert rests[0] == round(0.28 * 100)  # u = 0.2 + 0.8 * 0.1
+    assert rests[1] == round(0.6 * 500)
+    assert rests[2] == pytest.approx(999, abs=1)
+    fractions = [r / (d - 1000) for r, d in zip(rests, (1100, 1500, 1999), strict=True)]
+    assert fractions == sorted(fractions)
+    assert band_action(-1500.0, 1000.0, 2000.0, passive_floor=1.0).rest == -500
+
+
+def test_band_action_rejects_a_floor_outside_zero_one():
+    with pytest.raises(ValueError):
+        band_action(10.0, 1.0, 2.0, passive_floor=1.5)
 
 
 def test_band_action_with_an_infinite_band_never_trades():
     assert band_action(1e9, math.inf, math.inf).mode == "hold"
+    assert band_action(1e9, 100.0, math.inf, passive_floor=0.0).rest == 0
 
 
 def test_band_action_rejects_an_outer_band_inside_the_inner():
@@ -67,6 +93,7 @@ def test_band_counts_are_fractions_of_looks():
 
 
 def banded_dealer(band_shares=1000.0, depth=1_000, **kw):
+    kw.setdefault("passive_urgency_floor", 1.0)
     m = small_model(
         policy="fixed_band",
         band_shares=band_shares,
@@ -114,16 +141,26 @@ def test_a_passive_fill_moves_the_hedge_and_is_costed_against_its_decision_mid()
     assert d.bands.looks == 2 and d.bands.outside_inner == 1
 
 
-def test_beyond_the_outer_band_the_dealer_crosses_back_to_the_inner_edge():
-    m, d, cust, _ = banded_dealer(band_shares=1000.0, depth=50_000)
+@pytest.mark.parametrize(
+    ("cross_to", "left"),
+    [("outer", 2500.0), ("inner", 1000.0), ("neutral", 0.0)],
+)
+def test_beyond_the_outer_band_the_dealer_crosses_only_the_excess(cross_to, left):
+    """Trade to the band: the crossing children take only the gap beyond the outer band, the
+    band's width is left resting passively; the earlier targets cross to the inner edge or the
+    whole gap."""
+    m, d, cust, _ = banded_dealer(band_shares=1000.0, depth=50_000, cross_to=cross_to)
     m.trade_option(cust.account, contract(m, 100.0, 4, True), 1, 100)  # about -5,000 > 2,500
     before = -d.net_delta
     d.act()
     assert d.hedge_orders >= 1
-    assert d.passive.order_id is None
-    assert d.hedge_flow == pytest.approx(before - 1000.0, abs=1)
-    assert -d.net_delta == pytest.approx(1000.0, abs=1)
+    assert d.hedge_flow == pytest.approx(before - left, abs=1)
+    assert -d.net_delta == pytest.approx(left, abs=1)
     assert d.bands.outside_outer == 1
+    if cross_to == "outer":  # the band's width rests, one tick inside the bid
+        assert m.book_view.remaining(d.passive.order_id) == pytest.approx(1500, abs=1)
+    else:
+        assert d.passive.order_id is None
 
 
 def test_a_resting_hedge_is_cancelled_at_the_close():
@@ -134,3 +171,17 @@ def test_a_resting_hedge_is_cancelled_at_the_close():
     d.on_close(0)
     assert d.passive.order_id is None
     assert m.book_view.remaining(oid) == 0
+
+
+@pytest.mark.parametrize(("tolerance", "kept"), [(0.5, True), (0.0, False)])
+def test_a_resting_order_is_kept_while_its_size_is_within_the_tolerance(tolerance, kept):
+    """Replacing an order that rests inside the spread moves the touch back and forth, so a
+    size that only drifts keeps the order (and its queue place) within the tolerance."""
+    m, d, _, _ = banded_dealer(passive_resize_tolerance=tolerance)
+    d.passive.rest(1000, 100.0)
+    first = d.passive.order_id
+    d.passive.rest(1200, 100.0)
+    assert (d.passive.order_id == first) is kept
+    assert d.passive.orders == (1 if kept else 2)
+    d.passive.rest(3000, 100.0)  # far beyond any tolerance here: replaced
+    assert m.book_view.remaining(d.passive.order_id) == 3000

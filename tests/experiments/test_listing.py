@@ -65,7 +65,7 @@ def daily_open_interest(close_hazard: float, days: int, min_close_value: float =
     cfg.scenario.days = days
     for key, value in chain.items():
         setattr(cfg.market.chain, key, value)
-    cfg.agents.dealers = DealersConfig(n=2, hedge=False)
+    cfg.agents.dealers = DealersConfig(n=2, hedge=False, initial_book="flat")
     cfg.agents.customers = CustomersConfig(
         n=4, rate=0.002, close_hazard=close_hazard, min_close_value=min_close_value
     )
