@@ -34,8 +34,9 @@ reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry pe
   in the LLOB the density ``L`` is a ratio of volume to volatility (Donier et al. 2015). A
   thinner latent book means more impact per share, so a storm feeds on itself and the book
   refills only as the memory fades: the volatility clusters through the agents, with ``F``'s
-  volatility constant. The floor and the cap bound the loop; ``storm_exponent = 0`` deposits at
-  ``deposit_rate`` whatever the volatility.
+  volatility constant. The floor and the cap bound the loop, and the memory is fed the
+  volatility capped where the floor binds (:func:`storm_ceiling`), so a crash is not remembered
+  for weeks; ``storm_exponent = 0`` deposits at ``deposit_rate`` whatever the volatility.
 * **forgotten** at ``forget_rate`` per second (an exponential lifetime drawn at deposit).
 * **revealed** when the price reaches it: a latent buyer whose reservation price is at or above the
   best ask sends a limit buy at its reservation price (``floor`` to the tick) for its size, which
@@ -261,6 +262,17 @@ def storm_multiplier(cfg: LatentConfig, sigma_mem: float) -> float:
     return min(cfg.storm_cap, max(cfg.storm_floor, m))
 
 
+def storm_ceiling(cfg: LatentConfig) -> float:
+    """The volatility (annualised) at which the multiplier reaches ``storm_floor``:
+    ``sigma_ref * floor ** (-1 / eta)`` (infinite with ``eta = 0``). The memory is fed the
+    market's volatility capped there: investors who have withdrawn all they will remember a
+    crash as no worse than that, so a 5% crash thins the book for a day or two, not for as long
+    as the longest window remembers its squared volatility."""
+    if cfg.storm_exponent == 0.0:
+        return math.inf
+    return cfg.storm_reference_vol * cfg.storm_floor ** (-1.0 / cfg.storm_exponent)
+
+
 def storm_memory(cfg: LatentConfig) -> VolatilityMemory:
     """The latent investors' memory of realised variance: all of its weight on the windows (the
     deposits integrate over hours anyway, so the 5-minute estimate adds only noise)."""
@@ -450,6 +462,7 @@ class LatentTrader(Participant):
         self.n_revealed = 0
         self.shares_revealed = 0
         self._memory = storm_memory(cfg)
+        self._ceiling = storm_ceiling(cfg)
         self._memory_time = world.now
         self.deposit_multiplier = 1.0  # of the last pass (see storm_multiplier)
         self.multiplier_sum = 0.0
@@ -486,7 +499,8 @@ class LatentTrader(Participant):
         for this pass (:func:`storm_multiplier` of the remembered volatility)."""
         dt = now - self._memory_time
         self._memory_time = now
-        sigma2 = self._memory.update(self.world.state.vol**2, max(dt, 0.0))
+        vol = min(self.world.state.vol, self._ceiling)
+        sigma2 = self._memory.update(vol * vol, max(dt, 0.0))
         mult = storm_multiplier(self.cfg, math.sqrt(max(sigma2, 0.0)))
         self.deposit_multiplier = mult
         self.multiplier_sum += mult

@@ -12,6 +12,7 @@ from agents.latent_liquidity import (
     LatentBook,
     LatentConfig,
     LatentTrader,
+    storm_ceiling,
     storm_memory,
     storm_multiplier,
 )
@@ -133,3 +134,22 @@ def test_in_the_market_a_volatile_spell_leaves_the_latent_book_thinner_near_the_
     # with eta 0 the same spells differ far less: the thinning is the deposits', not the price's
     calm0, storm0 = near_density_after_spell(0.15, 0.0), near_density_after_spell(0.9, 0.0)
     assert storm / calm < 0.5 * storm0 / calm0
+
+
+def test_after_a_crash_the_deposits_recover_within_days():
+    cfg = LatentConfig()  # the default windows: 30 minutes to 20 trading days
+    ceiling = storm_ceiling(cfg)
+    assert storm_multiplier(cfg, ceiling) == pytest.approx(cfg.storm_floor)
+    day = 23_400.0
+    mults = {}
+    for capped in (True, False):
+        mem = storm_memory(cfg)
+        for t in np.arange(0.0, 5 * day, 60.0):
+            vol = 2.0 if day <= t < 2 * day else 0.17  # calm, a crash day at 200%, calm
+            vol = min(vol, ceiling) if capped else vol
+            mult = storm_multiplier(cfg, math.sqrt(mem.update(vol * vol, 60.0)))
+        mults[capped] = mult
+    assert mults[True] > 0.8  # three calm days later the inflow is nearly back
+    # remembered uncapped, the crash's squared volatility would hold it near the floor for weeks
+    assert mults[False] < 0.5 * mults[True]
+    assert storm_ceiling(dataclasses.replace(cfg, storm_exponent=0.0)) == math.inf
