@@ -218,7 +218,8 @@ class LatentConfig(Validated):
         hi=1.0,
         lo_open=True,
         unit="multiple",
-        doc="least deposit multiplier: how far a storm thins the inflow of latent orders",
+        doc="least deposit multiplier: how far a storm thins the inflow of latent orders (the "
+        "memory is fed volatility no higher than where it binds)",
     )
     storm_cap: float = param(
         2.0,
