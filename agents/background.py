@@ -151,6 +151,7 @@ from agents.background_config import BackgroundConfig
 from agents.base import Participant, Population
 from agents.beliefs import Sentiment, log_uniform, look_probability, revise
 from agents.moods import CrowdMoods
+from agents.volatility_memory import VolatilityMemory, log_spaced, power_weights
 from agents.world import World
 
 _BUFFER = 4096
@@ -158,18 +159,12 @@ _BUFFER = 4096
 
 def memory_half_lives(cfg: BackgroundConfig) -> list[float]:
     """Half-lives (s) of the memory windows: ``memory_windows`` log-spaced values."""
-    k = cfg.memory_windows
-    if k == 1:
-        return [cfg.memory_min]
-    ratio = cfg.memory_max / cfg.memory_min
-    return [cfg.memory_min * ratio ** (i / (k - 1)) for i in range(k)]
+    return log_spaced(cfg.memory_min, cfg.memory_max, cfg.memory_windows)
 
 
 def memory_weights(cfg: BackgroundConfig) -> list[float]:
     """``w_k = memory_weight * k ** -alpha / sum_j j ** -alpha``, k = 1 the shortest window."""
-    raw = [(k + 1) ** -cfg.memory_alpha for k in range(cfg.memory_windows)]
-    total = sum(raw)
-    return [cfg.memory_weight * r / total for r in raw]
+    return power_weights(cfg.memory_windows, cfg.memory_alpha, cfg.memory_weight)
 
 
 class BackgroundCrowd(CrowdMoods):
@@ -188,11 +183,10 @@ class BackgroundCrowd(CrowdMoods):
         self._z: list[float] = []
         self._e: list[float] = []
         self._seen_step = -1
-        #: realised variances (annualised) of the memory windows, shortest first; None before
-        #: the first step
-        self.memory_var: list[float] | None = None
-        self._memory_keep = [0.0] * cfg.memory_windows  # per-step EWMA factors, set at step 1
-        self.memory_weights = memory_weights(cfg)
+        #: the memory windows' realised variances (``memory.var``, annualised, shortest first)
+        self.memory = VolatilityMemory(
+            memory_half_lives(cfg), memory_weights(cfg), 1.0 - cfg.memory_weight
+        )
         self.vol_multiplier = 1.0  # the volatility part of `multiplier`
         #: traders in the speculator state, and all traders (set by the population)
         self.n_speculators = 0
@@ -312,15 +306,7 @@ class BackgroundCrowd(CrowdMoods):
         exponentials with power-law weights, so a burst fades roughly as a power law over the
         windows' range (Zumbach & Lynch 2001; Corsi 2009). O(windows) per step.
         """
-        rv = self.memory_var
-        if rv is None:
-            rv = self.memory_var = [fast_var] * len(self.memory_weights)
-            self._memory_keep = [0.5 ** (dt / h) for h in memory_half_lives(self.cfg)]
-        sigma2 = (1.0 - self.cfg.memory_weight) * fast_var
-        for k, (w, keep) in enumerate(zip(self.memory_weights, self._memory_keep, strict=True)):
-            rv[k] = v = keep * rv[k] + (1.0 - keep) * fast_var
-            sigma2 += w * v
-        return sigma2
+        return self.memory.update(fast_var, dt)
 
     # ------------------------------------------------------------------ herding
     def speculating_share(self) -> float:

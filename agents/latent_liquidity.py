@@ -36,6 +36,19 @@ reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry pe
   every reservation price: the noise traders' mood of De Long, Shleifer, Summers & Waldmann
   (1990, J. Political Economy 98:703). It moves the price without any flow behind it, so the
   default leaves it off and lets the crowd's flow carry the price's non-``F`` moves.
+* **thinner in storms**: deposits arrive at ``deposit_rate`` times ``clip((storm_reference_vol /
+  sigma_mem) ** storm_exponent, storm_floor, storm_cap)``, with ``sigma_mem`` the latent
+  investors' memory of the market's 5-minute volatility (:mod:`agents.volatility_memory`:
+  ``storm_memory_windows`` log-spaced windows of half-lives ``storm_memory_min`` to
+  ``storm_memory_max``, weights ``k ** -storm_memory_alpha``). Liquidity providers cut size and
+  step back when the market is volatile (Bouchaud, Bonart, Donier & Gould 2018, "Trades, Quotes
+  and Prices", on liquidity and volatility; Kirilenko, Kyle, Samadi & Tuzun 2017 on 6 May 2010);
+  in the LLOB the density ``L`` is a ratio of volume to volatility (Donier et al. 2015). A
+  thinner latent book means more impact per share, so a storm feeds on itself and the book
+  refills only as the memory fades: the volatility clusters through the agents, with ``F``'s
+  volatility constant. The floor and the cap bound the loop, and the memory is fed the
+  volatility capped where the floor binds (:func:`storm_ceiling`), so a crash is not remembered
+  for weeks; ``storm_exponent = 0`` deposits at ``deposit_rate`` whatever the volatility.
 * **forgotten** at ``forget_rate`` per second (an exponential lifetime drawn at deposit).
 * **revealed** when the price reaches it: a latent buyer whose reservation price is at or above the
   best ask sends a limit buy at its reservation price (``floor`` to the tick) for its size, which
@@ -90,6 +103,7 @@ import numpy as np
 
 from agents.base import Participant, Population
 from agents.beliefs import LearntValue, Sentiment
+from agents.volatility_memory import VolatilityMemory, log_spaced, power_weights
 from agents.world import World
 from market.exchange.clock import SECONDS_PER_YEAR
 from market.validation import Validated, param
@@ -218,8 +232,91 @@ class LatentConfig(Validated):
         unit="actions/s",
         doc="how often the population compares the touch with its latent prices",
     )
+    storm_exponent: float = param(
+        2.0,
+        lo=0.0,
+        hi=10.0,
+        doc="`eta`: deposits scale as `(storm_reference_vol / sigma_mem) ** eta` (bounded); "
+        "0 = deposits ignore volatility",
+    )
+    storm_reference_vol: float = param(
+        0.18,
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        unit="annualised",
+        doc="`sigma_ref`: remembered volatility at which deposits run at `deposit_rate`",
+    )
+    storm_floor: float = param(
+        0.2,
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+        unit="multiple",
+        doc="least deposit multiplier: how far a storm thins the inflow of latent orders (the "
+        "memory is fed volatility no higher than where it binds)",
+    )
+    storm_cap: float = param(
+        2.0,
+        lo=1.0,
+        hi=100.0,
+        unit="multiple",
+        doc="largest deposit multiplier: how far a calm market thickens it",
+    )
+    storm_memory_windows: int = param(
+        6, lo=1, hi=32, unit="windows", doc="number of log-spaced windows of `sigma_mem`"
+    )
+    storm_memory_min: float = param(
+        1800.0, lo=1.0, hi=1e8, unit="s", doc="half-life of the shortest window of `sigma_mem`"
+    )
+    storm_memory_max: float = param(
+        468_000.0,
+        lo="storm_memory_min",
+        hi=1e8,
+        unit="s",
+        doc="half-life of the longest window of `sigma_mem` (468000 s = 20 trading days)",
+    )
+    storm_memory_alpha: float = param(
+        1.0,
+        lo=0.0,
+        hi=5.0,
+        doc="power of the windows' weights, `w_k ~ k ** -alpha` (k = 1 the shortest); 0 = equal",
+    )
     initial_shares: int = param(0, lo=-1e12, hi=1e12, unit="shares", doc="endowment")
     initial_cash: float = param(1e9, lo=-1e15, hi=1e15, unit="currency", doc="endowment")
+
+
+def storm_multiplier(cfg: LatentConfig, sigma_mem: float) -> float:
+    """The deposit multiplier ``clip((sigma_ref / sigma_mem) ** eta, floor, cap)`` for a
+    remembered volatility ``sigma_mem`` (annualised); 1 with ``eta = 0``, the cap at zero
+    volatility."""
+    if cfg.storm_exponent == 0.0:
+        return 1.0
+    if sigma_mem <= 0.0:
+        return cfg.storm_cap
+    m = (cfg.storm_reference_vol / sigma_mem) ** cfg.storm_exponent
+    return min(cfg.storm_cap, max(cfg.storm_floor, m))
+
+
+def storm_ceiling(cfg: LatentConfig) -> float:
+    """The volatility (annualised) at which the multiplier reaches ``storm_floor``:
+    ``sigma_ref * floor ** (-1 / eta)`` (infinite with ``eta = 0``). The memory is fed the
+    market's volatility capped there: investors who have withdrawn all they will remember a
+    crash as no worse than that, so a 5% crash thins the book for a day or two, not for as long
+    as the longest window remembers its squared volatility."""
+    if cfg.storm_exponent == 0.0:
+        return math.inf
+    return cfg.storm_reference_vol * cfg.storm_floor ** (-1.0 / cfg.storm_exponent)
+
+
+def storm_memory(cfg: LatentConfig) -> VolatilityMemory:
+    """The latent investors' memory of realised variance: all of its weight on the windows (the
+    deposits integrate over hours anyway, so the 5-minute estimate adds only noise)."""
+    k = cfg.storm_memory_windows
+    return VolatilityMemory(
+        log_spaced(cfg.storm_memory_min, cfg.storm_memory_max, k),
+        power_weights(k, cfg.storm_memory_alpha, 1.0),
+    )
 
 
 class LatentBook:
@@ -261,13 +358,15 @@ class LatentBook:
         news: float = 0.0,
         mood: float = 0.0,
         fronts: bool = True,
+        deposit_multiplier: float = 1.0,
     ) -> None:
         """A full pass from the last one to ``now`` (seconds): drop the revealed and forgotten
         orders, shift every reservation price and the anchor by ``value_tracking * news + mood``
         (``news``: the log move of value since the last pass; ``mood``: the common move of the
         investors' views that is not value's, learnt from the price or a sentiment), diffuse,
         move the anchor towards ``log_mid``, deposit, rebuild the fronts around ``log_mid``
-        (unless ``fronts`` is False). Reveals nothing."""
+        (unless ``fronts`` is False). Reveals nothing. Deposits arrive at ``deposit_multiplier``
+        (>= 0) times ``deposit_rate``."""
         cfg = self.cfg
         dt = now - self.time
         if dt < 0.0:
@@ -287,7 +386,8 @@ class LatentBook:
         hl = cfg.anchor_half_life
         w = 1.0 if hl <= 0.0 else 1.0 - 0.5 ** (dt / hl)
         self.anchor += w * (log_mid - self.anchor)
-        self._deposit(int(self.stream.poisson(cfg.deposit_rate * dt)) if dt > 0 else 0, now)
+        rate = cfg.deposit_rate * deposit_multiplier
+        self._deposit(int(self.stream.poisson(rate * dt)) if dt > 0 else 0, now)
         if fronts:
             self._build_fronts(log_mid)
 
@@ -401,6 +501,12 @@ class LatentTrader(Participant):
         self._mood_time = world.now
         self.n_revealed = 0
         self.shares_revealed = 0
+        self._memory = storm_memory(cfg)
+        self._ceiling = storm_ceiling(cfg)
+        self._memory_time = world.now
+        self.deposit_multiplier = 1.0  # of the last pass (see storm_multiplier)
+        self.multiplier_sum = 0.0
+        self.n_passes = 0
 
     def act(self) -> None:
         m = self.world
@@ -418,11 +524,30 @@ class LatentTrader(Participant):
             log_mid = math.log(m.state.mid)
             mood = self.learnt.update(now - latent.time, log_mid, log_value)
             mood += self._move_sentiment(now)
-            latent.advance(now, log_mid, log_value - self._log_value, mood)
+            latent.advance(
+                now,
+                log_mid,
+                log_value - self._log_value,
+                mood,
+                deposit_multiplier=self._storm(now),
+            )
             self._log_value = log_value
             self._next_update = now + self.cfg.update_interval * self.stream.standard_exponential()
         if latent.crosses(log_bid, log_ask):
             self._send(latent.reveal(log_bid, log_ask), log_bid, log_ask)
+
+    def _storm(self, now: float) -> float:
+        """Feed the market's 5-minute variance into the memory and return the deposit multiplier
+        for this pass (:func:`storm_multiplier` of the remembered volatility)."""
+        dt = now - self._memory_time
+        self._memory_time = now
+        vol = min(self.world.state.vol, self._ceiling)
+        sigma2 = self._memory.update(vol * vol, max(dt, 0.0))
+        mult = storm_multiplier(self.cfg, math.sqrt(max(sigma2, 0.0)))
+        self.deposit_multiplier = mult
+        self.multiplier_sum += mult
+        self.n_passes += 1
+        return mult
 
     def _move_sentiment(self, now: float) -> float:
         """Advance the common sentiment ``S`` to the last grid time (every ``_MOOD_STEP``
@@ -483,4 +608,5 @@ class LatentPopulation(Population):
             "forgotten": t.latent.n_forgotten,
             "revealed": t.n_revealed,
             "shares_revealed": t.shares_revealed,
+            "mean_deposit_multiplier": t.multiplier_sum / max(1, t.n_passes),
         }

@@ -21,6 +21,13 @@ itself:
   providers' common inventory would compound into a drift of the price.)
 * quotes never cross the other participants' best prices: providers rest, they do not take.
 
+Size in storms (off by default: ``size_vol_exponent`` 0): new quotes carry ``quote_size *
+clip((reference_vol / sigma_mem) ** size_vol_exponent, size_floor, 1)`` shares, with ``sigma_mem``
+the provider's own memory of ``vol`` (:mod:`agents.volatility_memory`, six windows of half-lives
+30 minutes to 20 trading days, fed at its actions while quoting). Market makers cut size as
+volatility rises and restore it only as they forget the storm; quotes already resting keep the
+size they were sent with.
+
 Stress rules, checked in this order at every action:
 
 * **Halt**: while the book is halted the provider pulls its quotes and waits for the reopening.
@@ -66,6 +73,7 @@ from typing import ClassVar
 import numpy as np
 
 from agents.base import Participant, Population, as_enum
+from agents.volatility_memory import VolatilityMemory, log_spaced, power_weights
 from agents.world import World
 from market.validation import Validated, param
 
@@ -168,6 +176,21 @@ class LiquidityConfig(Validated):
         hi=1000.0,
         doc="adds this * `max(0, vol / reference_vol - 1)` to the half-spread's factor (base 1)",
     )
+    size_vol_exponent: float = param(
+        0.0,
+        lo=0.0,
+        hi=10.0,
+        doc="`kappa`: quote size scales as `min(1, (reference_vol / sigma_mem) ** kappa)`, "
+        "floored at `size_floor`; 0 = the same size whatever the volatility",
+    )
+    size_floor: float = param(
+        0.25,
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+        unit="fraction",
+        doc="least share of `quote_size` quoted in a storm",
+    )
     withdrawal_enabled: bool = param(
         True,
         choices=(True, False),
@@ -242,6 +265,19 @@ class LiquidityConfig(Validated):
         )
 
 
+#: the providers' memory of volatility: 6 log-spaced windows from 30 minutes to 20 trading days,
+#: weights ``k ** -1`` (the latent investors' default windows)
+_MEMORY_WINDOWS = (1800.0, 468_000.0, 6, 1.0)
+
+
+def size_multiplier(cfg: LiquidityConfig, sigma_mem: float) -> float:
+    """Share of ``quote_size`` quoted at remembered volatility ``sigma_mem`` (annualised):
+    ``clip((reference_vol / sigma_mem) ** kappa, size_floor, 1)``, 1 with ``kappa = 0``."""
+    if cfg.size_vol_exponent == 0.0 or sigma_mem <= cfg.reference_vol:
+        return 1.0
+    return max(cfg.size_floor, (cfg.reference_vol / sigma_mem) ** cfg.size_vol_exponent)
+
+
 class LiquidityProvider(Participant):
     """A fast two-sided market maker (see the module docstring).
 
@@ -288,6 +324,10 @@ class LiquidityProvider(Participant):
         self._day_start_value: float | None = None
         self._stopped_day: int | None = None
         self._tolerated_vol = 0.0  # after a return on the clock: the regime it accepted
+        lo, hi, k, alpha = _MEMORY_WINDOWS
+        self._memory = VolatilityMemory(log_spaced(lo, hi, k), power_weights(k, alpha, 1.0))
+        self._memory_time = world.now
+        self.quote_share = 1.0  # share of quote_size its new quotes carry (size_multiplier)
 
     # ------------------------------------------------------------------ observations
     @property
@@ -428,7 +468,18 @@ class LiquidityProvider(Participant):
         if self.cfg.withdrawal_enabled and self._stopped_out(now, vol, shares):
             return
         inv = self._shed_excess(shares - self.initial_shares)
+        if self.cfg.size_vol_exponent > 0.0:
+            self._remember(now, vol)
         self._requote(inv, vol)
+
+    def _remember(self, now: float, vol: float) -> None:
+        """Feed ``vol`` into the memory and set ``quote_share`` from the remembered volatility.
+        Called at its actions while quoting; the time it spent withdrawn is bridged with the
+        volatility it comes back to."""
+        dt = max(0.0, now - self._memory_time)
+        self._memory_time = now
+        sigma2 = self._memory.update(vol * vol, dt)
+        self.quote_share = size_multiplier(self.cfg, math.sqrt(max(sigma2, 0.0)))
 
     def _ready_to_return(self, now: float, vol: float) -> bool:
         """While withdrawn: whether to quote again now (after a calm cool-down or the maximum
@@ -503,7 +554,8 @@ class LiquidityProvider(Participant):
         if crossed:
             want = self._ladder(bid, ask, sides)
             self._cancel_unwanted(want)
-        acc, key_of, size, limit_order = self.unique_id, self._key_of, cfg.quote_size, m.venue.limit
+        size = max(1, round(cfg.quote_size * self.quote_share))
+        acc, key_of, limit_order = self.unique_id, self._key_of, m.venue.limit
         for key in want:
             if key not in quotes:
                 oid = limit_order(acc, 1 if key > 0 else -1, key if key > 0 else -key, size)

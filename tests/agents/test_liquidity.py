@@ -13,6 +13,7 @@ from agents.liquidity import (
     LiquidityProvider,
     WithdrawalReason,
     populate,
+    size_multiplier,
 )
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
@@ -512,3 +513,25 @@ def test_reopenings_keep_a_crash_from_hollowing_the_book_yet_providers_still_wit
     assert pauses[0.5] < pauses[0.0]  # a refilled book trips the rule less often
     assert runs[0.5][3] > runs[0.0][3]  # more of them quote through the fall
     assert sum(lp.n_withdrawals for lp in runs[0.5][1]) > 0  # the stress still pulls them out
+
+
+# ---------------------------------------------------------------------- size in storms
+@pytest.mark.parametrize(
+    ("kappa", "vol", "size"), [(1.0, 0.1, 100), (1.0, 0.8, 25), (0.0, 0.8, 100)]
+)
+def test_quote_size_shrinks_with_remembered_volatility(kappa, vol, size):
+    model = HedgeLoopModel(
+        lp_config(quote_size=100, reference_vol=0.2, size_vol_exponent=kappa, size_floor=0.1)
+    )
+    force_vol(model, vol)
+    lp = model.populations["liquidity"][0]
+    lp.act()  # the first look starts the memory at what it sees: 0.8 is (0.2 / 0.8) ** 1 = 1/4
+    assert lp.live_orders
+    assert all(model.book.remaining(i) == size for i in lp.live_orders)
+
+
+def test_quote_size_never_falls_below_its_floor():
+    cfg = LiquidityConfig(reference_vol=0.2, size_vol_exponent=2.0, size_floor=0.3)
+    assert size_multiplier(cfg, 0.1) == 1.0  # never above the configured size
+    assert size_multiplier(cfg, 0.3) == pytest.approx((0.2 / 0.3) ** 2)
+    assert size_multiplier(cfg, 5.0) == 0.3
