@@ -67,6 +67,7 @@ def fundamental_path(days: int, seed: int = 0, **intraday) -> np.ndarray:
         getattr(cfg.agents, name).n = 0
     cfg.desk.enabled = False
     cfg.agents.closing_flow.enabled = False
+    cfg.agents.latent.enabled = False  # alone in an empty book it trades with itself, slowly
     cfg.market.step_seconds = 60.0
     cfg.market.record_interval = 60.0
     cfg.scenario.days = days
