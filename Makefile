@@ -6,6 +6,7 @@
 #   make bench                     the benchmarks (order book, one-day model run)
 #   make facts                     stylized facts and impact against real-market ranges (ARGS="--quick")
 #   make gamma                     the paired gamma experiment: short / long / no dealer hedging (ARGS="--seeds 0 1 --days 3")
+#   make calibrate ARGS="flash_2010 n_trials=20"   fit a scenario to its reference figures (docs/calibration.md)
 #   make lint                      formatting, lint, strict types on market/, the layer rule
 #   make fingerprint               check that every scenario and arm still runs byte-identically
 PYTHON ?= python3
@@ -14,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 # uv comes from PyPI into a private tools venv, so a machine with only Python and make suffices.
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: env run test test-all bench lint format facts gamma fingerprint sweep clean
+.PHONY: env run test test-all bench lint format facts gamma calibrate fingerprint sweep clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -47,6 +48,9 @@ facts: env
 
 gamma: env
 	$(UV) run --locked python -m experiments.facts.gamma $(ARGS)
+
+calibrate: env
+	$(UV) run --locked python -m experiments.calibrate $(ARGS)
 
 fingerprint: env
 	$(UV) run --locked python -m bench.fingerprint compare bench/fingerprints.json $(ARGS)

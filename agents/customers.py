@@ -130,7 +130,9 @@ class CustomersConfig(Validated):
         lo=0.0,
         hi=100.0,
         unit="actions/s",
-        doc="option trades per customer, before the frenzy's boost",
+        doc="option trades per customer, before the frenzy's boost; plausible: a third to five "
+        "times the default, whose options volume is near the S&P's usual share (docs/gamma.md)",
+        plausible=(0.0003, 0.005),
     )
     initial_cash: float = param(
         1_000_000.0,
@@ -140,16 +142,31 @@ class CustomersConfig(Validated):
         doc="cash per customer; a customer whose cash is not positive only sells",
     )
     protective_put_weight: float = param(
-        0.35, lo=0.0, hi=1e6, doc="buying out-of-the-money puts (`put_moneyness`)"
+        0.35,
+        lo=0.0,
+        hi=1e6,
+        doc="buying out-of-the-money puts (`put_moneyness`); plausible (with the other weights "
+        "near their defaults): index put/call volume ratios of about 1-2.5 (CBOE)",
+        plausible=(0.1, 0.8),
     )
     speculative_call_weight: float = param(
-        0.25, lo=0.0, hi=1e6, doc="buying out-of-the-money calls (`call_moneyness`)"
+        0.25,
+        lo=0.0,
+        hi=1e6,
+        doc="buying out-of-the-money calls (`call_moneyness`); plausible: calls from a quarter "
+        "to two thirds of customers' buying (CBOE; the 2020-21 retail call boom)",
+        plausible=(0.1, 0.6),
     )
     covered_call_weight: float = param(
         0.25, lo=0.0, hi=1e6, doc="writing out-of-the-money calls (`covered_call_moneyness`)"
     )
     call_frenzy_weight: float = param(
-        0.0, lo=0.0, hi=1e6, doc="chasing call buying (`frenzy_*`); 0 = no frenzy"
+        0.0,
+        lo=0.0,
+        hi=1e6,
+        doc="chasing call buying (`frenzy_*`); 0 = no frenzy; plausible: up to about the rest "
+        "of the flow together, as single-stock call volume doubled in 2020-21 (OCC)",
+        plausible=(0.0, 1.0),
     )
     put_selling_weight: float = param(
         0.15, lo=0.0, hi=1e6, doc="selling out-of-the-money puts (`put_selling_moneyness`)"
@@ -213,7 +230,13 @@ class CustomersConfig(Validated):
         320, lo="contracts_min", hi=1e6, unit="contracts", doc="largest trade"
     )
     frenzy_size_multiplier: float = param(
-        3.0, lo=1.0, hi=1e3, unit="multiple", doc="frenzy trades are this many times the drawn size"
+        3.0,
+        lo=1.0,
+        hi=1e3,
+        unit="multiple",
+        doc="frenzy trades are this many times the drawn size; plausible: 1-5, small lots "
+        "bought many times rather than block trades",
+        plausible=(1.0, 5.0),
     )
     frenzy_chase: float = param(
         1.0,

@@ -71,7 +71,15 @@ class InsurersConfig(Validated):
 
     config_path: ClassVar[str] = "agents.insurers"
 
-    n: int = param(10, lo=0, hi=100_000, unit="agents", doc="number of insurers")
+    n: int = param(
+        10,
+        lo=0,
+        hi=100_000,
+        unit="agents",
+        doc="number of insurers; plausible: a few dozen managers ran portfolio insurance in "
+        "1987, three of them most of it (Brady report 1988)",
+        plausible=(3, 40),
+    )
     rate: float = param(
         0.1, lo=0.0, hi=100.0, lo_open=True, unit="actions/s", doc="looks at the market per insurer"
     )
@@ -94,7 +102,9 @@ class InsurersConfig(Validated):
         lo_open=True,
         unit="fraction",
         doc="combined initial wealth as a share of the market value of `shares_outstanding`, "
-        "split equally",
+        "split equally; plausible: $60-90 bn insured against a US market of about $3 tn in "
+        "October 1987, 2-3% (Brady report 1988), at most 5%",
+        plausible=(0.01, 0.05),
     )
     shares_outstanding: int | None = param(
         None,
@@ -106,7 +116,14 @@ class InsurersConfig(Validated):
         "built before",
     )
     cppi_floor: float = param(
-        0.75, lo=0.0, hi=1.0, hi_open=True, unit="fraction of initial wealth", doc="CPPI floor `F`"
+        0.75,
+        lo=0.0,
+        hi=1.0,
+        hi_open=True,
+        unit="fraction of initial wealth",
+        doc="CPPI floor `F`; plausible: floors of 70-95% of the initial value (Black and Perold "
+        "1992)",
+        plausible=(0.7, 0.95),
     )
     cppi_multiplier: float = param(
         4.0,
@@ -114,7 +131,9 @@ class InsurersConfig(Validated):
         hi=50.0,
         lo_open=True,
         unit="multiple",
-        doc="CPPI exposure = this * `max(V - F, 0)`",
+        doc="CPPI exposure = this * `max(V - F, 0)`; plausible: practitioners' multipliers of "
+        "2-6 (Black and Perold 1992)",
+        plausible=(2.0, 6.0),
     )
     max_leverage: float = param(
         1.0,
@@ -205,7 +224,9 @@ class InsurersConfig(Validated):
         optional=True,
         unit="fraction",
         doc="own fills at most this share of market volume over `participation_window_s`; "
-        "`null` = no cap",
+        "`null` = no cap; plausible: insurers sold 12-24% of the futures volume on 19 October "
+        "1987 (Brady report 1988), so caps of 5-30%",
+        plausible=(0.05, 0.3),
     )
     participation_window_s: float = param(
         60.0, lo=0.0, hi=86_400.0, lo_open=True, unit="s", doc="window of that cap"

@@ -133,7 +133,11 @@ class LiquidityConfig(Validated):
         lo=1,
         hi=1e12,
         unit="shares",
-        doc="beyond `|inventory|` of this, `inventory_action` applies",
+        doc="beyond `|inventory|` of this, `inventory_action` applies; plausible: HFTs' net "
+        "positions stayed within about 3,000 E-mini contracts on 6 May 2010, 4% of the "
+        "75,000-contract program (Kirilenko et al. 2017), a few hundred to a few thousand "
+        "shares per provider here",
+        plausible=(200, 5000),
     )
     inventory_widening: float = param(
         1.0,
@@ -152,7 +156,9 @@ class LiquidityConfig(Validated):
         lo=0.0,
         hi=1.0,
         unit="fraction of `inventory_limit`",
-        doc="inventory a `hot_potato` market order leaves",
+        doc="inventory a `hot_potato` market order leaves; plausible: HFTs cut positions by "
+        "half or more at once in 2010 (Kirilenko et al. 2017)",
+        plausible=(0.0, 0.6),
     )
     loss_limit: float = param(
         5000.0,
@@ -202,7 +208,9 @@ class LiquidityConfig(Validated):
         hi=100.0,
         lo_open=True,
         unit="annualised",
-        doc="volatility above which a provider withdraws",
+        doc="volatility above which a provider withdraws; plausible: several times a normal "
+        "day's 15-20%, as the HFTs that paused in 2010 (CFTC-SEC 2010)",
+        plausible=(0.4, 3.0),
     )
     reentry_vol: float = param(
         0.5,
@@ -225,7 +233,9 @@ class LiquidityConfig(Validated):
         hi=1e9,
         unit="s",
         doc="a withdrawal ends after this long, calm or not (a loss-limit one not before the "
-        "next day)",
+        "next day); plausible: liquidity came back within minutes in 2010, about 20 at most "
+        "(CFTC-SEC 2010)",
+        plausible=(60.0, 1800.0),
     )
     return_vol_tolerance: float = param(
         0.0,

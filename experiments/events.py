@@ -13,12 +13,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from agents.desk.orders import ParentOrderSpec
 from market.exchange.clock import SECONDS_PER_DAY, wall_clock
 from market.options.surface import VolSurface
-from market.validation import ConfigError, check_range
+from market.validation import ConfigError, Validated, check_range, param
 
 
 class EventKind(Enum):
@@ -29,6 +29,41 @@ class EventKind(Enum):
     surface_shift = "surface_shift"
     rule_change = "rule_change"
     fundamental_vol = "fundamental_vol"
+
+
+@dataclass
+class FundamentalShockSpec(Validated):
+    """The one place a ``fundamental_shock`` event's size is declared."""
+
+    config_path: ClassVar[str] = "fundamental_shock"
+
+    size: float = param(
+        0.0,
+        lo=-2.0,
+        hi=2.0,
+        unit="log return",
+        doc="move of the fundamental value (-0.03 = -3%); plausible: one piece of news moves "
+        "an index by at most about 10% (the S&P 500's worst news days: -12% on 16 March 2020, "
+        "-9.5% on 12 March 2020)",
+        plausible=(-0.1, 0.1),
+    )
+
+
+@dataclass
+class FundamentalVolSpec(Validated):
+    """The one place a ``fundamental_vol`` event's new volatility is declared."""
+
+    config_path: ClassVar[str] = "fundamental_vol"
+
+    value: float = param(
+        0.0,
+        lo=0.0,
+        hi=5.0,
+        unit="annualised",
+        doc="the fundamental value's volatility from then on; plausible: the S&P 500's "
+        "realised volatility, about 5% to 80% (VIX 9-82)",
+        plausible=(0.05, 0.8),
+    )
 
 
 @dataclass
@@ -102,13 +137,21 @@ class EventConfig:
                 prefix = f"{ParentOrderSpec.config_path}."
                 raise ConfigError(str(exc).replace(prefix, f"{where}.", 1)) from None
         elif self.kind is EventKind.fundamental_shock:
-            check_range(f"{where}.size", self.size, -2.0, 2.0)
+            _validate_spec(FundamentalShockSpec, where, size=self.size)
         elif self.kind is EventKind.rule_change and not self.target:
             raise ConfigError(f"{where}.target must name a rule parameter for a rule_change event")
         elif self.kind is EventKind.fundamental_vol:
-            check_range(f"{where}.value", self.value, 0.0, 5.0)
+            _validate_spec(FundamentalVolSpec, where, value=self.value)
         if not isinstance(self.scheduled, bool):
             raise ConfigError(f"{where}.scheduled must be true or false, got {self.scheduled!r}")
+
+
+def _validate_spec(cls: type, where: str, **fields: Any) -> None:
+    """Check an event's fields against their declarations in ``cls``, errors naming ``where``."""
+    try:
+        cls(**fields)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace(f"{cls.config_path}.", f"{where}.", 1)) from None
 
 
 class EventTarget(Protocol):

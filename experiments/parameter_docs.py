@@ -34,6 +34,7 @@ from experiments.config import (
     ScenarioConfig,
     SurfaceConfig,
 )
+from experiments.events import FundamentalShockSpec, FundamentalVolSpec
 from market.validation import parameter_table
 
 #: where the reference lives, relative to the repository root
@@ -151,6 +152,16 @@ SECTIONS: tuple[Section, ...] = (
         ParentOrderSpec,
         "A parent order's fields, as a `parent_order` scenario event gives them.",
     ),
+    Section(
+        "Fundamental shocks",
+        FundamentalShockSpec,
+        "A `fundamental_shock` scenario event's size (`scenario.events.<name>.size`).",
+    ),
+    Section(
+        "Fundamental volatility changes",
+        FundamentalVolSpec,
+        "A `fundamental_vol` scenario event's new volatility (`scenario.events.<name>.value`).",
+    ),
 )
 
 _HEADER = """\
@@ -168,6 +179,9 @@ contracts, volatilities annualised (0.2 = 20%), money in currency; an empty unit
 Ranges: `[a, b]` includes its ends, `(a, b)` excludes them; a bound that names another field
 (`[horizon_min, 86400.0]`) takes that field's value; `or null` means the field may be none
 (`null` on the command line); `any` is checked by the rules stated in the meaning, if at all.
+Plausible: the values a real market makes believable, with the source in the meaning; a run
+accepts anything allowed, but a calibration (docs/calibration.md) searches only inside the
+plausible range, and a field without one cannot be calibrated.
 """
 
 

@@ -48,7 +48,9 @@ class Spec:
     whose value is the bound; ``None`` is unbounded. ``choices``: the allowed values (strings or
     an Enum's values) instead of a numeric range; with neither bounds nor choices nothing is
     checked (the spec only documents the field). ``optional``: ``None`` is allowed. ``unit`` and
-    ``doc`` document the field.
+    ``doc`` document the field. ``plausible``: ``(lo, hi)``, the values a real market makes
+    believable (inside the allowed range, stated with its source in ``doc``); a calibration may
+    search only inside it (None: not declared, so a calibration may not search the field).
     """
 
     lo: Bound = None
@@ -59,6 +61,7 @@ class Spec:
     optional: bool = False
     unit: str = ""
     doc: str = ""
+    plausible: tuple[float, float] | None = None
 
     @property
     def constrained(self) -> bool:
@@ -81,6 +84,41 @@ class Spec:
         right = ")" if self.hi_open else "]"
         return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
 
+    def describe_plausible(self) -> str:
+        """The plausible range as the docs and errors state it (empty if none is declared)."""
+        if self.plausible is None:
+            return ""
+        return f"[{self.plausible[0]}, {self.plausible[1]}]"
+
+
+def _check_plausible(spec: Spec) -> None:
+    """A declared plausible range must be ``lo <= hi`` and inside the numeric allowed range: a
+    declaration that contradicts itself is a mistake in the code, caught when the class is made."""
+    if spec.plausible is None:
+        return
+    lo, hi = spec.plausible
+    if not lo <= hi:
+        raise ConfigError(f"plausible range {spec.plausible} must have lo <= hi")
+    for v in (lo, hi):
+        try:
+            check_range(
+                "plausible bound",
+                v,
+                *_numeric(spec.lo, spec.hi),
+                lo_open=spec.lo_open,
+                hi_open=spec.hi_open,
+            )
+        except ConfigError as exc:
+            raise ConfigError(
+                f"plausible range {spec.plausible} must lie inside the allowed range "
+                f"{spec.describe()}: {exc}"
+            ) from None
+
+
+def _numeric(lo: Bound, hi: Bound) -> tuple[Any, Any]:
+    """The bounds that are numbers (a bound naming a sibling field is not known here)."""
+    return (None if isinstance(lo, str) else lo, None if isinstance(hi, str) else hi)
+
 
 def param(
     default: Any = dataclasses.MISSING,
@@ -94,13 +132,27 @@ def param(
     optional: bool = False,
     unit: str = "",
     doc: str = "",
+    plausible: tuple[float, float] | None = None,
 ) -> Any:
-    """A dataclass field with its declared range (see the module docstring)."""
+    """A dataclass field with its declared range (see the module docstring).
+
+    ``plausible``: ``(lo, hi)`` inside the allowed range, the values a real market makes
+    believable; state its source in ``doc``. Calibrations search only inside it.
+    """
     if isinstance(choices, type) and issubclass(choices, Enum):
         choices = tuple(m.value for m in choices)
     spec = Spec(
-        lo, hi, lo_open, hi_open, None if choices is None else tuple(choices), optional, unit, doc
+        lo,
+        hi,
+        lo_open,
+        hi_open,
+        None if choices is None else tuple(choices),
+        optional,
+        unit,
+        doc,
+        None if plausible is None else (plausible[0], plausible[1]),
     )
+    _check_plausible(spec)
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata={"spec": spec})
     return dataclasses.field(default=default, metadata={"spec": spec})
@@ -206,7 +258,8 @@ class Validated:
 
 
 def parameter_rows(cls: type) -> list[dict[str, str]]:
-    """One row per declared field of the dataclass ``cls``: name, default, unit, range, meaning."""
+    """One row per declared field of the dataclass ``cls``: name, default, unit, range, plausible
+    range (empty if none), meaning."""
     rows = []
     for f in dataclasses.fields(cls):
         spec = spec_of(f)
@@ -228,6 +281,7 @@ def parameter_rows(cls: type) -> list[dict[str, str]]:
                 "default": repr(default) if isinstance(default, str) else str(default),
                 "unit": spec.unit,
                 "range": rng,
+                "plausible": spec.describe_plausible(),
                 "doc": spec.doc,
             }
         )
@@ -236,10 +290,13 @@ def parameter_rows(cls: type) -> list[dict[str, str]]:
 
 def parameter_table(cls: type, path: str = "") -> str:
     """The Markdown table of :func:`parameter_rows` (the docs' parameter tables)."""
-    lines = ["| parameter | default | unit | allowed | meaning |", "|---|---|---|---|---|"]
+    lines = [
+        "| parameter | default | unit | allowed | plausible | meaning |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in parameter_rows(cls):
         name = f"{path}.{r['name']}" if path else r["name"]
         # a bare "|" (as in `|gamma|`) would end the cell, even inside backticks
-        cells = [f"`{name}`", r["default"], r["unit"], r["range"], r["doc"]]
+        cells = [f"`{name}`", r["default"], r["unit"], r["range"], r["plausible"], r["doc"]]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)

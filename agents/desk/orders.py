@@ -31,7 +31,13 @@ class ParentOrderSpec(Validated):
     qty: int = param(lo=1, hi=10**15, unit="shares", doc="quantity to execute")
     algo: str = param("pov", choices=("pov", "twap"), doc="schedule")
     participation: float = param(
-        0.1, lo=0.0, hi=1.0, lo_open=True, doc="POV share of the market's volume"
+        0.1,
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+        doc="POV share of the market's volume; plausible: execution algorithms run at 1-25%, "
+        "the 2010 program at 9% (CFTC-SEC 2010)",
+        plausible=(0.01, 0.25),
     )
     horizon_s: float = param(1800.0, lo=0.0, hi=1e9, lo_open=True, unit="s", doc="TWAP horizon")
     limit_price: float | None = param(

@@ -36,7 +36,9 @@ class Demo(Validated):
     config_path: ClassVar[str] = "demo"
 
     n: int = param(3, lo=0, hi=10, unit="agents", doc="how many")
-    share: float = param(0.5, lo=0.0, hi=1.0, hi_open=True, unit="fraction", doc="a share")
+    share: float = param(
+        0.5, lo=0.0, hi=1.0, hi_open=True, unit="fraction", doc="a share", plausible=(0.1, 0.6)
+    )
     low: float = param(1.0, lo=0.0, lo_open=True, unit="s", doc="lower end")
     high: float = param(2.0, lo="low", hi=100.0, unit="s", doc="upper end, at least `low`")
     cap: float | None = param(None, lo=0.0, optional=True, doc="an optional cap")
@@ -114,7 +116,7 @@ def test_check_choice_takes_values_or_enum_members():
 def test_param_stores_its_spec_and_a_fresh_default_per_instance():
     fields = {f.name: f for f in dataclasses.fields(Demo)}
     spec = spec_of(fields["share"])
-    assert spec == Spec(0.0, 1.0, False, True, None, False, "fraction", "a share")
+    assert spec == Spec(0.0, 1.0, False, True, None, False, "fraction", "a share", (0.1, 0.6))
     assert spec_of(fields["colour"]).choices == ("red", "blue")  # an Enum's values
     assert spec_of(fields["plain"]) is None
     a, b = Demo(), Demo()
@@ -226,8 +228,10 @@ def test_parameter_rows_list_declared_fields_in_order_with_their_defaults():
         "default": "3",
         "unit": "agents",
         "range": "[0, 10]",
+        "plausible": "",
         "doc": "how many",
     }
+    assert by_name["share"]["plausible"] == "[0.1, 0.6]"
     assert by_name["high"]["range"] == "[low, 100.0]"
     assert by_name["cap"]["range"] == "[0.0, inf] or null"
     assert by_name["cap"]["default"] == "None"
@@ -243,11 +247,36 @@ def test_parameter_table_is_markdown_with_full_names_and_escaped_pipes():
         g: float = param(1.0, lo=0.0, unit="x", doc="scales `|gamma|`")
 
     table = parameter_table(Demo, "demo").splitlines()
-    assert table[0] == "| parameter | default | unit | allowed | meaning |"
-    assert table[1] == "|---|---|---|---|---|"
-    assert table[2] == "| `demo.n` | 3 | agents | [0, 10] | how many |"
+    assert table[0] == "| parameter | default | unit | allowed | plausible | meaning |"
+    assert table[1] == "|---|---|---|---|---|---|"
+    assert table[2] == "| `demo.n` | 3 | agents | [0, 10] |  | how many |"
+    assert table[3] == "| `demo.share` | 0.5 | fraction | [0.0, 1.0) | [0.1, 0.6] | a share |"
     assert len(table) == 2 + 9
     assert parameter_table(Demo).splitlines()[2].startswith("| `n` |")
     row = parameter_table(Piped, "p").splitlines()[2]
-    assert row == "| `p.g` | 1.0 | x | [0.0, inf] | scales `\\|gamma\\|` |"
-    assert row.replace("\\|", "").count("|") == 6  # five cells
+    assert row == "| `p.g` | 1.0 | x | [0.0, inf] |  | scales `\\|gamma\\|` |"
+    assert row.replace("\\|", "").count("|") == 7  # six cells
+
+
+# ---------------------------------------------------------------------------- plausible ranges
+
+
+def test_plausible_range_is_stored_in_the_spec_and_described():
+    spec = spec_of(next(f for f in dataclasses.fields(Demo) if f.name == "share"))
+    assert spec.plausible == (0.1, 0.6)
+    assert spec.describe_plausible() == "[0.1, 0.6]"
+    assert spec_of(dataclasses.fields(Demo)[0]).describe_plausible() == ""
+
+
+def test_plausible_range_outside_the_allowed_range_or_reversed_is_refused_at_declaration():
+    with pytest.raises(ConfigError, match=r"inside the allowed range \[0.0, 1.0\)"):
+        param(0.5, lo=0.0, hi=1.0, hi_open=True, plausible=(0.1, 1.0))
+    with pytest.raises(ConfigError, match="lo <= hi"):
+        param(0.5, lo=0.0, hi=1.0, plausible=(0.6, 0.1))
+    # a bound naming a sibling field is not known at declaration: only the numeric end is checked
+    param(2.0, lo="low", hi=100.0, plausible=(1.0, 50.0))
+
+
+def test_plausible_range_does_not_restrict_what_a_run_accepts():
+    # plausibility bounds the calibration's search, not the values a user may set by hand
+    assert Demo(share=0.9).share == 0.9
