@@ -262,8 +262,10 @@ def collect_study(
     )
     crises = crisis_table(ok, crisis, arms, level)
     if crisis:
-        runs["crisis"] = pd.array([pd.NA] * len(runs), dtype="boolean")
-        runs.loc[ok.index, "crisis"] = crisis_flags(ok, crisis)
+        # one concat, not an insert: the runs frame has a column per metric already
+        flags = pd.Series(pd.NA, index=runs.index, dtype="boolean", name="crisis")
+        flags[ok.index] = crisis_flags(ok, crisis)
+        runs = pd.concat([runs, flags], axis=1)
     write_table(runs, study_dir / "study_runs")
     write_table(table, study_dir / "study_table")
     if not robust.empty:

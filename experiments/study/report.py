@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from market.stats.modality import BIMODAL_THRESHOLD
+
 
 def _fmt(x) -> str:
     """A table cell: 4 significant digits, "–" for a missing or non-finite value."""
@@ -124,7 +126,12 @@ def _spread_cell(row) -> str:
     bc = row["bimodality_coefficient"]
     if bc is None or not math.isfinite(float(bc)):
         return cell
-    flag = " **bimodal**" if row["bimodal"] is not pd.NA and bool(row["bimodal"]) else ""
+    if row["bimodal"] is not pd.NA and bool(row["bimodal"]):
+        flag = " **bimodal**"
+    elif float(bc) > BIMODAL_THRESHOLD:
+        flag = " (tail or outlying seeds)"
+    else:
+        flag = ""
     return f"{cell}, b {_fmt(bc)}{flag}"
 
 
@@ -136,8 +143,10 @@ def _spread_lines(arms: Sequence[str], table: pd.DataFrame, keys: Sequence[str])
         "## Spread over seeds",
         "",
         "Median [10%, 90% quantiles] of the seeds' values and Sarle's bimodality coefficient b "
-        "(1/3 for a normal sample, 5/9 for a uniform one): **bimodal** = b > 5/9, two clusters "
-        "whose mean describes no run, or one far outlier; study.png shows every seed.",
+        "(1/3 for a normal sample, 5/9 for a uniform one): **bimodal** = b > 5/9 with negative "
+        "excess kurtosis, two clusters (the smaller holding at least about a fifth of the seeds) "
+        "whose mean describes no run; *tail or outlying seeds* = b > 5/9 with positive kurtosis, "
+        "a skewed sample or a few seeds far from the rest; study.png shows every seed.",
         "",
         "| metric | " + " | ".join(arms) + " |",
         "|" + "---|" * (len(arms) + 1),

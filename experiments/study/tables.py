@@ -25,7 +25,7 @@ from market.stats.inference import (
     welch_p,
     wilson_interval,
 )
-from market.stats.modality import BIMODAL_THRESHOLD, bimodality_coefficient
+from market.stats.modality import BIMODAL_THRESHOLD, bimodality_coefficient, excess_kurtosis
 
 #: the quantiles of the seeds' values the study reports beside the mean
 LOW_QUANTILE, HIGH_QUANTILE = 0.1, 0.9
@@ -143,16 +143,18 @@ def _nan_stat(fn, x: np.ndarray) -> np.ndarray:
 
 def _spread_columns(x: np.ndarray) -> dict:
     """Per row of a (metrics, seeds) matrix: median, the 10% and 90% quantiles, Sarle's
-    bimodality coefficient and whether it exceeds 5/9."""
+    bimodality coefficient, the seeds' excess kurtosis and whether the seeds look bimodal."""
     bc = np.atleast_1d(bimodality_coefficient(x))
+    kurt = np.atleast_1d(excess_kurtosis(x))
     with np.errstate(invalid="ignore"):
-        flag = pd.arrays.BooleanArray(bc > BIMODAL_THRESHOLD, ~np.isfinite(bc))
+        flag = pd.arrays.BooleanArray((bc > BIMODAL_THRESHOLD) & (kurt < 0.0), ~np.isfinite(bc))
     return {
         "median": _nan_stat(np.median, x),
         "q10": _nan_stat(lambda r: np.quantile(r, LOW_QUANTILE), x),
         "q90": _nan_stat(lambda r: np.quantile(r, HIGH_QUANTILE), x),
         "bimodality_coefficient": bc,
         "bimodal": flag,
+        "seed_excess_kurtosis": kurt,
     }
 
 
@@ -227,8 +229,10 @@ def arm_table(
     ``n_pairs``, ``diff_mean``, ``diff_ci_lo``/``diff_ci_hi``, ``p_paired``, ``p_welch``;
     ``reference`` (the scenario's real-world figure, NaN if none), ``ratio_to_reference`` (mean /
     reference) and ``same_sign_as_reference``; the spread over seeds: ``median``, ``q10``,
-    ``q90`` and ``bimodality_coefficient`` (Sarle's, :mod:`market.stats.modality`) with
-    ``bimodal`` (> 5/9; NA with fewer than four values or none distinct); and, for a metric whose
+    ``q90``, ``bimodality_coefficient`` (Sarle's b, :mod:`market.stats.modality`), ``bimodal``
+    (b > 5/9 with negative excess kurtosis: two humps; NA with fewer than four values or none
+    distinct) and ``seed_excess_kurtosis`` (b > 5/9 with it positive: a tail or a few outlying
+    seeds, not two humps); and, for a metric whose
     F columns are in ``runs`` (:func:`fundamental_parts`), ``fundamental_mean`` (F's move over the
     metric's window), ``fundamental_own_extreme_mean`` (falls and rallies: F's own largest one
     in that window), ``net_of_fundamental_mean`` and ``fundamental_share`` (F's move / the

@@ -6,7 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from market.stats.modality import BIMODAL_THRESHOLD, bimodality_coefficient, is_bimodal
+from market.stats.modality import (
+    BIMODAL_THRESHOLD,
+    bimodality_coefficient,
+    excess_kurtosis,
+    is_bimodal,
+)
 
 
 def test_large_samples_approach_the_population_values():
@@ -49,3 +54,19 @@ def test_vectorised_nan_ignoring_and_undefined_cases():
     assert np.isnan(bimodality_coefficient([1.0, 2.0, 3.0]))
     assert np.isnan(bimodality_coefficient(np.full(10, 0.7)))
     assert not bool(is_bimodal(np.full(10, 0.7)))
+
+
+def test_skewed_samples_pass_the_coefficient_but_are_not_called_bimodal():
+    rng = np.random.default_rng(5)
+    # a long tail lifts b above 5/9 without a second hump: its kurtosis is positive
+    tail = rng.exponential(size=(400, 20))
+    b = bimodality_coefficient(tail)
+    assert (b > BIMODAL_THRESHOLD).mean() > 0.4
+    assert (excess_kurtosis(tail) > 0).mean() > 0.7
+    assert is_bimodal(tail).mean() < 0.1
+    # a crisis in 5 of 20 seeds is two humps; in 2 of 20 it is two outlying seeds
+    five = np.r_[rng.normal(-5.0, 0.5, 5), rng.normal(-0.3, 0.1, 15)]
+    two = np.r_[rng.normal(-5.0, 0.5, 2), rng.normal(-0.3, 0.1, 18)]
+    assert bool(is_bimodal(five)) and excess_kurtosis(five) < 0
+    assert bimodality_coefficient(two) > BIMODAL_THRESHOLD and not bool(is_bimodal(two))
+    assert excess_kurtosis(rng.normal(size=100_000)) == pytest.approx(0.0, abs=0.05)
