@@ -280,8 +280,9 @@ def study_markdown(
         *_robustness_lines(manifest, robust, keys),
         *_failed_lines(runs),
         "",
-        "Files: study_table.csv/.parquet (every metric), robustness.csv/.parquet, "
-        "study_runs.csv/.parquet (one row per run), "
+        "Files: study_table.csv/.parquet (every metric), "
+        + ("robustness.csv/.parquet, " if not robust.empty else "")
+        + "study_runs.csv/.parquet (one row per run), "
         + ("crisis.csv/.parquet, " if crises is not None and not crises.empty else "")
         + "study.png.",
         "",
