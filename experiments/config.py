@@ -28,7 +28,7 @@ from agents.liquidity import LiquidityConfig
 from experiments.events import named_events
 from market.exchange.clock import wall_clock
 from market.exchange.stop_logic import StopLogic
-from market.validation import ConfigError, Validated, param
+from market.validation import ConfigError, Validated, check_range, param
 
 
 @dataclass
@@ -36,6 +36,8 @@ class ScenarioConfig(Validated):
     """What is simulated: how many days, and the scheduled events."""
 
     config_path: ClassVar[str] = "scenario"
+    #: the bounds a crisis condition may state: the metric strictly below or above a value
+    crisis_bounds: ClassVar[tuple[str, ...]] = ("below", "above")
 
     name: str = param("baseline", doc="the scenario's name (its file under conf/scenario)")
     description: str = param(
@@ -71,8 +73,18 @@ class ScenarioConfig(Validated):
         doc="real-world reference figures (docs/reference.md) that studies compare the "
         "metrics with",
     )
+    # the conditions' values are typed in check(): OmegaConf refuses an int (`below: -5`) in a
+    # nested dict of floats, which a config file should be free to write
+    crisis: dict[str, Any] = param(
+        default_factory=dict,
+        doc="what counts as the scenario's crisis happening in a run: scenario metric name (as "
+        "in `reference`) -> `{below: x}` (metric < x), `{above: x}` (metric > x) or both "
+        "(above < below); every condition must hold; studies report the share of seeds where "
+        "it does (empty: no crisis defined)",
+    )
 
     def check(self) -> None:
+        self._check_crisis()
         if self.stress_window and (
             len(self.stress_window) != 2 or not self.stress_window[0] < self.stress_window[1]
         ):
@@ -87,6 +99,37 @@ class ScenarioConfig(Validated):
         # order. No events stay an empty mapping: as the schema's default, config files merge
         # their named events into it.
         self.events = list(named.values()) if named else {}
+
+    def _check_crisis(self) -> None:
+        """Each crisis condition: a dotted metric name and `below` and/or `above` bounds, finite
+        and, when both are given, a non-empty interval."""
+        for metric, cond in self.crisis.items():
+            where = f"scenario.crisis.{metric}"
+            if not all(part.isidentifier() for part in str(metric).split(".")):
+                raise ConfigError(
+                    f"scenario.crisis: {metric!r} must be a scenario metric's dotted name "
+                    "(e.g. worst_5min_return_in_window_pct or pin.abs_distance_pct)"
+                )
+            if not hasattr(cond, "items") or not cond:
+                raise ConfigError(
+                    f"{where} must be {{below: x}}, {{above: x}} or both, got {cond!r}"
+                )
+            unknown = sorted(set(cond) - set(self.crisis_bounds))
+            if unknown:
+                raise ConfigError(
+                    f"{where}: unknown condition {unknown}; write below: x (metric < x) "
+                    "and/or above: x (metric > x)"
+                )
+            for key, bound in cond.items():
+                check_range(f"{where}.{key}", bound)
+                if abs(bound) == float("inf"):
+                    raise ConfigError(f"{where}.{key} must be finite, got {bound!r}")
+            self.crisis[metric] = cond = {k: float(v) for k, v in cond.items()}
+            if len(cond) == 2 and not cond["above"] < cond["below"]:
+                raise ConfigError(
+                    f"{where}: above ({cond['above']}) must be less than below "
+                    f"({cond['below']}), or no value can satisfy both"
+                )
 
 
 @dataclass

@@ -21,10 +21,15 @@ calibrated parameter at 0.8x and 1.2x (fewer seeds), and writes into the study d
 
 - ``study_table.csv`` / ``.parquet``: per metric and arm the mean, sd and t-interval; for each
   control arm the difference *treatment minus control* paired by seed (mean, CI, paired-t p) and
-  Welch's unpaired p; each arm's mean against the scenario's ``reference`` figure (ratio, sign),
+  Welch's unpaired p; each arm's mean against the scenario's ``reference`` figure (ratio, sign);
+  the spread over seeds (median, 10%/90% quantiles, Sarle's bimodality coefficient and flag);
+  and for price metrics F's part (F's move over the same window, the metric net of F, F's share),
 - ``robustness.csv`` / ``.parquet``: the same differences at every robustness setting,
-- ``study_runs.csv`` / ``.parquet``: one row per run (the data behind both),
-- ``study.md`` (a short summary) and ``study.png`` (metric distributions per arm).
+- ``crisis.csv`` / ``.parquet`` (a scenario with ``scenario.crisis``): per setting and arm the
+  share of seeds where the crisis happened, with its Wilson interval,
+- ``study_runs.csv`` / ``.parquet``: one row per run (the data behind them; ``crisis`` per run),
+- ``study.md`` (a short summary) and ``study.png`` (every seed per arm as a strip of dots, the
+  median and 10-90% range, the mean and interval, the reference and the crisis threshold).
 
 Files a multirun job leaves next to the run's own outputs: ``job_status.json`` (``status`` "ok" or
 "failed", the overrides, the fingerprint of the effective config, wall seconds), ``error.txt`` (the

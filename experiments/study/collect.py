@@ -4,8 +4,8 @@ and report.
 A sweep dir becomes ``sweep_table.parquet`` / ``.csv`` (one row per job: its overrides as
 columns, ``status``, ``error`` and every numeric leaf of its summary.json under a dotted name)
 and the heatmaps ``figures/*.png``. A study dir (one holding ``study.json``) becomes
-``study_table``, ``robustness`` and ``study_runs`` (.csv/.parquet), ``study.md`` and
-``study.png`` (see :mod:`experiments.study`).
+``study_table``, ``robustness``, ``study_runs`` and, for a scenario with a crisis definition,
+``crisis`` (.csv/.parquet), ``study.md`` and ``study.png`` (see :mod:`experiments.study`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,15 @@ from experiments.outputs import write_csv, write_parquet, write_text
 from experiments.study.figures import figure_specs, save_figure, study_figure, sweep_figure
 from experiments.study.jobs import ERROR_FILE, SUMMARY_FILE, read_status
 from experiments.study.report import study_markdown
-from experiments.study.tables import arm_table, reference_for, robustness_table
+from experiments.study.tables import (
+    arm_table,
+    crisis_column,
+    crisis_flags,
+    crisis_table,
+    fundamental_columns,
+    reference_for,
+    robustness_table,
+)
 
 MANIFEST_FILE = "study.json"
 #: columns of a sweep table that are not overrides or metrics
@@ -216,7 +224,13 @@ def collect_study(
     study_dir = Path(study_dir)
     manifest = json.loads((study_dir / MANIFEST_FILE).read_text())
     study = manifest["study"]
-    prefixes = list(metrics) if metrics else study["metrics"]
+    crisis = manifest.get("crisis") or {}  # absent from manifests written before it existed
+    prefixes = _with_companions(
+        list(metrics) if metrics else study["metrics"],
+        list(key_metrics) if key_metrics else study["key_metrics"],
+        manifest["reference"],
+        crisis,
+    )
     runs = study_runs(study_dir, manifest, prefixes)
     ok = runs[runs["status"] == "ok"]
     metric_cols = [c for c in runs.columns if c not in STUDY_RUN_COLUMNS]
@@ -234,6 +248,9 @@ def collect_study(
         metric_cols,
         manifest["reference"],
     )
+    # the crisis metrics are always shown: their spread over seeds is where a crisis that happens
+    # in some seeds only becomes visible
+    keys += [c for c in (crisis_column(m, metric_cols) for m in crisis) if c not in keys]
     arms = manifest["arms"]
     level = study["level"]
     base_ok = ok[ok["setting"] == "base"]
@@ -243,14 +260,21 @@ def collect_study(
         if manifest["robustness"]
         else (pd.DataFrame())
     )
+    crises = crisis_table(ok, crisis, arms, level)
+    if crisis:
+        # one concat, not an insert: the runs frame has a column per metric already
+        flags = pd.Series(pd.NA, index=runs.index, dtype="boolean", name="crisis")
+        flags[ok.index] = crisis_flags(ok, crisis)
+        runs = pd.concat([runs, flags], axis=1)
     write_table(runs, study_dir / "study_runs")
     write_table(table, study_dir / "study_table")
     if not robust.empty:
         write_table(robust, study_dir / "robustness")
-    save_figure(
-        study_figure(base_ok, keys, arms, manifest["reference"], level), study_dir / "study.png"
-    )
-    text = study_markdown(manifest, runs, table, robust, keys)
+    if not crises.empty:
+        write_table(crises, study_dir / "crisis")
+    fig = study_figure(base_ok, keys, arms, manifest["reference"], level, crisis)
+    save_figure(fig, study_dir / "study.png")
+    text = study_markdown(manifest, runs, table, robust, keys, crises)
     write_text(study_dir / "study.md", text)
     print(
         f"study {study['name']}: {int((runs['status'] == 'ok').sum())}/{len(runs)} runs ok; "
@@ -258,6 +282,23 @@ def collect_study(
         flush=True,
     )
     return {"runs": runs, "study_table": table, "robustness": robust}
+
+
+def _with_companions(
+    prefixes: Sequence[str],
+    key_metrics: Sequence[str],
+    reference: Mapping,
+    crisis: Mapping,
+) -> list[str]:
+    """The study's summary.json prefixes plus what its report needs whatever they say: F's part
+    of each key metric and of each scenario metric with a reference figure, and the crisis
+    conditions' metrics (names as in ``scenario.reference``, under ``scenario_metrics``)."""
+    crisis_metrics = [f"scenario_metrics.{name}" for name in crisis]
+    shown = [*key_metrics, *(f"scenario_metrics.{name}" for name in reference), *crisis_metrics]
+    # F's part only of metrics that are collected: alone it would be a row without its metric
+    collected = [*prefixes, *crisis_metrics]
+    shown = [m for m in shown if any(m == p or m.startswith(p + ".") for p in collected)]
+    return list(dict.fromkeys([*prefixes, *crisis_metrics, *fundamental_columns(shown)]))
 
 
 def _key_metrics(

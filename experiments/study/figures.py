@@ -11,8 +11,9 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.outputs import save_png
-from experiments.study.tables import reference_for
+from experiments.study.tables import HIGH_QUANTILE, LOW_QUANTILE, reference_for
 from market.stats.inference import t_interval
+from market.stats.modality import is_bimodal
 
 
 def figure_specs(figures) -> list[dict]:
@@ -99,15 +100,49 @@ def sweep_figure(table: pd.DataFrame, x: str, y: str, metric: str):
     return fig
 
 
+def _arm_panel(ax, i: int, vals: np.ndarray, level: float, jitter) -> bool:
+    """One arm in one panel: every seed a dot (a strip, jittered sideways), the median and the
+    10%-90% range of the seeds (grey bar), the mean and its t-interval (black); returns whether
+    the seeds look bimodal (Sarle's coefficient > 5/9)."""
+    ax.scatter(i + jitter.uniform(-0.15, 0.15, vals.size), vals, s=12, alpha=0.6, color=f"C{i}")
+    if not vals.size:
+        return False
+    q10, med, q90 = np.quantile(vals, [LOW_QUANTILE, 0.5, HIGH_QUANTILE])
+    ax.plot([i + 0.22] * 2, [q10, q90], color="0.6", lw=3, solid_capstyle="butt")
+    ax.plot([i + 0.17, i + 0.27], [med, med], color="0.3", lw=1.5)
+    iv = t_interval(vals, level)
+    ax.errorbar(
+        i + 0.32,
+        iv.mean,
+        yerr=[[iv.mean - iv.lo], [iv.hi - iv.mean]] if np.isfinite(iv.lo) else None,
+        fmt="o",
+        color="black",
+        capsize=3,
+    )
+    return bool(is_bimodal(vals))
+
+
+def _crisis_bounds(metric: str, crisis: Mapping[str, Mapping[str, float]]) -> list[float]:
+    """The crisis condition's bounds on ``metric`` (named as in the scenario or in full)."""
+    for name, cond in crisis.items():
+        if metric in (name, f"scenario_metrics.{name}"):
+            return [float(v) for v in cond.values()]
+    return []
+
+
 def study_figure(
     runs: pd.DataFrame,
     metrics: Sequence[str],
     arms: Sequence[str],
     reference: Mapping[str, float],
     level: float = 0.95,
+    crisis: Mapping[str, Mapping[str, float]] | None = None,
 ):
-    """Per metric (at most 12), every run per arm (dots), the arm mean with its t-interval, and the
-    reference figure (dashed) where the scenario has one."""
+    """Per metric (at most 12), a strip of every seed's value per arm (dots) so that two clusters
+    show as two clusters, the seeds' median and 10%-90% range (grey), the arm mean with its
+    t-interval (black), the reference figure (red, dashed) and the crisis threshold (purple,
+    dotted) where the scenario has them; "bimodal: <arms>" in a panel's title where Sarle's
+    coefficient of the seeds exceeds 5/9."""
     plt = _pyplot()
     shown = list(metrics)[:12]
     ncols = min(3, max(1, len(shown)))
@@ -115,30 +150,25 @@ def study_figure(
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
     jitter = np.random.default_rng(0)  # fixed: the figure is reproducible byte for byte
     for ax, metric in zip(axes.flat, shown, strict=False):
+        bimodal = []
         for i, arm in enumerate(arms):
             vals = runs.loc[runs["arm"] == arm, metric].to_numpy(dtype=float)
-            vals = vals[np.isfinite(vals)]
-            ax.scatter(
-                i + jitter.uniform(-0.15, 0.15, vals.size), vals, s=10, alpha=0.5, color=f"C{i}"
-            )
-            if vals.size:
-                iv = t_interval(vals, level)
-                ax.errorbar(
-                    i + 0.3,
-                    iv.mean,
-                    yerr=[[iv.mean - iv.lo], [iv.hi - iv.mean]] if np.isfinite(iv.lo) else None,
-                    fmt="o",
-                    color="black",
-                    capsize=3,
-                )
+            if _arm_panel(ax, i, vals[np.isfinite(vals)], level, jitter):
+                bimodal.append(arm)
         ref = reference_for(metric, reference)
         if np.isfinite(ref):
             ax.axhline(ref, color="tab:red", ls="--", lw=1, label="reference")
+        for k, bound in enumerate(_crisis_bounds(metric, crisis or {})):
+            ax.axhline(bound, color="tab:purple", ls=":", lw=1.2, label="crisis" if not k else None)
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="best")
         ax.set_xticks(range(len(arms)), arms, rotation=15, fontsize=8)
-        ax.set_title(metric, fontsize=9)
+        title = metric if not bimodal else f"{metric}\nbimodal: {', '.join(bimodal)}"
+        ax.set_title(title, fontsize=9)
     for ax in list(axes.flat)[len(shown) :]:
         ax.set_visible(False)
-    fig.suptitle(f"runs per arm, mean and {level:.0%} t-interval", fontsize=10)
+    fig.suptitle(
+        f"dots: every seed; grey: median, 10-90%\nblack: mean, {level:.0%} t-interval", fontsize=9
+    )
     fig.tight_layout()
     return fig

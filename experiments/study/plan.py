@@ -209,6 +209,8 @@ def plan_study(study: StudyConfig) -> dict:
         "robustness_seeds": r_seeds,
         "robustness": robust,
         "reference": {k: float(v) for k, v in (cfg.scenario.get("reference") or {}).items()},
+        # what counts as the crisis happening (the validated, float-typed conditions)
+        "crisis": to_run_config(cfg).scenario.crisis,
         "jobs": _study_jobs(study, arms, robust, seeds, r_seeds),
     }
 

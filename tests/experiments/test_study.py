@@ -510,6 +510,8 @@ def test_cli_study_end_to_end(tmp_path):
         f"dir={tmp_path}",
         "--",
         *TINY,
+        # a crisis on a metric outside the study's prefixes: collected all the same
+        "++scenario.crisis={peak_to_trough_pct:{below:-0.001}}",
     ]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -517,6 +519,7 @@ def test_cli_study_end_to_end(tmp_path):
         "study_table.csv",
         "study_table.parquet",
         "robustness.csv",
+        "crisis.csv",
         "study.md",
         "study.png",
         "study_runs.parquet",
@@ -525,8 +528,15 @@ def test_cli_study_end_to_end(tmp_path):
     table = pd.read_csv(tmp_path / "study_table.csv")
     assert set(table["arm"]) == {"treatment", "no_dealer_hedging"}
     assert (table.loc[table["arm"] == "treatment", "n"] == 2).all()
+    assert {"median", "q10", "q90", "bimodal", "fundamental_share"} <= set(table.columns)
+    fall = table[table["metric"] == "scenario_metrics.peak_to_trough_pct"]
+    assert len(fall) == 2 and fall["fundamental_mean"].notna().all()
     robust = pd.read_csv(tmp_path / "robustness.csv")
     assert set(robust["setting"]) == {"base", "agents.dealers.band_shares x0.8"}
+    crisis = pd.read_csv(tmp_path / "crisis.csv")
+    assert set(crisis["setting"]) == {"base", "agents.dealers.band_shares x0.8"}
+    assert (crisis["n_judged"] == 2).all()
+    assert "## How often the crisis happens" in (tmp_path / "study.md").read_text()
 
 
 def test_key_metrics_outside_the_collected_prefixes_are_refused_before_any_run():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from market.stats.inference import paired_difference, t_interval, welch_p
+from market.stats.inference import paired_difference, t_interval, welch_p, wilson_interval
 
 
 def test_t_interval_hand_example():
@@ -63,3 +63,37 @@ def test_paired_difference_drops_incomplete_pairs_and_zero_spread():
     assert d.n == 3 and d.mean == pytest.approx(1.0) and d.p == 0.0
     same = paired_difference([1.0, 2.0], [1.0, 2.0])
     assert same.mean == 0.0 and np.isnan(same.p)
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "lo", "hi"),
+    [
+        # Newcombe (1998, Stat. Med. 17:857), Table I, method 3 (Wilson score, no correction)
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
+def test_wilson_interval_textbook_values(k, n, lo, hi):
+    iv = wilson_interval(k, n)
+    assert iv.share == pytest.approx(k / n)
+    assert (iv.lo, iv.hi) == pytest.approx((lo, hi), abs=5e-5)
+
+
+def test_wilson_interval_is_symmetric_vectorised_and_widens_with_level():
+    iv = wilson_interval([0, 5, 10], [10, 10, 10])
+    # k and n - k mirror each other around 1/2; 5 of 10 is centred on 1/2
+    assert iv.lo[0] == pytest.approx(1.0 - iv.hi[2]) and iv.hi[0] == pytest.approx(1.0 - iv.lo[2])
+    assert (iv.lo[1] + iv.hi[1]) / 2 == pytest.approx(0.5)
+    # unlike the Wald interval it does not collapse at 0 or n successes
+    assert iv.lo[0] == 0.0 and iv.hi[0] > 0.2 and iv.hi[2] == 1.0 and iv.lo[2] < 0.8
+    wide = wilson_interval(5, 10, level=0.99)
+    assert wide.lo < iv.lo[1] and wide.hi > iv.hi[1]
+    assert np.isnan(wilson_interval(0, 0)[:3]).all()
+
+
+@pytest.mark.parametrize(("k", "n"), [(3, 2), (-1, 5), (1.5, 4), (np.nan, 4)])
+def test_wilson_interval_refuses_impossible_counts(k, n):
+    with pytest.raises(ValueError, match="successes and n must be"):
+        wilson_interval(k, n)
