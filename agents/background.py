@@ -65,16 +65,27 @@ the share back to one half over ``herding_persistence`` seconds of base activity
 probability ``herding_recruitment``, meets a trader at random and adopts its state. The share
 ``x`` then wanders like a Beta(a, a) variable with ``a = e * n / herding_recruitment`` (``e`` the
 spontaneous probability, ``n`` the number of traders): the dispersion depends on the crowd's
-size, as in Kirman's model.
+size, as in Kirman's model (:meth:`agents.moods.CrowdMoods.herd`).
 
-Moods of optimists and pessimists (Lux & Marchesi 1999; :mod:`agents.moods`; off by default,
-on with ``mood_share`` > 0): speculators take the side of a mood that spreads by imitation and
-follows the trend, so a herd's net flow moves the price through the book for hours.
+Moods of optimists and pessimists (Lux & Marchesi 1999; :mod:`agents.moods`, with their
+calibration; off by default, on with ``mood_share`` > 0): speculators take the side of a mood
+that spreads by imitation and follows the trend, so a herd's net flow moves the price through
+the book for hours.
+
+Slow noise traders (:mod:`agents.noise_metaorders`; ``slow_share`` of the traders): each works
+uninformed metaorders one after another, a random side and a power-law number of child orders
+(``metaorder_tail``, from ``metaorder_min_children`` up to ``metaorder_max_children``); every
+action of such a trader is a child on its metaorder's side, priced and typed as any other action
+(or a market order with probability ``metaorder_urgency``), and it acts ``metaorder_activity``
+times as often as the base rate. Their flow is the long-memory order flow of Lillo, Mike &
+Farmer (2005); whatever of its impact the learning traders adopt stays. Off by default: it did
+not bring the R^2 of 30-minute returns on F into its band (:mod:`agents.noise_metaorders`).
 
 Learning value from prices (Gennotte & Leland 1990; Kyle 1985), on by default. Nobody trades on
 the fundamental's level: traders who cannot tell hedging or program supply from information read
 a persistent gap between the price and the value they know as news they lack. The crowd keeps
-``g``, an average of ``log(p / F)`` with half-life ``value_learning_horizon`` seconds, and the
+``g``, an average of ``log(p / F)`` with half-life ``value_learning_horizon`` seconds (read net
+of the news still in transit, :class:`agents.beliefs.LearntValue` with ``news_horizon``), and the
 fundamentalists' anchor is ``F * exp(value_learning * g)``: the news in ``F`` moves every anchor at
 once, but the level each trader acts on is learnt from the price. Order flow that moves the price
 therefore moves value for good: the part the crowd learns before the fundamentalists lean
@@ -100,18 +111,6 @@ the multiplier within 0.7-1.4 (10th-90th percentile) and let volatility drift ov
 s.d. of log realised volatility 0.37, the price at most 3.6% from ``F``). Learning value in
 trading time (faster in a busy market) was tried and dropped: in a storm the crowd learnt a 15%
 fall in ``F`` away before the price could absorb it. docs/facts.md gives the unseen figures.
-
-Calibration of the moods (seeds 2-3 x 5 days, ``python -m experiments.facts --seeds 2 3 --days
-5 ...`` and single runs of the same samples): the loop of flow, price and moods is on a knife
-edge once the latent investors learn value from the price. Without the value term (``mood_value
-= 0``) a trend weight of 0.025-0.1 either did little (R^2 of 30-minute returns on F 0.7-0.8) or
-ran away (log(mid/F) s.d. 2-15%, over 100 stop-logic pauses a day, minute-to-minute bounces:
-VR(5 min) 0.4); where the run went depended on the seed's path, not only on the weights. With
-``mood_value`` 0.3 the herd sours on a price far from value and the runs stay bounded: R^2 0.55
-(0.78 without moods), log(mid/F) s.d. 0.18% with a 19-minute half-life, VR 0.83 / 1.07 / 0.58
-at 5 min / 30 min / 1 day. ``mood_value`` 1 pins the price to F again (R^2 0.84); 0.15 lets
-momentum in (VR(30 min) 1.28); a trend weight of 0.03 with ``mood_value`` 0.2 keeps every ratio
-near 1 up to 30 minutes but leaves R^2 at 0.75.
 
 Persistent private opinions (``opinion_half_life_min`` / ``_max``: 1 minute to a day by default;
 both 0 switch them off). The
@@ -149,8 +148,9 @@ import numpy as np
 
 from agents.background_config import BackgroundConfig
 from agents.base import Participant, Population
-from agents.beliefs import Sentiment, log_uniform, look_probability, revise
+from agents.beliefs import LearntValue, Sentiment, log_uniform, look_probability, revise
 from agents.moods import CrowdMoods
+from agents.noise_metaorders import Metaorder
 from agents.volatility_memory import VolatilityMemory, log_spaced, power_weights
 from agents.world import World
 
@@ -206,12 +206,10 @@ class BackgroundCrowd(CrowdMoods):
         self.mood_switch = min(0.5, 1.0 / firings) if firings > 0 else 0.5
         self.trend_z = 0.0
         self.value_z = 0.0
-        self.value_gap = 0.0  # g: the average log(price / fundamental) the crowd has seen
+        #: the value the crowd learns from the price: g, the average log(price / F) net of the
+        #: news still in transit, and how far from F it stands (agents.beliefs.LearntValue)
+        self.value = LearntValue(cfg.value_learning, cfg.value_learning_horizon, cfg.news_horizon)
         self.anchor_factor = 1.0  # exp(value_learning * g), set once a step, read every action
-        self._gap_decay: float | None = None
-        self._news_decay = 1.0
-        self.news_in_transit = 0.0  # N: F's recent log moves the price is still expected to absorb
-        self._last_log_value: float | None = None
         self.shade_scale = cfg.limit_offset / cfg.offset_shape
         #: the common sentiment S_t of the traders' looks at value (belief mode only)
         self.sentiment = (
@@ -286,8 +284,9 @@ class BackgroundCrowd(CrowdMoods):
             self.learn_value(state.mid, fundamental, dt)
         if self.moods:
             self.trend_z = self.trend_signal(state)
-            if fundamental is not None:
-                self.value_z = self.value_signal(state, fundamental)
+            if fundamental is not None:  # the herd's value: F, or partly the crowd's learnt value
+                anchor = cfg.mood_anchor_learning * self.value.anchor
+                self.value_z = self.value_signal(state, fundamental * math.exp(anchor))
         sigma = math.sqrt(self.remember(state.vol**2, dt))
         ratio = sigma / cfg.activity_reference_vol
         # no habituation: a volatile month keeps the crowd busy for as long as it is remembered
@@ -308,50 +307,28 @@ class BackgroundCrowd(CrowdMoods):
         """
         return self.memory.update(fast_var, dt)
 
-    # ------------------------------------------------------------------ herding
-    def speculating_share(self) -> float:
-        """``x``: the share of traders in the speculator state (one half with no traders)."""
-        return self.n_speculators / len(self.members) if self.members else 0.5
-
-    def herd(self, trader: BackgroundTrader) -> None:
-        """One firing of ``trader``'s clock: it may change state (Kirman 1993's recruitment).
-
-        With ``switch_probability`` it changes state on its own (the idiosyncratic rate that
-        pulls ``x`` back to one half over ``herding_persistence``), and with
-        ``herding_recruitment`` it meets a trader at random and adopts that one's state, so the
-        share wanders over days (Franke & Westerhoff 2012's herding of the chartist share).
-        """
-        state = trader.speculator
-        if self.uniform() < self.switch_probability:
-            state = not state
-        elif self.members and self.uniform() < self.cfg.herding_recruitment:
-            state = self.members[int(self.uniform() * len(self.members))].speculator
-        if state != trader.speculator:
-            trader.speculator = state
-            self.n_speculators += 1 if state else -1
-
     def learn_value(self, mid: float, fundamental: float, dt: float) -> None:
-        """Update ``value_gap`` with this step's ``log(mid / fundamental)`` (once per step).
+        """Update the learnt value with this step's ``log(mid / fundamental)`` (once per step).
 
-        The gap is read net of the news still in transit, ``N``: F's log moves, each fading with
-        half-life ``news_horizon``, the time the price takes to absorb news. A gap that fresh news
+        :class:`agents.beliefs.LearntValue` with the news correction: the gap is read net of the
+        news still in transit, ``N`` (F's log moves, each fading with half-life
+        ``news_horizon``, the time the price takes to absorb news). A gap that fresh news
         explains is not the market knowing better, so the crowd does not learn it away.
         """
-        cfg = self.cfg
-        if not cfg.value_learning or not (mid > 0 and fundamental > 0):
+        if not self.cfg.value_learning or not (mid > 0 and fundamental > 0):
             return
-        log_value = math.log(fundamental)
-        if self._gap_decay is None:
-            self._gap_decay = 0.5 ** (dt / cfg.value_learning_horizon)
-            self._news_decay = 0.5 ** (dt / cfg.news_horizon)
-            self._last_log_value = log_value
-        last = self._last_log_value if self._last_log_value is not None else log_value
-        self._last_log_value = log_value
-        news = log_value - last
-        self.news_in_transit = self._news_decay * self.news_in_transit + news
-        target = math.log(mid) - log_value + self.news_in_transit
-        self.value_gap += (1.0 - self._gap_decay) * (target - self.value_gap)
-        self.anchor_factor = math.exp(cfg.value_learning * self.value_gap)
+        self.value.update(dt, math.log(mid), math.log(fundamental))
+        self.anchor_factor = math.exp(self.value.anchor)
+
+    @property
+    def value_gap(self) -> float:
+        """``g``: the average log(price / fundamental) the crowd has seen, net of news."""
+        return self.value.gap
+
+    @property
+    def news_in_transit(self) -> float:
+        """``N``: F's recent log moves the price is still expected to absorb."""
+        return self.value.news_in_transit
 
     @property
     def mean_multiplier(self) -> float:
@@ -413,6 +390,8 @@ class BackgroundTrader(Participant):
         self.speculator = False
         #: Lux-Marchesi mood (optimist or pessimist): a speculator's orders lean towards it
         self.optimist = False
+        #: the metaorder a slow noise trader works (agents.noise_metaorders); None: not one
+        self.metaorder: Metaorder | None = None
         self.set_weights(w_fundamental, w_chartist, w_noise)
         self.n_market = 0
         self.n_marketable = 0
@@ -541,6 +520,8 @@ class BackgroundTrader(Participant):
         )
         if crowd.moods and self.speculator and crowd.uniform() < cfg.mood_share:
             r_hat = self.follow_mood(r_hat)
+        if self.metaorder is not None:  # a slow noise trader: the child takes its metaorder's side
+            r_hat = abs(r_hat) if self.metaorder.next_side(crowd.uniform) > 0 else -abs(r_hat)
         if r_hat > 0.0:
             side = 1
         elif r_hat < 0.0:
@@ -555,7 +536,7 @@ class BackgroundTrader(Participant):
             p_market, p_aggressive = crowd.p_market_speculator, crowd.p_aggressive_speculator
         else:
             p_market, p_aggressive = crowd.p_market, crowd.p_aggressive
-        if u < p_market:
+        if u < p_market or (self.metaorder is not None and crowd.uniform() < cfg.metaorder_urgency):
             venue.market(acc, side, qty)
             self.n_market += 1
             return
@@ -685,4 +666,11 @@ def _traders(
         for a, optimist in zip(members, (stream.random(n) < 0.5).tolist(), strict=True):
             a.optimist = optimist
         crowd.n_optimists = sum(a.optimist for a in members)
+    if cfg.slow_share > 0.0:  # drawn last as well: with no slow noise traders nothing changes
+        for a, slow in zip(members, (stream.random(n) < cfg.slow_share).tolist(), strict=True):
+            if slow:
+                a.metaorder = Metaorder(
+                    cfg.metaorder_tail, cfg.metaorder_max_children, cfg.metaorder_min_children
+                )
+                a.rate = cfg.rate * cfg.metaorder_activity
     return members

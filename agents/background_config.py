@@ -238,6 +238,14 @@ class BackgroundConfig(Validated):
         doc="`a3`: weight of how far the price is from F (in daily standard deviations) in `U`, "
         "against the gap",
     )
+    mood_anchor_learning: float = param(
+        0.0,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="share of the crowd's learnt value gap in the value the herd compares the price "
+        "with: 0 = F, 1 = `F * exp(value_learning * g)`",
+    )
     mood_trend_horizon: float = param(
         1800.0,
         lo=1.0,
@@ -251,6 +259,53 @@ class BackgroundConfig(Validated):
         hi=1e9,
         unit="s",
         doc="mean time between a trader's mood reconsiderations at the base rate (`U = 0`)",
+    )
+    slow_share: float = param(
+        0.0,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="share of traders who are slow noise traders, each working uninformed metaorders of "
+        "power-law size (agents/noise_metaorders.py); 0 = none",
+    )
+    metaorder_tail: float = param(
+        1.5,
+        lo=0.0,
+        hi=10.0,
+        lo_open=True,
+        doc="`alpha`: P(children >= k) = (m / k) ** alpha for a slow noise trader's "
+        "metaorder; the order signs' correlation then decays as lag ** -(alpha - 1)",
+    )
+    metaorder_activity: float = param(
+        1.0,
+        lo=0.0,
+        hi=10_000.0,
+        lo_open=True,
+        unit="multiple",
+        doc="a slow noise trader's base rate over the crowd's `rate`: how fast it works its "
+        "metaorders",
+    )
+    metaorder_min_children: int = param(
+        1,
+        lo=1,
+        hi=1_000_000,
+        unit="orders",
+        doc="`m`: the smallest metaorder; P(children >= k) = (m / k) ** alpha for k >= m",
+    )
+    metaorder_max_children: int = param(
+        400,
+        lo="metaorder_min_children",
+        hi=1_000_000,
+        unit="orders",
+        doc="cap on the child orders of one metaorder",
+    )
+    metaorder_urgency: float = param(
+        0.0,
+        lo=0.0,
+        hi=1.0,
+        unit="probability",
+        doc="chance that a child order the usual mix would rest or price goes as a market order "
+        "instead (0 = the crowd's usual mix)",
     )
     aggression_feedback: float = param(
         0.5,

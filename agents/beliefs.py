@@ -116,22 +116,44 @@ class LearntValue:
     of ``learning * g``, the part of the learnt value's move that is not ``F``'s own: a holder
     who revises its prices by it adopts about ``learning`` of a price move that stands for a few
     horizons, and undoes it only as the price itself returns.
+
+    With ``news_horizon`` (seconds) the gap is read net of the news still in transit, ``N``:
+    ``F``'s log moves, each fading with that half-life, the time the price takes to absorb news.
+    ``g`` then averages ``log(mid / F) + N``: a gap that fresh news explains is not the market
+    knowing better, so it is not learnt away. Without it (None) ``N`` stays 0.
     """
 
-    def __init__(self, learning: float, horizon: float) -> None:
+    def __init__(self, learning: float, horizon: float, news_horizon: float | None = None) -> None:
         if not (0.0 <= learning <= 1.0 and horizon > 0):
             raise ValueError(
                 f"learnt value: need 0 <= learning <= 1 and horizon > 0, got {learning}, {horizon}"
             )
+        if news_horizon is not None and not news_horizon > 0:
+            raise ValueError(f"learnt value: news horizon must be > 0 seconds, got {news_horizon}")
         self.learning = float(learning)
         self.horizon = float(horizon)
+        self.news_horizon = news_horizon
         self.gap = 0.0  # g, log
+        self.news_in_transit = 0.0  # N, log: F's recent moves the price has yet to absorb
+        self._last_log_value: float | None = None
+
+    @property
+    def anchor(self) -> float:
+        """``learning * g`` (log): how far the learnt value stands from ``F``."""
+        return self.learning * self.gap
 
     def update(self, dt: float, log_mid: float, log_value: float) -> float:
-        """Average ``log_mid - log_value`` into ``g`` over ``dt`` seconds; return the change of
-        ``learning * g`` (log)."""
+        """Average ``log_mid - log_value`` (plus ``N``) into ``g`` over ``dt`` seconds; return the
+        change of ``learning * g`` (log)."""
         if self.learning == 0.0 or dt <= 0.0:
             return 0.0
-        step = -math.expm1(-math.log(2.0) * dt / self.horizon) * (log_mid - log_value - self.gap)
+        target = log_mid - log_value
+        if self.news_horizon is not None:
+            last = self._last_log_value if self._last_log_value is not None else log_value
+            self._last_log_value = log_value
+            fade = 0.5 ** (dt / self.news_horizon)
+            self.news_in_transit = fade * self.news_in_transit + (log_value - last)
+            target += self.news_in_transit
+        step = -math.expm1(-math.log(2.0) * dt / self.horizon) * (target - self.gap)
         self.gap += step
         return self.learning * step

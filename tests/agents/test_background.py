@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agents.background import BackgroundConfig, BackgroundCrowd, populate
-from agents.beliefs import Sentiment, log_uniform, look_probability, revise
+from agents.beliefs import LearntValue, Sentiment, log_uniform, look_probability, revise
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
 from tests.conftest import activity, book_only_config, force_vol
@@ -356,6 +356,38 @@ def test_the_crowd_learns_a_gap_flow_made_but_not_one_that_fresh_news_explains()
     for _ in range(3600):
         news.learn_value(mid=100.0, fundamental=100.0 / 0.95, dt=1.0)
     assert news.value_gap == pytest.approx(math.log(0.95), rel=0.01)
+
+
+def test_the_crowd_learns_through_learnt_value_with_the_news_correction():
+    """The crowd's learning is :class:`agents.beliefs.LearntValue` with ``news_horizon``: fed
+    the same path, a stand-alone one lands on the same gap and anchor."""
+    cfg = BackgroundConfig(value_learning=0.9, value_learning_horizon=300.0, news_horizon=200.0)
+    crowd = BackgroundCrowd(cfg, np.random.default_rng(0))
+    alone = LearntValue(0.9, 300.0, news_horizon=200.0)
+    rng = np.random.default_rng(3)
+    log_f = log_p = math.log(100.0)
+    for _ in range(2000):
+        log_f += 0.001 * rng.standard_normal()
+        log_p += 0.001 * rng.standard_normal()
+        crowd.learn_value(mid=math.exp(log_p), fundamental=math.exp(log_f), dt=1.0)
+        alone.update(1.0, log_p, log_f)
+    assert crowd.value is not alone and crowd.value_gap == pytest.approx(alone.gap, rel=1e-9)
+    assert crowd.news_in_transit == pytest.approx(alone.news_in_transit, rel=1e-9)
+    assert crowd.anchor_factor == pytest.approx(math.exp(alone.anchor), rel=1e-12)
+
+
+def test_learnt_value_without_news_horizon_ignores_the_moves_of_value():
+    """The latent investors' LearntValue (no news correction) learns the raw gap: the same
+    price 5% under value gives the same gap whether value jumped or the price fell."""
+    jumped, fell = LearntValue(1.0, 60.0), LearntValue(1.0, 60.0)
+    jumped.update(1.0, 0.0, 0.0)
+    fell.update(1.0, 0.0, 0.0)
+    for _ in range(60):
+        jumped.update(1.0, 0.0, 0.05)
+        fell.update(1.0, -0.05, 0.0)
+    assert jumped.news_in_transit == 0.0
+    assert jumped.gap == pytest.approx(fell.gap, rel=1e-12)
+    assert jumped.gap == pytest.approx(-0.05 * 0.5, rel=1e-6)
 
 
 def test_value_learning_lets_a_price_held_below_value_drag_the_anchor_down():

@@ -126,3 +126,24 @@ def test_moods_off_keep_every_draw_and_on_half_start_optimist():
 def test_bad_mood_settings_are_refused_naming_the_field(field, value):
     with pytest.raises(ConfigError, match=f"agents.background.{field}"):
         BackgroundConfig(**{field: value})
+
+
+@pytest.mark.parametrize("anchor_learning", [0.0, 1.0])
+def test_a_herd_anchored_to_learnt_value_does_not_pull_toward_f(anchor_learning):
+    """A price that has stood 2% above F for hours: against F it looks rich (the herd sours on
+    it, pulling the price back to F); against the crowd's learnt value it looks fair."""
+    cfg = BackgroundConfig(
+        mood_share=1.0,
+        value_learning=0.99,
+        value_learning_horizon=120.0,
+        mood_anchor_learning=anchor_learning,
+    )
+    crowd = BackgroundCrowd(cfg, np.random.default_rng(0))
+    for n in range(4 * 3600):
+        state = SimpleNamespace(n=n, mid=102.0, vol=0.15, log_return=lambda h: 0.0)
+        crowd.activity_multiplier(state, 1.0, 100.0)
+    rich = math.log(1.02) / (0.15 * math.sqrt(1 / 252))
+    if anchor_learning:
+        assert abs(crowd.value_z) < 0.02 * rich  # only the 1% it never learns is left
+    else:
+        assert crowd.value_z == pytest.approx(min(5.0, rich), rel=1e-6)
