@@ -88,7 +88,9 @@ run away on some seeds (3-6x the unhedged volatility on 1001-1004): the volatili
 thinned the book down to its floor under their next hedge. With exponent 1 and floor 0.5 the
 book is at most twice as thin, and short gamma amplifies 1.4-2.0x at 1 and 30 minutes. A memory
 of days alone, or a calm side of exponent 2, made it worse (5-10x). The storms are not what
-makes the measured impact convex: with them off the slope was no nearer 0.5 (docs/facts.md).
+makes the measured impact convex: with them off the slope was no nearer 0.5. The learning is:
+an order that lasts several learning horizons is adopted while it is made, so impact grows
+with its duration (docs/facts.md).
 
 Timing, for speed: the whole book (forgetting, diffusion, deposits, the anchor) is advanced every
 ``update_interval`` seconds on average (Poisson times, so no fixed period shows in the flow), in
