@@ -36,8 +36,10 @@ reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry pe
   every reservation price: the noise traders' mood of De Long, Shleifer, Summers & Waldmann
   (1990, J. Political Economy 98:703). It moves the price without any flow behind it, so the
   default leaves it off and lets the crowd's flow carry the price's non-``F`` moves.
-* **thinner in storms**: deposits arrive at ``deposit_rate`` times ``clip((storm_reference_vol /
-  sigma_mem) ** storm_exponent, storm_floor, storm_cap)``, with ``sigma_mem`` the latent
+* **thinner in storms, thicker in calm**: deposits arrive at ``deposit_rate`` times
+  ``(storm_reference_vol / sigma_mem) ** eta``, floored at ``storm_floor`` and capped at
+  ``storm_cap``, where ``eta`` is ``storm_exponent`` above the reference volatility and
+  ``storm_calm_exponent`` below it (:func:`storm_multiplier`), with ``sigma_mem`` the latent
   investors' memory of the market's 5-minute volatility (:mod:`agents.volatility_memory`:
   ``storm_memory_windows`` log-spaced windows of half-lives ``storm_memory_min`` to
   ``storm_memory_max``, weights ``k ** -storm_memory_alpha``). Liquidity providers cut size and
@@ -48,7 +50,11 @@ reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry pe
   refills only as the memory fades: the volatility clusters through the agents, with ``F``'s
   volatility constant. The floor and the cap bound the loop, and the memory is fed the
   volatility capped where the floor binds (:func:`storm_ceiling`), so a crash is not remembered
-  for weeks; ``storm_exponent = 0`` deposits at ``deposit_rate`` whatever the volatility.
+  for weeks. The two sides differ because they feed back differently: thinning raises the
+  impact of every share traded, so a strong storm side lets any flow that chases the price
+  (short-gamma hedges, stops) feed on the volatility it makes, while thickening in calm only
+  damps. ``storm_exponent = 0`` never thins, ``storm_calm_exponent = 0`` never thickens, both 0
+  deposit at ``deposit_rate`` whatever the volatility.
 * **forgotten** at ``forget_rate`` per second (an exponential lifetime drawn at deposit).
 * **revealed** when the price reaches it: a latent buyer whose reservation price is at or above the
   best ask sends a limit buy at its reservation price (``floor`` to the tick) for its size, which
@@ -75,6 +81,16 @@ sentiment off): ``learning`` 0.8 with a 30-minute horizon lengthens the memory o
 F where it was (0.79 -> 0.78): the existing crowd's flow is too balanced for its permanent
 impact to matter. The crowd's moods (:mod:`agents.moods`) supply the lasting imbalance. 0.9
 with the moods on let a herd carry the price away (log(mid / F) s.d. 2.5%, excess kurtosis 25).
+
+Calibration of the storms (paired gamma experiment, seeds 2-3 and 0-1 x 5 days, docs/gamma.md):
+the old strong storm side (``storm_exponent`` 2, floor 0.2) let short-gamma dealers' hedges
+run away on some seeds (3-6x the unhedged volatility on 1001-1004): the volatility they made
+thinned the book down to its floor under their next hedge. With exponent 1 and floor 0.5 the
+book is at most twice as thin, and short gamma amplifies 1.4-2.0x at 1 and 30 minutes. A memory
+of days alone, or a calm side of exponent 2, made it worse (5-10x). The storms are not what
+makes the measured impact convex: with them off the slope was no nearer 0.5. The learning is:
+an order that lasts several learning horizons is adopted while it is made, so impact grows
+with its duration (docs/facts.md).
 
 Timing, for speed: the whole book (forgetting, diffusion, deposits, the anchor) is advanced every
 ``update_interval`` seconds on average (Poisson times, so no fixed period shows in the flow), in
@@ -233,11 +249,18 @@ class LatentConfig(Validated):
         doc="how often the population compares the touch with its latent prices",
     )
     storm_exponent: float = param(
-        2.0,
+        1.0,
         lo=0.0,
         hi=10.0,
-        doc="`eta`: deposits scale as `(storm_reference_vol / sigma_mem) ** eta` (bounded); "
-        "0 = deposits ignore volatility",
+        doc="`eta`: above `storm_reference_vol` deposits scale as `(storm_reference_vol / "
+        "sigma_mem) ** eta` down to `storm_floor` (thinning in storms); 0 = no thinning",
+    )
+    storm_calm_exponent: float = param(
+        1.0,
+        lo=0.0,
+        hi=10.0,
+        doc="`eta_calm`: the same power below `storm_reference_vol`, up to `storm_cap` "
+        "(thickening in calm); 0 = no thickening",
     )
     storm_reference_vol: float = param(
         0.18,
@@ -248,7 +271,7 @@ class LatentConfig(Validated):
         doc="`sigma_ref`: remembered volatility at which deposits run at `deposit_rate`",
     )
     storm_floor: float = param(
-        0.2,
+        0.5,
         lo=0.0,
         hi=1.0,
         lo_open=True,
@@ -287,15 +310,16 @@ class LatentConfig(Validated):
 
 
 def storm_multiplier(cfg: LatentConfig, sigma_mem: float) -> float:
-    """The deposit multiplier ``clip((sigma_ref / sigma_mem) ** eta, floor, cap)`` for a
-    remembered volatility ``sigma_mem`` (annualised); 1 with ``eta = 0``, the cap at zero
-    volatility."""
-    if cfg.storm_exponent == 0.0:
-        return 1.0
+    """The deposit multiplier for a remembered volatility ``sigma_mem`` (annualised):
+    ``(sigma_ref / sigma_mem) ** eta`` floored at ``storm_floor`` above the reference and
+    ``(sigma_ref / sigma_mem) ** eta_calm`` capped at ``storm_cap`` below it. Non-increasing in
+    ``sigma_mem``, 1 at the reference; exactly 1 everywhere with both exponents 0."""
     if sigma_mem <= 0.0:
-        return cfg.storm_cap
-    m = (cfg.storm_reference_vol / sigma_mem) ** cfg.storm_exponent
-    return min(cfg.storm_cap, max(cfg.storm_floor, m))
+        return cfg.storm_cap if cfg.storm_calm_exponent > 0.0 else 1.0
+    ratio = cfg.storm_reference_vol / sigma_mem
+    if ratio >= 1.0:
+        return min(cfg.storm_cap, ratio**cfg.storm_calm_exponent)
+    return max(cfg.storm_floor, ratio**cfg.storm_exponent)
 
 
 def storm_ceiling(cfg: LatentConfig) -> float:

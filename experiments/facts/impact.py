@@ -163,10 +163,11 @@ def size_rows(runs: Sequence[PairedRuns], sigma_daily: float) -> list[dict]:
 def impact_summary(runs: Sequence[PairedRuns], sigma_daily: float) -> dict:
     """The impact facts (``impact_slope``, ``impact_y``, ``impact_after_over_peak``) and rows.
 
-    The slope is fitted on the sizes whose mean I_peak is positive (a log needs it); ``impact_y``
-    is the geometric mean of their Y; the after/peak ratio pools the sizes (sum of mean I_after
-    over sum of mean I_peak, over the sizes where both exist), which weights the large orders
-    whose impact stands clear of the noise.
+    The slope is fitted on the sizes whose mean I_peak is positive (a log needs it), with a 90%
+    seed-bootstrap interval (``impact_slope_lo`` / ``_hi``: whether the seeds resolve it);
+    ``impact_y`` is the geometric mean of their Y; the after/peak ratio pools the sizes (sum of
+    mean I_after over sum of mean I_peak, over the sizes where both exist), which weights the
+    large orders whose impact stands clear of the noise.
     """
     if not runs:
         raise ConfigError("impact_summary needs at least one seed")
@@ -179,8 +180,12 @@ def impact_summary(runs: Sequence[PairedRuns], sigma_daily: float) -> dict:
     peak = np.array([r.peak for r in runs], dtype=float)
     after = np.array([r.after for r in runs], dtype=float)
     ratio, lo, hi = fx.bootstrap_decay_ratio(peak, after, np.random.default_rng(0))
+    qv = np.array([r.q_over_v for r in runs], dtype=float)
+    _, slope_lo, slope_hi = fx.bootstrap_impact_slope(qv, peak, np.random.default_rng(0))
     facts = {
         "impact_slope": slope,
+        "impact_slope_lo": _finite(slope_lo),
+        "impact_slope_hi": _finite(slope_hi),
         "impact_y": y,
         "impact_after_over_peak": _finite(ratio),
         "impact_after_over_peak_lo": _finite(lo),

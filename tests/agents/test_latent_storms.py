@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import numpy as np
@@ -25,13 +26,15 @@ LOG_P = math.log(100.0)
 
 
 def storm_cfg(**kw) -> LatentConfig:
-    """A quick latent book (20-minute memory) whose deposits answer volatility with eta 2 and
-    remember it over 1-10 minutes."""
+    """A quick latent book (20-minute memory) whose deposits answer volatility with eta 2 on
+    both sides (floor 0.2) and remember it over 1-10 minutes."""
     base = {
         "deposit_rate": 2.0,
         "forget_rate": 1.0 / 1200.0,
         "diffusion": 2e-8,
         "storm_exponent": 2.0,
+        "storm_calm_exponent": 2.0,
+        "storm_floor": 0.2,
         "storm_reference_vol": 0.3,
         "storm_memory_min": 60.0,
         "storm_memory_max": 600.0,
@@ -68,8 +71,29 @@ def test_multiplier_falls_as_remembered_volatility_rises_within_its_bounds():
     assert m[0] == 2.0 and m[-1] == 0.25  # capped in a calm market, floored in a storm
     assert m[1] > m[2] > m[3] > m[4]
     assert m[2] == pytest.approx(1.0)  # the reference volatility deposits at the base rate
-    flat = storm_cfg(storm_exponent=0.0)
+    flat = storm_cfg(storm_exponent=0.0, storm_calm_exponent=0.0)
     assert {storm_multiplier(flat, s) for s in (0.0, 0.05, 0.3, 5.0)} == {1.0}
+
+
+def test_each_side_of_the_reference_has_its_own_exponent_and_zero_switches_that_side_off():
+    vols = (0.0, 0.05, 0.15, 0.3, 0.45, 0.9, 5.0)
+    both = storm_cfg(storm_exponent=1.0, storm_calm_exponent=2.0, storm_floor=0.5, storm_cap=2.0)
+    m = [storm_multiplier(both, s) for s in vols]
+    assert all(a >= b for a, b in itertools.pairwise(m))  # never rises with volatility
+    assert m[0] == m[1] == m[2] == 2.0  # calm enough: at the cap
+    assert storm_multiplier(both, 0.25) == pytest.approx(1.2**2.0)  # calm: the calm power (2)
+    assert m[4] == pytest.approx(0.3 / 0.45)  # storm: the storm power (1), above the floor
+    assert m[-1] == 0.5
+    # a gentle storm side does not weaken the calm side, and the other way round
+    strong = storm_cfg(storm_exponent=2.0, storm_calm_exponent=2.0, storm_floor=0.5)
+    assert storm_multiplier(strong, 0.25) == storm_multiplier(both, 0.25)
+    assert storm_multiplier(strong, 0.4) < storm_multiplier(both, 0.4)
+    no_thinning = storm_cfg(storm_exponent=0.0, storm_calm_exponent=2.0)
+    assert {storm_multiplier(no_thinning, s) for s in (0.3, 0.45, 0.9, 5.0)} == {1.0}
+    assert storm_multiplier(no_thinning, 0.2) > 1.0
+    no_thickening = storm_cfg(storm_exponent=2.0, storm_calm_exponent=0.0)
+    assert {storm_multiplier(no_thickening, s) for s in (0.0, 0.05, 0.2, 0.3)} == {1.0}
+    assert storm_multiplier(no_thickening, 0.45) < 1.0
 
 
 def deposits_after(cfg: LatentConfig, vol: float, seconds: float = 3600.0) -> int:
@@ -88,7 +112,7 @@ def test_deposits_fall_when_remembered_volatility_rises_and_not_with_eta_zero():
     cfg = storm_cfg()
     calm, normal, storm = (deposits_after(cfg, v) for v in (0.2, 0.3, 0.6))
     assert calm > 1.5 * normal and storm < 0.5 * normal  # (0.3 / sigma) ** 2: 2.25 and 0.25
-    flat = storm_cfg(storm_exponent=0.0)
+    flat = storm_cfg(storm_exponent=0.0, storm_calm_exponent=0.0)
     assert deposits_after(flat, 0.2) == deposits_after(flat, 0.6) == deposits_after(flat, 0.3)
 
 
@@ -137,7 +161,9 @@ def test_in_the_market_a_volatile_spell_leaves_the_latent_book_thinner_near_the_
 
 
 def test_after_a_crash_the_deposits_recover_within_days():
-    cfg = LatentConfig()  # the default windows: 30 minutes to 20 trading days
+    # the default windows (30 minutes to 20 trading days) under a strong storm side, where the
+    # memory's cap matters most: a floor of 0.2 would otherwise hold for weeks
+    cfg = dataclasses.replace(LatentConfig(), storm_exponent=2.0, storm_floor=0.2)
     ceiling = storm_ceiling(cfg)
     assert storm_multiplier(cfg, ceiling) == pytest.approx(cfg.storm_floor)
     day = 23_400.0

@@ -11,6 +11,7 @@ from market.stats.facts import (
     ar1_half_life,
     block_returns,
     bootstrap_decay_ratio,
+    bootstrap_impact_slope,
     deseasonalise,
     fit_log_log,
     hill_estimate,
@@ -19,6 +20,7 @@ from market.stats.facts import (
     log_spaced_lags,
     pooled_autocorrelation,
     pooled_decay_ratio,
+    pooled_impact_slope,
     power_law_exponent,
     r_squared,
     square_root_prefactor,
@@ -189,3 +191,31 @@ def test_bootstrap_interval_covers_the_ratio_and_narrows_with_more_seeds():
     )
     with pytest.raises(ConfigError, match="level"):
         bootstrap_decay_ratio(peak, after, np.random.default_rng(3), level=1.0)
+
+
+def test_pooled_impact_slope_fits_the_seed_means_and_skips_sizes_without_positive_impact():
+    q = np.array([[0.001, 0.01, 0.1], [0.001, 0.01, 0.1]])
+    peak = 0.02 * np.sqrt(q) * np.array([[0.5], [1.5]])  # seeds differ by a factor only
+    assert pooled_impact_slope(q, peak) == pytest.approx(0.5)
+    peak[:, 0] = [-1e-3, 0.0]  # the smallest size has no positive mean: left out
+    assert pooled_impact_slope(q, peak) == pytest.approx(0.5)
+    peak[:, 1] = -1e-3
+    assert np.isnan(pooled_impact_slope(q, peak))
+    with pytest.raises(ConfigError, match="shape"):
+        pooled_impact_slope(q, peak[:, :2])
+
+
+def test_bootstrap_slope_interval_covers_the_law_and_narrows_with_more_seeds():
+    rng = np.random.default_rng(7)
+    sizes = np.array([0.003, 0.01, 0.03])
+
+    def sample(n):
+        q = np.tile(sizes, (n, 1))
+        return q, np.sqrt(q) * 0.01 + 2e-4 * rng.standard_normal((n, sizes.size))
+
+    few = bootstrap_impact_slope(*sample(4), np.random.default_rng(1))
+    many = bootstrap_impact_slope(*sample(400), np.random.default_rng(1))
+    for slope, lo, hi in (few, many):
+        assert lo <= slope <= hi
+    assert many[2] - many[1] < 0.5 * (few[2] - few[1])
+    assert many[1] - 0.01 < 0.5 < many[2] + 0.01  # resolved: near the law, tightly
