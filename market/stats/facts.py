@@ -21,7 +21,7 @@ Conventions:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -318,19 +318,32 @@ def bootstrap_decay_ratio(
     Seeds (rows) are resampled with replacement, each keeping its sizes together, because one
     seed's orders share its market. ``level`` is the interval's coverage in (0, 1).
     """
-    check_range("level", level, 0.0, 1.0, lo_open=True, hi_open=True)
-    check_range("n_boot", n_boot, 1, 10**7)
     p = np.atleast_2d(np.asarray(peak, dtype=float))
     a = np.atleast_2d(np.asarray(after, dtype=float))
-    ratio = pooled_decay_ratio(p, a)
-    idx = stream.integers(0, p.shape[0], size=(n_boot, p.shape[0]))
-    draws = np.array([pooled_decay_ratio(p[i], a[i]) for i in idx])
+    return _seed_bootstrap(pooled_decay_ratio, p, a, stream, n_boot, level)
+
+
+def _seed_bootstrap(
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    x: np.ndarray,
+    y: np.ndarray,
+    stream: np.random.Generator,
+    n_boot: int,
+    level: float,
+) -> tuple[float, float, float]:
+    """``statistic(x, y)`` and its percentile interval over ``n_boot`` resamples of the rows
+    (seeds) with replacement, each row keeping its columns (sizes) together."""
+    check_range("level", level, 0.0, 1.0, lo_open=True, hi_open=True)
+    check_range("n_boot", n_boot, 1, 10**7)
+    value = statistic(x, y)
+    idx = stream.integers(0, x.shape[0], size=(n_boot, x.shape[0]))
+    draws = np.array([statistic(x[i], y[i]) for i in idx])
     draws = draws[np.isfinite(draws)]
     if draws.size == 0:
-        return ratio, float("nan"), float("nan")
+        return value, float("nan"), float("nan")
     tail = 50.0 * (1.0 - level)
     lo, hi = np.percentile(draws, [tail, 100.0 - tail])
-    return ratio, float(lo), float(hi)
+    return value, float(lo), float(hi)
 
 
 def pooled_impact_slope(q_over_v: ArrayLike, peak: ArrayLike) -> float:
@@ -367,16 +380,6 @@ def bootstrap_impact_slope(
     market's own noise (a few basis points within minutes), which swamps the impact of the
     smallest orders unless many seeds are pooled.
     """
-    check_range("level", level, 0.0, 1.0, lo_open=True, hi_open=True)
-    check_range("n_boot", n_boot, 1, 10**7)
     q = np.atleast_2d(np.asarray(q_over_v, dtype=float))
     p = np.atleast_2d(np.asarray(peak, dtype=float))
-    slope = pooled_impact_slope(q, p)
-    idx = stream.integers(0, p.shape[0], size=(n_boot, p.shape[0]))
-    draws = np.array([pooled_impact_slope(q[i], p[i]) for i in idx])
-    draws = draws[np.isfinite(draws)]
-    if draws.size == 0:
-        return slope, float("nan"), float("nan")
-    tail = 50.0 * (1.0 - level)
-    lo, hi = np.percentile(draws, [tail, 100.0 - tail])
-    return slope, float(lo), float(hi)
+    return _seed_bootstrap(pooled_impact_slope, q, p, stream, n_boot, level)
