@@ -500,13 +500,13 @@ class BackgroundTrader(Participant):
         if self.speculator or crowd.uniform() < crowd.investor_share:
             self.trade()
 
-    def trade(self) -> None:
-        """One action: form ``r_hat`` and send a market, marketable or passive order."""
+    def expected_move(self, p: float) -> float:
+        """This action's expected log return ``r_hat`` at mid ``p``: value, trend and opinion,
+        then the mood's side (speculators) or the metaorder's side (slow noise traders)."""
         m = self.world
         crowd = self.crowd
         cfg = crowd.cfg
         st = m.state
-        p = st.mid
         if crowd.sentiment is not None:  # belief mode: the value this trader believes in
             fundamental = math.exp(self.revise_belief(p))
         else:
@@ -522,6 +522,15 @@ class BackgroundTrader(Participant):
             r_hat = self.follow_mood(r_hat)
         if self.metaorder is not None:  # a slow noise trader: the child takes its metaorder's side
             r_hat = abs(r_hat) if self.metaorder.next_side(crowd.uniform) > 0 else -abs(r_hat)
+        return r_hat
+
+    def trade(self) -> None:
+        """One action: form ``r_hat`` and send a market, marketable or passive order."""
+        m = self.world
+        crowd = self.crowd
+        cfg = crowd.cfg
+        p = m.state.mid
+        r_hat = self.expected_move(p)
         if r_hat > 0.0:
             side = 1
         elif r_hat < 0.0:

@@ -266,12 +266,7 @@ def collect_study(
         flags = pd.Series(pd.NA, index=runs.index, dtype="boolean", name="crisis")
         flags[ok.index] = crisis_flags(ok, crisis)
         runs = pd.concat([runs, flags], axis=1)
-    write_table(runs, study_dir / "study_runs")
-    write_table(table, study_dir / "study_table")
-    if not robust.empty:
-        write_table(robust, study_dir / "robustness")
-    if not crises.empty:
-        write_table(crises, study_dir / "crisis")
+    _write_tables(study_dir, runs, table, robust, crises)
     fig = study_figure(base_ok, keys, arms, manifest["reference"], level, crisis)
     save_figure(fig, study_dir / "study.png")
     text = study_markdown(manifest, runs, table, robust, keys, crises)
@@ -282,6 +277,22 @@ def collect_study(
         flush=True,
     )
     return {"runs": runs, "study_table": table, "robustness": robust}
+
+
+def _write_tables(
+    study_dir: Path,
+    runs: pd.DataFrame,
+    table: pd.DataFrame,
+    robust: pd.DataFrame,
+    crises: pd.DataFrame,
+) -> None:
+    """The study's tables (.csv and .parquet); robustness and crisis only when there are any."""
+    write_table(runs, study_dir / "study_runs")
+    write_table(table, study_dir / "study_table")
+    if not robust.empty:
+        write_table(robust, study_dir / "robustness")
+    if not crises.empty:
+        write_table(crises, study_dir / "crisis")
 
 
 def _with_companions(
