@@ -7,6 +7,7 @@ calibration checks against docs/reference.md (several seeds, whole scenarios) ar
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -489,8 +490,10 @@ def test_simulate_writes_metrics_and_the_scenario_figure(tmp_path):
 
 
 # ---------------------------------------------------------------------------- calibration (slow)
+@functools.cache
 def full_metrics(scenario: str, arm: str, seed: int) -> dict:
-    """The whole scenario in ``arm`` with ``seed``: its scenario metrics."""
+    """The whole scenario in ``arm`` with ``seed``: its scenario metrics (a run is the same
+    whenever it is made, so each is made once per process; callers only read the dict)."""
     model = HedgeLoopModel(to_run_config(composed(scenario, f"arm={arm}", f"seed={seed}")))
     model.run()
     return scenario_metrics(model)
@@ -549,9 +552,14 @@ def test_flash_program_at_the_2010_pace_crashes_and_recovers():
 
 @pytest.mark.slow
 def test_covid_short_gamma_dealers_deepen_the_drawdown_and_halts_fire():
+    # with the gentler storms one seed can go the other way (seed 0: -21.0% treated against
+    # -23.4% control; seeds 1 and 2: -42.3 / -33.5% and -32.3 / -21.3% when this was written),
+    # so the mechanism is asserted on the mean over three seeds
+    drawdowns = arm_means(
+        "covid_2020", ("treatment", "control"), (0, 1, 2), lambda m: m["peak_to_trough_pct"]
+    )
+    assert drawdowns["treatment"][0] < drawdowns["control"][0] - 3.0
     treated = full_metrics("covid_2020", "treatment", 0)
-    control = full_metrics("covid_2020", "control", 0)
-    assert treated["peak_to_trough_pct"] < control["peak_to_trough_pct"] - 3.0
     assert treated["dealers"]["gex_min"] < 0
     assert -60.0 < treated["peak_to_trough_pct"] < -17.0  # reference -33.9%
     assert -25.0 < treated["worst_day_pct"] < -6.0  # reference -11.98%
