@@ -527,7 +527,6 @@ class LatentTrader(Participant):
         self.shares_revealed = 0
         self._memory = storm_memory(cfg)
         self._ceiling = storm_ceiling(cfg)
-        self._memory_time = world.now
         self.deposit_multiplier = 1.0  # of the last pass (see storm_multiplier)
         self.multiplier_sum = 0.0
         self.n_passes = 0
@@ -546,25 +545,25 @@ class LatentTrader(Participant):
         if now >= self._next_update or latent.stale(log_bid, log_ask):
             log_value = math.log(m.fundamental)
             log_mid = math.log(m.state.mid)
-            mood = self.learnt.update(now - latent.time, log_mid, log_value)
+            dt = now - latent.time  # since the last pass: the book's own clock
+            mood = self.learnt.update(dt, log_mid, log_value)
             mood += self._move_sentiment(now)
             latent.advance(
                 now,
                 log_mid,
                 log_value - self._log_value,
                 mood,
-                deposit_multiplier=self._storm(now),
+                deposit_multiplier=self._storm(dt),
             )
             self._log_value = log_value
             self._next_update = now + self.cfg.update_interval * self.stream.standard_exponential()
         if latent.crosses(log_bid, log_ask):
             self._send(latent.reveal(log_bid, log_ask), log_bid, log_ask)
 
-    def _storm(self, now: float) -> float:
-        """Feed the market's 5-minute variance into the memory and return the deposit multiplier
-        for this pass (:func:`storm_multiplier` of the remembered volatility)."""
-        dt = now - self._memory_time
-        self._memory_time = now
+    def _storm(self, dt: float) -> float:
+        """Feed the market's 5-minute variance over the ``dt`` seconds since the last pass into
+        the memory and return the deposit multiplier for this pass (:func:`storm_multiplier` of
+        the remembered volatility)."""
         vol = min(self.world.state.vol, self._ceiling)
         sigma2 = self._memory.update(vol * vol, max(dt, 0.0))
         mult = storm_multiplier(self.cfg, math.sqrt(max(sigma2, 0.0)))
