@@ -23,6 +23,7 @@ from agents.dealer_config import DealersConfig
 from agents.desk.config import DeskConfig, HPIObserverConfig, HPIPolicyConfig
 from agents.desk.orders import ParentOrderSpec
 from agents.insurers import InsurersConfig
+from agents.latent_liquidity import LatentConfig
 from agents.liquidity import LiquidityConfig
 from experiments.config import (
     AuctionsConfig,
@@ -131,6 +132,13 @@ SECTIONS: tuple[Section, ...] = (
         ClosingFlowConfig,
         "Index funds and leveraged ETFs sending one limit- or market-on-close order a day into "
         "the closing call.",
+    ),
+    Section(
+        "Latent liquidity",
+        LatentConfig,
+        "Latent investors whose orders stay hidden until the price comes near them (a latent "
+        "order book, agents/latent_liquidity.py); they learn value from the price, and their "
+        "deposits thin in storms and thicken in calm.",
     ),
     Section(
         "Execution desk",

@@ -44,6 +44,27 @@ def test_nested_configs_listed_are_sections_in_tree_order():
         assert prefix in paths
 
 
+def _config_tree(cls: type) -> list[type]:
+    """``cls`` and every config class nested under it, depth first."""
+    found = [cls]
+    for f in dataclasses.fields(cls):
+        if _is_subconfig(f):
+            found += _config_tree(f.default_factory)
+    return found
+
+
+def test_every_config_class_in_the_tree_has_a_section():
+    from experiments.config import RunConfig
+
+    documented = {s.config for s in SECTIONS}
+    missing = [
+        c.__name__
+        for c in _config_tree(RunConfig)
+        if issubclass(c, Validated) and c not in documented
+    ]
+    assert missing == [], f"config classes without a section in docs/parameters.md: {missing}"
+
+
 def test_every_field_appears_in_its_table_under_its_full_name():
     text = render()
     for s in SECTIONS:
