@@ -64,6 +64,15 @@ reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry pe
   reservation prices through the price reaches it over seconds rather than in one sweep (the
   trading rules then see each level on the way). A revealed order
   leaves the latent book for good (it is "annihilated" at the price).
+* **slow to react** (``reveal_time`` > 0): an investor whose price the market has reached does
+  not send at once; each such order is converted into a real one at rate ``1 / reveal_time``
+  (at each look with probability ``1 - exp(-elapsed / reveal_time)``, ``elapsed`` the seconds
+  since the population's previous look, halts included). Dall'Amico, Fosset, Bouchaud &
+  Benzaquen (2019, J. Stat. Mech. 013404, "How does latent liquidity get revealed in the limit
+  order book?") show that when the conversion is slow against the flow, the revealed book
+  empties while the latent one is still full: a liquidity crisis. A seller faster than the
+  conversion meets an empty book, and the investors it has reached arrive minutes later, which
+  is how a flash crash falls and comes back (6 May 2010). 0 (the default) reveals at once.
 
 Because latent orders are consumed at the price and refilled by diffusion (their own and the
 price's), the stationary latent density is V-shaped around the price: ``rho(u) ~ L |u|`` at a
@@ -217,6 +226,16 @@ class LatentConfig(Validated):
     )
     order_lots: int = param(20, lo=1, hi=1_000_000, unit="lots", doc="size of one latent order")
     lot_size: int = param(100, lo=1, hi=1_000_000, unit="shares", doc="shares per lot")
+    reveal_time: float = param(
+        0.0,
+        lo=0.0,
+        hi=3600.0,
+        unit="s",
+        doc="mean time before a latent order the price has reached becomes a real order (the "
+        "investors' reaction); 0 = at once. Plausible: seconds to minutes (institutional "
+        "investors react within minutes: the 6 May 2010 buyers came back within about 5)",
+        plausible=(0.0, 600.0),
+    )
     max_sweep: float = param(
         0.003,
         lo=0.0,
@@ -452,23 +471,33 @@ class LatentBook:
         b, s = self._buyers, self._sellers
         return bool((b and -b[-1][0] >= log_ask) or (s and s[-1][0] <= log_bid))
 
-    def reveal(self, log_bid: float, log_ask: float) -> list[tuple[int, float]]:
+    def reveal(
+        self, log_bid: float, log_ask: float, elapsed: float = math.inf
+    ) -> list[tuple[int, float]]:
         """Remove and return the latent orders the touch has reached as ``(side, x)``, the
         buyers first (highest reservation first), then the sellers (lowest first).
 
         ``log_bid`` / ``log_ask`` are the logs of the best prices in currency (-inf / +inf for an
-        empty side: nothing is revealed against it).
+        empty side: nothing is revealed against it). With ``reveal_time`` > 0 each reached
+        order is converted only with probability ``1 - exp(-elapsed / reveal_time)``
+        (``elapsed``: seconds since the previous look); the others stay at the fronts' heads,
+        in their order, for the next look.
         """
+        tau = self.cfg.reveal_time
+        p = 1.0 if tau <= 0.0 else -math.expm1(-max(elapsed, 0.0) / tau)
         out: list[tuple[int, float]] = []
-        b, s, x = self._buyers, self._sellers, self.x
-        while b and -b[-1][0] >= log_ask:
-            neg, i = b.pop()
-            out.append((1, -neg))
-            x[i] = math.nan
-        while s and s[-1][0] <= log_bid:
-            xi, i = s.pop()
-            out.append((-1, xi))
-            x[i] = math.nan
+        x = self.x
+        for front, side in ((self._buyers, 1), (self._sellers, -1)):
+            waiting = []
+            while front and (-front[-1][0] >= log_ask if side > 0 else front[-1][0] <= log_bid):
+                head = front.pop()
+                if p < 1.0 and self.stream.random() >= p:
+                    waiting.append(head)
+                    continue
+                xi = -head[0] if side > 0 else head[0]
+                out.append((side, xi))
+                x[head[1]] = math.nan
+            front.extend(reversed(waiting))  # back at the heads, most eager last
         return out
 
     def density(self, log_price: float, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -513,6 +542,7 @@ class LatentTrader(Participant):
         self.latent = LatentBook(cfg, stream, math.log(world.state.mid), world.now)
         self.latent.warm_up(world.state.vol, _WARMUP_MEMORIES / cfg.forget_rate)
         self._next_update = world.now
+        self._last_look = world.now  # the previous look at the touch (not during halts)
         self._log_value = math.log(world.fundamental)
         #: the latent investors' learnt value: the change of ``learning * g`` shifts the book
         self.learnt = LearntValue(cfg.learning, cfg.learning_horizon)
@@ -557,8 +587,9 @@ class LatentTrader(Participant):
             )
             self._log_value = log_value
             self._next_update = now + self.cfg.update_interval * self.stream.standard_exponential()
+        elapsed, self._last_look = now - self._last_look, now
         if latent.crosses(log_bid, log_ask):
-            self._send(latent.reveal(log_bid, log_ask), log_bid, log_ask)
+            self._send(latent.reveal(log_bid, log_ask, elapsed), log_bid, log_ask)
 
     def _storm(self, dt: float) -> float:
         """Feed the market's 5-minute variance over the ``dt`` seconds since the last pass into

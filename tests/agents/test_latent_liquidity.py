@@ -72,6 +72,23 @@ def test_a_touch_through_latent_prices_reveals_them_most_eager_first():
     assert book.reveal(-math.inf, math.inf) == []  # an empty side reveals nothing
 
 
+def test_slow_investors_convert_the_reached_orders_over_time_most_eager_first():
+    """With reveal_time > 0 a reached order becomes real only at rate 1 / reveal_time: a look
+    one second after converts about 1 - exp(-1 / 60) of them, the rest wait at the heads in
+    their order, and a long pause (a halt) converts nearly all."""
+    ask = LOG_P - 0.003
+    cfg = latent_cfg(reveal_time=60.0)
+    reached = len(run_book(latent_cfg(), 3 * 1200.0).reveal(-math.inf, ask))
+    book = run_book(cfg, 3 * 1200.0)  # the same seed: the same latent orders (none was reached)
+    first = book.reveal(-math.inf, ask, elapsed=1.0)
+    assert reached > 50 and len(first) < 0.1 * reached  # about 1.7%, not all
+    assert book.crosses(-math.inf, ask)  # the others still wait at the front
+    later = book.reveal(-math.inf, ask, elapsed=600.0)  # after a 10-minute pause
+    assert len(first) + len(later) > 0.95 * reached
+    xs = [x for _, x in later]
+    assert xs == sorted(xs, reverse=True)  # still the most eager first
+
+
 def test_deposit_rate_scales_the_latent_book():
     small = run_book(latent_cfg(deposit_rate=1.0), 4 * 1200.0, seed=1)
     large = run_book(latent_cfg(deposit_rate=4.0), 4 * 1200.0, seed=1)
@@ -109,6 +126,7 @@ def test_a_lagging_anchor_keeps_depositing_around_the_old_price():
         ("order_lots", 0),
         ("learning", 1.5),
         ("learning_horizon", 0.0),
+        ("reveal_time", -1.0),
     ],
 )
 def test_bad_config_is_refused_naming_the_field(field, value):
