@@ -6,6 +6,8 @@ lags and windows never cross from one seed to the next. Returns are log returns 
 (stable: facts.json carries them):
 
 ``r2_30m``, ``r2_1d``: R² of the mid's 30-minute and daily returns on the fundamental value's.
+``beta_30m``, ``f_sd_30m_bp``, ``rest_sd_30m_bp``: slope of the mid's 30-minute returns on F's
+(through the origin), F's own s.d. and the s.d. of the rest (what F does not explain), in bp.
 ``log_mid_f_std``, ``log_mid_f_half_life_min``: s.d. of ``log(mid / F)`` and its AR(1)
 half-life on the 1-minute grid (minutes).
 ``abs_acf_1d``, ``abs_acf_positive_to_min``, ``abs_acf_exponent``, ``abs_acf_band``: ACF of
@@ -73,10 +75,26 @@ def price_and_fundamental(samples: Sequence[SeedSample]) -> Facts:
         y = np.concatenate([fx.block_returns(x, block) for x in _log(samples, "mid")])
         x = np.concatenate([fx.block_returns(f, block) for f in _log(samples, "fundamental")])
         out[key] = _or_none(fx.r_squared, y, x)
+    out.update(_split_30m(samples))
     gap = [m - f for m, f in zip(_log(samples, "mid"), _log(samples, "fundamental"), strict=True)]
     out["log_mid_f_std"] = float(np.std(np.concatenate(gap)))
     out["log_mid_f_half_life_min"] = _or_none(fx.ar1_half_life, gap, 1.0)
     return out
+
+
+def _split_30m(samples: Sequence[SeedSample]) -> Facts:
+    """Where 30-minute variance comes from: the slope of the mid's returns on F's, F's own
+    s.d. and the s.d. of what F does not explain (the flow's part, in bp)."""
+    y = np.concatenate([fx.block_returns(x, 30) for x in _log(samples, "mid")])
+    x = np.concatenate([fx.block_returns(f, 30) for f in _log(samples, "fundamental")])
+    if y.size < 3 or not np.dot(x, x) > 0:
+        return {"beta_30m": None, "f_sd_30m_bp": None, "rest_sd_30m_bp": None}
+    beta = float(np.dot(x, y) / np.dot(x, x))
+    return {
+        "beta_30m": beta,
+        "f_sd_30m_bp": float(np.std(x)) * 1e4,
+        "rest_sd_30m_bp": float(np.std(y - beta * x)) * 1e4,
+    }
 
 
 def volatility_memory(samples: Sequence[SeedSample]) -> tuple[Facts, dict]:

@@ -41,6 +41,15 @@ TARGETS: tuple[Target, ...] = (
         "{r2_30m:.3f}",
         "Black 1986; French & Roll 1986",
     ),
+    Target(
+        "rest_sd_30m_bp",
+        "30-min s.d.: F's / the rest's (slope on F)",
+        "rest ≥ F's",
+        None,
+        None,
+        "{f_sd_30m_bp:.1f} / {rest_sd_30m_bp:.1f} bp ({beta_30m:.2f})",
+        "R² 0.2–0.5 needs the rest's variance 1–4× F's",
+    ),
     Target("r2_1d", "R² of daily returns on F", "—", None, None, "{r2_1d:.3f}", ""),
     Target("log_mid_f_std", "s.d. of log(mid/F)", "—", None, None, "{log_mid_f_std:.2%}", ""),
     Target(

@@ -136,3 +136,36 @@ def test_auction_shares_are_the_uncross_volumes_over_all_volume():
     assert facts["close_auction_share"] == pytest.approx(3_000 / volume.sum())
     assert facts["open_auction_share"] == pytest.approx(600 / volume.sum())
     assert facts["u_volume_close"] > 1.0  # the uncross is in the last half hour's volume
+
+
+def test_the_30_minute_split_finds_fs_part_and_the_rest():
+    """A mid that is F plus an independent random walk: slope 1 on F, F's s.d. and the walk's
+    s.d. come back as the two parts, and R² is F's share of the variance."""
+    import numpy as np
+
+    from experiments.facts.measure import price_and_fundamental
+    from experiments.facts.runs import SeedSample
+
+    rng = np.random.default_rng(0)
+    minutes = 60 * 390
+    log_f = np.concatenate(([0.0], np.cumsum(rng.normal(0.0, 0.0004, minutes))))
+    log_rest = np.concatenate(([0.0], np.cumsum(rng.normal(0.0, 0.0008, minutes))))
+    sample = SeedSample(
+        seed=0,
+        days=60,
+        mid=100.0 * np.exp(log_f + log_rest),
+        fundamental=100.0 * np.exp(log_f),
+        volume=np.ones(minutes),
+        spread_ticks=np.ones(3),
+        stop_pauses=0,
+        luld_pauses=0,
+        pop_volume={},
+        notional=0.0,
+        gex_abs_mean=0.0,
+    )
+    facts = price_and_fundamental([sample])
+    root30 = np.sqrt(30.0)
+    assert facts["beta_30m"] == pytest.approx(1.0, abs=0.25)
+    assert facts["f_sd_30m_bp"] == pytest.approx(4.0 * root30, rel=0.1)
+    assert facts["rest_sd_30m_bp"] == pytest.approx(8.0 * root30, rel=0.1)
+    assert facts["r2_30m"] == pytest.approx(0.2, abs=0.06)
