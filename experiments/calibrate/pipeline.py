@@ -24,7 +24,7 @@ from experiments.calibrate.config import CalibrationConfig
 from experiments.calibrate.launch import TrialJob, TrialResult, launch_batch, seeds_of
 from experiments.calibrate.objective import Target, distance, mean_over_seeds, resolve_targets
 from experiments.calibrate.outputs import write_outputs
-from experiments.calibrate.space import distributions, format_value
+from experiments.calibrate.space import check_daily_news, distributions, format_value
 from experiments.config import to_run_config
 from experiments.study.plan import _compose
 from market.validation import ConfigError
@@ -71,6 +71,7 @@ def plan(cal: CalibrationConfig) -> dict[str, Any]:
     cfg = _compose([f"scenario={cal.scenario}", *cal.run_overrides(), "progress=false"])
     base = _base_arm(cal, cfg)
     dists = distributions(cal, cfg)
+    check_daily_news(cfg, dists)
     reference = {k: float(v) for k, v in (cfg.scenario.get("reference") or {}).items()}
     targets = resolve_targets(cal, reference)
     _check_corners(cfg, base, dists)

@@ -132,6 +132,39 @@ def distributions(cal: CalibrationConfig, cfg: DictConfig) -> dict[str, Any]:
     return out
 
 
+#: the most news one day may carry in a fit, |log move| summed over its fundamental shocks: the
+#: largest daily moves of the S&P 500 since 1950 outside 19 October 1987 (-12.0% on 16 March
+#: 2020, +11.6% on 13 October 2008), each a day of many pieces of news (docs/calibration.md)
+DAILY_NEWS_LIMIT = 0.12
+
+
+def check_daily_news(cfg: DictConfig, dists: dict[str, Any]) -> None:
+    """Refuse a search in which one day's fundamental shocks could add up to more news than
+    :data:`DAILY_NEWS_LIMIT`: each plausible on its own, several -10% shocks on one day are not.
+
+    A searched shock's size counts at the largest magnitude its search allows; the others at
+    their configured size. Raises :class:`ConfigError` naming the day, its total and its shocks.
+    """
+    per_day: dict[int, list[tuple[str, float]]] = {}
+    for name, ev in (OmegaConf.select(cfg, "scenario.events") or {}).items():
+        if str(getattr(ev.get("kind"), "value", ev.get("kind"))) != "fundamental_shock":
+            continue
+        size = abs(float(ev.get("size", 0.0)))
+        dist = dists.get(f"scenario.events.{name}.size")
+        if dist is not None:
+            size = max(abs(dist.low), abs(dist.high))
+        per_day.setdefault(int(ev.get("day", 0)), []).append((str(name), size))
+    for day, shocks in sorted(per_day.items()):
+        total = sum(size for _, size in shocks)
+        if total > DAILY_NEWS_LIMIT + 1e-12:
+            names = ", ".join(f"{n} {v:g}" for n, v in shocks)
+            raise ConfigError(
+                f"calibrate.parameters: day {day}'s fundamental shocks could add up to "
+                f"{total:g} of news ({names}), more than the plausible {DAILY_NEWS_LIMIT:g} a "
+                "day (the largest daily index moves outside 1987)"
+            )
+
+
 def _is_optional(key: str, cfg: DictConfig) -> bool:
     """A key present with a null value (an optional field left unset)."""
     parent, _, leaf = key.rpartition(".")

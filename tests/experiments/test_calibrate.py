@@ -150,6 +150,15 @@ def _never_run(cal, jobs):
             r"at their low ends: agents.liquidity.reentry_vol must be in",
         ),
         ({"agents.nosuch.x": SearchParam()}, r"agents.nosuch.x is not a key"),
+        # each shock plausible alone, but day 2 could then carry 0.2 of news
+        (
+            {
+                f"scenario.events.shock_d2_{t}.size": SearchParam(low=-0.08, high=-0.01)
+                for t in ("1030", "1230")
+            },
+            r"day 2's fundamental shocks could add up to 0.17 of news \(shock_d2_1030 0.08, "
+            r"shock_d2_1230 0.08, shock_d2_1430 0.01\), more than the plausible 0.12",
+        ),
     ],
 )
 def test_an_implausible_search_is_refused_before_any_run(tmp_path, params, message):
