@@ -108,30 +108,27 @@ def test_a_row_whose_inputs_are_missing_shows_n_a():
     assert rows["hill_5m"]["verdict"] == "pass"
 
 
+def _sample(days: int, mid, fundamental, volume, **kw):
+    """A reduced many-day run with only the series a test needs (no pauses, no dealers)."""
+    import numpy as np
+
+    from experiments.facts.runs import SeedSample
+
+    base = {"spread_ticks": np.ones(3), "stop_pauses": 0, "luld_pauses": 0, "pop_volume": {}}
+    base.update(notional=0.0, gex_abs_mean=0.0, **kw)
+    return SeedSample(seed=0, days=days, mid=mid, fundamental=fundamental, volume=volume, **base)
+
+
 def test_auction_shares_are_the_uncross_volumes_over_all_volume():
     import numpy as np
 
     from experiments.facts.measure import intraday_shape
-    from experiments.facts.runs import SeedSample
 
     minutes = 2 * 390
     volume = np.full(minutes, 100.0)
     volume[389] += 3_000.0  # a closing uncross in the last minute of day 0
-    sample = SeedSample(
-        seed=0,
-        days=2,
-        mid=np.full(minutes + 1, 100.0),
-        fundamental=np.full(minutes + 1, 100.0),
-        volume=volume,
-        spread_ticks=np.ones(3),
-        stop_pauses=0,
-        luld_pauses=0,
-        pop_volume={},
-        notional=0.0,
-        gex_abs_mean=0.0,
-        open_auction_volume=600,
-        close_auction_volume=3_000,
-    )
+    flat = np.full(minutes + 1, 100.0)
+    sample = _sample(2, flat, flat, volume, open_auction_volume=600, close_auction_volume=3_000)
     facts, _ = intraday_shape([sample])
     assert facts["close_auction_share"] == pytest.approx(3_000 / volume.sum())
     assert facts["open_auction_share"] == pytest.approx(600 / volume.sum())
@@ -144,25 +141,13 @@ def test_the_30_minute_split_finds_fs_part_and_the_rest():
     import numpy as np
 
     from experiments.facts.measure import price_and_fundamental
-    from experiments.facts.runs import SeedSample
 
     rng = np.random.default_rng(0)
     minutes = 60 * 390
     log_f = np.concatenate(([0.0], np.cumsum(rng.normal(0.0, 0.0004, minutes))))
     log_rest = np.concatenate(([0.0], np.cumsum(rng.normal(0.0, 0.0008, minutes))))
-    sample = SeedSample(
-        seed=0,
-        days=60,
-        mid=100.0 * np.exp(log_f + log_rest),
-        fundamental=100.0 * np.exp(log_f),
-        volume=np.ones(minutes),
-        spread_ticks=np.ones(3),
-        stop_pauses=0,
-        luld_pauses=0,
-        pop_volume={},
-        notional=0.0,
-        gex_abs_mean=0.0,
-    )
+    mid, fundamental = 100.0 * np.exp(log_f + log_rest), 100.0 * np.exp(log_f)
+    sample = _sample(60, mid, fundamental, np.ones(minutes))
     facts = price_and_fundamental([sample])
     root30 = np.sqrt(30.0)
     assert facts["beta_30m"] == pytest.approx(1.0, abs=0.25)
