@@ -157,6 +157,34 @@ class DealersConfig(Validated):
         doc="`banded`: a resting hedge order still at the touch is kept while its remaining size "
         "is within this fraction of the size wanted now (0 = replace on any change)",
     )
+    participation_cap: float = param(
+        0.15,
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+        unit="fraction",
+        doc="a dealer's crossing hedge fills over the last `participation_window_seconds` are "
+        "at most this share of all the volume printed then (its own passive prints are not "
+        "counted as the market's), while the dealer is short gamma; the part held back waits "
+        "for later looks, or widens the outer band (`participation_relax_seconds`; "
+        "agents/hedge_execution.py); 1 = no ceiling",
+    )
+    participation_window_seconds: float = param(
+        60.0,
+        lo=0.0,
+        hi=23_400.0,
+        lo_open=True,
+        unit="s",
+        doc="the window of `participation_cap`'s volume",
+    )
+    participation_relax_seconds: float = param(
+        0.0,
+        lo=0.0,
+        hi=23_400.0,
+        unit="s",
+        doc="half-life over which the outer band widened by `participation_cap` relaxes back; "
+        "0 = no widening (the part held back is retried at the next look, at the ceiling's pace)",
+    )
     close_window_seconds: float = param(
         1800.0,
         lo=0.0,

@@ -48,6 +48,13 @@ for the band's width behind them. In the session's last ``close_window_seconds``
 banded dealer carries into the night is smaller than the one it tolerates during the day
 (:meth:`close_factor`).
 Every look counts whether the deviation was outside either band (``bands``).
+A short-gamma dealer's crossing hedges are capped at ``participation_cap`` of the volume printed
+over the last ``participation_window_seconds`` (its own passive prints not counted as the
+market's); the part held back crosses at later looks as the market trades, or, with banded
+execution and ``participation_relax_seconds`` > 0, widens the outer band to the gap left open,
+relaxing back with that half-life (:meth:`_capped_action`,
+:class:`~agents.hedge_execution.ParticipationCap`). A long-gamma book is not capped: its hedges'
+impact shrinks the next hedge instead of feeding it.
 
 Profit and loss. The dealer's mark-to-market value changes split exactly into three parts:
 
@@ -78,8 +85,10 @@ from agents.dealer_config import DealersConfig
 from agents.dealer_marks import ContractMarks, SurfaceMarks
 from agents.hedge_execution import (
     AggressiveHedge,
+    BandAction,
     BandCounts,
     HedgeExecution,
+    ParticipationCap,
     PassiveHedge,
     band_action,
 )
@@ -147,6 +156,9 @@ class OptionDealer(Participant):
             cfg.ioc_offset_ticks,
             cfg.max_order_size,
             cfg.max_child_orders,
+        )
+        self.cap = ParticipationCap(
+            cfg.participation_cap, cfg.participation_window_seconds, cfg.participation_relax_seconds
         )
         self._zero_bookkeeping()
 
@@ -511,7 +523,7 @@ class OptionDealer(Participant):
         the part beyond the ``cross_to`` target and rest the rest. A cross or a resting order
         smaller than ``min_trade_shares`` is not sent."""
         cfg = self.cfg
-        action = band_action(-self.net_delta, inner, outer, cfg.cross_to, cfg.passive_urgency_floor)
+        action = self._capped_action(-self.net_delta, inner, outer)
         minimum = cfg.min_trade_shares
         if abs(action.cross) >= minimum:
             self.passive.cancel()  # the crossing children must not meet the dealer's own order
@@ -521,8 +533,47 @@ class OptionDealer(Participant):
         else:
             self.passive.cancel()
 
+    def _capped_action(self, deviation: float, inner: float, outer: float) -> BandAction:
+        """:func:`band_action` with the outer band widened by the participation ceiling and the
+        crossing part cut to it (:class:`ParticipationCap`), for a short-gamma book. When the
+        ceiling cuts and widening is on (a relaxation time), the outer band is widened to the gap
+        the cut leaves open, so the part held back rests passively instead of crossing at the
+        next look; what rests is then the wider band's part."""
+        cfg = self.cfg
+        now = self.world.now
+        cap = self.cap
+        wide = outer * cap.band_multiple(now)
+        action = band_action(deviation, inner, wide, cfg.cross_to, cfg.passive_urgency_floor)
+        if not self._feeds_on_itself():
+            return action
+        cross = cap.limit(action.cross, now, self._market_volume())
+        if cross == action.cross:
+            return action
+        left = deviation - cross
+        cap.widen(now, abs(left) / outer)
+        wide = outer * cap.band_multiple(now)
+        rest = band_action(left, inner, wide, cfg.cross_to, cfg.passive_urgency_floor).rest
+        return BandAction(cross, rest)
+
+    def _feeds_on_itself(self) -> bool:
+        """Whether the book's hedging feeds on its own impact: short gamma. A short-gamma hedge
+        buys after a rise, its impact raises the price, and the higher price asks for more
+        buying (the loop gains ``1 / (1 - lambda |G|)``, Frey & Stremme 1997, Mathematical
+        Finance 7:351); a long-gamma hedge's impact shrinks its next hedge, so the participation
+        ceiling is kept for the short-gamma book."""
+        return self.net_gamma < 0.0
+
+    def _market_volume(self) -> float:
+        """Shares printed in the participation window up to the last completed step
+        (everyone's, the dealer's own too)."""
+        return self.world.state.volume(self.cfg.participation_window_seconds)
+
     def _execute(self, trade: int, decision_mid: float) -> None:
-        sent = self.aggressive.send(int(trade), decision_mid)
+        if self._feeds_on_itself():
+            trade = self.cap.limit(int(trade), self.world.now, self._market_volume())
+        if not trade:
+            return
+        sent = self.aggressive.send(trade, decision_mid)
         self.hedge_orders += sent.orders
         self.hedge_waits += sent.waits
         if sent.remaining == 0:
@@ -547,6 +598,7 @@ class OptionDealer(Participant):
         self.hedge_flow += side * qty
         self.hedge_trades += 1
         self.net_delta += side * qty
+        self.cap.record(self.world.now, qty, aggressor)
 
     def on_close(self, day: int) -> None:
         """Mark the book after the day's expiries are settled; no hedge order rests overnight."""

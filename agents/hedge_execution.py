@@ -37,12 +37,18 @@ IOC children at once (no resting orders). Both modes count, at each look, whethe
 beyond ``b_in`` and beyond ``b_out`` (:class:`BandCounts`); looks come from a Poisson clock, so the
 fractions estimate the fraction of time spent outside each band.
 
+In both modes a short-gamma dealer's crossing children are cut to a participation ceiling, a
+share of the market's recent volume (:class:`ParticipationCap`); the part held back crosses at
+later looks as the market trades or, in ``banded`` mode with a relaxation time, widens the outer
+band for a while. The counts above are taken against the policy's bands, not the widened one.
+
 Units: shares for deviations, bands and quantities; prices in integer ticks; side +1 buy / -1 sell.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from enum import Enum
 from typing import NamedTuple
 
@@ -289,3 +295,91 @@ class PassiveHedge:
         oid = self.world.venue.limit(self.account, side, price, size)
         self.orders += 1
         self.order_id = oid if book.remaining(oid) > 0 else None
+
+
+class ParticipationCap:
+    """A ceiling on the share of the market's volume a desk takes with its crossing hedges.
+
+    Over the last ``window`` seconds the desk's crossing fills ``c`` may be at most ``cap`` of
+    all the volume printed, counting the other traders' volume ``o`` (the market's, less every
+    print of the desk's own, passive or crossing) and ``c`` itself: ``c <= cap (o + c)``, so the
+    shares it may still cross now are ``cap / (1 - cap) * o - c`` (never below 0; no ceiling at
+    ``cap = 1``). This is the participation (percentage-of-volume) limit execution desks put on
+    their orders (Kissell & Glantz 2003, "Optimal Trading Strategies", AMACOM): an order's cost
+    grows with the rate at which it trades against the market (Almgren & Chriss 2000, J. Risk
+    3:5), and an order that dominates recent volume sets the price it then chases.
+
+    When the ceiling holds back part of a crossing hedge, the desk's outer band is widened to
+    the gap it left open (:meth:`widen`), and the widening relaxes back to the policy's band
+    with a half-life of ``relax`` seconds (``window`` unless given): the part held back is not
+    retried at the next look but waits until the band has relaxed or the gap has grown. A thin
+    book, in which the same shares cost more, is where Whalley and Wilmott's band is wider
+    anyway (it grows with the cost as ``cost**(1/3)``). With ``relax`` 0 the band is never
+    widened and the part held back is retried at every look, at the ceiling's pace (a plain
+    percentage-of-volume order).
+
+    Units: shares and clock seconds; in :meth:`limit` side +1 buy / -1 sell.
+    """
+
+    def __init__(self, cap: float, window: float, relax: float | None = None) -> None:
+        if not 0.0 < cap <= 1.0:
+            raise ValueError(f"cap must be in (0, 1], got {cap}")
+        if not window > 0.0:
+            raise ValueError(f"window must be > 0 seconds, got {window}")
+        relax = window if relax is None else relax
+        if not relax >= 0.0:
+            raise ValueError(f"relax must be >= 0 seconds, got {relax}")
+        self.cap = float(cap)
+        self.window = float(window)
+        self.relax = float(relax)
+        self._fills: deque[tuple[float, int, bool]] = deque()  # (time, shares, crossing)
+        self._own = 0  # the desk's shares printed in the window, passive and crossing
+        self._crossed = 0  # of which crossing
+        self._multiple = 1.0  # outer-band multiple when last widened
+        self._widened_at = 0.0
+        self.binds = 0  # crossing hedges the ceiling cut
+
+    def record(self, now: float, qty: int, crossing: bool) -> None:
+        """One of the desk's fills: ``qty`` shares, ``crossing`` if its order took liquidity."""
+        self._fills.append((now, int(qty), crossing))
+        self._own += int(qty)
+        if crossing:
+            self._crossed += int(qty)
+
+    def _expire(self, now: float) -> None:
+        fills = self._fills
+        while fills and fills[0][0] <= now - self.window:
+            _, qty, crossing = fills.popleft()
+            self._own -= qty
+            if crossing:
+                self._crossed -= qty
+
+    def allowance(self, now: float, market_volume: float) -> float:
+        """Shares the desk may still cross now, given ``market_volume``: all shares printed in
+        the last ``window`` seconds, the desk's own included (they are taken out here)."""
+        if self.cap >= 1.0:
+            return math.inf
+        self._expire(now)
+        others = max(float(market_volume) - self._own, 0.0)
+        return max(self.cap / (1.0 - self.cap) * others - self._crossed, 0.0)
+
+    def limit(self, trade: int, now: float, market_volume: float) -> int:
+        """``trade`` (signed shares, + buy) cut to the :meth:`allowance`, toward zero."""
+        room = self.allowance(now, market_volume)
+        if abs(trade) <= room:
+            return int(trade)
+        self.binds += 1
+        return int(math.copysign(math.floor(room), trade))
+
+    def band_multiple(self, now: float) -> float:
+        """The outer band's widening now (1 = the policy's band): the last widening, relaxed
+        halfway back to 1 every ``relax`` seconds (never widened when ``relax`` is 0)."""
+        if self.relax <= 0.0:
+            return 1.0
+        decay = 0.5 ** (max(now - self._widened_at, 0.0) / self.relax)
+        return 1.0 + (self._multiple - 1.0) * decay
+
+    def widen(self, now: float, multiple: float) -> None:
+        """Widen the outer band to ``multiple`` times the policy's (never narrowing it)."""
+        self._multiple = max(self.band_multiple(now), float(multiple), 1.0)
+        self._widened_at = now

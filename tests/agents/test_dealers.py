@@ -29,6 +29,8 @@ def small_model(n_dealers=1, n_customers=2, customer_rate=0.0, step_seconds=1.0,
     cfg = options_only_config(step_seconds=step_seconds)
     dealer_kw.setdefault("rate", 0.05)
     dealer_kw.setdefault("initial_book", "flat")  # the tests script every option trade
+    # the scripted book prints no volume to participate in: no ceiling unless a test sets one
+    dealer_kw.setdefault("participation_cap", 1.0)
     cfg.agents.dealers = DealersConfig(n=n_dealers, **dealer_kw)
     cfg.agents.customers = CustomersConfig(n=n_customers, rate=customer_rate)
     return HedgeLoopModel(cfg)
