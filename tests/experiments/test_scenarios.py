@@ -358,7 +358,9 @@ def test_path_metrics_price_equal_to_f_has_nothing_net_and_r2_one():
 # ---------------------------------------------------------------------------- control arms
 def test_crash_control_insurers_never_trade_but_still_demand():
     shock = [{"kind": "fundamental_shock", "day": 0, "at": "09:35", "size": -0.03}]
-    over = (*SMALL, "agents.insurers.threshold=0.005")
+    # latent investors who react at once, so that the news reaches the price within the
+    # quarter hour the test runs (at the scenario's 359-s reaction it has fallen 1.1% of 3%)
+    over = (*SMALL, "agents.insurers.threshold=0.005", "agents.latent.reveal_time=0")
     treated = run_for(short("crash_1987", *over, events=shock), 900)
     control = run_for(short("crash_1987", *over, events=shock, arm="control"), 900)
     pop = list(control.populations).index("insurers")
