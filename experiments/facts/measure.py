@@ -71,30 +71,29 @@ def _or_none(fn, *args) -> float | None:
 def price_and_fundamental(samples: Sequence[SeedSample]) -> Facts:
     """How much of the price the fundamental value explains, and how far the price strays."""
     out: Facts = {}
+    log_mid, log_f = _log(samples, "mid"), _log(samples, "fundamental")
     for key, block in (("r2_30m", 30), ("r2_1d", PER_DAY)):
-        y = np.concatenate([fx.block_returns(x, block) for x in _log(samples, "mid")])
-        x = np.concatenate([fx.block_returns(f, block) for f in _log(samples, "fundamental")])
+        y = np.concatenate([fx.block_returns(m, block) for m in log_mid])
+        x = np.concatenate([fx.block_returns(f, block) for f in log_f])
         out[key] = _or_none(fx.r_squared, y, x)
-    out.update(_split_30m(samples))
-    gap = [m - f for m, f in zip(_log(samples, "mid"), _log(samples, "fundamental"), strict=True)]
+        if block == 30:
+            out.update(_split(y, x, "30m"))
+    gap = [m - f for m, f in zip(log_mid, log_f, strict=True)]
     out["log_mid_f_std"] = float(np.std(np.concatenate(gap)))
     out["log_mid_f_half_life_min"] = _or_none(fx.ar1_half_life, gap, 1.0)
     return out
 
 
-def _split_30m(samples: Sequence[SeedSample]) -> Facts:
-    """Where 30-minute variance comes from: the slope of the mid's returns on F's, F's own
-    s.d. and the s.d. of what F does not explain (the flow's part, in bp)."""
-    y = np.concatenate([fx.block_returns(x, 30) for x in _log(samples, "mid")])
-    x = np.concatenate([fx.block_returns(f, 30) for f in _log(samples, "fundamental")])
+def _split(y: np.ndarray, x: np.ndarray, horizon: str) -> Facts:
+    """Where the variance of the mid's returns ``y`` comes from, given F's ``x`` over the same
+    blocks: the slope on F (through the origin), F's own s.d. and the s.d. of what F does not
+    explain (the flow's part), both in bp."""
+    names = (f"beta_{horizon}", f"f_sd_{horizon}_bp", f"rest_sd_{horizon}_bp")
     if y.size < 3 or not np.dot(x, x) > 0:
-        return {"beta_30m": None, "f_sd_30m_bp": None, "rest_sd_30m_bp": None}
+        return dict.fromkeys(names)
     beta = float(np.dot(x, y) / np.dot(x, x))
-    return {
-        "beta_30m": beta,
-        "f_sd_30m_bp": float(np.std(x)) * 1e4,
-        "rest_sd_30m_bp": float(np.std(y - beta * x)) * 1e4,
-    }
+    values = (beta, float(np.std(x)) * 1e4, float(np.std(y - beta * x)) * 1e4)
+    return dict(zip(names, values, strict=True))
 
 
 def volatility_memory(samples: Sequence[SeedSample]) -> tuple[Facts, dict]:
