@@ -76,7 +76,7 @@ recorded option trades executed by the customers (see :mod:`agents.dealer_book`)
 from __future__ import annotations
 
 import math
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -623,6 +623,24 @@ class DealersPopulation(Population):
         cls, world: World, cfg: DealersConfig, stream: np.random.Generator
     ) -> DealersPopulation:
         return cls(cfg, stream, list(populate(world, cfg, stream)))
+
+    def summary(self) -> dict[str, Any] | None:
+        """How the hedges were worked, summed over the dealers: the share of looks with the
+        delta gap beyond the inner (passive) and the outer (crossing) band, the crossing child
+        orders sent and how many of them the participation ceiling cut, and the shares the
+        resting hedge orders filled."""
+        dealers = [d for d in self.members if isinstance(d, OptionDealer)]
+        if not dealers:
+            return None
+        looks = sum(d.bands.looks for d in dealers)
+        return {
+            "looks": looks,
+            "outside_inner_fraction": sum(d.bands.outside_inner for d in dealers) / max(1, looks),
+            "outside_outer_fraction": sum(d.bands.outside_outer for d in dealers) / max(1, looks),
+            "crossing_orders": sum(d.hedge_orders for d in dealers),
+            "participation_cap_binds": sum(d.cap.binds for d in dealers),
+            "passive_filled_shares": sum(d.passive.filled for d in dealers),
+        }
 
 
 def hedge_policy_of(cfg: DealersConfig) -> HedgePolicy:

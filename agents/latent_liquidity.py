@@ -195,6 +195,23 @@ class LatentConfig(Validated):
         doc="share of a lasting gap between the price and the fundamental that the latent "
         "investors read as value they lack and move every reservation price by; 0 = none",
     )
+    flow_impact: float = param(
+        0.0,
+        lo=0.0,
+        hi=1e4,
+        unit="bp per million shares",
+        doc="permanent impact of the net flow the latent investors absorb: every reservation "
+        "price moves against their net purchases by this much per million shares (Kyle's "
+        "lambda); 0 = none. A default day trades about 12 million shares",
+    )
+    flow_impact_half_life: float = param(
+        0.0,
+        lo=0.0,
+        hi=1e9,
+        unit="s",
+        doc="half-life over which the level the flow's impact holds the latent investors' value "
+        "at fades back to value (23400 s = one trading day); 0 = never (fully permanent)",
+    )
     learning_horizon: float = param(
         1800.0,
         lo=1.0,
@@ -546,6 +563,12 @@ class LatentTrader(Participant):
         self._log_value = math.log(world.fundamental)
         #: the latent investors' learnt value: the change of ``learning * g`` shifts the book
         self.learnt = LearntValue(cfg.learning, cfg.learning_horizon)
+        #: log move per share of net purchase (Kyle's lambda); see ``flow_impact``
+        self._lambda = cfg.flow_impact * 1e-4 / 1e6
+        self._state_step = world.state.n  # the market's last step counted into the flow
+        self._own_aggressive = 0  # signed shares the latent orders took since the last pass
+        #: the level (log) the flow's impact holds value at now: its shifts less what has faded
+        self.flow_shift = 0.0
         #: S starts at 0 so that the open is where the run says it is
         self.sentiment = Sentiment(cfg.sentiment_sd, cfg.sentiment_half_life, 0.0, world.now)
         # S on a fixed clock grid from a stream of its own (spawned at build, before any draw
@@ -577,7 +600,7 @@ class LatentTrader(Participant):
             log_mid = math.log(m.state.mid)
             dt = now - latent.time  # since the last pass: the book's own clock
             mood = self.learnt.update(dt, log_mid, log_value)
-            mood += self._move_sentiment(now)
+            mood += self._move_sentiment(now) + self._absorbed_flow_shift(dt)
             latent.advance(
                 now,
                 log_mid,
@@ -590,6 +613,28 @@ class LatentTrader(Participant):
         elapsed, self._last_look = now - self._last_look, now
         if latent.crosses(log_bid, log_ask):
             self._send(latent.reveal(log_bid, log_ask, elapsed), log_bid, log_ask)
+
+    def _absorbed_flow_shift(self, dt: float) -> float:
+        """The shift (log) for the others' net flow over the ``dt`` seconds since the previous
+        pass: ``flow_impact`` times the aggressor-signed shares traded, less the latent
+        investors' own crossing orders (they act on value; the flow they absorb is the
+        others'), less what has faded of the level earlier flow holds (``flow_impact_half_life``).
+        Buyers who take liquidity are read as knowing something (Kyle 1985), so value is revised
+        up; linear in the flow, so a round trip leaves nothing and pays for nothing (Huberman &
+        Stanzl 2004)."""
+        if self._lambda == 0.0:
+            return 0.0
+        state = self.world.state
+        signed = float(state.signed_volumes[self._state_step + 1 : state.n + 1].sum())
+        self._state_step = state.n
+        flow = signed - self._own_aggressive
+        self._own_aggressive = 0
+        shift = self._lambda * flow
+        hl = self.cfg.flow_impact_half_life
+        if hl > 0.0 and dt > 0.0:
+            shift += math.expm1(-math.log(2.0) * dt / hl) * self.flow_shift
+        self.flow_shift += shift
+        return shift
 
     def _storm(self, dt: float) -> float:
         """Feed the market's 5-minute variance over the ``dt`` seconds since the last pass into
@@ -631,6 +676,9 @@ class LatentTrader(Participant):
             px = math.exp(min(xi, cap_buy) if s > 0 else max(xi, cap_sell)) / m.tick
             price = max(1, math.floor(px) if s > 0 else math.ceil(px))
             oid = venue.limit(acc, s, price, qty)
+            # what it took at once, its own resting orders included (those are other latent
+            # investors: no outsider's flow either way)
+            self._own_aggressive += s * (qty - m.book_view.remaining(oid))
             self.n_revealed += 1
             self.shares_revealed += qty
             if m.book_view.remaining(oid):
@@ -663,4 +711,5 @@ class LatentPopulation(Population):
             "revealed": t.n_revealed,
             "shares_revealed": t.shares_revealed,
             "mean_deposit_multiplier": t.multiplier_sum / max(1, t.n_passes),
+            "flow_level_log": t.flow_shift,
         }

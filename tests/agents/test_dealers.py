@@ -569,3 +569,18 @@ def test_banded_dealers_narrow_their_band_before_the_close():
     off = small_model(close_window_seconds=0.0)
     off.now = SECONDS_PER_DAY - 10.0
     assert parts(off)[0][0].close_factor() == 1.0
+
+
+def test_the_summary_says_how_the_hedges_were_worked_summed_over_the_dealers():
+    m = small_model(n_dealers=2)
+    pop = m.populations["dealers"]
+    for i, d in enumerate(parts(m)[0]):
+        d.bands.looks, d.bands.outside_inner, d.bands.outside_outer = 10, 4 + i, 1 + i
+        d.hedge_orders, d.cap.binds, d.passive.filled = 3, 1 + i, 500
+    s = pop.summary()
+    assert s["looks"] == 20
+    assert s["outside_inner_fraction"] == pytest.approx(9 / 20)
+    assert s["outside_outer_fraction"] == pytest.approx(3 / 20)
+    assert (s["crossing_orders"], s["participation_cap_binds"]) == (6, 3)
+    assert s["passive_filled_shares"] == 1000
+    assert small_model(n_dealers=0).populations["dealers"].summary() is None

@@ -127,6 +127,8 @@ def test_a_lagging_anchor_keeps_depositing_around_the_old_price():
         ("learning", 1.5),
         ("learning_horizon", 0.0),
         ("reveal_time", -1.0),
+        ("flow_impact", -1.0),
+        ("flow_impact_half_life", -1.0),
     ],
 )
 def test_bad_config_is_refused_naming_the_field(field, value):
@@ -250,3 +252,76 @@ def test_sentiment_with_a_start_value_starts_there():
     assert s.value == 0.0
     a = 0.5
     assert s.advance(150.0, 1.0) == pytest.approx(0.01 * math.sqrt(1 - a * a))
+
+
+def _flow_run(
+    flow_impact: float, half_life: float = 0.0
+) -> tuple[HedgeLoopModel, LatentTrader, int]:
+    """A crowd, liquidity providers and the latent book for 20 minutes; returns the model, the
+    latent trader and the index of the first print after the first pass."""
+    cfg = book_only_config(seed=7, n_background=60, n_liquidity=3)
+    cfg.scenario.days = 1
+    cfg.agents.latent.enabled = True
+    cfg.agents.latent.deposit_rate = 2.0
+    cfg.agents.latent.learning = 0.0
+    cfg.agents.latent.flow_impact = flow_impact
+    cfg.agents.latent.flow_impact_half_life = half_life
+    model = HedgeLoopModel(cfg)
+    trader = model.populations["latent"][0]
+    assert isinstance(trader, LatentTrader)
+    return model, trader, len(model.book.trades)
+
+
+@pytest.mark.parametrize("flow_impact", [0.0, 100.0])
+def test_the_others_net_flow_moves_every_reservation_price_by_flow_impact(flow_impact):
+    model, trader, _ = _flow_run(flow_impact)
+    for _ in range(1200):
+        model.step()
+    trader._next_update = model.now  # a pass now counts everything up to the last step
+    trader.act()
+    prints = model.book.trades.columns()
+    others = prints["aggressor_owner"] != trader.account
+    flow = float((prints["aggressor_side"] * prints["qty"])[others].sum())
+    assert abs(flow) > 0  # the crowd's flow was not balanced to the share
+    assert trader.flow_shift == pytest.approx(flow_impact * 1e-10 * flow, rel=1e-9, abs=1e-15)
+    own = ~others
+    assert own.any()  # the latent orders did cross, and their own flow is not counted
+    model.finish()
+
+
+def _pass(model: HedgeLoopModel, trader: LatentTrader) -> None:
+    """Record the step and let the latent trader make a full pass now."""
+    model.state.update()
+    trader._next_update = model.now
+    trader.act()
+
+
+def test_a_buy_raises_the_latent_value_and_selling_it_back_takes_it_away():
+    model, trader, _ = _flow_run(500.0)
+    for _ in range(300):
+        model.step()
+    _pass(model, trader)  # count what came before
+    before, anchor = trader.flow_shift, trader.latent.anchor
+    account = model.populations["liquidity"][0].account
+    model.venue.market(account, +1, 20_000)
+    _pass(model, trader)
+    up = trader.flow_shift - before
+    assert up == pytest.approx(500e-10 * 20_000)  # the buy and nothing else
+    assert trader.latent.anchor > anchor
+    n = len(model.book.trades)
+    model.venue.market(account, -1, 20_000)
+    sold = int(model.book.trades.columns(n)["qty"].sum())
+    _pass(model, trader)
+    assert sold > 0
+    # linear: each share sold back takes away what a share bought added
+    assert trader.flow_shift - before == pytest.approx(500e-10 * (20_000 - sold))
+
+
+@pytest.mark.parametrize(("half_life", "left"), [(0.0, 1.0), (600.0, 0.5), (300.0, 0.25)])
+def test_the_level_the_flow_holds_fades_with_its_half_life(half_life, left):
+    model, trader, _ = _flow_run(100.0, half_life)
+    trader.flow_shift = 0.01
+    trader._state_step, trader._own_aggressive = model.state.n, 0  # no new flow
+    shift = trader._absorbed_flow_shift(600.0)
+    assert trader.flow_shift == pytest.approx(0.01 * left)
+    assert shift == pytest.approx(0.01 * (left - 1.0), abs=1e-15)
