@@ -11,6 +11,7 @@ writes the same declarations out as docs/parameters.md.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -84,6 +85,9 @@ class ScenarioConfig(Validated):
     )
 
     def check(self) -> None:
+        check_name("scenario.name", self.name)
+        for arm in self.arms:
+            check_name(f"scenario.arms: arm name {arm!r}", arm)
         self._check_crisis()
         if self.stress_window and (
             len(self.stress_window) != 2 or not self.stress_window[0] < self.stress_window[1]
@@ -509,9 +513,7 @@ def apply_arm(cfg: DictConfig) -> DictConfig:
             raise ConfigError(
                 f"scenario.arms.{arm}: {item!r} must be 'key=value' naming an existing key"
             )
-        OmegaConf.update(
-            out, key.strip(), _override_value(raw, f"scenario.arms.{arm}"), merge=False
-        )
+        OmegaConf.update(out, key.strip(), override_value(raw, f"scenario.arms.{arm}"), merge=False)
     return out
 
 
@@ -522,10 +524,11 @@ def _override_parser():
     return OverridesParser.create()
 
 
-def _override_value(raw: str, where: str):
-    """An arm's value read as the command line reads it (Hydra's override grammar), so that
-    ``mode=off`` means the string "off", as it does after ``python -m experiments.run``, and
-    not YAML 1.1's boolean false."""
+def override_value(raw: str, where: str):
+    """The value of a ``key=value`` item in a config list (an arm, an HPI study's overrides) read
+    as the command line reads it (Hydra's override grammar), so that ``mode=off`` means the
+    string "off" and ``at=10:30`` the string "10:30", as they do after
+    ``python -m experiments.run``, and not YAML 1.1's boolean false and the number 630."""
     try:
         override = _override_parser().parse_override(f"value={raw}")
     except Exception as exc:  # Hydra raises its own OverrideParseException
@@ -536,6 +539,21 @@ def _override_value(raw: str, where: str):
 
 
 _MISSING = object()
+
+#: names that become part of a file path (run, study and sweep dirs, figure files): one path
+#: component, no hidden file, never absolute or a way up
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
+def check_name(where: str, value: object, max_len: int = 64) -> None:
+    """Refuse a name that is joined into a file path unless it is 1 to ``max_len`` characters of
+    ``[A-Za-z0-9_.-]`` not starting with a dot (the bound keeps a dir name made of several
+    names under the file systems' 255 bytes); ``where`` names the field."""
+    if not isinstance(value, str) or not _SAFE_NAME.fullmatch(value) or len(value) > max_len:
+        raise ConfigError(
+            f"{where} must be 1-{max_len} characters of [A-Za-z0-9_.-] not starting with '.' "
+            f"(it becomes part of a file path), got {value!r}"
+        )
 
 
 def to_run_config(cfg: DictConfig | RunConfig) -> RunConfig:

@@ -8,20 +8,21 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import ClassVar
 
-import yaml
 from hydra.core.config_store import ConfigStore
 
-from experiments.config import RunConfig
+from experiments.config import RunConfig, check_name, override_value
 from experiments.events import EventConfig, EventKind
 from market.validation import ConfigError, Validated, param
 
 
 def split_override(where: str, item: str) -> tuple[str, object]:
-    """``key=value`` as ``(key, YAML value)``; ConfigError naming ``where`` if it is not one."""
+    """``key=value`` as ``(key, value)``, the value read as the command line and the scenario
+    arms read it (Hydra's override grammar: ``mode=off`` is the string "off", ``at=10:30`` the
+    string "10:30"); ConfigError naming ``where`` if it is not one."""
     key, sep, raw = str(item).partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"{where}: {item!r} must be 'key=value'")
-    return key.strip(), yaml.safe_load(raw)
+    return key.strip(), override_value(raw, where)
 
 
 @dataclass
@@ -256,6 +257,8 @@ class HPIStudyConfig(Validated):
         if not self.classes:
             raise ConfigError(f"{p}.classes must define at least one event class")
         for name, ec in list(self.classes.items()):
+            # a session's scenario is named hpi_<class>, and a scenario's name is a path's part
+            check_name(f"{p}.classes: class name {name!r}", name, max_len=60)
             if isinstance(ec, dict):
                 ec = self.classes[name] = EventClass(**ec)
             for i, ev in enumerate(ec.events):

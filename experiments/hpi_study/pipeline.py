@@ -29,6 +29,7 @@ from experiments.hpi_study.report import ReportTables, study_report
 from experiments.hpi_study.sessions import (
     Session,
     calibration_sessions,
+    check_sessions,
     gather,
     plan_sessions,
     reference_scaling,
@@ -257,12 +258,14 @@ def run_study(study: HPIStudyConfig, base: RunConfig, out: Path, *, log=print) -
 
 
 def study_from_config(cfg: DictConfig) -> tuple[HPIStudyConfig, RunConfig]:
-    """Split a composed ``hpi_study`` config into the study and the base run config."""
+    """Split a composed ``hpi_study`` config into the study and the base run config, every
+    session's run config checked (:func:`check_sessions`)."""
     try:
         full = OmegaConf.to_object(cfg)
     except ValueError as exc:
         raise ConfigError(str(exc).splitlines()[0]) from exc
     base = RunConfig(**{f.name: getattr(full, f.name) for f in fields(RunConfig)})
+    check_sessions(full.hpi_study, base)
     return full.hpi_study, base
 
 

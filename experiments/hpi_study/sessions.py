@@ -124,6 +124,14 @@ def session_config(
         ) from exc
 
 
+def check_sessions(study: HPIStudyConfig, base: RunConfig) -> None:
+    """Build the run config of every pairing of event class and volatility regime once, so an
+    override naming no key or a value out of its range is refused before any session runs."""
+    for event_class in study.classes:
+        for regime in study.vol_regimes:
+            session_config(base, study, Session(0, base.seed, event_class, regime), HPIMode.live)
+
+
 #: the GEX table's columns of the model's time series: true dealer GEX against the observer's
 _GEX_COLUMNS = [
     "time",

@@ -39,7 +39,8 @@ elapsed]`` lines).
 
 Modules, by job: :mod:`.config` (StudyConfig), :mod:`.plan` (arms, robustness settings, the
 manifest and command lines), :mod:`.runner` (child and worker processes, shared with the HPI
-study), :mod:`.jobs` (one multirun job), :mod:`.progress` (Hydra callbacks), :mod:`.collect`,
-:mod:`.tables`, :mod:`.figures`, :mod:`.report` (study.md), :mod:`.pipeline` (run_study) and
-:mod:`.cli`. The statistics are :mod:`market.stats.inference`.
+study; a signal to the study reaches its multirun's whole process group), :mod:`.lock` (one run
+per study dir), :mod:`.jobs` (one multirun job), :mod:`.progress` (Hydra callbacks),
+:mod:`.collect`, :mod:`.tables`, :mod:`.figures`, :mod:`.report` (study.md), :mod:`.pipeline`
+(run_study) and :mod:`.cli`. The statistics are :mod:`market.stats.inference`.
 """

@@ -14,6 +14,7 @@ import experiments.study as study_package
 from experiments.study.collect import MANIFEST_FILE, collect_study, collect_sweep
 from experiments.study.config import load_study
 from experiments.study.figures import figure_specs
+from experiments.study.lock import StudyLockedError
 from experiments.study.pipeline import run_study
 
 
@@ -71,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if extra:
             study.overrides = [*study.overrides, *extra]
         run_study(study, dry_run=dry_run)
-    except (ValueError, FileNotFoundError) as exc:  # ConfigError included: names the field
+    except (ValueError, FileNotFoundError, StudyLockedError) as exc:  # ConfigError: names the field
         print(f"hedgeloop study: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the multirun child has stopped (the runner waited for it)
+        print("hedgeloop study: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
     return 0

@@ -10,6 +10,7 @@ from typing import ClassVar
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from experiments.config import check_name
 from experiments.study.runner import REPO_ROOT
 from market.validation import ConfigError, Validated, param
 
@@ -67,6 +68,10 @@ class StudyConfig(Validated):
 
     def check(self) -> None:
         """Rules across fields, and the shape of the lists of names."""
+        # the study's name names its dir; the scenario's, a config file
+        if self.name:
+            check_name("study.name", self.name)
+        check_name("study.scenario", self.scenario)
         if self.n_jobs == 0 or self.n_jobs < -1:
             raise ConfigError(f"study.n_jobs must be -1 or in [1, 1024], got {self.n_jobs!r}")
         if not self.metrics:
@@ -101,6 +106,7 @@ def load_study(name: str | None, dotlist: Sequence[str] = ()) -> StudyConfig:
     then the ``key=value`` items of ``dotlist``; validated."""
     layers: list = [OmegaConf.structured(StudyConfig)]
     if name:
+        check_name("study", name)  # before it names a file to read
         path = STUDY_CONF_DIR / f"{name}.yaml"
         if path.exists():
             layers.append(OmegaConf.load(path))

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.config import check_name
 from experiments.outputs import save_png
 from experiments.study.tables import HIGH_QUANTILE, LOW_QUANTILE, reference_for
 from market.stats.inference import t_interval
@@ -24,7 +25,10 @@ def figure_specs(figures) -> list[dict]:
         spec = OmegaConf.to_container(spec) if isinstance(spec, DictConfig) else dict(spec)
         if set(spec) != {"x", "y", "metric"}:
             raise ValueError(f"figures[{i}] must have exactly the keys x, y and metric, got {spec}")
-        specs.append({k: str(v) for k, v in spec.items()})
+        spec = {k: str(v) for k, v in spec.items()}
+        for key in ("metric", "x", "y"):  # the three name the figure's file
+            check_name(f"figures[{i}].{key}", spec[key], max_len=80)
+        specs.append(spec)
     return specs
 
 

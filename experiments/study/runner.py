@@ -8,10 +8,15 @@ Either way a worker runs many simulations in one interpreter, so each one calls
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +33,83 @@ def release_models() -> None:
         ids.clear()
 
 
-def run_child(cmd: Sequence[str]) -> tuple[int, float]:
+#: seconds a child's process group has to stop after a signal passed on to it, before it is killed
+STOP_GRACE_S = 10.0
+#: the signals passed on to a child's process group
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def signal_group(pgid: int, signum: int) -> bool:
+    """Send ``signum`` to the process group ``pgid``; False if no process of it is left."""
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _handlers(handler: Callable) -> Iterator[None]:
+    """``handler`` for the forwarded signals while the block runs. A signal this process ignores
+    (SIGINT in a background job) stays ignored, and only the main thread may set handlers:
+    elsewhere the block runs without them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = [s for s in FORWARDED_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
+    previous = {s: signal.signal(s, handler) for s in caught}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _stop_group(pgid: int, deadline: float) -> None:
+    """Wait until the process group ``pgid`` is gone, killing it once ``deadline`` passes."""
+    while signal_group(pgid, 0):
+        if time.monotonic() > deadline:
+            signal_group(pgid, signal.SIGKILL)
+            return
+        time.sleep(0.1)
+
+
+def run_child(cmd: Sequence[str], pass_fds: Sequence[int] = ()) -> tuple[int, float]:
     """Run ``cmd`` from the repository root, its output going to ours; returns its exit code and
-    wall seconds."""
+    wall seconds. ``pass_fds``: descriptors the child inherits (a study's lock).
+
+    The child runs in a process group of its own (with the joblib workers it starts). SIGTERM
+    or SIGINT sent to this process is passed on to that whole group, which gets
+    :data:`STOP_GRACE_S` seconds to stop before it is killed; then this process takes the signal
+    itself (SIGINT raises KeyboardInterrupt, SIGTERM ends it). Killing a study or a calibration
+    by its pid thus never leaves its multirun running on, where a resume would run the same jobs
+    a second time.
+    """
     t = time.perf_counter()
-    rc = subprocess.run(list(cmd), cwd=REPO_ROOT, check=False).returncode
+    proc: subprocess.Popen | None = None
+    received: list[int] = []
+    deadline = math.inf  # when the group is killed, once a signal came
+
+    def pass_on(signum: int, frame: object) -> None:
+        nonlocal deadline
+        received.append(signum)
+        deadline = min(deadline, time.monotonic() + STOP_GRACE_S)
+        if proc is not None:
+            signal_group(proc.pid, signum)
+
+    with _handlers(pass_on):  # set before the child starts: no moment leaves it unguarded
+        proc = subprocess.Popen(list(cmd), cwd=REPO_ROOT, process_group=0, pass_fds=tuple(pass_fds))
+        if received:  # a signal that came while it was starting
+            signal_group(proc.pid, received[0])
+        # polled, not one blocking wait: the grace period must run out even if the child hangs
+        while (rc := proc.poll()) is None:
+            if time.monotonic() > deadline:
+                signal_group(proc.pid, signal.SIGKILL)
+            time.sleep(0.2)
+        if received:  # the workers may outlive the multirun's own process by a moment
+            _stop_group(proc.pid, deadline)
+    if received:
+        signal.raise_signal(received[0])
     return rc, time.perf_counter() - t
 
 

@@ -14,7 +14,7 @@ from hydra import compose, initialize_config_dir
 from agents.desk import HPIMode
 from experiments.config import ConfigError, RunConfig
 from experiments.events import EventKind
-from experiments.hpi_study.config import CanaryConfig, HPIStudyConfig
+from experiments.hpi_study.config import CanaryConfig, HPIStudyConfig, split_override
 from experiments.hpi_study.models import expiry_edges, model_validation
 from experiments.hpi_study.pipeline import run_study, study_from_config
 from experiments.hpi_study.sessions import (
@@ -336,3 +336,31 @@ def test_a_tiny_study_runs_end_to_end(tmp_path):
     parents = pd.read_parquet(tmp_path / "tables" / "parents.parquet")
     assert set(parents["arm"]) == {"plain", "hpi"}
     np.testing.assert_allclose(parents["cost_total"], parents["is_bps"], atol=1e-9)
+
+
+def test_overrides_are_read_as_the_command_line_reads_them():
+    """Hydra's override grammar, not YAML 1.1: ``off`` stays a string, ``10:30`` a clock time."""
+    assert split_override("w", "desk.hpi.mode=off") == ("desk.hpi.mode", "off")
+    assert split_override("w", "scenario.events.p.at=10:30") == ("scenario.events.p.at", "10:30")
+    assert split_override("w", "agents.customers.expiry_weights=[0.85,0.1,0.05]") == (
+        "agents.customers.expiry_weights",
+        [0.85, 0.1, 0.05],
+    )
+    assert split_override("w", "market.fundamental_vol=0.10")[1] == 0.10
+    with pytest.raises(ConfigError, match=r"hpi_study\.overrides: .* is a sweep"):
+        HPIStudyConfig(overrides=["market.fundamental_vol=0.1,0.2"])
+    # a session with the mode written as on the command line: YAML made it False, refused
+    study = HPIStudyConfig(sessions=5, overrides=["desk.hpi.mode=off"])
+    session = plan_sessions(study, 1000)[0]
+    assert session_config(RunConfig(), study, session, HPIMode.live).desk.hpi.mode is HPIMode.live
+
+
+def test_a_bad_session_override_is_refused_before_any_session_runs():
+    """Every class and regime pairing is composed when the study is read, not when its session
+    comes up (after the calibration sessions have run)."""
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(
+            "hpi_study", overrides=["hpi_study.vol_regimes.high=['market.fundamental_vol=-1']"]
+        )
+    with pytest.raises(ConfigError, match=r"\(calm, high\).*market\.fundamental_vol"):
+        study_from_config(cfg)
