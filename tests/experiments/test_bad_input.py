@@ -259,3 +259,36 @@ def test_a_conservation_failure_marks_the_written_summary_failed(tmp_path, monke
     written = json.loads((tmp_path / "summary.json").read_text())
     assert written["status"] == "failed" and written["error"]["type"] == "ConservationError"
     assert (tmp_path / "trades.parquet").exists()  # the evidence is kept
+
+
+# ---------------------------------------------------------------------------- whole runs
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "override",
+    [
+        # the parent arrives at the last step and sends no child
+        "scenario.events.program.at=15:59:59",
+        # the accounts sum to 9e19 cents, beyond int64, though each fits
+        "agents.background.initial_cash=1e15",
+    ],
+)
+def test_cli_runs_that_used_to_fail_after_the_work_complete(tmp_path, override):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.run",
+            "progress=false",
+            override,
+            f"hydra.run.dir={tmp_path}/run",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert "status" not in summary and summary["n_trades"] > 0
+    assert summary["conservation_residuals"] == {"cash": 0.0, "shares": 0, "options": 0}
+    assert (tmp_path / "run" / "desk_parents.parquet").exists()
