@@ -10,6 +10,8 @@ writes the same declarations out as docs/parameters.md.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
 import re
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from agents.insurers import InsurersConfig
 from agents.latent_liquidity import LatentConfig
 from agents.liquidity import LiquidityConfig
 from experiments.events import named_events
-from market.exchange.clock import wall_clock
+from market.exchange.clock import OPEN_CLOCK_SECONDS, SECONDS_PER_DAY, wall_clock
 from market.exchange.stop_logic import StopLogic
 from market.validation import ConfigError, Validated, check_range, param
 
@@ -103,6 +105,7 @@ class ScenarioConfig(Validated):
         # order. No events stay an empty mapping: as the schema's default, config files merge
         # their named events into it.
         self.events = list(named.values()) if named else {}
+        self.event_names = list(named)  # for messages about the events after this point
 
     def _check_crisis(self) -> None:
         """Each crisis condition: a dotted metric name and `below` and/or `above` bounds, finite
@@ -410,20 +413,26 @@ class MarketConfig(Validated):
 
     config_path: ClassVar[str] = "market"
 
+    # The ledger keeps cash in 64-bit integer cents (at most about 9.2e16 currency per account).
+    # With this cap and a parent order's cap of 1e9 shares a complete fill moves at most 1e15,
+    # the largest endowment, so balances stay some 90 times inside the integer range.
     initial_price: float = param(
         100.0,
         lo=0.0,
+        hi=1e6,
         lo_open=True,
         unit="currency",
-        doc="price of the underlying at the first open",
+        doc="price of the underlying at the first open (at most 1e6 so that price times "
+        "quantity fits the ledger's 64-bit integer cents with room to spare)",
     )
     tick_size: float = param(
         0.01,
-        lo=0.0,
+        lo=0.01,
         hi="max_tick_size",
-        lo_open=True,
         unit="currency",
-        doc="price grid; at most `initial_price / 10`, and `initial_price` must lie on it",
+        doc="price grid: a whole number of cents (the ledger settles in integer cents, so a "
+        "finer or fractional-cent tick could not be paid exactly); at most `initial_price / 10`, "
+        "and `initial_price` must lie on it",
     )
     fundamental_vol: float = param(
         0.11,
@@ -450,12 +459,26 @@ class MarketConfig(Validated):
     intraday: IntradayConfig = field(default_factory=IntradayConfig)
     auctions: AuctionsConfig = field(default_factory=AuctionsConfig)
 
+    def __post_init__(self) -> None:
+        try:
+            super().__post_init__()
+        except ConfigError as exc:
+            # a tick below a cent fails the range; say why the range stops there
+            if str(exc).startswith("market.tick_size must be in"):
+                raise ConfigError(f"{exc}: {self._WHOLE_CENTS}") from None
+            raise
+
+    _WHOLE_CENTS: ClassVar[str] = "a whole number of cents, as the ledger settles in integer cents"
+
     @property
     def max_tick_size(self) -> float:
         """The largest tick: a tenth of the initial price (currency)."""
         return self.initial_price / 10
 
     def check(self) -> None:
+        cents = self.tick_size * 100
+        if abs(cents - round(cents)) > 1e-9 * cents:
+            raise ConfigError(f"market.tick_size must be {self._WHOLE_CENTS}, got {self.tick_size}")
         ticks = self.initial_price / self.tick_size
         if abs(ticks - round(ticks)) > 1e-6:
             raise ConfigError(
@@ -489,6 +512,21 @@ class RunConfig(Validated):
     market: MarketConfig = field(default_factory=MarketConfig)
     agents: AgentsConfig = field(default_factory=AgentsConfig)
     desk: DeskConfig = field(default_factory=DeskConfig)
+
+    def check(self) -> None:
+        # an event after a day's last step would fire at the next day's open, or never on
+        # the last day: a silent shift the scenario did not ask for
+        last = SECONDS_PER_DAY - self.market.step_seconds
+        events = list(self.scenario.events)
+        names = getattr(self.scenario, "event_names", None) or range(len(events))
+        for name, ev in zip(names, events, strict=True):
+            if ev.time_of_day() > last + 1e-9:
+                h, rest = divmod(int(last) + OPEN_CLOCK_SECONDS, 3600)
+                raise ConfigError(
+                    f"scenario.events.{name}.at ({ev.at}) falls after the day's last step at "
+                    f"{h:02d}:{rest // 60:02d}:{rest % 60:02d} (market.step_seconds="
+                    f"{self.market.step_seconds:g}); it would fire at the next open or never"
+                )
 
 
 def apply_arm(cfg: DictConfig) -> DictConfig:
@@ -556,10 +594,40 @@ def check_name(where: str, value: object, max_len: int = 64) -> None:
         )
 
 
+def refuse_unknown_keys(cfg: DictConfig, schema: type = RunConfig, path: str = "") -> None:
+    """Raise :class:`ConfigError` naming the first key of ``cfg`` that ``schema`` does not declare.
+
+    Hydra's ``+key=value`` adds a key even to a structured config, and the dataclasses would
+    then carry it as an attribute nobody reads: ``+agents.background.nn=5`` would run a default
+    simulation in silence. Fields typed as free mappings (scenario events, arms, references)
+    are not walked here; their own checks refuse what they do not know.
+    """
+    fields = {f.name for f in dataclasses.fields(schema)}
+    for key in cfg:
+        where = f"{path}.{key}" if path else str(key)
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), sorted(fields), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            section = f"{path} has" if path else "the config has"
+            raise ConfigError(
+                f"unknown config key {where!r}: {section} no such field{hint}; "
+                "docs/parameters.md lists every field"
+            )
+        child = cfg._get_node(key)
+        if isinstance(child, DictConfig) and not (child._is_none() or child._is_missing()):
+            child_type = OmegaConf.get_type(child)
+            if dataclasses.is_dataclass(child_type) and isinstance(child_type, type):
+                refuse_unknown_keys(child, child_type, where)
+
+
 def to_run_config(cfg: DictConfig | RunConfig) -> RunConfig:
-    """Composed config (or dataclasses) -> validated :class:`RunConfig` with its arm applied."""
+    """Composed config (or dataclasses) -> validated :class:`RunConfig` with its arm applied.
+
+    A key the schema does not declare is refused first (:func:`refuse_unknown_keys`).
+    """
     if isinstance(cfg, RunConfig):
         cfg = OmegaConf.structured(cfg)
+    refuse_unknown_keys(cfg)
     try:
         return OmegaConf.to_object(apply_arm(cfg))
     except ValidationError as exc:

@@ -8,6 +8,7 @@ time_of_day()``; events due at the same time fire in the order the scenario list
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -113,22 +114,72 @@ class EventConfig:
                     f"scenario.events[].kind must be one of {allowed}, got {self.kind!r}"
                 ) from None
 
+    #: the fields every event has, whatever its kind
+    COMMON_FIELDS: ClassVar[tuple[str, ...]] = ("kind", "day", "at", "scheduled")
+    #: the fields each kind reads; any other field on an event of that kind would be ignored
+    #: in silence, so :meth:`validate` and :func:`named_events` refuse it
+    KIND_FIELDS: ClassVar[dict[EventKind, tuple[str, ...]]] = {
+        EventKind.fundamental_shock: ("size",),
+        EventKind.parent_order: (
+            "side",
+            "qty",
+            "algo",
+            "participation",
+            "horizon_s",
+            "limit_price",
+            "urgency",
+        ),
+        EventKind.surface_shift: ("dlevel", "dskew", "dterm"),
+        EventKind.rule_change: ("target", "value"),
+        EventKind.fundamental_vol: ("value",),
+    }
+
     def time_of_day(self) -> float:
-        """Seconds since the open of the event's day."""
-        parts = self.at.split(":")
-        if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-            raise ConfigError(
-                f"scenario.events[].at must be 'HH:MM' or 'HH:MM:SS', got {self.at!r}"
-            )
-        extra = int(parts[2]) if len(parts) == 3 else 0
-        return wall_clock(f"{parts[0]}:{parts[1]}") + extra
+        """Seconds since the open of the event's day (:func:`market.exchange.clock.wall_clock`:
+        minutes and seconds below 60, between 09:30 and 16:00)."""
+        return wall_clock(self.at)
+
+    def allowed_fields(self) -> tuple[str, ...]:
+        """The fields an event of this kind may set: the common ones and its kind's."""
+        return self.COMMON_FIELDS + self.KIND_FIELDS[self.kind]
+
+    def check_fields(self, where: str, given: Iterable[str] | None = None) -> None:
+        """Refuse fields that do not belong to the event's kind, naming the first.
+
+        ``given``: the field names a config file or override set (all of them are checked);
+        None (an event built in code): the fields that differ from their defaults.
+        """
+        allowed = self.allowed_fields()
+        if given is None:
+            defaults = EventConfig(kind=self.kind)
+            given = [
+                f.name
+                for f in dataclasses.fields(self)
+                if getattr(self, f.name) != getattr(defaults, f.name)
+            ]
+        for key in given:
+            if key not in allowed:
+                known = {f.name for f in dataclasses.fields(self)}
+                kind = self.kind.value
+                what = (
+                    f"is not read by a {kind} event (it would be ignored)"
+                    if key in known
+                    else "is not an event field"
+                )
+                raise ConfigError(
+                    f"{where}.{key} {what}; a {kind} event's fields are " + ", ".join(allowed)
+                )
 
     def validate(self, where: str, days: int) -> None:
         check_range(f"{where}.day", self.day, 0, days - 1)
         try:
-            self.time_of_day()
+            tod = self.time_of_day()
         except ValueError as exc:
             raise ConfigError(f"{where}.at: {exc}") from exc
+        if tod >= SECONDS_PER_DAY:
+            # an event at 16:00 would fire at the next day's open, or never on the last day
+            raise ConfigError(f"{where}.at must be before the close (16:00), got {self.at!r}")
+        self.check_fields(where)
         if self.kind is EventKind.parent_order:
             # a parent order's ranges live once, on the desk's ParentOrderSpec
             try:
@@ -185,8 +236,18 @@ def named_events(events: Any) -> dict[str, EventConfig]:
             raise ConfigError(
                 f"scenario.events: event names must be letters, digits and _, got {name!r}"
             )
-        out[name] = ev if isinstance(ev, EventConfig) else EventConfig(**dict(ev))
+        out[name] = ev if isinstance(ev, EventConfig) else _event_from_fields(name, dict(ev))
     return out
+
+
+def _event_from_fields(name: str, fields: dict[str, Any]) -> EventConfig:
+    """An event from the fields a config file or override gave, refusing any field its kind
+    does not read (an order's ``qty`` on a ``fundamental_shock`` would be ignored in silence)."""
+    where = f"scenario.events.{name}"
+    known = {f.name for f in dataclasses.fields(EventConfig)}
+    ev = EventConfig(**{k: v for k, v in fields.items() if k in known})
+    ev.check_fields(where, fields)
+    return ev
 
 
 def schedule(events: Any) -> list[tuple[float, int, EventConfig]]:

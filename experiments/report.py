@@ -294,3 +294,32 @@ def write_outputs(model, summary: dict, out: Path) -> None:
     overview_figure(model, ts, out / "figures" / "overview.png")
     scenario_figure(model, ts, out / "figures" / f"{model.cfg.scenario.name}.png")
     write_json(out / "summary.json", summary)
+
+
+def write_failure(model, summary: dict | None, exc: BaseException, out: Path, wall: float) -> None:
+    """Leave ``summary.json`` in ``out`` for a run that failed after it started.
+
+    The summary is what was computed (``summary`` if the run got that far, else as much of
+    :func:`summarise` as the model's state allows, else the run's identity and counts) with
+    ``status: "failed"`` and ``error`` (``type``, ``message``). A successful run's summary has
+    no ``status`` key. The files :func:`write_outputs` wrote before the failure are kept.
+    """
+    if summary is None:
+        try:
+            summary = summarise(model, wall_seconds=wall)
+        except Exception:  # the state that made the run fail may break the summary too
+            cfg = model.cfg
+            summary = {
+                "scenario": cfg.scenario.name,
+                "seed": cfg.seed,
+                "days": cfg.scenario.days,
+                "wall_seconds": wall,
+                "n_steps": int(model.steps),
+                "n_trades": len(model.book.trades),
+            }
+    summary = {
+        **summary,
+        "status": "failed",
+        "error": {"type": type(exc).__name__, "message": str(exc)},
+    }
+    write_json(out / "summary.json", _clean(summary))

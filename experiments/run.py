@@ -8,6 +8,7 @@ directory, whose path it prints at the end.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from tqdm import tqdm
 from experiments.config import RunConfig, register_configs, to_run_config
 from experiments.hpi_study.pipeline import run_from_config as run_hpi_study
 from experiments.model import HedgeLoopModel
-from experiments.report import summarise, write_outputs
+from experiments.report import summarise, write_failure, write_outputs
 from experiments.study.jobs import sweep_job
 
 #: the Hydra configs: inside the installed package, or beside the packages in a checkout
@@ -32,35 +33,52 @@ register_configs()
 
 
 def simulate(run_cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = False) -> dict:
-    """Run one scenario; write the outputs to ``out_dir`` if given. Returns the summary dict."""
+    """Run one scenario; write the outputs to ``out_dir`` if given. Returns the summary dict.
+
+    A run that fails after it started (a crash, a file that cannot be written, the ledger not
+    conserved) still leaves ``summary.json`` in ``out_dir`` with ``status: failed``, the error
+    and whatever was computed (:func:`experiments.report.write_failure`), then raises.
+    """
     t0 = time.perf_counter()
     model = HedgeLoopModel(run_cfg)
-    if progress:
-        with tqdm(
-            total=model.n_steps,
-            unit="s",
-            unit_scale=model.dt,
-            desc=run_cfg.scenario.name,
-            mininterval=0.5,
-            dynamic_ncols=True,
-        ) as bar:
-            every = max(1, model.n_steps // 200)
-
-            def tick(done: int) -> None:
-                if done % every == 0 or done == model.n_steps:
-                    bar.update(done - bar.n)
-
-            model.run(progress=tick)
-    else:
-        model.run()
-    residuals = model.ledger.residuals()
-    wall = time.perf_counter() - t0
-    summary = summarise(model, wall_seconds=wall)
-    if out_dir is not None:
-        write_outputs(model, summary, Path(out_dir))
-    model.finish()  # raises ConservationError after the evidence is written
+    summary = None
+    try:
+        _run(model, run_cfg, progress)
+        residuals = model.ledger.residuals()
+        summary = summarise(model, wall_seconds=time.perf_counter() - t0)
+        if out_dir is not None:
+            write_outputs(model, summary, Path(out_dir))
+        model.finish()  # raises ConservationError after the evidence is written
+    except Exception as exc:
+        if out_dir is not None:
+            # the run's own error is the one to raise, even if the record of it fails too
+            with contextlib.suppress(Exception):
+                write_failure(model, summary, exc, Path(out_dir), time.perf_counter() - t0)
+        raise
     summary["conservation_residuals"] = residuals
     return summary
+
+
+def _run(model: HedgeLoopModel, run_cfg: RunConfig, progress: bool) -> None:
+    """Every step of the run, with a progress bar if asked."""
+    if not progress:
+        model.run()
+        return
+    with tqdm(
+        total=model.n_steps,
+        unit="s",
+        unit_scale=model.dt,
+        desc=run_cfg.scenario.name,
+        mininterval=0.5,
+        dynamic_ncols=True,
+    ) as bar:
+        every = max(1, model.n_steps // 200)
+
+        def tick(done: int) -> None:
+            if done % every == 0 or done == model.n_steps:
+                bar.update(done - bar.n)
+
+        model.run(progress=tick)
 
 
 def run_configured(cfg: DictConfig) -> float:

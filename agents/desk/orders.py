@@ -28,7 +28,13 @@ class ParentOrderSpec(Validated):
     config_path: ClassVar[str] = "parent_order"
 
     side: int = param(choices=(1, -1), doc="+1 buy, -1 sell")
-    qty: int = param(lo=1, hi=10**15, unit="shares", doc="quantity to execute")
+    qty: int = param(
+        lo=1,
+        hi=10**9,
+        unit="shares",
+        doc="quantity to execute (at most 1e9: a complete fill at the largest initial price, "
+        "1e6, stays far inside the ledger's 64-bit integer cents)",
+    )
     algo: str = param("pov", choices=("pov", "twap"), doc="schedule")
     participation: float = param(
         0.1,

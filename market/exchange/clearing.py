@@ -27,6 +27,23 @@ class ConservationError(RuntimeError):
     """Raised when cash, shares or option positions do not sum to their starting totals."""
 
 
+class LedgerOverflowError(OverflowError):
+    """Raised when a transfer would take a balance outside the 64-bit integers it is kept in."""
+
+
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+
+
+def _fits_int64(*values: int) -> bool:
+    """True if every value (a Python int, exact) fits a 64-bit signed integer."""
+    return all(_INT64_MIN <= v <= _INT64_MAX for v in values)
+
+
+def _is_whole(x: object) -> bool:
+    """True for an integer (Python or numpy), not a bool, a float or anything else."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
 def to_cents(amount: float) -> int:
     """Round a currency amount half away from zero to whole cents."""
     return int(np.sign(amount) * np.floor(abs(amount) * 100.0 + 0.5 + 1e-9))
@@ -60,13 +77,35 @@ class Ledger:
 
     # -- transfers
     def settle_trade(self, buyer: int, seller: int, qty: int, price_cents: int) -> None:
-        """Shares ``qty`` from seller to buyer; ``qty * price_cents`` from buyer to seller."""
-        value = qty * price_cents
-        self.cash[buyer] -= value
-        self.cash[seller] += value
-        self.shares[buyer] += qty
-        self.shares[seller] -= qty
+        """Shares ``qty`` from seller to buyer; ``qty * price_cents`` from buyer to seller.
+
+        ``qty`` must be a whole number of shares > 0 and ``price_cents`` a whole number of
+        cents >= 0 (a negative quantity would move shares and cash backwards, a fractional one
+        would be truncated); ``ValueError`` otherwise. :class:`LedgerOverflowError` if a
+        balance would leave the 64-bit range (it would wrap round in silence).
+        """
+        if not _is_whole(qty) or qty <= 0:
+            raise ValueError(f"trade qty must be a whole number of shares > 0, got {qty!r}")
+        if not _is_whole(price_cents) or price_cents < 0:
+            raise ValueError(f"trade price must be whole cents >= 0, got {price_cents!r}")
+        qty, value = int(qty), int(qty) * int(price_cents)  # Python ints: exact
+        self._move(self.cash, buyer, seller, value, "cash (cents)")
+        self._move(self.shares, seller, buyer, qty, "shares")
         self.n_transfers += 1
+
+    @staticmethod
+    def _move(column: NDArray[np.int64], payer: int, payee: int, amount: int, what: str) -> None:
+        """``amount`` from ``payer`` to ``payee`` in ``column``, refusing to wrap round."""
+        if payer == payee:  # an account trading with itself: nothing moves
+            return
+        paid, received = int(column[payer]) - amount, int(column[payee]) + amount
+        if not _fits_int64(paid, received):
+            raise LedgerOverflowError(
+                f"a transfer of {amount} {what} from account {payer} to {payee} leaves the "
+                "ledger's 64-bit range"
+            )
+        column[payer] = paid
+        column[payee] = received
 
     def settle_option(
         self, buyer: int, seller: int, contract: int, qty: int, premium: float
@@ -76,9 +115,8 @@ class Ledger:
             raise ValueError(f"option qty must be > 0, got {qty}")
         if premium < 0 or not np.isfinite(premium):
             raise ValueError(f"option premium must be finite and >= 0, got {premium}")
-        value = to_cents(premium * self.multiplier) * qty
-        self.cash[buyer] -= value
-        self.cash[seller] += value
+        value = to_cents(premium * self.multiplier) * int(qty)
+        self._move(self.cash, buyer, seller, value, "cash (cents)")
         self.options[buyer, contract] += qty
         self.options[seller, contract] -= qty
         self.n_transfers += 1
@@ -91,7 +129,14 @@ class Ledger:
         cash (cents) each account received.
         """
         pos = self.options[:, contract].copy()
-        flows = pos * (to_cents(payoff * self.multiplier))
+        # in Python ints first: an int64 product or sum would wrap round in silence
+        exact = pos.astype(object) * to_cents(payoff * self.multiplier)
+        after = self.cash.astype(object) + exact
+        if len(after) and not _fits_int64(min(after), max(after)):
+            raise LedgerOverflowError(
+                f"the expiry of contract {contract} at {payoff} leaves the ledger's 64-bit range"
+            )
+        flows = exact.astype(np.int64)
         self.cash += flows
         self.options[:, contract] = 0
         return flows
@@ -99,9 +144,10 @@ class Ledger:
     # -- checks
     def residuals(self) -> dict[str, float]:
         """Differences from the conserved totals: cash (currency), shares, option contracts."""
+        # summed as Python ints: the totals of accounts that each fit 64 bits need not
         return {
-            "cash": (int(self.cash.sum()) - self._cash0) / 100.0,
-            "shares": int(self.shares.sum()) - self._shares0,
+            "cash": (sum(self.cash.tolist()) - self._cash0) / 100.0,
+            "shares": sum(self.shares.tolist()) - self._shares0,
             "options": int(np.abs(self.options.sum(axis=0)).sum()) if self.options.size else 0,
         }
 
@@ -164,6 +210,11 @@ class Clearing:
         options: TradeRecorder,
         flow_window: float = 1800.0,
     ) -> None:
+        if cents_per_tick < 1:
+            raise ValueError(
+                f"cents_per_tick must be >= 1 (a tick is a whole number of cents), "
+                f"got {cents_per_tick}"
+            )
         self.ledger = ledger
         self.group_of = group_of
         self.n_groups = int(n_groups)

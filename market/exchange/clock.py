@@ -11,6 +11,7 @@ pricing function in :mod:`market.options.pricing` takes time to expiry in these 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, overload
 
 import numpy as np
@@ -46,12 +47,26 @@ def time_of_day(t: float | NDArray[Any]) -> float | NDArray[np.float64]:
     return np.mod(t, SECONDS_PER_DAY)
 
 
-def wall_clock(hhmm: str) -> float:
-    """Seconds since the open for a wall-clock time ``"HH:MM"`` (e.g. ``"15:25"`` -> 21300)."""
-    hh, mm = (int(x) for x in hhmm.split(":"))
-    seconds = hh * 3600 + mm * 60 - OPEN_CLOCK_SECONDS
+#: "HH:MM" or "HH:MM:SS", minutes and seconds two digits below 60
+_WALL_CLOCK = re.compile(r"(\d{1,2}):([0-5]\d)(?::([0-5]\d))?")
+
+
+def wall_clock(text: str) -> float:
+    """Seconds since the open for a wall-clock time ``"HH:MM"`` or ``"HH:MM:SS"`` (e.g.
+    ``"15:25"`` -> 21300).
+
+    Minutes and seconds must be two digits below 60 (``"10:30:99"`` is refused, not read as
+    10:31:39) and the time must lie between 09:30 and 16:00; ``ValueError`` otherwise.
+    """
+    match = _WALL_CLOCK.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(
+            f"wall-clock time {text!r} must be 'HH:MM' or 'HH:MM:SS' with minutes and seconds 00-59"
+        )
+    hh, mm, ss = (int(g or 0) for g in match.groups())
+    seconds = hh * 3600 + mm * 60 + ss - OPEN_CLOCK_SECONDS
     if not 0 <= seconds <= SECONDS_PER_DAY:
-        raise ValueError(f"wall-clock time {hhmm!r} must lie between 09:30 and 16:00")
+        raise ValueError(f"wall-clock time {text!r} must lie between 09:30 and 16:00")
     return float(seconds)
 
 

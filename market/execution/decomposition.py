@@ -143,6 +143,9 @@ def _filled_children(
     children: pd.DataFrame, expected_perm_bps: np.ndarray | None, betas: Any, vol_state: str
 ) -> pd.DataFrame:
     """The filled rows of ``children``, with the own-impact forecast as ``_perm`` if given."""
+    if children.empty and "filled" not in children.columns:
+        # no child at all (a parent too late in the day to send one): no column to select on
+        children = pd.DataFrame(columns=["parent_id", "filled"])
     kids = children.copy()
     if expected_perm_bps is not None:
         perm = np.asarray(expected_perm_bps, dtype=float)

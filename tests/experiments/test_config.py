@@ -60,7 +60,7 @@ def test_unknown_scenario_is_refused():
     ("override", "field"),
     [
         ("market.initial_price=-5", "market.initial_price"),
-        ("market.tick_size=0.003", "market.initial_price"),
+        ("market.tick_size=0.03", "market.initial_price"),
         ("scenario.days=0", "scenario.days"),
         ("market.rules.cb_levels=[0.2,0.1,0.3]", "market.rules.cb_levels"),
         ("market.surface.atm_vol=9", "market.surface.atm_vol"),
