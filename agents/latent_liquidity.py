@@ -30,6 +30,17 @@ reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry pe
   rest reverts as the book leans against it; within the horizon the V-shaped book still makes
   impact concave. With ``learning = 0`` a dense latent book absorbs the crowd's flow and leaves
   the price as ``F`` plus tens of minutes of noise.
+* optionally **revising value by the others' flow** (``flow_impact`` > 0; off by default):
+  every pass moves every reservation price and the anchor by ``flow_impact`` (bp per million
+  shares) times the aggressor-signed volume traded since the previous pass, less what the
+  latent orders themselves took (their own crossing orders, other latent investors' resting
+  orders included). This is Kyle's (1985) market maker, who cannot tell informed flow from
+  noise and so revises value linearly in the net order flow; linear so that a round trip
+  neither moves value nor pays (Huberman & Stanzl 2004, Econometrica 72:1247). Unlike
+  ``learning`` it neither amplifies a standing move nor forgets it, unless
+  ``flow_impact_half_life`` makes the level it holds fade back to value (Bucci et al. 2019
+  measure impact that decays slowly over days). ``flow_level_log`` in the summary is that
+  level at the end: the part of log(mid / F) the flow's impact holds.
 * optionally a scripted **common sentiment** ``S`` (``sentiment_sd``, off by default): an
   Ornstein-Uhlenbeck process of stationary s.d. ``sentiment_sd`` and half-life
   ``sentiment_half_life`` starting at 0 (:class:`agents.beliefs.Sentiment`), whose moves shift
@@ -84,22 +95,9 @@ price's own). An order of ``Q`` shares that eats the latent sellers moves the pr
 ever visible. With ``forget_rate`` slow against the order (hours), the book does not refill
 during it and impact is concave; a fast one refills it and impact turns linear.
 
-Calibration of the learning (seeds 2-3 x 5 days, the background crowd's moods off, the
-sentiment off): ``learning`` 0.8 with a 30-minute horizon lengthens the memory of log(mid / F)
-(s.d. 0.27% -> 0.40%, half-life 57 -> 111 minutes) but leaves the R^2 of 30-minute returns on
-F where it was (0.79 -> 0.78): the existing crowd's flow is too balanced for its permanent
-impact to matter. The crowd's moods (:mod:`agents.moods`) supply the lasting imbalance. 0.9
-with the moods on let a herd carry the price away (log(mid / F) s.d. 2.5%, excess kurtosis 25).
-
-Calibration of the storms (paired gamma experiment, seeds 2-3 and 0-1 x 5 days, docs/gamma.md):
-the old strong storm side (``storm_exponent`` 2, floor 0.2) let short-gamma dealers' hedges
-run away on some seeds (3-6x the unhedged volatility on 1001-1004): the volatility they made
-thinned the book down to its floor under their next hedge. With exponent 1 and floor 0.5 the
-book is at most twice as thin, and short gamma amplifies 1.4-2.0x at 1 and 30 minutes. A memory
-of days alone, or a calm side of exponent 2, made it worse (5-10x). The storms are not what
-makes the measured impact convex: with them off the slope was no nearer 0.5. The learning is:
-an order that lasts several learning horizons is adopted while it is made, so impact grows
-with its duration (docs/facts.md).
+Calibration: the learning, the flow's impact and what they do to the share of ``F`` in
+returns in docs/facts.md; the storms against short- and long-gamma dealers in docs/gamma.md
+("Storms that thin the book gently").
 
 Timing, for speed: the whole book (forgetting, diffusion, deposits, the anchor) is advanced every
 ``update_interval`` seconds on average (Poisson times, so no fixed period shows in the flow), in
@@ -121,17 +119,16 @@ the model's balance sheet.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from agents.base import Participant, Population
 from agents.beliefs import LearntValue, Sentiment
+from agents.latent_config import LatentConfig
 from agents.volatility_memory import VolatilityMemory, log_spaced, power_weights
 from agents.world import World
 from market.exchange.clock import SECONDS_PER_YEAR
-from market.validation import Validated, param
 
 #: warm-up length in units of the latent memory 1 / forget_rate, and its step (s)
 _WARMUP_MEMORIES = 4.0
@@ -141,208 +138,6 @@ _WARMUP_STEP = 300.0
 _FRONT = 0.005
 #: seconds between the grid points of the common sentiment
 _MOOD_STEP = 60.0
-
-
-@dataclass
-class LatentConfig(Validated):
-    """Parameters of the latent liquidity (units and symbols in the module docstring)."""
-
-    config_path: ClassVar[str] = "agents.latent"
-
-    enabled: bool = param(True, choices=(True, False), doc="latent liquidity on or off")
-    deposit_rate: float = param(
-        0.2,
-        lo=0.0,
-        hi=1e4,
-        lo_open=True,
-        unit="orders/s",
-        doc="`lambda`: latent orders deposited per second, half buyers and half sellers",
-    )
-    deposit_width: float = param(
-        0.01,
-        lo=0.0,
-        hi=1.0,
-        lo_open=True,
-        unit="log price",
-        doc="`W`: buyers are deposited uniformly up to this far below the anchor, sellers above",
-    )
-    forget_rate: float = param(
-        1.0 / 28_800.0,
-        lo=1e-7,
-        hi=1.0,
-        unit="1/s",
-        doc="`nu`: rate at which a latent order is forgotten (1/28800: an 8-hour memory)",
-    )
-    diffusion: float = param(
-        2e-9,
-        lo=0.0,
-        hi=1e-3,
-        unit="log price^2/s",
-        doc="`D`: diffusion of each reservation price, `dx = sqrt(2 D) dW`",
-    )
-    value_tracking: float = param(
-        1.0,
-        lo=0.0,
-        hi=1.0,
-        unit="fraction",
-        doc="share of each log move of the fundamental that shifts every reservation price",
-    )
-    learning: float = param(
-        0.8,
-        lo=0.0,
-        hi=1.0,
-        unit="fraction",
-        doc="share of a lasting gap between the price and the fundamental that the latent "
-        "investors read as value they lack and move every reservation price by; 0 = none",
-    )
-    flow_impact: float = param(
-        0.0,
-        lo=0.0,
-        hi=1e4,
-        unit="bp per million shares",
-        doc="permanent impact of the net flow the latent investors absorb: every reservation "
-        "price moves against their net purchases by this much per million shares (Kyle's "
-        "lambda); 0 = none. A default day trades about 12 million shares",
-    )
-    flow_impact_half_life: float = param(
-        0.0,
-        lo=0.0,
-        hi=1e9,
-        unit="s",
-        doc="half-life over which the level the flow's impact holds the latent investors' value "
-        "at fades back to value (23400 s = one trading day); 0 = never (fully permanent)",
-    )
-    learning_horizon: float = param(
-        1800.0,
-        lo=1.0,
-        hi=1e8,
-        unit="s",
-        doc="half-life of the average of log(mid / F) that the latent investors learn from",
-    )
-    sentiment_sd: float = param(
-        0.0,
-        lo=0.0,
-        hi=1.0,
-        unit="log price",
-        doc="stationary s.d. of a scripted common sentiment of the latent investors (noise "
-        "traders' mood), which shifts every reservation price; 0 = none",
-    )
-    sentiment_half_life: float = param(
-        117_000.0,
-        lo=1.0,
-        hi=1e9,
-        unit="s",
-        doc="half-life of that sentiment (117000 s = 5 trading days)",
-    )
-    anchor_half_life: float = param(
-        3600.0,
-        lo=0.0,
-        hi=1e8,
-        unit="s",
-        doc="half-life of the average log mid that deposits centre on; 0 = the mid itself",
-    )
-    order_lots: int = param(20, lo=1, hi=1_000_000, unit="lots", doc="size of one latent order")
-    lot_size: int = param(100, lo=1, hi=1_000_000, unit="shares", doc="shares per lot")
-    reveal_time: float = param(
-        0.0,
-        lo=0.0,
-        hi=3600.0,
-        unit="s",
-        doc="mean time before a latent order the price has reached becomes a real order (the "
-        "investors' reaction); 0 = at once. Plausible: seconds to minutes (institutional "
-        "investors react within minutes: the 6 May 2010 buyers came back within about 5)",
-        plausible=(0.0, 600.0),
-    )
-    max_sweep: float = param(
-        0.003,
-        lo=0.0,
-        hi=1.0,
-        unit="log price",
-        doc="a revealed order is priced at most this far through the touch (its reservation "
-        "price if nearer): a jump of value reaches the price over seconds, not in one sweep",
-    )
-    visible_lifetime: float = param(
-        120.0,
-        lo=0.0,
-        hi=1e6,
-        lo_open=True,
-        unit="s",
-        doc="a revealed order's unfilled rest is cancelled after this long",
-    )
-    update_interval: float = param(
-        10.0,
-        lo=0.01,
-        hi=3600.0,
-        unit="s",
-        doc="mean time between full passes over the latent book (deposits, diffusion, forgetting)",
-    )
-    rate: float = param(
-        1.0,
-        lo=0.0,
-        hi=100.0,
-        lo_open=True,
-        unit="actions/s",
-        doc="how often the population compares the touch with its latent prices",
-    )
-    storm_exponent: float = param(
-        1.0,
-        lo=0.0,
-        hi=10.0,
-        doc="`eta`: above `storm_reference_vol` deposits scale as `(storm_reference_vol / "
-        "sigma_mem) ** eta` down to `storm_floor` (thinning in storms); 0 = no thinning",
-    )
-    storm_calm_exponent: float = param(
-        1.0,
-        lo=0.0,
-        hi=10.0,
-        doc="`eta_calm`: the same power below `storm_reference_vol`, up to `storm_cap` "
-        "(thickening in calm); 0 = no thickening",
-    )
-    storm_reference_vol: float = param(
-        0.18,
-        lo=0.0,
-        hi=10.0,
-        lo_open=True,
-        unit="annualised",
-        doc="`sigma_ref`: remembered volatility at which deposits run at `deposit_rate`",
-    )
-    storm_floor: float = param(
-        0.5,
-        lo=0.0,
-        hi=1.0,
-        lo_open=True,
-        unit="multiple",
-        doc="least deposit multiplier: how far a storm thins the inflow of latent orders (the "
-        "memory is fed volatility no higher than where it binds)",
-    )
-    storm_cap: float = param(
-        2.0,
-        lo=1.0,
-        hi=100.0,
-        unit="multiple",
-        doc="largest deposit multiplier: how far a calm market thickens it",
-    )
-    storm_memory_windows: int = param(
-        6, lo=1, hi=32, unit="windows", doc="number of log-spaced windows of `sigma_mem`"
-    )
-    storm_memory_min: float = param(
-        1800.0, lo=1.0, hi=1e8, unit="s", doc="half-life of the shortest window of `sigma_mem`"
-    )
-    storm_memory_max: float = param(
-        468_000.0,
-        lo="storm_memory_min",
-        hi=1e8,
-        unit="s",
-        doc="half-life of the longest window of `sigma_mem` (468000 s = 20 trading days)",
-    )
-    storm_memory_alpha: float = param(
-        1.0,
-        lo=0.0,
-        hi=5.0,
-        doc="power of the windows' weights, `w_k ~ k ** -alpha` (k = 1 the shortest); 0 = equal",
-    )
-    initial_shares: int = param(0, lo=-1e12, hi=1e12, unit="shares", doc="endowment")
-    initial_cash: float = param(1e9, lo=-1e15, hi=1e15, unit="currency", doc="endowment")
 
 
 def storm_multiplier(cfg: LatentConfig, sigma_mem: float) -> float:

@@ -26,7 +26,7 @@ from agents.customers import CustomersConfig
 from agents.dealer_config import DealersConfig
 from agents.desk import DeskConfig
 from agents.insurers import InsurersConfig
-from agents.latent_liquidity import LatentConfig
+from agents.latent_config import LatentConfig
 from agents.liquidity import LiquidityConfig
 from experiments.events import named_events
 from market.exchange.clock import OPEN_CLOCK_SECONDS, SECONDS_PER_DAY, wall_clock

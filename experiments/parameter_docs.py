@@ -23,7 +23,7 @@ from agents.dealer_config import DealersConfig
 from agents.desk.config import DeskConfig, HPIObserverConfig, HPIPolicyConfig
 from agents.desk.orders import ParentOrderSpec
 from agents.insurers import InsurersConfig
-from agents.latent_liquidity import LatentConfig
+from agents.latent_config import LatentConfig
 from agents.liquidity import LiquidityConfig
 from experiments.config import (
     AuctionsConfig,

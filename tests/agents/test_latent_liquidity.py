@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from agents.beliefs import LearntValue, Sentiment
-from agents.latent_liquidity import LatentBook, LatentConfig, LatentTrader
+from agents.latent_config import LatentConfig
+from agents.latent_liquidity import LatentBook, LatentTrader
 from experiments.model import HedgeLoopModel
 from market.validation import ConfigError
 from tests.conftest import book_only_config
