@@ -78,6 +78,15 @@ class LatentConfig(Validated):
         doc="half-life over which the level the flow's impact holds the latent investors' value "
         "at fades back to value (23400 s = one trading day); 0 = never (fully permanent)",
     )
+    flow_expectation_half_life: float = param(
+        0.0,
+        lo=0.0,
+        hi=1e8,
+        unit="s",
+        doc="half-life of the latent investors' running estimate of the flow's rate: only the "
+        "flow beyond what that rate predicts moves value (a persistent flow is read as one "
+        "trader splitting an order, not as news each time); 0 = every share is news",
+    )
     learning_horizon: float = param(
         1800.0,
         lo=1.0,

@@ -362,6 +362,7 @@ class LatentTrader(Participant):
         self._lambda = cfg.flow_impact * 1e-4 / 1e6
         self._state_step = world.state.n  # the market's last step counted into the flow
         self._own_aggressive = 0  # signed shares the latent orders took since the last pass
+        self.flow_rate = 0.0  # the running estimate of the others' flow, shares/s
         #: the level (log) the flow's impact holds value at now: its shifts less what has faded
         self.flow_shift = 0.0
         #: S starts at 0 so that the open is where the run says it is
@@ -416,7 +417,10 @@ class LatentTrader(Participant):
         others'), less what has faded of the level earlier flow holds (``flow_impact_half_life``).
         Buyers who take liquidity are read as knowing something (Kyle 1985), so value is revised
         up; linear in the flow, so a round trip leaves nothing and pays for nothing (Huberman &
-        Stanzl 2004)."""
+        Stanzl 2004). With ``flow_expectation_half_life`` only the surprise moves value: the
+        flow less the running rate estimate times ``dt`` (Lillo & Farmer 2004: a flow that is
+        predictable from its own past carries no news, which keeps the price a martingale while
+        order signs have long memory)."""
         if self._lambda == 0.0:
             return 0.0
         state = self.world.state
@@ -424,12 +428,22 @@ class LatentTrader(Participant):
         self._state_step = state.n
         flow = signed - self._own_aggressive
         self._own_aggressive = 0
-        shift = self._lambda * flow
+        shift = self._lambda * (flow - self._expected_flow(flow, dt))
         hl = self.cfg.flow_impact_half_life
         if hl > 0.0 and dt > 0.0:
             shift += math.expm1(-math.log(2.0) * dt / hl) * self.flow_shift
         self.flow_shift += shift
         return shift
+
+    def _expected_flow(self, flow: float, dt: float) -> float:
+        """The flow (shares) the running rate estimate predicted for these ``dt`` seconds; then
+        moves the estimate towards this pass's rate (half-life ``flow_expectation_half_life``)."""
+        hl = self.cfg.flow_expectation_half_life
+        if hl <= 0.0 or dt <= 0.0:
+            return 0.0
+        expected = self.flow_rate * dt
+        self.flow_rate -= math.expm1(-math.log(2.0) * dt / hl) * (flow / dt - self.flow_rate)
+        return expected
 
     def _storm(self, dt: float) -> float:
         """Feed the market's 5-minute variance over the ``dt`` seconds since the last pass into

@@ -130,6 +130,7 @@ def test_a_lagging_anchor_keeps_depositing_around_the_old_price():
         ("reveal_time", -1.0),
         ("flow_impact", -1.0),
         ("flow_impact_half_life", -1.0),
+        ("flow_expectation_half_life", -1.0),
     ],
 )
 def test_bad_config_is_refused_naming_the_field(field, value):
@@ -256,7 +257,7 @@ def test_sentiment_with_a_start_value_starts_there():
 
 
 def _flow_run(
-    flow_impact: float, half_life: float = 0.0
+    flow_impact: float, half_life: float = 0.0, expectation: float = 0.0
 ) -> tuple[HedgeLoopModel, LatentTrader, int]:
     """A crowd, liquidity providers and the latent book for 20 minutes; returns the model, the
     latent trader and the index of the first print after the first pass."""
@@ -267,6 +268,7 @@ def _flow_run(
     cfg.agents.latent.learning = 0.0
     cfg.agents.latent.flow_impact = flow_impact
     cfg.agents.latent.flow_impact_half_life = half_life
+    cfg.agents.latent.flow_expectation_half_life = expectation
     model = HedgeLoopModel(cfg)
     trader = model.populations["latent"][0]
     assert isinstance(trader, LatentTrader)
@@ -326,3 +328,18 @@ def test_the_level_the_flow_holds_fades_with_its_half_life(half_life, left):
     shift = trader._absorbed_flow_shift(600.0)
     assert trader.flow_shift == pytest.approx(0.01 * left)
     assert shift == pytest.approx(0.01 * (left - 1.0), abs=1e-15)
+
+
+@pytest.mark.parametrize("expectation", [0.0, 60.0])
+def test_a_steady_flow_stops_being_news_once_it_is_expected(expectation):
+    _, trader, _ = _flow_run(100.0, expectation=expectation)
+    surprises = [600.0 - trader._expected_flow(600.0, 10.0) for _ in range(200)]  # 60 shares/s
+    assert surprises[0] == 600.0  # nothing was expected at first
+    if expectation == 0.0:
+        assert surprises == [600.0] * 200  # every share is news
+        return
+    a = 0.5 ** (10.0 / 60.0)
+    assert surprises[5] == pytest.approx(600.0 * a**5)  # the estimate closes in on 60/s
+    assert sum(surprises) == pytest.approx(600.0 / (1.0 - a))  # bounded: the order's start
+    assert trader.flow_rate == pytest.approx(60.0)
+    assert -600.0 - trader._expected_flow(-600.0, 10.0) < -1000.0  # a reversal is news again
