@@ -157,3 +157,54 @@ class LearntValue:
         step = -math.expm1(-math.log(2.0) * dt / self.horizon) * (target - self.gap)
         self.gap += step
         return self.learning * step
+
+
+#: the longest timescale of a power-law impact memory (s): 20 trading days
+IMPACT_MEMORY_LONGEST = 468_000.0
+#: exponentials that make up a power-law impact memory
+IMPACT_MEMORY_WINDOWS = 8
+
+
+class ImpactMemory:
+    """The level a flow's impact holds value at: impulses that fade with a kernel ``G(tau)``.
+
+    ``G`` is a sum of exponentials with ``half_lives`` (s) and ``weights`` summing to 1, so an
+    impulse counts in full at once (``G(0) = 1``). No half-lives: nothing fades (permanent). One:
+    an exponential fade. Several log-spaced with weights ``~ half_life ** -beta``
+    (:meth:`power_law`): ``G(tau)`` falls about as ``tau ** -beta`` between the shortest and
+    the longest (steeper within a decade of the longest, where the sum is cut): the decaying
+    impact kernel of the propagator model (Bouchaud, Gefen, Potters & Wyart 2004, Quantitative
+    Finance 4:176), under which a flow whose signs have long memory (correlation ``~ lag **
+    -gamma``) leaves the price diffusive when ``beta = (1 - gamma) / 2``.
+    """
+
+    def __init__(self, half_lives: list[float], weights: list[float]) -> None:
+        if len(half_lives) != len(weights) or any(h <= 0 for h in half_lives):
+            raise ValueError(f"impact memory: bad half-lives {half_lives} or weights {weights}")
+        if half_lives and not math.isclose(sum(weights), 1.0):
+            raise ValueError(f"impact memory: weights must sum to 1, got {sum(weights)}")
+        self.half_lives = np.asarray(half_lives, dtype=float)
+        self.weights = np.asarray(weights, dtype=float)
+        self.parts = np.zeros(len(half_lives))
+        self.level = 0.0  # log
+
+    @classmethod
+    def power_law(cls, shortest: float, beta: float) -> ImpactMemory:
+        """``IMPACT_MEMORY_WINDOWS`` half-lives log-spaced from ``shortest`` to
+        ``IMPACT_MEMORY_LONGEST`` with weights ``~ half_life ** -beta`` summing to 1."""
+        k = IMPACT_MEMORY_WINDOWS
+        h = shortest * (IMPACT_MEMORY_LONGEST / shortest) ** (np.arange(k) / (k - 1))
+        w = h**-beta
+        return cls(h.tolist(), (w / w.sum()).tolist())
+
+    def add(self, dt: float, impulse: float) -> float:
+        """Fade the level over ``dt`` seconds, add ``impulse`` (log); return the level's change."""
+        before = self.level
+        if self.parts.size:
+            if dt > 0.0:
+                self.parts *= 0.5 ** (dt / self.half_lives)
+            self.parts += self.weights * impulse
+            self.level = float(self.parts.sum())
+        else:
+            self.level += impulse
+        return self.level - before

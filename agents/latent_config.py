@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from market.validation import Validated, param
+from market.validation import ConfigError, Validated, param
 
 
 @dataclass
@@ -77,6 +77,14 @@ class LatentConfig(Validated):
         unit="s",
         doc="half-life over which the level the flow's impact holds the latent investors' value "
         "at fades back to value (23400 s = one trading day); 0 = never (fully permanent)",
+    )
+    flow_impact_decay_exponent: float = param(
+        0.0,
+        lo=0.0,
+        hi=2.0,
+        doc="`beta`: with it > 0 the flow's impact fades as a power law, tau ** -beta from "
+        "`flow_impact_half_life` (then required) to 20 trading days, instead of exponentially; "
+        "0 = exponential fade (or none)",
     )
     flow_expectation_half_life: float = param(
         0.0,
@@ -218,3 +226,11 @@ class LatentConfig(Validated):
     )
     initial_shares: int = param(0, lo=-1e12, hi=1e12, unit="shares", doc="endowment")
     initial_cash: float = param(1e9, lo=-1e15, hi=1e15, unit="currency", doc="endowment")
+
+    def check(self) -> None:
+        if self.flow_impact_decay_exponent > 0.0 and self.flow_impact_half_life <= 0.0:
+            raise ConfigError(
+                "agents.latent.flow_impact_half_life must be > 0 when "
+                f"flow_impact_decay_exponent > 0 (got {self.flow_impact_half_life}): it is "
+                "where the power law starts"
+            )

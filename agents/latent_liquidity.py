@@ -124,7 +124,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import Participant, Population
-from agents.beliefs import LearntValue, Sentiment
+from agents.beliefs import ImpactMemory, LearntValue, Sentiment
 from agents.latent_config import LatentConfig
 from agents.volatility_memory import VolatilityMemory, log_spaced, power_weights
 from agents.world import World
@@ -172,6 +172,16 @@ def storm_memory(cfg: LatentConfig) -> VolatilityMemory:
         log_spaced(cfg.storm_memory_min, cfg.storm_memory_max, k),
         power_weights(k, cfg.storm_memory_alpha, 1.0),
     )
+
+
+def flow_memory(cfg: LatentConfig) -> ImpactMemory:
+    """How the level the flow's impact holds value at fades: not at all, exponentially with
+    ``flow_impact_half_life``, or as a power law of exponent ``flow_impact_decay_exponent``
+    from there."""
+    hl, beta = cfg.flow_impact_half_life, cfg.flow_impact_decay_exponent
+    if beta > 0.0:
+        return ImpactMemory.power_law(hl, beta)
+    return ImpactMemory([hl], [1.0]) if hl > 0.0 else ImpactMemory([], [])
 
 
 class LatentBook:
@@ -364,7 +374,7 @@ class LatentTrader(Participant):
         self._own_aggressive = 0  # signed shares the latent orders took since the last pass
         self.flow_rate = 0.0  # the running estimate of the others' flow, shares/s
         #: the level (log) the flow's impact holds value at now: its shifts less what has faded
-        self.flow_shift = 0.0
+        self.flow_memory = flow_memory(cfg)
         #: S starts at 0 so that the open is where the run says it is
         self.sentiment = Sentiment(cfg.sentiment_sd, cfg.sentiment_half_life, 0.0, world.now)
         # S on a fixed clock grid from a stream of its own (spawned at build, before any draw
@@ -428,12 +438,7 @@ class LatentTrader(Participant):
         self._state_step = state.n
         flow = signed - self._own_aggressive
         self._own_aggressive = 0
-        shift = self._lambda * (flow - self._expected_flow(flow, dt))
-        hl = self.cfg.flow_impact_half_life
-        if hl > 0.0 and dt > 0.0:
-            shift += math.expm1(-math.log(2.0) * dt / hl) * self.flow_shift
-        self.flow_shift += shift
-        return shift
+        return self.flow_memory.add(dt, self._lambda * (flow - self._expected_flow(flow, dt)))
 
     def _expected_flow(self, flow: float, dt: float) -> float:
         """The flow (shares) the running rate estimate predicted for these ``dt`` seconds; then
@@ -520,5 +525,5 @@ class LatentPopulation(Population):
             "revealed": t.n_revealed,
             "shares_revealed": t.shares_revealed,
             "mean_deposit_multiplier": t.multiplier_sum / max(1, t.n_passes),
-            "flow_level_log": t.flow_shift,
+            "flow_level_log": t.flow_memory.level,
         }

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from agents.beliefs import LearntValue, Sentiment
+from agents.beliefs import ImpactMemory, LearntValue, Sentiment
 from agents.latent_config import LatentConfig
 from agents.latent_liquidity import LatentBook, LatentTrader
 from experiments.model import HedgeLoopModel
@@ -131,6 +131,7 @@ def test_a_lagging_anchor_keeps_depositing_around_the_old_price():
         ("flow_impact", -1.0),
         ("flow_impact_half_life", -1.0),
         ("flow_expectation_half_life", -1.0),
+        ("flow_impact_decay_exponent", 3.0),
     ],
 )
 def test_bad_config_is_refused_naming_the_field(field, value):
@@ -286,7 +287,9 @@ def test_the_others_net_flow_moves_every_reservation_price_by_flow_impact(flow_i
     others = prints["aggressor_owner"] != trader.account
     flow = float((prints["aggressor_side"] * prints["qty"])[others].sum())
     assert abs(flow) > 0  # the crowd's flow was not balanced to the share
-    assert trader.flow_shift == pytest.approx(flow_impact * 1e-10 * flow, rel=1e-9, abs=1e-15)
+    assert trader.flow_memory.level == pytest.approx(
+        flow_impact * 1e-10 * flow, rel=1e-9, abs=1e-15
+    )
     own = ~others
     assert own.any()  # the latent orders did cross, and their own flow is not counted
     model.finish()
@@ -304,11 +307,11 @@ def test_a_buy_raises_the_latent_value_and_selling_it_back_takes_it_away():
     for _ in range(300):
         model.step()
     _pass(model, trader)  # count what came before
-    before, anchor = trader.flow_shift, trader.latent.anchor
+    before, anchor = trader.flow_memory.level, trader.latent.anchor
     account = model.populations["liquidity"][0].account
     model.venue.market(account, +1, 20_000)
     _pass(model, trader)
-    up = trader.flow_shift - before
+    up = trader.flow_memory.level - before
     assert up == pytest.approx(500e-10 * 20_000)  # the buy and nothing else
     assert trader.latent.anchor > anchor
     n = len(model.book.trades)
@@ -317,17 +320,40 @@ def test_a_buy_raises_the_latent_value_and_selling_it_back_takes_it_away():
     _pass(model, trader)
     assert sold > 0
     # linear: each share sold back takes away what a share bought added
-    assert trader.flow_shift - before == pytest.approx(500e-10 * (20_000 - sold))
+    assert trader.flow_memory.level - before == pytest.approx(500e-10 * (20_000 - sold))
 
 
 @pytest.mark.parametrize(("half_life", "left"), [(0.0, 1.0), (600.0, 0.5), (300.0, 0.25)])
 def test_the_level_the_flow_holds_fades_with_its_half_life(half_life, left):
     model, trader, _ = _flow_run(100.0, half_life)
-    trader.flow_shift = 0.01
+    trader.flow_memory.add(0.0, 0.01)
     trader._state_step, trader._own_aggressive = model.state.n, 0  # no new flow
     shift = trader._absorbed_flow_shift(600.0)
-    assert trader.flow_shift == pytest.approx(0.01 * left)
+    assert trader.flow_memory.level == pytest.approx(0.01 * left)
     assert shift == pytest.approx(0.01 * (left - 1.0), abs=1e-15)
+
+
+@pytest.mark.parametrize("beta", [0.25, 0.5])
+def test_a_power_law_memory_fades_as_tau_to_minus_beta_and_counts_in_full_at_once(beta):
+    memory = ImpactMemory.power_law(60.0, beta)
+    assert memory.add(0.0, 0.01) == pytest.approx(0.01)  # G(0) = 1
+    levels = {}
+    t = 0.0
+    for tau in (300.0, 3_000.0):
+        memory.add(tau - t, 0.0)
+        t = tau
+        levels[tau] = memory.level
+    slope = math.log(levels[3_000.0] / levels[300.0]) / math.log(10.0)
+    # minutes to an hour, far from the last window (20 days), which steepens the tail
+    assert slope == pytest.approx(-beta, abs=0.08)
+    assert ImpactMemory([], []).add(1e9, 0.01) == 0.01  # permanent: nothing fades
+
+
+def test_a_power_law_needs_its_start():
+    with pytest.raises(ConfigError, match=r"agents\.latent\.flow_impact_half_life"):
+        LatentConfig(flow_impact_decay_exponent=0.5)
+    with pytest.raises(ValueError):
+        ImpactMemory([60.0], [0.5])  # weights must sum to 1
 
 
 @pytest.mark.parametrize("expectation", [0.0, 60.0])
