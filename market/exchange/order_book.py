@@ -138,13 +138,14 @@ MAX_TICKS = _NO_ASK - 1
 MAX_QTY = MAX_TICKS
 
 # Per-order state lives in dicts keyed by order id: ``_rem`` (remaining, for every limit order
-# still named in a level's queue), ``_info`` (an immutable tuple of side, price, owner, submitted,
-# kind, for every order not yet compacted away), ``_cxl`` (quantity cancelled when the order
-# finished, only where nonzero) and ``_reduced`` (quantity removed by reduce()); filled is
-# submitted - remaining - cancelled - reduced. Dicts of ints and int-only tuples are untracked by
-# the cyclic garbage collector, which keeps collections cheap. Every ``compact_every`` orders the
-# finished orders are dropped (see OrderBook._compact): only a bit per order, "finished by a
-# cancel", outlives them, so memory stays flat however long the run.
+# still named in a level's queue; matching deletes an entry as it pops the id), ``_info`` (an
+# immutable tuple of side, price, owner, submitted, kind, for every order not yet compacted
+# away), ``_cxl`` (quantity cancelled when the order finished, only where nonzero) and
+# ``_reduced`` (quantity removed by reduce()); filled is submitted - remaining - cancelled -
+# reduced. Dicts of ints and int-only tuples are untracked by the cyclic garbage collector, which
+# keeps collections cheap. Every ``compact_every`` orders the finished orders are dropped (see
+# OrderBook._compact): only a bit per order, "finished by a cancel", outlives them, so memory
+# stays flat however long the run.
 _SIDE, _PRICE, _OWNER, _SUBMITTED, _KIND = range(5)
 _LIMIT, _MARKET, _IOC = 0, 1, 2
 _KIND_NAMES = ("limit", "market", "ioc")
@@ -700,10 +701,11 @@ class OrderBook:
                 avail = rem_list[other]
                 if not avail:
                     level.popleft()
+                    del rem_list[other]
                     continue
                 if avail <= qty:
                     fill = avail
-                    rem_list[other] = 0
+                    del rem_list[other]  # finished and out of its queue: nothing refers to it
                     level.popleft()
                 else:
                     fill = qty
@@ -745,10 +747,11 @@ class OrderBook:
                 avail = rem_list[other]
                 if not avail:
                     level.popleft()
+                    del rem_list[other]
                     continue
                 if avail <= qty:
                     fill = avail
-                    rem_list[other] = 0
+                    del rem_list[other]  # finished and out of its queue: nothing refers to it
                     level.popleft()
                 else:
                     fill = qty
