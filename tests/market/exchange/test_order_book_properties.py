@@ -5,8 +5,9 @@ sorts them by (price priority, arrival) for each match; its reopening auction tr
 price. Every message goes to a book that keeps every record, a lean book that compacts every few
 orders, and the reference: answers, prints, depth and per-order accounting must agree exactly.
 Prices lie in a few ticks at the grid's first ticks, its middle or its last ticks below the bound;
-named bands of both modes stack with the sweep limit; one side of the book can be emptied at a
-stroke. Invariants: never crossed at rest while trading, best prices on the grid and visible,
+named bands of both modes stack with the sweep limit (a rule arms a band as tight as the limit
+or tighter at the touch); one side of the book can be emptied at a stroke, and a rule quotes on
+the grid's first or last tick with a block band that excludes it. Invariants: never crossed at rest while trading, best prices on the grid and visible,
 submitted = remaining + filled + cancelled, shares bought = shares sold, compaction changes
 nothing, bad input (prices beyond the grid included) leaves the book unchanged, and replaying the
 message log into a fresh book reproduces the same prints.
@@ -178,6 +179,35 @@ class OrderBookMachine(RuleBasedStateMachine):
     @rule(ticks=st.none() | st.integers(1, 3))
     def set_sweep_limit(self, ticks):
         self._both("set_sweep_limit", ticks)
+
+    @rule(
+        ticks=st.integers(1, 3),
+        inside=st.integers(-1, 3),
+        side=SIDES,
+        mode=st.sampled_from(["halt", "block"]),
+    )
+    def stack_band_on_the_sweep_limit(self, ticks, inside, side, mode):
+        # a band as tight as the sweep limit or tighter, on the side an order would sweep
+        touch = self.book.best_ask if side == BUY else self.book.best_bid
+        if touch is None:
+            return
+        edge = min(max(touch + side * min(inside, ticks), 1), MAX_TICKS)
+        self._both("set_sweep_limit", ticks)
+        self._both("set_band", *((None, edge) if side == BUY else (edge, None)), mode, "A")
+
+    @rule(qty=QTYS, band=st.booleans())
+    def quote_on_the_grid_edge(self, qty, band):
+        # an order on the grid's first tick (a sell) or last tick (a buy) in a one-sided book,
+        # perhaps with a block band that excludes it: an incoming order may then have no price
+        # on the grid to rest at
+        if self.base == 96:
+            return
+        side = SELL if self.base == 1 else BUY
+        self.empty_side(-side)
+        self._send("limit", 0, side, 1 if side == SELL else MAX_TICKS, qty)
+        if band:
+            edges = (2, None) if side == SELL else (None, MAX_TICKS - 1)
+            self._both("set_band", *edges, "block", "B")
 
     @precondition(lambda self: self.book.halted)
     @rule()
