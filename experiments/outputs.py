@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 
 def atomic_write(path: Path, write: Callable[[str], Any]) -> None:
@@ -50,6 +52,43 @@ def write_json(path: Path, obj) -> None:
 def write_parquet(path: Path, df: pd.DataFrame) -> None:
     """``df`` as Parquet without its index, atomically."""
     atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+#: rows per Parquet row group, as ``pyarrow.parquet.write_table`` cuts them by default
+PARQUET_ROW_GROUP = 1024 * 1024
+
+
+def write_parquet_pieces(path: Path, frames: Iterable[pd.DataFrame]) -> None:
+    """The frames, one after the other, as one Parquet file without index, atomically.
+
+    The bytes are those :func:`write_parquet` writes for the frames joined into one (the same
+    schema, row groups of :data:`PARQUET_ROW_GROUP` rows, each written from contiguous columns),
+    but only about one row group's worth of Arrow data and one frame are held at a time: a long
+    run's table is never built whole.
+    """
+
+    def write(tmp: str) -> None:
+        writer: pq.ParquetWriter | None = None
+        pending: list[pa.Table] = []
+        held = 0
+        for df in frames:
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema, compression="snappy")
+            pending.append(table)
+            held += table.num_rows
+            while held >= PARQUET_ROW_GROUP:
+                whole = pa.concat_tables(pending)
+                # contiguous columns, as a whole table's would be: pages are cut alike
+                writer.write_table(whole.slice(0, PARQUET_ROW_GROUP).combine_chunks())
+                pending, held = [whole.slice(PARQUET_ROW_GROUP)], held - PARQUET_ROW_GROUP
+        if writer is None:
+            raise ValueError("write_parquet_pieces needs at least one frame")
+        if held or not any(t.num_rows for t in pending):
+            writer.write_table(pa.concat_tables(pending).combine_chunks())
+        writer.close()
+
+    atomic_write(path, write)
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> None:

@@ -16,7 +16,14 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from experiments.outputs import atomic_write, save_png, write_csv, write_json, write_parquet
+from experiments.outputs import (
+    atomic_write,
+    save_png,
+    write_csv,
+    write_json,
+    write_parquet,
+    write_parquet_pieces,
+)
 from experiments.scenarios.figures import scenario_figure
 from experiments.scenarios.metrics import scenario_metrics
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
@@ -43,10 +50,19 @@ def timeseries_frame(model) -> pd.DataFrame:
     return model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
 
 
-def trades_frame(model) -> pd.DataFrame:
-    """Every print with the populations of the aggressor, the resting side, buyer and seller."""
+#: prints per piece of trades.parquet built at a time (the memory a long run's table needs)
+TRADES_PIECE = 1 << 16
+
+
+def trades_frame(model, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+    """Every print (positions ``start:stop`` of the book's log) with the populations of the
+    aggressor, the resting side, buyer and seller."""
     names = np.array([*model.populations, "other"], dtype=object)
-    df = pd.DataFrame(model.book.trades.columns()).rename(columns={"price": "price_ticks"})
+    columns = {
+        k: v[: None if stop is None else stop - start]
+        for k, v in model.book.trades.columns(start).items()
+    }
+    df = pd.DataFrame(columns).rename(columns={"price": "price_ticks"})
     df["price"] = df["price_ticks"] * model.tick
     agg_pop = model.population_of[df["aggressor_owner"].to_numpy()]
     rest_pop = model.population_of[df["resting_owner"].to_numpy()]
@@ -200,14 +216,14 @@ def _overview_price(axes, model, ts: pd.DataFrame, hours) -> None:
 
 
 def _overview_volume(axes, ts: pd.DataFrame, hours) -> None:
-    """Volume per recorded interval (shares)."""
-    axes[1].bar(
-        hours,
-        ts["volume"],
-        width=(hours[1] - hours[0]) if len(hours) > 1 else 0.01,
-        color="tab:blue",
-        alpha=0.6,
-    )
+    """Volume per recorded interval (shares), as adjacent bars centred on each record time.
+
+    Drawn as one filled step outline, not one rectangle per interval: a long run has hundreds of
+    thousands of intervals, and as many patches would take gigabytes to draw."""
+    if len(hours):
+        width = (hours[1] - hours[0]) if len(hours) > 1 else 0.01
+        edges = np.append(hours - width / 2, hours[-1] + width / 2)
+        axes[1].stairs(ts["volume"].to_numpy(), edges, fill=True, color="tab:blue", alpha=0.6)
     axes[1].set_ylabel("volume\n(shares)")
 
 
@@ -284,7 +300,14 @@ def write_outputs(model, summary: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     ts = timeseries_frame(model)
     write_parquet(out / "timeseries.parquet", ts)
-    write_parquet(out / "trades.parquet", trades_frame(model))
+    n_trades = len(model.book.trades)
+    write_parquet_pieces(
+        out / "trades.parquet",
+        (
+            trades_frame(model, i, i + TRADES_PIECE)
+            for i in range(0, max(n_trades, 1), TRADES_PIECE)
+        ),
+    )
     g, edges = flow_network(model)
     atomic_write(out / "flow_network.graphml", lambda tmp: nx.write_graphml(g, tmp))
     write_csv(out / "flow_network.csv", edges)

@@ -5,8 +5,10 @@ Conventions (stated once, used everywhere in the project):
 * Side: ``BUY = +1``, ``SELL = -1``.
 * Prices inside the book are **integer ticks**; ``tick_size`` converts to currency
   (``currency = ticks * tick_size``). Every price argument must be a positive integer number of
-  ticks (an integral float such as ``101.0`` or a numpy integer is accepted and converted).
-* Quantities are positive whole shares.
+  ticks (an integral float such as ``101.0`` or a numpy integer is accepted and converted) of at
+  most ``MAX_TICKS`` (2**62 - 1): the grid is 1..MAX_TICKS, and the value above it is the book's
+  "no ask" marker, so a larger price is refused rather than lost in the marker.
+* Quantities are positive whole shares, at most ``MAX_QTY`` (2**62 - 1, so prints fit int64).
 * Time is the simulation clock of :mod:`market.exchange.clock` (seconds since the first open).
   The book does not keep its own clock: the caller sets ``book.now = t`` before submitting, and
   every trade is stamped with it.
@@ -20,7 +22,8 @@ While continuous trading is running the book is never left crossed (best bid < b
 
 Every print is a :class:`Trade` appended to ``book.trades``, a :class:`TradeLog`: an append-only,
 read-only sequence that indexes, slices, iterates and compares like a list of ``Trade`` and also
-offers ``since(i)`` and numpy ``columns(i)`` for readers that keep a cursor. ``aggressor_side`` is
+offers ``since(i)`` and numpy ``columns(i)`` for readers that keep a cursor. Prints are kept as
+numpy columns (64 bytes each) apart from the newest few. ``aggressor_side`` is
 the side of the order named by ``aggressor_id``: in continuous trading the incoming order; in a
 reopening auction, the later-arriving order of the matched pair (the one that completed the
 cross), so ``buyer = aggressor_owner if aggressor_side == BUY else resting_owner`` holds for every
@@ -29,12 +32,18 @@ print. Auctions are also listed in ``book.auctions`` as ``(time, price, volume)`
 Order accounting
 ----------------
 Order ids are consecutive integers from 1. For every order, at all times,
-``submitted == remaining + filled + cancelled``. Records of finished orders are kept, so
-cancelling or reducing one is refused with "order 17 is already filled" (or "cancelled"), which
-is distinct from "unknown order id". ``order_record(id)`` returns an :class:`OrderRecord`; its
-``status`` is ``"resting"`` (remaining > 0), ``"filled"`` (finished by a fill) or ``"cancelled"``
-(finished by a cancel, or a market/IOC remainder that could not fill). Quantity removed by
-``reduce`` counts as cancelled but does not by itself make the status "cancelled".
+``submitted == remaining + filled + cancelled``. ``order_record(id)`` returns an
+:class:`OrderRecord`; its ``status`` is ``"resting"`` (remaining > 0), ``"filled"`` (finished by
+a fill) or ``"cancelled"`` (finished by a cancel, a market/IOC remainder that could not fill, or
+a limit remainder a block band left no price for). Quantity removed by ``reduce`` counts as
+cancelled but does not by itself make the status "cancelled".
+
+Memory stays flat however long the run: every ``compact_every`` orders (65,536 by default) the
+book drops the records of finished orders, keeping one bit each (finished by a cancel or by a
+fill). So ``remaining(id)`` of any order ever issued is answered (0 once finished), cancelling or
+reducing a finished order is still refused with "order 17 is already filled" (or "cancelled"),
+distinct from "unknown order id", but ``order_record`` of a dropped order is refused.
+``OrderBook(keep_records=True)`` keeps every record (for tests and small studies).
 
 Bad input
 ---------
@@ -78,7 +87,9 @@ price outside an armed band (halt bands are checked first):
 * ``mode="block"`` (limit-up/limit-down): no fill outside the band; a market/IOC remainder is
   cancelled and a limit order's remainder is repriced so that it rests inside the band without
   crossing the book: a buy at ``min(limit, hi, best_ask - 1)``, a sell at
-  ``max(limit, lo, best_bid + 1)`` (the band edge in the usual case).
+  ``max(limit, lo, best_bid + 1)`` (the band edge in the usual case). When that price is off the
+  grid (a buy against an ask on tick 1, a sell against a bid on ``MAX_TICKS``) the remainder is
+  cancelled instead, as a market remainder is.
 
 Resting orders are never repriced by ``set_band``; the band only governs prints. The hot path
 compares each price level it would trade at with the intersection of all bands (two integer
@@ -87,16 +98,18 @@ comparisons), so an unarmed band costs nothing measurable.
 A sweep limit, ``set_sweep_limit(ticks, name)``, is a halt band that moves with each incoming
 order: the order may trade at most ``ticks`` beyond the opposite best price it met on arrival.
 A fill further away halts the book exactly as a breached halt band does (``band_breach_names``
-then holds the sweep limit's name). It bounds one order's own sweep, however stale the last
-trade price is.
+then holds the sweep limit's name), also when a block band is as tight or tighter: each band
+keeps its own action, and a fill past both a block band and the sweep limit halts. It bounds one
+order's own sweep, however stale the last trade price is.
 
 Speed
 -----
 Levels are ``price -> deque`` of order ids, with the level's live total in a second dict; the
 occupied prices of each side are a sorted list whose last element is the best price, so the best
-prices are O(1) attributes. Per-order state is kept in flat lists indexed by order id. Cancels are
+prices are O(1) attributes. Per-order state is kept in dicts keyed by order id. Cancels are
 lazy: a cancelled id stays in its deque with zero remaining and is skipped when it reaches the
-front; a level whose total reaches zero is dropped from the price list at once.
+front (compaction removes it); a level whose total reaches zero is dropped from the price list at
+once.
 """
 
 from __future__ import annotations
@@ -118,12 +131,21 @@ BUY, SELL = 1, -1
 # (above any price), an empty bid side has best bid 0 (below any valid price).
 _NO_ASK = 1 << 62
 _NO_BID = 0
+#: the highest price on the grid, in ticks: one below the empty-ask sentinel, so that no order can
+#: rest where an empty side is signalled (every price is checked against it on entry)
+MAX_TICKS = _NO_ASK - 1
+#: the largest order quantity, in shares: every print's quantity then fits the int64 columns
+MAX_QTY = MAX_TICKS
 
-# Per-order state lives in flat lists indexed by order id: ``_rem`` (remaining), ``_cxl``
-# (cancelled when finishing) and ``_info`` (an immutable tuple of side, price, owner, submitted,
-# kind), plus a sparse dict of quantities removed by reduce(); filled is
-# submitted - remaining - cancelled - reduced. Lists of ints and int-only tuples are untracked by
-# the cyclic garbage collector, which keeps collections cheap as millions of orders accumulate.
+# Per-order state lives in dicts keyed by order id: ``_rem`` (remaining, for every limit order
+# still named in a level's queue; matching deletes an entry as it pops the id), ``_info`` (an
+# immutable tuple of side, price, owner, submitted, kind, for every order not yet compacted
+# away), ``_cxl`` (quantity cancelled when the order finished, only where nonzero) and
+# ``_reduced`` (quantity removed by reduce()); filled is submitted - remaining - cancelled -
+# reduced. Dicts of ints and int-only tuples are untracked by the cyclic garbage collector, which
+# keeps collections cheap. Every ``compact_every`` orders the finished orders are dropped (see
+# OrderBook._compact): only a bit per order, "finished by a cancel", outlives them, so memory
+# stays flat however long the run.
 _SIDE, _PRICE, _OWNER, _SUBMITTED, _KIND = range(5)
 _LIMIT, _MARKET, _IOC = 0, 1, 2
 _KIND_NAMES = ("limit", "market", "ioc")
@@ -184,23 +206,71 @@ _new_trade = tuple.__new__
 _as_trade = partial(tuple.__new__, Trade)
 
 
+_TRADE_DTYPES = {name: np.float64 if name == "time" else np.int64 for name in Trade._fields}
+# one packed print: a numpy record with the Trade fields (64 bytes)
+_TRADE_RECORD = np.dtype(list(_TRADE_DTYPES.items()))
+
+
 class TradeLog(Sequence[Trade]):
     """The append-only record of prints: a read-only sequence of :class:`Trade`.
 
-    Prints are stored as plain tuples and turned into ``Trade`` on access: the cyclic garbage
-    collector untracks plain tuples of numbers but must keep scanning tuple subclasses, and with
-    millions of prints that scanning would dominate the book's run time. Indexing, slicing,
-    iteration, ``len`` and equality with another sequence of trades behave like a list.
+    The newest prints are plain tuples in ``_rows`` (the matching loops append to it, and the
+    cyclic garbage collector untracks tuples of numbers, unlike tuple subclasses); the book's
+    compaction moves them into numpy columns (``time`` float64, the rest int64: 64 bytes a print
+    instead of about 200), so a long run holds its prints compactly. Indexing, slicing,
+    iteration, ``len`` and equality with another sequence of trades behave like a list, wherever
+    a print is stored; values come back as Python ``float``/``int``.
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_chunks", "_n_cols", "_rows")
     __hash__ = None  # type: ignore[assignment]  # a mutable log: unhashable, like a list
 
     def __init__(self) -> None:
         self._rows: list[_TradeRow] = []
+        # field -> the packed prints' column in pieces, oldest first (contiguous arrays)
+        self._chunks: dict[str, list[NDArray[Any]]] = {name: [] for name in Trade._fields}
+        self._n_cols = 0  # prints in the chunks; _rows holds positions _n_cols and on
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._n_cols + len(self._rows)
+
+    @property
+    def n_columnar(self) -> int:
+        """How many of the prints are held in numpy columns (the rest are the newest few)."""
+        return self._n_cols
+
+    def _pack(self) -> None:
+        """Move the buffered prints into a new chunk of numpy columns."""
+        rows = self._rows
+        if rows:
+            records = np.array(rows, dtype=_TRADE_RECORD)  # the fastest conversion from tuples
+            for name, pieces in self._chunks.items():
+                pieces.append(records[name].copy())
+            self._n_cols += len(rows)
+            rows.clear()  # in place: a matching loop may hold the bound append
+
+    def _packed_rows(self, start: int, stop: int) -> list[_TradeRow]:
+        """Positions ``start:stop`` of the packed prints (``stop <= _n_cols``) as tuples."""
+        out: list[_TradeRow] = []
+        offset = 0
+        for i, piece in enumerate(self._chunks["time"]):
+            n = len(piece)
+            lo, hi = max(start - offset, 0), min(stop - offset, n)
+            if lo < hi:
+                # tolist() gives Python float and int
+                cols = [self._chunks[name][i][lo:hi].tolist() for name in Trade._fields]
+                out.extend(zip(*cols, strict=True))
+            offset += n
+            if offset >= stop:
+                break
+        return out
+
+    def _slice_rows(self, start: int, stop: int) -> list[_TradeRow]:
+        """Positions ``start:stop`` (``0 <= start <= stop <= len``) as tuples."""
+        n_cols = self._n_cols
+        if start >= n_cols:
+            return self._rows[start - n_cols : stop - n_cols]
+        return self._packed_rows(start, min(stop, n_cols)) + self._rows[: max(stop - n_cols, 0)]
 
     @overload
     def __getitem__(self, index: int) -> Trade: ...
@@ -209,44 +279,72 @@ class TradeLog(Sequence[Trade]):
     def __getitem__(self, index: slice) -> list[Trade]: ...
 
     def __getitem__(self, index: int | slice) -> Trade | list[Trade]:
+        if index.__class__ is int:  # the common case first: a recent print, still a tuple
+            rows = self._rows
+            if index >= 0:
+                if 0 <= index - self._n_cols < len(rows):
+                    return _new_trade(Trade, rows[index - self._n_cols])
+            elif -len(rows) <= index:
+                return _new_trade(Trade, rows[index])
+        n = len(self)
         if isinstance(index, slice):
-            return list(map(_as_trade, self._rows[index]))
-        return _new_trade(Trade, self._rows[index])
+            start, stop, step = index.indices(n)
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            return list(map(_as_trade, self._slice_rows(start, max(start, stop))))
+        position = index + n if index < 0 else index
+        if not 0 <= position < n:
+            raise IndexError(f"trade index {index} out of range for {n} trades")
+        if position >= self._n_cols:
+            return _new_trade(Trade, self._rows[position - self._n_cols])
+        return _new_trade(Trade, self._packed_rows(position, position + 1)[0])
 
     def __iter__(self) -> Iterator[Trade]:
-        return map(_as_trade, self._rows)
+        # a piece at a time, so iterating a long run's log never holds all of it as tuples
+        chunks = self._chunks
+        for i in range(len(chunks["time"])):
+            columns = [chunks[name][i].tolist() for name in Trade._fields]
+            yield from map(_as_trade, zip(*columns, strict=True))
+        yield from map(_as_trade, self._rows[:])
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, TradeLog):
-            return self._rows == other._rows
+            return self._slice_rows(0, len(self)) == other._slice_rows(0, len(other))
         if isinstance(other, Sequence):
-            return self._rows == [tuple(t) for t in other]
+            return self._slice_rows(0, len(self)) == [tuple(t) for t in other]
         return NotImplemented
 
     def __repr__(self) -> str:
-        return f"TradeLog({len(self._rows)} trades)"
+        return f"TradeLog({len(self)} trades)"
 
     def since(self, start: int) -> list[Trade]:
         """The prints from position ``start`` on (for readers that keep a cursor)."""
-        return list(map(_as_trade, self._rows[start:]))
+        n = len(self)
+        first = slice(start, None).indices(n)[0]
+        return list(map(_as_trade, self._slice_rows(first, n)))
 
     def columns(self, start: int = 0) -> dict[str, NDArray[Any]]:
-        """The prints from ``start`` on as numpy columns named like the :class:`Trade` fields."""
-        rows = self._rows[start:]
-        if not rows:
-            return {
-                name: np.empty(0, dtype=float if name == "time" else np.int64)
-                for name in Trade._fields
-            }
-        table = list(zip(*rows, strict=True))
-        return {
-            name: np.asarray(col, dtype=float if name == "time" else np.int64)
-            for name, col in zip(Trade._fields, table, strict=True)
-        }
+        """The prints from ``start`` on as numpy columns named like the :class:`Trade` fields
+        (``time`` float64, the others int64). They are read-only views of the log's own storage,
+        so a long run's prints are not copied to be read; copy them to change them."""
+        self._pack()
+        if not self._n_cols:
+            return {name: np.empty(0, dtype=dtype) for name, dtype in _TRADE_DTYPES.items()}
+        out = {}
+        for name, pieces in self._chunks.items():
+            if len(pieces) > 1:
+                # one piece from now on, joined a column at a time: the extra memory while
+                # joining is one column, and later calls copy nothing
+                pieces[:] = [np.concatenate(pieces)]
+            out[name] = pieces[0][start:]
+        for view in out.values():
+            view.flags.writeable = False
+        return out
 
 
-def _as_whole(value: object, name: str, what: str) -> int:
-    """A positive whole number from an int, numpy integer or integral float, else OrderBookError."""
+def _as_whole(value: object, name: str, what: str, top: int | None = None) -> int:
+    """A positive whole number (at most ``top`` if given) from an int, numpy integer or integral
+    float, else OrderBookError."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise OrderBookError(f"{name} must be {what}, got {value!r} of type {type(value).__name__}")
     if isinstance(value, Integral):
@@ -256,7 +354,7 @@ def _as_whole(value: object, name: str, what: str) -> int:
         if not math.isfinite(v) or v != math.floor(v):
             raise OrderBookError(f"{name} must be {what}, got {value!r}")
         number = int(v)
-    if number <= 0:
+    if number <= 0 or (top is not None and number > top):
         raise OrderBookError(f"{name} must be {what}, got {value!r}")
     return number
 
@@ -275,12 +373,15 @@ def _checked_owner(owner: object) -> int:
     return int(owner)
 
 
-def _checked_price(price: object) -> int:
-    return _as_whole(price, "price", "a positive integer number of ticks (on the tick grid)")
+_PRICE_RULE = f"a positive integer number of ticks (on the tick grid) at most {MAX_TICKS}"
+
+
+def _checked_price(price: object, name: str = "price") -> int:
+    return _as_whole(price, name, _PRICE_RULE, MAX_TICKS)
 
 
 def _checked_qty(qty: object) -> int:
-    return _as_whole(qty, "qty", "a positive whole number of shares")
+    return _as_whole(qty, "qty", f"a positive whole number of shares at most {MAX_QTY}", MAX_QTY)
 
 
 class OrderBook:
@@ -293,8 +394,19 @@ class OrderBook:
     _sweep = 0
     _sweep_name: str | None = None
     _sweep_cap: tuple[int, int] | None = None
+    # Compaction settings, likewise class-level unless a book asks for others, and the bits of
+    # compacted orders finished by a cancel (bit ``id`` set), created at the first compaction.
+    keep_records = False
+    _compact_every = 1 << 16
+    _cancelled_bits: bytearray
 
-    def __init__(self, tick_size: float | Real = 0.01) -> None:
+    def __init__(
+        self,
+        tick_size: float | Real = 0.01,
+        *,
+        keep_records: bool = False,
+        compact_every: int = 1 << 16,
+    ) -> None:
         if (
             isinstance(tick_size, bool)
             or not isinstance(tick_size, Real)
@@ -313,14 +425,21 @@ class OrderBook:
         self.halted_at: float | None = None
         self.band_breach: int | None = None
         self._n_amends = 0  # accepted cancels and reduces; n_events adds the orders
-        # index 0 is a placeholder so that order id == list index
-        self._rem: list[int] = [0]
-        self._cxl: list[int] = [0]  # quantity cancelled when the order finished
+        if not isinstance(keep_records, bool):
+            raise OrderBookError(f"keep_records must be True or False, got {keep_records!r}")
+        if keep_records:
+            self.keep_records = True
+        if compact_every != OrderBook._compact_every:
+            self._compact_every = self._checked_count(compact_every, "compact_every", 1)
+        self._compact_at = 1 + self._compact_every  # the order id that triggers a compaction
+        self._next_id = 1
+        self._rem: dict[int, int] = {}
+        self._cxl: dict[int, int] = {}  # order id -> quantity cancelled when it finished (> 0)
         self._reduced: dict[int, int] = {}  # order id -> quantity removed by reduce()
-        self._info: list[_OrderInfo] = [(0, None, 0, 0, _LIMIT)]  # type: ignore[list-item]
+        self._info: dict[int, _OrderInfo] = {}
         # price -> deque of order ids in time priority. Deques are kept (emptied) when their level
-        # empties, because thin books re-open the same levels constantly; a level is live exactly
-        # when its price is a key of the quantity dict.
+        # empties, because thin books re-open the same levels constantly, until the next
+        # compaction; a level is live exactly when its price is a key of the quantity dict.
         self._bids: dict[int, deque[int]] = {}
         self._asks: dict[int, deque[int]] = {}
         self._bid_qty: dict[int, int] = {}  # live level price -> total live quantity
@@ -349,8 +468,8 @@ class OrderBook:
             or type(price) is not int
             or type(side) is not int
             or type(owner) is not int
-            or qty <= 0
-            or price <= 0
+            or not 0 < qty <= MAX_QTY
+            or not 0 < price <= MAX_TICKS
             or (side != 1 and side != -1)
         ):
             owner, side, price, qty = (
@@ -359,20 +478,21 @@ class OrderBook:
                 _checked_price(price),
                 _checked_qty(qty),
             )
-        rem_list = self._rem
-        oid = len(rem_list)
+        oid = self._next_id
+        if oid >= self._compact_at:
+            self._compact()
+        self._next_id = oid + 1
         rem = qty
         if side == 1:
             if price >= self._ba and not self.halted:
                 rem = self._take_asks(oid, owner, price, qty)
                 if self._band_hit:
                     if self._band_hit == 2:
-                        price = min(price, self._block_hi, self._ba - 1)
+                        rem, price = self._reprice(oid, 1, price, rem, owner, qty)
                     self._band_hit = 0
-            rem_list.append(rem)
-            self._cxl.append(0)
-            self._info.append((1, price, owner, qty, 0))
+            self._info[oid] = (1, price, owner, qty, 0)
             if rem:
+                self._rem[oid] = rem
                 bid_qty = self._bid_qty
                 if price in bid_qty:
                     bid_qty[price] += rem
@@ -394,12 +514,11 @@ class OrderBook:
                 rem = self._take_bids(oid, owner, price, qty)
                 if self._band_hit:
                     if self._band_hit == 2:
-                        price = max(price, self._block_lo, self._bb + 1)
+                        rem, price = self._reprice(oid, -1, price, rem, owner, qty)
                     self._band_hit = 0
-            rem_list.append(rem)
-            self._cxl.append(0)
-            self._info.append((-1, price, owner, qty, 0))
+            self._info[oid] = (-1, price, owner, qty, 0)
             if rem:
+                self._rem[oid] = rem
                 ask_qty = self._ask_qty
                 if price in ask_qty:
                     ask_qty[price] += rem
@@ -418,27 +537,45 @@ class OrderBook:
                         insort(self._ask_keys, -price)
         return oid
 
+    def _reprice(
+        self, oid: int, side: int, price: int, rem: int, owner: int, qty: int
+    ) -> tuple[int, int]:
+        """The ``(remaining, price)`` a block band leaves a limit order's remainder: repriced to
+        rest inside the band without crossing the book, or, when no such price exists on the grid
+        (the opposite best sits on its first or last tick), cancelled at its own limit price."""
+        if side == 1:
+            new = min(price, self._block_hi, self._ba - 1)
+        else:
+            new = max(price, self._block_lo, self._bb + 1)
+        if 0 < new <= MAX_TICKS:
+            return rem, new
+        self._cxl[oid] = rem
+        return 0, price
+
     def market(self, owner: int, side: int, qty: int) -> int:
         """Submit a market order; whatever does not fill at once is cancelled (never rested)."""
         if (
             type(qty) is not int
             or type(side) is not int
             or type(owner) is not int
-            or qty <= 0
+            or not 0 < qty <= MAX_QTY
             or (side != 1 and side != -1)
         ):
             owner, side, qty = _checked_owner(owner), _checked_side(side), _checked_qty(qty)
         if self.halted:
             raise HaltedError(f"market order refused: the book is halted ({self.halt_reason})")
-        oid = len(self._rem)
+        oid = self._next_id
+        if oid >= self._compact_at:
+            self._compact()
+        self._next_id = oid + 1
         if side == 1:
-            rem = self._take_asks(oid, owner, _NO_ASK - 1, qty)
+            rem = self._take_asks(oid, owner, MAX_TICKS, qty)
         else:
             rem = self._take_bids(oid, owner, 1, qty)
         self._band_hit = 0
-        self._rem.append(0)
-        self._cxl.append(rem)
-        self._info.append((side, None, owner, qty, _MARKET))  # type: ignore[arg-type]
+        if rem:
+            self._cxl[oid] = rem
+        self._info[oid] = (side, None, owner, qty, _MARKET)  # type: ignore[assignment]
         return oid
 
     def ioc(self, owner: int, side: int, price: int, qty: int) -> int:
@@ -448,8 +585,8 @@ class OrderBook:
             or type(price) is not int
             or type(side) is not int
             or type(owner) is not int
-            or qty <= 0
-            or price <= 0
+            or not 0 < qty <= MAX_QTY
+            or not 0 < price <= MAX_TICKS
             or (side != 1 and side != -1)
         ):
             owner, side, price, qty = (
@@ -460,7 +597,10 @@ class OrderBook:
             )
         if self.halted:
             raise HaltedError(f"IOC order refused: the book is halted ({self.halt_reason})")
-        oid = len(self._rem)
+        oid = self._next_id
+        if oid >= self._compact_at:
+            self._compact()
+        self._next_id = oid + 1
         rem = qty
         if side == 1:
             if price >= self._ba:
@@ -468,21 +608,22 @@ class OrderBook:
         elif price <= self._bb:
             rem = self._take_bids(oid, owner, price, qty)
         self._band_hit = 0
-        self._rem.append(0)
-        self._cxl.append(rem)
-        self._info.append((side, price, owner, qty, _IOC))
+        if rem:
+            self._cxl[oid] = rem
+        self._info[oid] = (side, price, owner, qty, _IOC)
         return oid
 
     def cancel(self, order_id: int) -> int:
         """Cancel a resting (or held) order; returns the quantity cancelled."""
         rem_list = self._rem
-        if type(order_id) is not int or not 0 < order_id < len(rem_list):
+        if type(order_id) is not int or not 0 < order_id < self._next_id:
             order_id = self._checked_id(order_id)
-        rem = rem_list[order_id]
+        rem = rem_list.get(order_id)
         if not rem:
             raise OrderBookError(self._finished_message(order_id))
+        # the id stays in its level's queue with 0 remaining (a lazy cancel) until compaction
         rem_list[order_id] = 0
-        self._cxl[order_id] += rem
+        self._cxl[order_id] = rem
         side, price, _, _, _ = self._info[order_id]
         if side == 1:
             left = self._bid_qty[price] - rem
@@ -505,9 +646,9 @@ class OrderBook:
         Requires ``0 < new_qty < remaining``; use :meth:`cancel` to remove an order entirely.
         """
         rem_list = self._rem
-        if type(order_id) is not int or not 0 < order_id < len(rem_list):
+        if type(order_id) is not int or not 0 < order_id < self._next_id:
             order_id = self._checked_id(order_id)
-        rem = rem_list[order_id]
+        rem = rem_list.get(order_id)
         if not rem:
             raise OrderBookError(self._finished_message(order_id))
         if (
@@ -560,10 +701,11 @@ class OrderBook:
                 avail = rem_list[other]
                 if not avail:
                     level.popleft()
+                    del rem_list[other]
                     continue
                 if avail <= qty:
                     fill = avail
-                    rem_list[other] = 0
+                    del rem_list[other]  # finished and out of its queue: nothing refers to it
                     level.popleft()
                 else:
                     fill = qty
@@ -605,10 +747,11 @@ class OrderBook:
                 avail = rem_list[other]
                 if not avail:
                     level.popleft()
+                    del rem_list[other]
                     continue
                 if avail <= qty:
                     fill = avail
-                    rem_list[other] = 0
+                    del rem_list[other]  # finished and out of its queue: nothing refers to it
                     level.popleft()
                 else:
                     fill = qty
@@ -630,11 +773,11 @@ class OrderBook:
     # With a sweep limit armed these two replace _take_asks / _take_bids on the instance (see
     # set_sweep_limit), so the matching loops pay nothing for it while it is off: the order's
     # bound narrows the combined band for the one call.
+    # The cap is noted even when a band is at least as tight: a fill the band stops may lie past
+    # the cap too, and then the sweep limit's halt must win over a block band (_band_stop).
     def _take_asks_swept(self, oid: int, owner: int, limit: int, qty: int) -> int:
         cap, hi = self._ba + self._sweep, self._hi
-        if cap >= hi:
-            return OrderBook._take_asks(self, oid, owner, limit, qty)
-        self._hi, self._sweep_cap = cap, (0, cap)
+        self._hi, self._sweep_cap = min(cap, hi), (0, cap)
         try:
             return OrderBook._take_asks(self, oid, owner, limit, qty)
         finally:
@@ -642,9 +785,7 @@ class OrderBook:
 
     def _take_bids_swept(self, oid: int, owner: int, limit: int, qty: int) -> int:
         cap, lo = self._bb - self._sweep, self._lo
-        if cap <= lo:
-            return OrderBook._take_bids(self, oid, owner, limit, qty)
-        self._lo, self._sweep_cap = cap, (cap, _NO_ASK)
+        self._lo, self._sweep_cap = max(cap, lo), (cap, _NO_ASK)
         try:
             return OrderBook._take_bids(self, oid, owner, limit, qty)
         finally:
@@ -698,35 +839,82 @@ class OrderBook:
         else:
             del keys[bisect_left(keys, -price)]
 
+    # ------------------------------------------------------------------ compaction
+    def _compact(self) -> None:
+        """Drop what finished orders left behind, and move the prints into numpy columns.
+
+        Runs every ``compact_every`` orders, between messages, and changes nothing observable:
+        lazily cancelled ids leave their queues (they would be skipped anyway), the queues of
+        empty levels go, and each finished order keeps only its "finished by a cancel" bit (with
+        ``keep_records=True`` its whole record stays). The cost is linear in the orders since the
+        previous compaction plus the book's size, so it adds O(1) per order.
+        """
+        rem = self._rem
+        for levels, totals in ((self._bids, self._bid_qty), (self._asks, self._ask_qty)):
+            for price in [p for p in levels if p not in totals]:
+                del levels[price]
+            for level in levels.values():
+                if not all(map(rem.__getitem__, level)):
+                    kept = [oid for oid in level if rem[oid]]
+                    level.clear()
+                    level.extend(kept)
+        live = {oid: q for oid, q in rem.items() if q}
+        self._rem = live
+        if not self.keep_records:
+            if "_cancelled_bits" not in self.__dict__:
+                self._cancelled_bits = bytearray()
+            bits = self._cancelled_bits
+            bits.extend(bytes((self._next_id >> 3) + 1 - len(bits)))
+            for oid in self._cxl:
+                bits[oid >> 3] |= 1 << (oid & 7)
+            info = self._info
+            self._info = {oid: info[oid] for oid in live}
+            self._cxl = {}
+            self._reduced = {oid: q for oid, q in self._reduced.items() if oid in live}
+        self._compact_at = self._next_id + self._compact_every
+        self.trades._pack()
+
     # ------------------------------------------------------------------ ids and records
     def _checked_id(self, order_id: object) -> int:
         if isinstance(order_id, bool) or not isinstance(order_id, Integral):
             raise OrderBookError(f"order_id must be an integer order id, got {order_id!r}")
         order_id = int(order_id)
-        if not 0 < order_id < len(self._rem):
+        if not 0 < order_id < self._next_id:
             raise OrderBookError(
-                f"unknown order id {order_id}: ids issued so far are 1..{len(self._rem) - 1}"
+                f"unknown order id {order_id}: ids issued so far are 1..{self._next_id - 1}"
             )
         return order_id
 
     def _status(self, order_id: int) -> str:
-        if self._rem[order_id]:
+        if self._rem.get(order_id):
             return "resting"
-        return "cancelled" if self._cxl[order_id] else "filled"
+        if order_id in self._cxl:
+            return "cancelled"
+        if order_id in self._info:
+            return "filled"
+        bits = self._cancelled_bits
+        return "cancelled" if bits[order_id >> 3] >> (order_id & 7) & 1 else "filled"
 
     def _finished_message(self, order_id: int) -> str:
         return f"order {order_id} is already {self._status(order_id)}"
 
     def remaining(self, order_id: int) -> int:
         """Quantity still resting (or held) for this order; 0 once it is finished."""
-        return self._rem[self._checked_id(order_id)]
+        return self._rem.get(self._checked_id(order_id), 0)
 
     def order_record(self, order_id: int) -> OrderRecord:
-        """The full accounting of one order (live or finished)."""
+        """The full accounting of one order: a live one, or a finished one whose record is still
+        kept (always with ``keep_records=True``, else until the next compaction)."""
         order_id = self._checked_id(order_id)
-        side, price, owner, submitted, kind = self._info[order_id]
-        rem = self._rem[order_id]
-        cxl = self._cxl[order_id] + self._reduced.get(order_id, 0)
+        info = self._info.get(order_id)
+        if info is None:
+            raise OrderBookError(
+                self._finished_message(order_id) + "; the records of finished orders are "
+                "dropped (OrderBook(keep_records=True) keeps them)"
+            )
+        side, price, owner, submitted, kind = info
+        rem = self._rem.get(order_id, 0)
+        cxl = self._cxl.get(order_id, 0) + self._reduced.get(order_id, 0)
         return OrderRecord(
             order_id,
             owner,
@@ -743,12 +931,18 @@ class OrderBook:
     @property
     def n_orders(self) -> int:
         """Number of orders accepted so far (the highest order id)."""
-        return len(self._rem) - 1
+        return self._next_id - 1
 
     @property
     def n_events(self) -> int:
         """Messages processed: accepted limit/market/IOC orders, cancels and reduces."""
-        return len(self._rem) - 1 + self._n_amends
+        return self._next_id - 1 + self._n_amends
+
+    @property
+    def n_held_orders(self) -> int:
+        """Orders whose full record the book holds now: the live ones, the finished ones since
+        the last compaction, and with ``keep_records=True`` every finished one."""
+        return len(self._info)
 
     # ------------------------------------------------------------------ queries
     @property
@@ -778,8 +972,7 @@ class OrderBook:
     @property
     def last_trade(self) -> Trade | None:
         """The most recent print, or None before the first trade."""
-        rows = self.trades._rows
-        return _new_trade(Trade, rows[-1]) if rows else None
+        return self.trades[-1] if len(self.trades) else None
 
     @staticmethod
     def _checked_count(value: object, name: str, minimum: int) -> int:
@@ -819,7 +1012,7 @@ class OrderBook:
     def queue_position(self, order_id: int) -> int:
         """Quantity resting ahead of this order at its price level (0 at the front)."""
         order_id = self._checked_id(order_id)
-        if not self._rem[order_id]:
+        if not self._rem.get(order_id):
             raise OrderBookError(self._finished_message(order_id) + "; it has no queue position")
         side, price = self._info[order_id][:2]
         level = (self._bids if side == 1 else self._asks)[price]
@@ -914,7 +1107,7 @@ class OrderBook:
             segments.append((p, p, demand_at[p], supply_at[p]))
             if i + 1 < len(points) and points[i + 1] - p >= 2:
                 segments.append((p + 1, points[i + 1] - 1, demand_at[points[i + 1]], supply_at[p]))
-        ref = self.trades._rows[-1][1] if self.trades._rows else None
+        ref = self.trades[-1].price if len(self.trades) else None
 
         def rank(segment: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
             a, b, demand, supply = segment
@@ -1016,8 +1209,9 @@ class OrderBook:
         """
         if mode not in _BAND_MODES:
             raise OrderBookError(f"mode must be 'halt' or 'block', got {mode!r}")
-        lo = None if lo is None else _as_whole(lo, "lo", "None or a positive integer tick")
-        hi = None if hi is None else _as_whole(hi, "hi", "None or a positive integer tick")
+        rule = f"None or a positive integer tick at most {MAX_TICKS}"
+        lo = None if lo is None else _as_whole(lo, "lo", rule, MAX_TICKS)
+        hi = None if hi is None else _as_whole(hi, "hi", rule, MAX_TICKS)
         if lo is not None and hi is not None and lo > hi:
             raise OrderBookError(f"band needs lo <= hi, got lo={lo}, hi={hi}")
         if name is None:

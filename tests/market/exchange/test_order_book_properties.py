@@ -1,11 +1,16 @@
 """Stateful property test: the order book against a slow, obviously-correct reference book.
 
-The reference keeps every live order in one list and sorts it by (price priority, arrival) for
-each match; its reopening auction tries every integer price. Every message goes to both books and
-their prints, depth and per-order accounting must agree exactly. Invariants: never crossed at
-rest while trading, submitted = remaining + filled + cancelled, shares bought = shares sold, bad
-input leaves the book unchanged, and replaying the message log into a fresh book reproduces the
-same prints.
+The reference (:mod:`tests.market.exchange.reference_book`) keeps its live orders in one dict and
+sorts them by (price priority, arrival) for each match; its reopening auction tries every integer
+price. Every message goes to a book that keeps every record, a lean book that compacts every few
+orders, and the reference: answers, prints, depth and per-order accounting must agree exactly.
+Prices lie in a few ticks at the grid's first ticks, its middle or its last ticks below the bound;
+named bands of both modes stack with the sweep limit (a rule arms a band as tight as the limit
+or tighter at the touch); one side of the book can be emptied at a stroke, and a rule quotes on
+the grid's first or last tick with a block band that excludes it. Invariants: never crossed at rest while trading, best prices on the grid and visible,
+submitted = remaining + filled + cancelled, shares bought = shares sold, compaction changes
+nothing, bad input (prices beyond the grid included) leaves the book unchanged, and replaying the
+message log into a fresh book reproduces the same prints.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -23,200 +29,24 @@ from hypothesis.stateful import (
     rule,
 )
 
-from market.exchange.order_book import BUY, SELL, HaltedError, OrderBook, OrderBookError
+from market.exchange.order_book import (
+    BUY,
+    MAX_TICKS,
+    SELL,
+    HaltedError,
+    OrderBook,
+    OrderBookError,
+)
+from tests.market.exchange.reference_book import ReferenceBook
 
-PRICES = st.integers(96, 104)
+# prices are the machine's base plus an offset: few prices, so bands and levels meet often
+OFFSETS = st.integers(0, 6)
 QTYS = st.integers(1, 12)
 SIDES = st.sampled_from([BUY, SELL])
 OWNERS = st.integers(0, 5)
-
-
-class ReferenceBook:
-    """A deliberately naive book: a list of orders, sorted on every use."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.orders: dict[int, dict] = {}
-        self.trades: list[tuple] = []
-        self.halted = False
-        self.next_id = 1
-        self.bands = {"halt": (None, None), "block": (None, None)}
-
-    def _new(self, owner, side, price, qty, kind) -> dict:
-        order = {
-            "id": self.next_id,
-            "owner": owner,
-            "side": side,
-            "price": price,
-            "kind": kind,
-            "submitted": qty,
-            "rem": qty,
-            "filled": 0,
-            "cancelled": 0,
-            "status": "resting",
-        }
-        self.orders[self.next_id] = order
-        self.next_id += 1
-        return order
-
-    def _live(self, side: int) -> list[dict]:
-        live = [
-            o
-            for o in self.orders.values()
-            if o["side"] == side and o["rem"] > 0 and o["kind"] == "limit"
-        ]
-        # price priority (bids high first, asks low first), then arrival
-        return sorted(live, key=lambda o: (-side * o["price"], o["id"]))
-
-    def _outside(self, mode: str, price: int) -> bool:
-        lo, hi = self.bands[mode]
-        return (lo is not None and price < lo) or (hi is not None and price > hi)
-
-    def _match(self, order: dict, limit: float) -> str | None:
-        """Match against the other side; returns "halt"/"block" if a band stopped it."""
-        for other in self._live(-order["side"]):
-            if order["rem"] == 0:
-                break
-            crosses = other["price"] <= limit if order["side"] == BUY else other["price"] >= limit
-            if not crosses:
-                break
-            if self._outside("halt", other["price"]):
-                self.halted = True
-                return "halt"
-            if self._outside("block", other["price"]):
-                return "block"
-            fill = min(order["rem"], other["rem"])
-            for o in (order, other):
-                self._fill(o, fill)
-            self.trades.append(
-                (
-                    self.now,
-                    other["price"],
-                    fill,
-                    order["side"],
-                    order["id"],
-                    other["id"],
-                    order["owner"],
-                    other["owner"],
-                )
-            )
-
-    @staticmethod
-    def _fill(order: dict, qty: int) -> None:
-        order["rem"] -= qty
-        order["filled"] += qty
-        if order["rem"] == 0:
-            order["status"] = "filled"
-
-    @staticmethod
-    def _cancel_rest(order: dict) -> None:
-        if order["rem"]:
-            order["cancelled"] += order["rem"]
-            order["rem"] = 0
-            order["status"] = "cancelled"
-
-    def limit(self, owner, side, price, qty) -> int:
-        order = self._new(owner, side, price, qty, "limit")
-        if not self.halted and self._match(order, price) == "block":
-            # rest inside the block band without crossing the book
-            lo, hi = self.bands["block"]
-            others = [o["price"] for o in self._live(-side)]
-            if side == BUY:
-                order["price"] = min([price, min(others) - 1] + ([hi] if hi else []))
-            else:
-                order["price"] = max([price, max(others) + 1] + ([lo] if lo else []))
-        return order["id"]
-
-    def market(self, owner, side, qty) -> int:
-        if self.halted:
-            raise HaltedError("halted")
-        order = self._new(owner, side, None, qty, "market")
-        self._match(order, math.inf if side == BUY else -math.inf)
-        self._cancel_rest(order)
-        return order["id"]
-
-    def ioc(self, owner, side, price, qty) -> int:
-        if self.halted:
-            raise HaltedError("halted")
-        order = self._new(owner, side, price, qty, "ioc")
-        self._match(order, price)
-        self._cancel_rest(order)
-        return order["id"]
-
-    def _resting(self, order_id) -> dict:
-        order = self.orders.get(order_id)
-        if order is None or order["rem"] == 0:
-            raise OrderBookError("unknown or finished")
-        return order
-
-    def cancel(self, order_id) -> int:
-        order = self._resting(order_id)
-        qty = order["rem"]
-        self._cancel_rest(order)
-        return qty
-
-    def reduce(self, order_id, new_qty) -> None:
-        order = self._resting(order_id)
-        if not 0 < new_qty < order["rem"]:
-            raise OrderBookError("bad new_qty")
-        order["cancelled"] += order["rem"] - new_qty
-        order["rem"] = new_qty
-
-    def halt(self) -> None:
-        self.halted = True
-
-    def set_band(self, lo, hi, mode) -> None:
-        self.bands[mode] = (lo, hi)
-
-    def reopen(self) -> None:
-        bids, asks = self._live(BUY), self._live(SELL)
-        if bids and asks and bids[0]["price"] >= asks[0]["price"]:
-            ref = self.trades[-1][1] if self.trades else None
-
-            def key(p):
-                demand = sum(o["rem"] for o in bids if o["price"] >= p)
-                supply = sum(o["rem"] for o in asks if o["price"] <= p)
-                return (
-                    -min(demand, supply),
-                    abs(demand - supply),
-                    0 if ref is None else abs(p - ref),
-                    p,
-                )
-
-            price = min(range(asks[0]["price"], bids[0]["price"] + 1), key=key)
-            volume = -key(price)[0]
-            bids = [o for o in bids if o["price"] >= price]
-            asks = [o for o in asks if o["price"] <= price]
-            while volume:
-                bid = next(o for o in bids if o["rem"])
-                ask = next(o for o in asks if o["rem"])
-                fill = min(bid["rem"], ask["rem"], volume)
-                for o in (bid, ask):
-                    self._fill(o, fill)
-                late, early = (bid, ask) if bid["id"] > ask["id"] else (ask, bid)
-                self.trades.append(
-                    (
-                        self.now,
-                        price,
-                        fill,
-                        late["side"],
-                        late["id"],
-                        early["id"],
-                        late["owner"],
-                        early["owner"],
-                    )
-                )
-                volume -= fill
-        self.halted = False
-
-    def depth(self) -> tuple[list, list]:
-        out = []
-        for side in (BUY, SELL):
-            levels: dict[int, int] = {}
-            for o in self._live(side):
-                levels[o["price"]] = levels.get(o["price"], 0) + o["rem"]
-            out.append(list(levels.items()))
-        return out[0], out[1]
+#: where the machine's prices lie: the grid's first ticks, the middle, its last ticks
+BASES = st.sampled_from([1, 96, MAX_TICKS - 6])
+BAND_NAMES = st.sampled_from(["A", "B", None])
 
 
 BAD_CALLS = [
@@ -235,52 +65,76 @@ BAD_CALLS = [
     ("cancel", (10_000,)),
     ("cancel", (-1,)),
     ("reduce", (10_000, 1)),
+    ("limit", (1, BUY, MAX_TICKS + 1, 5)),
+    ("limit", (1, SELL, 2**62 + 7, 5)),
+    ("ioc", (1, BUY, 2**63, 1)),
+    ("limit", (1, BUY, 100, 2**62)),
+    ("set_band", (None, 2**62, "block")),
 ]
 
 
 class OrderBookMachine(RuleBasedStateMachine):
+    """Drives a book that keeps every record (for the per-order accounting), a lean book that
+    compacts every few orders, and the reference, with the same messages."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.book = OrderBook()
+        self.book = OrderBook(keep_records=True, compact_every=5)
+        self.lean = OrderBook(compact_every=3)
         self.ref = ReferenceBook()
         self.log: list[tuple[float, str, tuple]] = []
+        self.base = 96
 
     def _send(self, method: str, *args):
-        """Send one message to both books; both must accept it or both refuse it alike."""
+        """Send one message to every book; all must accept it or all refuse it alike."""
         self.log.append((self.book.now, method, args))
         results = []
-        for target in (self.book, self.ref):
+        for target in (self.book, self.lean, self.ref):
             try:
                 results.append(("ok", getattr(target, method)(*args)))
             except HaltedError:
                 results.append(("halted", None))
             except OrderBookError:
                 results.append(("refused", None))
-        assert results[0] == results[1], (method, args, results)
+        assert results[0] == results[1] == results[2], (method, args, results)
+        if self.book.halted and self.book.halt_reason == "band":
+            # the bands that stopped the order: every halt band it left, the sweep limit too
+            assert set(self.book.band_breach_names) == set(self.ref.breach_names)
         return results[0]
 
-    @initialize(orders=st.lists(st.tuples(OWNERS, SIDES, PRICES, QTYS), max_size=12))
-    def seed_book(self, orders):
+    def _both(self, method: str, *args) -> None:
+        """A control message every book accepts (halt, bands, sweep limit, reopen)."""
+        self.log.append((self.book.now, method, args))
+        for target in (self.book, self.lean, self.ref):
+            getattr(target, method)(*args)
+
+    @initialize(
+        base=BASES,
+        orders=st.lists(st.tuples(OWNERS, SIDES, OFFSETS, QTYS), max_size=12),
+    )
+    def seed_book(self, base, orders):
         # a populated book from the first step, so that most messages meet resting orders
-        for owner, side, price, qty in orders:
-            self._send("limit", owner, side, price, qty)
+        self.base = base
+        for owner, side, offset, qty in orders:
+            self._send("limit", owner, side, base + offset, qty)
 
     @rule(dt=st.floats(0.0, 5.0))
     def advance_clock(self, dt):
         self.book.now += dt
-        self.ref.now = self.book.now
+        self.lean.now = self.ref.now = self.book.now
 
-    @rule(owner=OWNERS, side=SIDES, price=PRICES, qty=QTYS)
-    def limit(self, owner, side, price, qty):
-        self._send("limit", owner, side, price, qty)
+    @rule(owner=OWNERS, side=SIDES, offset=OFFSETS, qty=QTYS)
+    def limit(self, owner, side, offset, qty):
+        self._send("limit", owner, side, self.base + offset, qty)
 
-    @rule(owner=OWNERS, side=SIDES, qty=QTYS)
+    @rule(owner=OWNERS, side=SIDES, qty=QTYS | st.integers(13, 40))
     def market(self, owner, side, qty):
+        # large ones sweep several levels, into the bands and the sweep limit
         self._send("market", owner, side, qty)
 
-    @rule(owner=OWNERS, side=SIDES, price=PRICES, qty=QTYS)
-    def ioc(self, owner, side, price, qty):
-        self._send("ioc", owner, side, price, qty)
+    @rule(owner=OWNERS, side=SIDES, offset=OFFSETS, qty=QTYS)
+    def ioc(self, owner, side, offset, qty):
+        self._send("ioc", owner, side, self.base + offset, qty)
 
     @rule(data=st.data())
     def cancel(self, data):
@@ -293,34 +147,72 @@ class OrderBookMachine(RuleBasedStateMachine):
         order_id = data.draw(st.integers(1, self.ref.next_id))
         self._send("reduce", order_id, new_qty)
 
+    @rule(side=SIDES)
+    def empty_side(self, side):
+        # a one-sided book: orders then rest on the grid's first or last ticks, and a band can
+        # leave no price to reprice to
+        for price, _ in self.book.depth(100)[0 if side == BUY else 1]:
+            for order_id in self.book.level_orders(side, price):
+                self._send("cancel", order_id)
+
     @precondition(lambda self: not self.book.halted)
     @rule(roll=st.integers(0, 3))
     def halt(self, roll):
         # halting on one roll in four keeps most of the run in continuous trading
         if roll:
             return
-        self.log.append((self.book.now, "halt", ("test",)))
-        self.book.halt("test")
-        self.ref.halt()
+        self._both("halt", "test")
 
     @rule(
         mode=st.sampled_from(["halt", "block"]),
-        lo=st.none() | st.integers(96, 101),
-        width=st.none() | st.integers(0, 4),
+        lo=st.none() | st.integers(0, 4),
+        width=st.none() | st.integers(0, 3),
+        name=BAND_NAMES,
     )
-    def set_band(self, mode, lo, width):
-        hi = None if width is None else (lo or 99) + width
-        self.log.append((self.book.now, "set_band", (lo, hi, mode)))
-        self.book.set_band(lo, hi, mode)
-        self.ref.set_band(lo, hi, mode)
-        assert self.book.band(mode) == (lo, hi)
+    def set_band(self, mode, lo, width, name):
+        # bands of either mode under two names stack, so tight and loose bands meet
+        lo = None if lo is None else self.base + lo
+        hi = None if width is None else min((lo or self.base + 3) + width, MAX_TICKS)
+        self._both("set_band", lo, hi, mode, name)
+        assert self.book.band(mode, name or mode) == ((lo, hi) if lo or hi else (None, None))
+
+    @rule(ticks=st.none() | st.integers(1, 3))
+    def set_sweep_limit(self, ticks):
+        self._both("set_sweep_limit", ticks)
+
+    @rule(
+        ticks=st.integers(1, 3),
+        inside=st.integers(-1, 3),
+        side=SIDES,
+        mode=st.sampled_from(["halt", "block"]),
+    )
+    def stack_band_on_the_sweep_limit(self, ticks, inside, side, mode):
+        # a band as tight as the sweep limit or tighter, on the side an order would sweep
+        touch = self.book.best_ask if side == BUY else self.book.best_bid
+        if touch is None:
+            return
+        edge = min(max(touch + side * min(inside, ticks), 1), MAX_TICKS)
+        self._both("set_sweep_limit", ticks)
+        self._both("set_band", *((None, edge) if side == BUY else (edge, None)), mode, "A")
+
+    @rule(qty=QTYS, band=st.booleans())
+    def quote_on_the_grid_edge(self, qty, band):
+        # an order on the grid's first tick (a sell) or last tick (a buy) in a one-sided book,
+        # perhaps with a block band that excludes it: an incoming order may then have no price
+        # on the grid to rest at
+        if self.base == 96:
+            return
+        side = SELL if self.base == 1 else BUY
+        self.empty_side(-side)
+        self._send("limit", 0, side, 1 if side == SELL else MAX_TICKS, qty)
+        if band:
+            edges = (2, None) if side == SELL else (None, MAX_TICKS - 1)
+            self._both("set_band", *edges, "block", "B")
 
     @precondition(lambda self: self.book.halted)
     @rule()
     def reopen(self):
-        self.log.append((self.book.now, "reopen", ()))
-        self.book.reopen()
-        self.ref.reopen()
+        self._both("reopen")
         bid, ask = self.book.best_bid, self.book.best_ask
         assert bid is None or ask is None or bid < ask
 
@@ -354,8 +246,18 @@ class OrderBookMachine(RuleBasedStateMachine):
     @invariant()
     def same_prints_and_depth_as_reference(self):
         assert [tuple(t) for t in self.book.trades] == self.ref.trades
-        assert self.book.depth(100) == self.ref.depth()
-        assert self.book.halted == self.ref.halted
+        assert self.lean.trades == self.book.trades
+        assert self.book.depth(100) == self.ref.depth() == self.lean.depth(100)
+        assert self.book.halted == self.ref.halted == self.lean.halted
+
+    @invariant()
+    def best_prices_are_on_the_grid_and_visible(self):
+        for book in (self.book, self.lean):
+            bids, asks = book.depth(1)
+            assert book.best_bid == (bids[0][0] if bids else None)
+            assert book.best_ask == (asks[0][0] if asks else None)
+            for price in (book.best_bid, book.best_ask):
+                assert price is None or 1 <= price <= MAX_TICKS
 
     @invariant()
     def never_crossed_while_trading(self):
@@ -376,6 +278,7 @@ class OrderBookMachine(RuleBasedStateMachine):
                 ref["cancelled"],
                 ref["status"],
             )
+            assert self.lean.remaining(order_id) == rec.remaining
             if rec.side == BUY:
                 bought += rec.filled
             else:
@@ -383,14 +286,21 @@ class OrderBookMachine(RuleBasedStateMachine):
         assert bought == sold == sum(t.qty for t in self.book.trades)
 
     @invariant()
+    def compaction_keeps_only_live_orders_and_changes_nothing(self):
+        # compaction is unobservable, so running it at any point must not change what follows
+        self.lean._compact()
+        assert self.lean.n_held_orders == len(self.ref.live)
+
+    @invariant()
     def queue_positions_follow_time_priority(self):
         for side in (BUY, SELL):
             for price, _ in self.book.depth(100)[0 if side == BUY else 1]:
                 ids = self.book.level_orders(side, price)
-                assert ids == sorted(ids)
+                assert ids == sorted(ids) == self.lean.level_orders(side, price)
                 ahead = 0
                 for order_id in ids:
                     assert self.book.queue_position(order_id) == ahead
+                    assert self.lean.queue_position(order_id) == ahead
                     ahead += self.book.remaining(order_id)
 
     def teardown(self):
@@ -411,3 +321,18 @@ OrderBookMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestOrderBookAgainstReference = OrderBookMachine.TestCase
+
+
+class LongOrderBookMachine(OrderBookMachine):
+    """The same machine with many more examples: the edge cases need several steps in a row
+    (a one-sided book on the grid's edge, then a band, then an order), which 200 examples reach
+    only sometimes."""
+
+
+LongOrderBookMachine.TestCase.settings = settings(
+    max_examples=2000,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestOrderBookAgainstReferenceLong = pytest.mark.slow(LongOrderBookMachine.TestCase)
