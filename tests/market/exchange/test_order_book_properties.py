@@ -5,12 +5,13 @@ sorts them by (price priority, arrival) for each match; its reopening auction tr
 price. Every message goes to a book that keeps every record, a lean book that compacts every few
 orders, and the reference: answers, prints, depth and per-order accounting must agree exactly.
 Prices lie in a few ticks at the grid's first ticks, its middle or its last ticks below the bound;
-named bands of both modes stack with the sweep limit (a rule arms a band as tight as the limit
-or tighter at the touch); one side of the book can be emptied at a stroke, and a rule quotes on
-the grid's first or last tick with a block band that excludes it. Invariants: never crossed at rest while trading, best prices on the grid and visible,
-submitted = remaining + filled + cancelled, shares bought = shares sold, compaction changes
-nothing, bad input (prices beyond the grid included) leaves the book unchanged, and replaying the
-message log into a fresh book reproduces the same prints.
+named bands of both modes stack with the sweep limit (a rule arms a band as tight as the limit or
+tighter at the touch); one side of the book can be emptied at a stroke, and a rule quotes on the
+grid's first or last tick with a block band that excludes it. Invariants: never crossed at rest
+while trading, best prices on the grid and visible, submitted = remaining + filled + cancelled,
+shares bought = shares sold, compaction changes nothing, bad input (prices beyond the grid
+included) leaves the book unchanged, and replaying the message log into a fresh book reproduces the
+same prints.
 """
 
 from __future__ import annotations
