@@ -490,9 +490,10 @@ class LatentTrader(Participant):
             px = math.exp(min(xi, cap_buy) if s > 0 else max(xi, cap_sell)) / m.tick
             price = max(1, math.floor(px) if s > 0 else math.ceil(px))
             oid = venue.limit(acc, s, price, qty)
-            # what it took at once, its own resting orders included (those are other latent
-            # investors: no outsider's flow either way)
-            self._own_aggressive += s * (qty - m.book_view.remaining(oid))
+            if self._lambda:
+                # what it took at once, its own resting orders included (those are other latent
+                # investors: no outsider's flow either way)
+                self._own_aggressive += s * (qty - m.book_view.remaining(oid))
             self.n_revealed += 1
             self.shares_revealed += qty
             if m.book_view.remaining(oid):

@@ -9,6 +9,11 @@ price path.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from experiments.config import RunConfig
@@ -95,3 +100,22 @@ def activity(model: HedgeLoopModel, population: str) -> float:
     pop = model.populations[population]
     pop.observe(model)
     return pop.activity_multiplier
+
+
+#: the checkout under test
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(
+    cwd: Path, *args: str, config_name: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """``python -m experiments.run`` of this checkout with ``args``, launched from ``cwd``."""
+    name = ["--config-name", config_name] if config_name else []
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.run", *name, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )

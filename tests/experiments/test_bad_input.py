@@ -4,9 +4,6 @@ summary with the error."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,8 +15,7 @@ from experiments.model import HedgeLoopModel
 from experiments.run import simulate
 from market.exchange.clearing import ConservationError
 from market.execution.decomposition import decompose_frames
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT, run_cli
 
 
 def refused(*overrides: str) -> str:
@@ -136,19 +132,7 @@ def test_an_unknown_key_suggests_the_close_field():
 
 
 def test_cli_refuses_an_unknown_key_before_any_work(tmp_path):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.run",
-            "+agents.background.nn=5",
-            f"hydra.run.dir={tmp_path}/run",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_cli(ROOT, "+agents.background.nn=5", f"hydra.run.dir={tmp_path}/run")
     assert proc.returncode == 2
     assert "agents.background.nn" in proc.stderr
     assert not (tmp_path / "run" / "summary.json").exists()
@@ -273,20 +257,7 @@ def test_a_conservation_failure_marks_the_written_summary_failed(tmp_path, monke
     ],
 )
 def test_cli_runs_that_used_to_fail_after_the_work_complete(tmp_path, override):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.run",
-            "progress=false",
-            override,
-            f"hydra.run.dir={tmp_path}/run",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    proc = run_cli(ROOT, "progress=false", override, f"hydra.run.dir={tmp_path}/run", timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert "status" not in summary and summary["n_trades"] > 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +10,8 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
 from experiments.config import ConfigError, RunConfig, register_configs
+from tests.conftest import ROOT, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 CONF = str(ROOT / "conf")
 register_configs()
 
@@ -86,18 +84,8 @@ def test_negative_parent_size_is_refused():
 
 def test_cli_bad_value_exits_before_work(tmp_path):
     """Through the real entry point: exit code 2, a clear message, and no outputs written."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.run",
-            "scenario.events.program.participation=1.5",
-            f"hydra.run.dir={tmp_path}/run",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    proc = run_cli(
+        ROOT, "scenario.events.program.participation=1.5", f"hydra.run.dir={tmp_path}/run"
     )
     assert proc.returncode == 2
     assert "participation" in proc.stderr and "(0.0, 1.0]" in proc.stderr

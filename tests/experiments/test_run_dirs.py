@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from omegaconf import OmegaConf
 
@@ -14,38 +9,24 @@ from experiments.config import ConfigError, check_name
 from experiments.hpi_study.config import EventClass, HPIStudyConfig
 from experiments.study.config import StudyConfig, load_study
 from experiments.study.figures import figure_specs
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cli(cwd: Path, *args: str, config_name: str | None = None) -> subprocess.CompletedProcess:
-    """``python -m experiments.run`` of this checkout, launched from ``cwd``."""
-    name = ["--config-name", config_name] if config_name else []
-    return subprocess.run(
-        [sys.executable, "-m", "experiments.run", *name, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+from tests.conftest import run_cli
 
 
 def test_a_refused_run_leaves_no_run_dir(tmp_path):
-    proc = _cli(tmp_path, "agents.background.n=-1")  # a range, checked after composing
+    proc = run_cli(tmp_path, "agents.background.n=-1")  # a range, checked after composing
     assert proc.returncode == 2
     assert "agents.background.n must be in [0, 1000000], got -1" in proc.stderr
     assert list(tmp_path.iterdir()) == []  # not even results/runs/<...>/.hydra
 
 
 def test_a_refused_run_leaves_no_given_run_dir(tmp_path):
-    proc = _cli(tmp_path, "market.tick_size=0", f"hydra.run.dir={tmp_path}/run")
+    proc = run_cli(tmp_path, "market.tick_size=0", f"hydra.run.dir={tmp_path}/run")
     assert proc.returncode == 2 and "market.tick_size" in proc.stderr
     assert not (tmp_path / "run").exists()
 
 
 def test_a_refused_hpi_study_leaves_no_study_dir(tmp_path):
-    proc = _cli(tmp_path, "hpi_study.sessions=1", config_name="hpi_study")
+    proc = run_cli(tmp_path, "hpi_study.sessions=1", config_name="hpi_study")
     assert proc.returncode == 2 and "hpi_study.sessions" in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -64,14 +45,14 @@ def test_check_name_accepts_plain_names(name):
 def test_an_absolute_scenario_name_is_refused_before_anything_is_written(tmp_path):
     target = tmp_path / "outside" / "evil"
     (tmp_path / "cwd").mkdir()
-    proc = _cli(tmp_path / "cwd", f"scenario.name={target}")
+    proc = run_cli(tmp_path / "cwd", f"scenario.name={target}")
     assert proc.returncode == 2 and "scenario.name" in proc.stderr
     assert not (tmp_path / "outside").exists()
     assert list((tmp_path / "cwd").iterdir()) == []
 
 
 def test_a_multirun_refuses_a_swept_name_before_its_sweep_dir(tmp_path):
-    proc = _cli(tmp_path, "-m", "arm=treatment,../../x", f"hydra.sweep.dir={tmp_path}/sweep")
+    proc = run_cli(tmp_path, "-m", "arm=treatment,../../x", f"hydra.sweep.dir={tmp_path}/sweep")
     assert proc.returncode == 2 and "arm must be" in proc.stderr
     assert not (tmp_path / "sweep").exists()
 

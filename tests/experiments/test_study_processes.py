@@ -122,12 +122,8 @@ def test_a_second_run_into_a_locked_study_dir_is_refused(tmp_path, capsys):
 
 
 def test_the_lock_is_refused_within_one_process_too(tmp_path):
-    with (
-        study_lock(tmp_path),
-        pytest.raises(StudyLockedError, match=str(os.getpid())),
-        study_lock(tmp_path),
-    ):
-        pass
+    with study_lock(tmp_path), pytest.raises(StudyLockedError, match=str(os.getpid())):
+        study_lock(tmp_path).__enter__()
 
 
 @pytest.mark.slow
@@ -153,5 +149,5 @@ def test_killing_a_study_run_stops_its_multirun(tmp_path):
         assert _wait_for(lambda: not _group_alive(multirun), 10), _group_alive(multirun)
     finally:
         study.kill()
-    with study_lock(tmp_path):
-        pass
+    with study_lock(tmp_path):  # free again: the killed study's child let go of it
+        assert (tmp_path / LOCK_FILE).read_text().strip() == str(os.getpid())
