@@ -95,6 +95,34 @@ class LatentConfig(Validated):
         "flow beyond what that rate predicts moves value (a persistent flow is read as one "
         "trader splitting an order, not as news each time); 0 = every share is news",
     )
+    metaorder_impact: float = param(
+        0.0,
+        lo=0.0,
+        hi=1000.0,
+        unit="bp at 1% of daily volume",
+        doc="the latent investors revise value by each other account's run of same-side "
+        "aggressive trading (an episode, read as a metaorder): by this much at the peak of an "
+        "episode of 1% of the daily volume, growing as the square root of its shares "
+        "(agents/metaorder_impact.py); 0 = none. The square-root law's Y * sigma_daily * 0.1: "
+        "about 10 bp for Y = 1 and a 1% daily volatility",
+        plausible=(0.0, 30.0),
+    )
+    metaorder_permanent: float = param(
+        2.0 / 3.0,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="share of an episode's peak that stays in value when it ends (Farmer, Gerig, Lillo "
+        "& Waelbroeck 2013: two thirds); the rest is dropped",
+    )
+    metaorder_gap: float = param(
+        1800.0,
+        lo=1.0,
+        hi=1e8,
+        unit="s",
+        doc="an episode ends when its account takes liquidity on the other side or has taken "
+        "none on its side for this long",
+    )
     learning_horizon: float = param(
         1800.0,
         lo=1.0,

@@ -41,6 +41,13 @@ reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry pe
   ``flow_impact_half_life`` makes the level it holds fade back to value (Bucci et al. 2019
   measure impact that decays slowly over days). ``flow_level_log`` in the summary is that
   level at the end: the part of log(mid / F) the flow's impact holds.
+* optionally **revising value by each trader's metaorder** (``metaorder_impact`` > 0; off by
+  default): every other account's run of same-side aggressive trading is read as one metaorder
+  whose value impact grows as the square root of its shares and keeps ``metaorder_permanent`` of
+  its peak when it ends (:mod:`agents.metaorder_impact`; Farmer, Gerig, Lillo & Waelbroeck 2013).
+  Concave per order where ``flow_impact`` is linear in the flow's sum, so many overlapping orders
+  add variance in proportion to the volume they trade rather than to its square.
+  ``metaorder_level_log`` in the summary is the level the episodes hold value at at the end.
 * optionally a scripted **common sentiment** ``S`` (``sentiment_sd``, off by default): an
   Ornstein-Uhlenbeck process of stationary s.d. ``sentiment_sd`` and half-life
   ``sentiment_half_life`` starting at 0 (:class:`agents.beliefs.Sentiment`), whose moves shift
@@ -126,9 +133,10 @@ import numpy as np
 from agents.base import Participant, Population
 from agents.beliefs import ImpactMemory, LearntValue, Sentiment
 from agents.latent_config import LatentConfig
+from agents.metaorder_impact import MetaorderImpact
 from agents.volatility_memory import VolatilityMemory, log_spaced, power_weights
 from agents.world import World
-from market.exchange.clock import SECONDS_PER_YEAR
+from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 
 #: warm-up length in units of the latent memory 1 / forget_rate, and its step (s)
 _WARMUP_MEMORIES = 4.0
@@ -375,6 +383,15 @@ class LatentTrader(Participant):
         self.flow_rate = 0.0  # the running estimate of the others' flow, shares/s
         #: the level (log) the flow's impact holds value at now: its shifts less what has faded
         self.flow_memory = flow_memory(cfg)
+        #: the others' episodes of same-side trading and the value they hold (off at 0)
+        self.metaorders = MetaorderImpact(
+            cfg.metaorder_impact * 1e-4, cfg.metaorder_permanent, cfg.metaorder_gap
+        )
+        if cfg.metaorder_impact > 0.0:
+            world.state.track_account_flow()
+        self._start = world.now
+        self._volume_step = world.state.n
+        self._volume_sum = 0.0
         #: S starts at 0 so that the open is where the run says it is
         self.sentiment = Sentiment(cfg.sentiment_sd, cfg.sentiment_half_life, 0.0, world.now)
         # S on a fixed clock grid from a stream of its own (spawned at build, before any draw
@@ -407,6 +424,7 @@ class LatentTrader(Participant):
             dt = now - latent.time  # since the last pass: the book's own clock
             mood = self.learnt.update(dt, log_mid, log_value)
             mood += self._move_sentiment(now) + self._absorbed_flow_shift(dt)
+            mood += self._metaorder_shift(now)
             latent.advance(
                 now,
                 log_mid,
@@ -439,6 +457,23 @@ class LatentTrader(Participant):
         flow = signed - self._own_aggressive
         self._own_aggressive = 0
         return self.flow_memory.add(dt, self._lambda * (flow - self._expected_flow(flow, dt)))
+
+    def _metaorder_shift(self, now: float) -> float:
+        """The change (log) of the value the others' episodes hold since the previous pass
+        (:class:`agents.metaorder_impact.MetaorderImpact`); their own account's prints are not
+        the others'. The daily volume an episode is measured against is the volume traded so far
+        over the trading time elapsed (at least 30 minutes of it), per trading day."""
+        if self.cfg.metaorder_impact <= 0.0:
+            return 0.0
+        state = self.world.state
+        self._volume_sum += float(state.volumes[self._volume_step + 1 : state.n + 1].sum())
+        self._volume_step = state.n
+        accounts, signed = state.take_account_flow()
+        others = accounts != self.unique_id
+        if self._volume_sum <= 0.0:
+            return 0.0  # nothing traded yet: no episode to read
+        daily = self._volume_sum / max(now - self._start, 1800.0) * SECONDS_PER_DAY
+        return self.metaorders.update(now, accounts[others], signed[others], daily)
 
     def _expected_flow(self, flow: float, dt: float) -> float:
         """The flow (shares) the running rate estimate predicted for these ``dt`` seconds; then
@@ -527,4 +562,7 @@ class LatentPopulation(Population):
             "shares_revealed": t.shares_revealed,
             "mean_deposit_multiplier": t.multiplier_sum / max(1, t.n_passes),
             "flow_level_log": t.flow_memory.level,
+            "metaorder_level_log": t.metaorders.level,
+            "metaorder_kept_log": t.metaorders.kept,
+            "metaorder_episodes": t.metaorders.episodes,
         }

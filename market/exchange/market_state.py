@@ -55,6 +55,8 @@ class MarketState:
         self._vol_sample = self._lag * self.dt
         self._sample_base = 0  # the step of the last volatility sample (its mid is the base)
         self._seen_trades = len(book.trades)
+        #: aggressive signed shares per account since the last take (None: not kept)
+        self._account_flow: dict[int, int] | None = None
 
     @property
     def vol(self) -> float:
@@ -68,10 +70,14 @@ class MarketState:
         trades = book.trades
         vol = 0
         signed = 0
+        per_account = self._account_flow
         for i in range(self._seen_trades, len(trades)):
             tr = trades[i]
             vol += tr.qty
             signed += tr.qty * tr.aggressor_side
+            if per_account is not None:
+                owner = tr.aggressor_owner
+                per_account[owner] = per_account.get(owner, 0) + tr.qty * tr.aggressor_side
         self._seen_trades = len(trades)
         if vol:
             self.last = trades[-1].price * self.tick
@@ -94,6 +100,24 @@ class MarketState:
             r = math.log(self.mids[n] / self.mids[self._sample_base])
             self._var += self._alpha * (r * r - self._var)
             self._sample_base = n
+
+    def track_account_flow(self) -> None:
+        """Keep, from the next update on, each account's aggressive signed shares (+ bought by
+        taking liquidity), read and reset by :meth:`take_account_flow`."""
+        if self._account_flow is None:
+            self._account_flow = {}
+
+    def take_account_flow(self) -> tuple[np.ndarray, np.ndarray]:
+        """The accounts that took liquidity since the last take and their signed shares (+ bought),
+        as two int64 arrays (accounts ascending, netted to non-zero); resets the tally."""
+        flow = self._account_flow
+        if flow is None:
+            raise RuntimeError("take_account_flow before track_account_flow")
+        items = sorted((a, q) for a, q in flow.items() if q)
+        flow.clear()
+        accounts = np.fromiter((a for a, _ in items), dtype=np.int64, count=len(items))
+        signed = np.fromiter((q for _, q in items), dtype=np.int64, count=len(items))
+        return accounts, signed
 
     def log_return(self, window: float) -> float:
         """Log return of the mid over the last ``window`` seconds (0 before enough history)."""

@@ -55,3 +55,25 @@ def test_without_halts_the_samples_are_every_sample_interval():
     for r in (0.0, math.log(100.5 / 100.0), math.log(100.0 / 100.5)):
         var += alpha * (r * r - var)
     assert state.vol == pytest.approx(math.sqrt(var * SECONDS_PER_YEAR / 10.0))
+
+
+def test_account_flow_is_kept_per_aggressor_only_once_asked_for_and_reset_when_taken():
+    book = OrderBook(tick_size=0.01)
+    state = MarketState(book, 100.0, 1.0, 100)
+    with pytest.raises(RuntimeError, match="track_account_flow"):
+        state.take_account_flow()
+    book.limit(1, -1, 10_001, 500)
+    book.limit(1, 1, 9_999, 500)
+    book.market(2, 1, 200)  # untracked yet
+    state.update()
+    state.track_account_flow()
+    book.market(2, 1, 100)
+    book.market(3, -1, 300)
+    book.market(2, -1, 100)  # nets account 2 to zero: left out
+    book.market(4, 1, 50)
+    state.update()
+    accounts, signed = state.take_account_flow()
+    assert accounts.tolist() == [3, 4]
+    assert signed.tolist() == [-300, 50]  # the resting account 1 is no aggressor
+    state.update()
+    assert state.take_account_flow()[0].size == 0
