@@ -67,8 +67,11 @@ class ClosingFlowConfig(Validated):
         doc="an index fund's limit lies up to this far beyond the last trade (0: market orders)",
     )
     n_letf: int = param(2, lo=0, hi=1000, unit="funds", doc="leveraged ETFs")
+    # at most 1e12 (the largest funds of any kind hold about 5e11): a rebalance trades
+    # `AUM (L^2 - L) r` of value, at most 3e13 on a day's return r of 1 with |L| <= 5, far
+    # inside the 1e15 an order may be worth for the ledger's 64-bit integer cents
     letf_aum: float = param(
-        5e7, lo=0.0, unit="currency", doc="assets of one leveraged ETF (held fixed)"
+        5e7, lo=0.0, hi=1e12, unit="currency", doc="assets of one leveraged ETF (held fixed)"
     )
     letf_leverage: float = param(
         3.0, lo=-5.0, hi=5.0, unit="x", doc="daily leverage L; inverse funds are negative"

@@ -213,8 +213,10 @@ class InsurersConfig(Validated):
         unit="ticks",
         doc="how far through the far touch an `aggressive_limit` order is priced",
     )
+    # at most 1e9 shares, as a parent order: at the largest initial price (1e6) an order is
+    # worth at most 1e15, which one trade can move through the ledger's 64-bit integer cents
     max_shares_per_action: int = param(
-        2_000, lo=1, hi=10**12, unit="shares", doc="largest order per action"
+        2_000, lo=1, hi=10**9, unit="shares", doc="largest order per action"
     )
     max_participation: float | None = param(
         0.2,

@@ -29,6 +29,7 @@ from agents.insurers import InsurersConfig
 from agents.latent_config import LatentConfig
 from agents.liquidity import LiquidityConfig
 from experiments.events import named_events
+from experiments.order_value import check_order_values
 from market.exchange.clock import OPEN_CLOCK_SECONDS, SECONDS_PER_DAY, wall_clock
 from market.exchange.stop_logic import StopLogic
 from market.validation import ConfigError, Validated, check_range, param
@@ -415,7 +416,8 @@ class MarketConfig(Validated):
 
     # The ledger keeps cash in 64-bit integer cents (at most about 9.2e16 currency per account).
     # With this cap and a parent order's cap of 1e9 shares a complete fill moves at most 1e15,
-    # the largest endowment, so balances stay some 90 times inside the integer range.
+    # the largest endowment, so balances stay some 90 times inside the integer range; every
+    # population's largest order is held to the same 1e15 (experiments/order_value.py).
     initial_price: float = param(
         100.0,
         lo=0.0,
@@ -514,6 +516,7 @@ class RunConfig(Validated):
     desk: DeskConfig = field(default_factory=DeskConfig)
 
     def check(self) -> None:
+        check_order_values(self)  # the largest orders must fit the ledger's integer cents
         # an event after a day's last step would fire at the next day's open, or never on
         # the last day: a silent shift the scenario did not ask for
         last = SECONDS_PER_DAY - self.market.step_seconds

@@ -410,7 +410,8 @@ class DeskConfig(Validated):
         unit="ticks",
         doc="reach of a crossing IOC beyond the far touch",
     )
-    max_child_qty: int = param(5_000, lo=1, hi=10**12, unit="shares", doc="largest child")
+    # a child is part of a parent order, which is at most 1e9 shares (agents/desk/orders.py)
+    max_child_qty: int = param(5_000, lo=1, hi=10**9, unit="shares", doc="largest child")
     min_child_qty: int = param(1, lo=1, hi="max_child_qty", unit="shares", doc="smallest child")
     volume_basis: VolumeBasis = param(
         VolumeBasis.since_arrival,

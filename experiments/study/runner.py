@@ -8,17 +8,16 @@ Either way a worker runs many simulations in one interpreter, so each one calls
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from experiments.process_guard import STOP_GRACE_S, forwarding, signal_group, stop_group
 
 #: the repository root: child processes run from it so ``-m experiments.run`` resolves
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,47 +30,6 @@ def release_models() -> None:
     ids = getattr(getattr(mesa, "Agent", None), "_ids", None)
     if ids is not None:
         ids.clear()
-
-
-#: seconds a child's process group has to stop after a signal passed on to it, before it is killed
-STOP_GRACE_S = 10.0
-#: the signals passed on to a child's process group
-FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-def signal_group(pgid: int, signum: int) -> bool:
-    """Send ``signum`` to the process group ``pgid``; False if no process of it is left."""
-    try:
-        os.killpg(pgid, signum)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def _handlers(handler: Callable) -> Iterator[None]:
-    """``handler`` for the forwarded signals while the block runs. A signal this process ignores
-    (SIGINT in a background job) stays ignored, and only the main thread may set handlers:
-    elsewhere the block runs without them."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught = [s for s in FORWARDED_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
-    previous = {s: signal.signal(s, handler) for s in caught}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-
-
-def _stop_group(pgid: int, deadline: float) -> None:
-    """Wait until the process group ``pgid`` is gone, killing it once ``deadline`` passes."""
-    while signal_group(pgid, 0):
-        if time.monotonic() > deadline:
-            signal_group(pgid, signal.SIGKILL)
-            return
-        time.sleep(0.1)
 
 
 def run_child(cmd: Sequence[str], pass_fds: Sequence[int] = ()) -> tuple[int, float]:
@@ -97,7 +55,7 @@ def run_child(cmd: Sequence[str], pass_fds: Sequence[int] = ()) -> tuple[int, fl
         if proc is not None:
             signal_group(proc.pid, signum)
 
-    with _handlers(pass_on):  # set before the child starts: no moment leaves it unguarded
+    with forwarding(pass_on):  # set before the child starts: no moment leaves it unguarded
         proc = subprocess.Popen(list(cmd), cwd=REPO_ROOT, process_group=0, pass_fds=tuple(pass_fds))
         if received:  # a signal that came while it was starting
             signal_group(proc.pid, received[0])
@@ -107,7 +65,7 @@ def run_child(cmd: Sequence[str], pass_fds: Sequence[int] = ()) -> tuple[int, fl
                 signal_group(proc.pid, signal.SIGKILL)
             time.sleep(0.2)
         if received:  # the workers may outlive the multirun's own process by a moment
-            _stop_group(proc.pid, deadline)
+            stop_group(proc.pid, deadline)
     if received:
         signal.raise_signal(received[0])
     return rc, time.perf_counter() - t
