@@ -32,6 +32,16 @@ def test_every_scenario_composes(scenario):
     assert isinstance(cfg, RunConfig)
 
 
+@pytest.mark.parametrize("preset", sorted(p.stem for p in Path(CONF, "agents").glob("*.yaml")))
+def test_every_agents_preset_composes_with_every_scenario(preset):
+    for scenario in SCENARIOS:
+        cfg = load(f"agents={preset}", f"scenario={scenario}")
+        assert isinstance(cfg, RunConfig)
+    if preset == "price_discovery":  # its fields reach the dataclasses, off in the default
+        assert cfg.agents.latent.metaorder_impact > 0 and cfg.agents.latent.value_tracking == 0
+        assert load().agents.latent.metaorder_impact == 0
+
+
 def test_overrides_reach_the_dataclasses():
     cfg = load("seed=7", "agents.dealers.policy=whalley_wilmott", "market.tick_size=0.05")
     assert cfg.seed == 7
