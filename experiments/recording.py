@@ -1,7 +1,7 @@
 """The run's time series recorder: Mesa's DataCollector with the recorded values held compactly.
 
 Mesa keeps every recorded model variable as a Python object in a list (a float and its pointer,
-about 32 bytes a value); a default day records 2,340 rows of some 45 columns, about 3.4 MB a
+about 32 bytes a value); a default day records 2,340 rows of some 45 columns, about 3 MB a
 day, the largest thing left that grows with the days of a run. :class:`PackedDataCollector`
 moves each column's values into a numpy array every :data:`PACK_EVERY` rows (8 bytes a value for
 numbers and flags) and gives back exactly the frame Mesa's ``get_model_vars_dataframe`` builds:
