@@ -48,6 +48,7 @@ from agents.latent_liquidity import LatentPopulation
 from agents.liquidity import LiquidityPopulation
 from experiments.config import RunConfig
 from experiments.events import fire, schedule, scheduled_times
+from experiments.recording import PackedDataCollector
 from market.exchange.auctions import CallAuctions
 from market.exchange.clearing import Clearing, Ledger
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR, intraday_profile
@@ -179,7 +180,7 @@ class HedgeLoopModel(mesa.Model):
         self._seq = 0
         self._events = schedule(cfg.scenario.events)
         self._record_every = max(1, round(m.record_interval / self.dt))
-        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+        self.datacollector = PackedDataCollector(model_reporters=self._reporters())
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ wiring
@@ -488,6 +489,8 @@ class HedgeLoopModel(mesa.Model):
             self.ledger.settle_expiry(int(c), payoff)
         for a in self.agents:
             a.on_close(day)
+        # the day's prints go to the trade log's spill file, if it has one (see experiments.run)
+        self.book.trades.spill()
 
     def set_fundamental_vol(self, vol: float) -> None:
         """The fundamental value's volatility from now on (annualised), as a per-step s.d."""

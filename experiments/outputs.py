@@ -64,31 +64,58 @@ def write_parquet_pieces(path: Path, frames: Iterable[pd.DataFrame]) -> None:
     The bytes are those :func:`write_parquet` writes for the frames joined into one (the same
     schema, row groups of :data:`PARQUET_ROW_GROUP` rows, each written from contiguous columns),
     but only about one row group's worth of Arrow data and one frame are held at a time: a long
-    run's table is never built whole.
+    run's table is never built whole. The frames' columns wait as chunks, column by column, and
+    each row group's contiguous columns are joined one column at a time, each column's chunks
+    freed as it is joined, so the row group is not held twice.
     """
 
     def write(tmp: str) -> None:
         writer: pq.ParquetWriter | None = None
-        pending: list[pa.Table] = []
+        pending: list[list[pa.Array]] = []  # per column, the chunks not yet written
         held = 0
         for df in frames:
             table = pa.Table.from_pandas(df, preserve_index=False)
             if writer is None:
                 writer = pq.ParquetWriter(tmp, table.schema, compression="snappy")
-            pending.append(table)
+                pending = [[] for _ in table.columns]
+            for chunks, column in zip(pending, table.columns, strict=True):
+                chunks.extend(column.chunks)
             held += table.num_rows
+            del table
             while held >= PARQUET_ROW_GROUP:
-                whole = pa.concat_tables(pending)
                 # contiguous columns, as a whole table's would be: pages are cut alike
-                writer.write_table(whole.slice(0, PARQUET_ROW_GROUP).combine_chunks())
-                pending, held = [whole.slice(PARQUET_ROW_GROUP)], held - PARQUET_ROW_GROUP
+                writer.write_table(_joined(pending, writer.schema, PARQUET_ROW_GROUP))
+                held -= PARQUET_ROW_GROUP
         if writer is None:
             raise ValueError("write_parquet_pieces needs at least one frame")
-        if held or not any(t.num_rows for t in pending):
-            writer.write_table(pa.concat_tables(pending).combine_chunks())
+        writer.write_table(_joined(pending, writer.schema, held))
         writer.close()
 
     atomic_write(path, write)
+
+
+def _joined(pending: list[list[pa.Array]], schema: pa.Schema, n: int) -> pa.Table:
+    """The first ``n`` rows of the waiting chunks as a table of contiguous columns; the
+    chunks left in ``pending`` are the rest (the joined ones are dropped, a column at a time)."""
+    columns = []
+    for i, field in enumerate(schema):
+        head: list[pa.Array] = []
+        rest: list[pa.Array] = []
+        taken = 0
+        for chunk in pending[i]:
+            if taken >= n:
+                rest.append(chunk)
+            elif taken + len(chunk) <= n:
+                head.append(chunk)
+                taken += len(chunk)
+            else:
+                head.append(chunk.slice(0, n - taken))
+                rest.append(chunk.slice(n - taken))
+                taken = n
+        pending[i] = rest
+        columns.append(pa.concat_arrays(head) if head else pa.array([], type=field.type))
+        del head
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> None:

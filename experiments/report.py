@@ -6,6 +6,8 @@ Every file goes through :mod:`experiments.outputs` (atomic writes).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -58,11 +60,9 @@ def trades_frame(model, start: int = 0, stop: int | None = None) -> pd.DataFrame
     """Every print (positions ``start:stop`` of the book's log) with the populations of the
     aggressor, the resting side, buyer and seller."""
     names = np.array([*model.populations, "other"], dtype=object)
-    columns = {
-        k: v[: None if stop is None else stop - start]
-        for k, v in model.book.trades.columns(start).items()
-    }
-    df = pd.DataFrame(columns).rename(columns={"price": "price_ticks"})
+    df = pd.DataFrame(model.book.trades.columns(start, stop)).rename(
+        columns={"price": "price_ticks"}
+    )
     df["price"] = df["price_ticks"] * model.tick
     agg_pop = model.population_of[df["aggressor_owner"].to_numpy()]
     rest_pop = model.population_of[df["resting_owner"].to_numpy()]
@@ -295,28 +295,75 @@ def overview_figure(model, ts: pd.DataFrame, path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- everything
-def write_outputs(model, summary: dict, out: Path) -> None:
-    """Write the output contract of a run into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    ts = timeseries_frame(model)
-    write_parquet(out / "timeseries.parquet", ts)
+def write_trades(model, path: Path) -> None:
+    """``trades.parquet``, built :data:`TRADES_PIECE` prints at a time (read back from the
+    trade log's spill file where the prints are there)."""
     n_trades = len(model.book.trades)
     write_parquet_pieces(
-        out / "trades.parquet",
+        path,
         (
             trades_frame(model, i, i + TRADES_PIECE)
             for i in range(0, max(n_trades, 1), TRADES_PIECE)
         ),
     )
+
+
+def write_flow_network(model, out: Path) -> dict:
+    """``flow_network.graphml`` and ``.csv``; returns the summary's ``flow_network``."""
     g, edges = flow_network(model)
     atomic_write(out / "flow_network.graphml", lambda tmp: nx.write_graphml(g, tmp))
     write_csv(out / "flow_network.csv", edges)
-    summary["flow_network"] = flow_summary(g)
-    for name, frame in model.extra_tables().items():
-        write_parquet(out / f"{name}.parquet", frame)
-    overview_figure(model, ts, out / "figures" / "overview.png")
-    scenario_figure(model, ts, out / "figures" / f"{model.cfg.scenario.name}.png")
+    return flow_summary(g)
+
+
+def _writers(model, out: Path) -> dict[str, Callable[[], object]]:
+    """Every file of the output contract but summary.json, by name, in writing order: each
+    a call that writes it (the flow network's returns the summary's ``flow_network``)."""
+    ts = cache(lambda: timeseries_frame(model))
+    scenario = model.cfg.scenario.name
+
+    def tables() -> None:
+        for name, frame in model.extra_tables().items():
+            write_parquet(out / f"{name}.parquet", frame)
+
+    return {
+        "timeseries.parquet": lambda: write_parquet(out / "timeseries.parquet", ts()),
+        "trades.parquet": lambda: write_trades(model, out / "trades.parquet"),
+        "flow_network": lambda: write_flow_network(model, out),
+        "population tables": tables,
+        "figures/overview.png": lambda: overview_figure(
+            model, ts(), out / "figures" / "overview.png"
+        ),
+        f"figures/{scenario}.png": lambda: scenario_figure(
+            model, ts(), out / "figures" / f"{scenario}.png"
+        ),
+    }
+
+
+def write_outputs(model, summary: dict, out: Path) -> None:
+    """Write the output contract of a run into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, write in _writers(model, out).items():
+        written = write()
+        if name == "flow_network":
+            summary["flow_network"] = written
     write_json(out / "summary.json", summary)
+
+
+def _write_what_was_simulated(model, out: Path) -> tuple[list[str], dict | None]:
+    """Every output of :func:`_writers` that the state of a failed run allows, each on its
+    own (one that fails is skipped): the names written, and the flow network's summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    written, flows = [], None
+    for name, write in _writers(model, out).items():
+        try:
+            result = write()
+        except Exception:  # the state that made the run fail may break this output too
+            continue
+        written.append(name)
+        if name == "flow_network":
+            flows = result
+    return written, flows
 
 
 def write_failure(model, summary: dict | None, exc: BaseException, out: Path, wall: float) -> None:
@@ -325,9 +372,14 @@ def write_failure(model, summary: dict | None, exc: BaseException, out: Path, wa
     The summary is what was computed (``summary`` if the run got that far, else as much of
     :func:`summarise` as the model's state allows, else the run's identity and counts) with
     ``status: "failed"`` and ``error`` (``type``, ``message``). A successful run's summary has
-    no ``status`` key. The files :func:`write_outputs` wrote before the failure are kept.
+    no ``status`` key. The files :func:`write_outputs` wrote before the failure are kept. A run
+    that failed before its summary (a crash mid-simulation) also gets every table and figure
+    its state allows, from the first step to the failure (the time series, every print, the
+    flow network, ...), listed in ``outputs_written``.
     """
+    partial = None
     if summary is None:
+        partial = _write_what_was_simulated(model, out)
         try:
             summary = summarise(model, wall_seconds=wall)
         except Exception:  # the state that made the run fail may break the summary too
@@ -345,4 +397,8 @@ def write_failure(model, summary: dict | None, exc: BaseException, out: Path, wa
         "status": "failed",
         "error": {"type": type(exc).__name__, "message": str(exc)},
     }
+    if partial is not None:
+        summary["outputs_written"], flows = partial
+        if flows is not None:
+            summary["flow_network"] = flows
     write_json(out / "summary.json", _clean(summary))

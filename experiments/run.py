@@ -32,15 +32,29 @@ CONF_DIR = str(
 register_configs()
 
 
-def simulate(run_cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = False) -> dict:
+def simulate(
+    run_cfg: RunConfig,
+    out_dir: str | Path | None = None,
+    progress: bool = False,
+    spill_dir: str | Path | None = None,
+) -> dict:
     """Run one scenario; write the outputs to ``out_dir`` if given. Returns the summary dict.
+
+    At each close the day's prints move from memory to an unnamed temporary file in ``out_dir``
+    (else in ``spill_dir``), so memory stays flat however many days the run has; with neither
+    directory they stay in memory (a few MB a default day).
 
     A run that fails after it started (a crash, a file that cannot be written, the ledger not
     conserved) still leaves ``summary.json`` in ``out_dir`` with ``status: failed``, the error
-    and whatever was computed (:func:`experiments.report.write_failure`), then raises.
+    and whatever was computed, and, if it failed before its summary, the tables and figures
+    of what it simulated (:func:`experiments.report.write_failure`); then it raises.
     """
     t0 = time.perf_counter()
     model = HedgeLoopModel(run_cfg)
+    spill = out_dir if out_dir is not None else spill_dir
+    if spill is not None:
+        Path(spill).mkdir(parents=True, exist_ok=True)
+        model.book.trades.spill_to(spill)
     summary = None
     try:
         _run(model, run_cfg, progress)

@@ -206,26 +206,32 @@ def _window_metrics(run: RunPaths) -> dict:
     }
 
 
-def _trades(model) -> dict[str, np.ndarray]:
-    cols = model.book.trades.columns()
-    aggr_buy = cols["aggressor_side"] > 0
-    buyer = np.where(aggr_buy, cols["aggressor_owner"], cols["resting_owner"])
-    seller = np.where(aggr_buy, cols["resting_owner"], cols["aggressor_owner"])
-    return {
-        "time": cols["time"],
-        "qty": cols["qty"],
-        "buyer_pop": model.population_of[buyer] if buyer.size else buyer,
-        "seller_pop": model.population_of[seller] if seller.size else seller,
-    }
+def _window_trades(run: RunPaths) -> dict:
+    """Shares each population bought and sold inside the stress window (``bought``, ``sold``:
+    int64 by population index, the last "other") and the window's whole volume (``total``),
+    reduced a piece of the trade log at a time, so no column of a long run is held whole.
+    All zero without a stress window (nothing is read then)."""
+    model = run.model
+    n_groups = len(model.populations) + 1
+    bought = np.zeros(n_groups, dtype=np.int64)
+    sold = np.zeros(n_groups, dtype=np.int64)
+    if run.window is not None:
+        group = model.population_of
+        for cols in model.book.trades.column_pieces():
+            inside = run.in_window(cols["time"])
+            qty = cols["qty"][inside]
+            aggr_buy = cols["aggressor_side"][inside] > 0
+            aggr, rest = cols["aggressor_owner"][inside], cols["resting_owner"][inside]
+            np.add.at(bought, group[np.where(aggr_buy, aggr, rest)], qty)
+            np.add.at(sold, group[np.where(aggr_buy, rest, aggr)], qty)
+    return {"bought": bought, "sold": sold, "total": int(bought.sum())}
 
 
 def _population_metrics(run: RunPaths, trades: dict) -> dict:
     model = run.model
-    inside = run.in_window(trades["time"])
     out = {}
     for p, name in enumerate(model.populations):
-        bought = trades["qty"][inside & (trades["buyer_pop"] == p)].sum()
-        sold = trades["qty"][inside & (trades["seller_pop"] == p)].sum()
+        bought, sold = trades["bought"][p], trades["sold"][p]
         out[name] = {
             "volume": int(model.pop_volume[p]),
             "net_flow": int(model.pop_net[p]),
@@ -309,9 +315,7 @@ def _insurer_metrics(run: RunPaths, trades: dict) -> dict:
     led = model.ledger
     cash_change = sum(led.cash[m.account] / 100.0 - m.initial_cash for m in members)
     p = list(model.populations).index("insurers")
-    inside = run.in_window(trades["time"])
-    total = trades["qty"][inside].sum()
-    sold = trades["qty"][inside & (trades["seller_pop"] == p)].sum()
+    total, sold = trades["total"], trades["sold"][p]
     closes = [(d + 1) * SECONDS_PER_DAY - run.dt for d in range(len(model.closes))]
     rows = np.clip(np.searchsorted(t, closes, side="right") - 1, 0, len(t) - 1)
     return {
@@ -473,7 +477,7 @@ def path_metrics(model) -> dict:
 def scenario_metrics(model) -> dict:
     """The scenario's figures for summary.json (names and units in the module docstring)."""
     run = RunPaths(model)
-    trades = _trades(model)
+    trades = _window_trades(run)
     out = path_section(run)
     out.update(_halt_metrics(model))
     out.update(_window_metrics(run))
