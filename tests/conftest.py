@@ -119,3 +119,15 @@ def run_cli(
         timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+
+
+def tiny_cfg() -> RunConfig:
+    """A whole day in a second or two: few agents, five-second steps, no options."""
+    cfg = RunConfig(seed=0, progress=False)
+    cfg.agents.background.n = 60
+    cfg.agents.liquidity.n = 2
+    cfg.agents.customers.n = cfg.agents.dealers.n = cfg.agents.insurers.n = 0
+    cfg.desk.enabled = False
+    cfg.market.step_seconds = 5.0
+    cfg.market.record_interval = 60.0
+    return cfg

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from experiments import load_config
-from experiments.config import ConfigError, RunConfig
+from experiments.config import ConfigError
 from experiments.events import EventConfig, EventKind
 from experiments.model import HedgeLoopModel
 from experiments.run import simulate
 from market.exchange.clearing import ConservationError
 from market.execution.decomposition import decompose_frames
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, tiny_cfg
 
 
 def refused(*overrides: str) -> str:
@@ -166,16 +166,6 @@ def test_an_event_built_in_code_with_a_foreign_field_is_refused():
 
 
 # ---------------------------------------------------------------------------- late failures
-def tiny_cfg() -> RunConfig:
-    """A whole day in a second or two: few agents, one-minute steps, no options."""
-    cfg = RunConfig(seed=0, progress=False)
-    cfg.agents.background.n = 60
-    cfg.agents.liquidity.n = 2
-    cfg.agents.customers.n = cfg.agents.dealers.n = cfg.agents.insurers.n = 0
-    cfg.desk.enabled = False
-    cfg.market.step_seconds = 5.0
-    cfg.market.record_interval = 60.0
-    return cfg
 
 
 def test_a_parent_that_sent_no_child_decomposes_as_all_opportunity_cost():

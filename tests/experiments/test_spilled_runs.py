@@ -14,17 +14,12 @@ from experiments.report import summarise, write_outputs
 from experiments.run import simulate
 from market.exchange.clock import SECONDS_PER_DAY
 from market.exchange.order_book import TradeLog
+from tests.conftest import tiny_cfg
 
 
 def two_day_cfg() -> RunConfig:
     """Two short days (few agents, five-second steps), a stress window across the night."""
-    cfg = RunConfig(seed=0, progress=False)
-    cfg.agents.background.n = 60
-    cfg.agents.liquidity.n = 2
-    cfg.agents.customers.n = cfg.agents.dealers.n = cfg.agents.insurers.n = 0
-    cfg.desk.enabled = False
-    cfg.market.step_seconds = 5.0
-    cfg.market.record_interval = 60.0
+    cfg = tiny_cfg()
     cfg.scenario.days = 2
     cfg.scenario.stress_window = [20_000.0, 30_000.0]
     return cfg
