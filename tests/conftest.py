@@ -131,3 +131,17 @@ def tiny_cfg() -> RunConfig:
     cfg.market.step_seconds = 5.0
     cfg.market.record_interval = 60.0
     return cfg
+
+
+def latent_market(**latent: float) -> HedgeLoopModel:
+    """A crowd, liquidity providers and a dense latent book that does not learn from the price
+    (seed 7, one day), with ``latent`` fields set on top; the latent trader is
+    ``model.populations["latent"][0]``."""
+    cfg = book_only_config(seed=7, n_background=60, n_liquidity=3)
+    cfg.scenario.days = 1
+    cfg.agents.latent.enabled = True
+    cfg.agents.latent.deposit_rate = 2.0
+    cfg.agents.latent.learning = 0.0
+    for name, value in latent.items():
+        setattr(cfg.agents.latent, name, value)
+    return HedgeLoopModel(cfg)

@@ -13,7 +13,7 @@ from agents.latent_config import LatentConfig
 from agents.latent_liquidity import LatentBook, LatentTrader
 from experiments.model import HedgeLoopModel
 from market.validation import ConfigError
-from tests.conftest import book_only_config
+from tests.conftest import book_only_config, latent_market
 
 LOG_P = math.log(100.0)
 
@@ -262,15 +262,11 @@ def _flow_run(
 ) -> tuple[HedgeLoopModel, LatentTrader, int]:
     """A crowd, liquidity providers and the latent book for 20 minutes; returns the model, the
     latent trader and the index of the first print after the first pass."""
-    cfg = book_only_config(seed=7, n_background=60, n_liquidity=3)
-    cfg.scenario.days = 1
-    cfg.agents.latent.enabled = True
-    cfg.agents.latent.deposit_rate = 2.0
-    cfg.agents.latent.learning = 0.0
-    cfg.agents.latent.flow_impact = flow_impact
-    cfg.agents.latent.flow_impact_half_life = half_life
-    cfg.agents.latent.flow_expectation_half_life = expectation
-    model = HedgeLoopModel(cfg)
+    model = latent_market(
+        flow_impact=flow_impact,
+        flow_impact_half_life=half_life,
+        flow_expectation_half_life=expectation,
+    )
     trader = model.populations["latent"][0]
     assert isinstance(trader, LatentTrader)
     return model, trader, len(model.book.trades)

@@ -12,7 +12,7 @@ from agents.latent_liquidity import LatentTrader
 from agents.metaorder_impact import MetaorderImpact, square_root_impact
 from experiments.model import HedgeLoopModel
 from market.validation import ConfigError
-from tests.conftest import book_only_config
+from tests.conftest import latent_market
 
 V = 10_000_000.0  # daily volume
 C = 10e-4  # 10 bp at 1% of the daily volume
@@ -84,13 +84,7 @@ def test_bad_values_are_refused_naming_the_field(field, value):
 
 
 def _run(impact: float) -> tuple[HedgeLoopModel, LatentTrader]:
-    cfg = book_only_config(seed=7, n_background=60, n_liquidity=3)
-    cfg.scenario.days = 1
-    cfg.agents.latent.enabled = True
-    cfg.agents.latent.deposit_rate = 2.0
-    cfg.agents.latent.learning = 0.0
-    cfg.agents.latent.metaorder_impact = impact
-    model = HedgeLoopModel(cfg)
+    model = latent_market(metaorder_impact=impact)
     trader = model.populations["latent"][0]
     assert isinstance(trader, LatentTrader)
     return model, trader

@@ -155,5 +155,5 @@ def test_a_real_sweep_is_locked_and_stopping_it_stops_its_workers(tmp_path, sign
     finally:
         sweep.kill()
         _kill_all(workers)
-    with sweep_lock(sweep_dir):  # free for the resume
-        pass
+    with sweep_lock(sweep_dir):  # free for the resume: this process now holds it
+        assert (sweep_dir / LOCK_FILE).read_text().strip() == str(os.getpid())
