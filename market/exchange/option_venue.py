@@ -63,7 +63,9 @@ Top of book
 -----------
 :meth:`OptionVenue.top` returns ``bid_px, bid_sz, ask_px, ask_sz`` (int64, indexed by contract).
 An empty side shows price 0 and size 0 (0 is below every valid price); a series not listed
-shows -1 in all four. Only the series touched since the previous call are recomputed.
+shows -1 in all four. Only the series touched since the previous call are recomputed. While
+top listeners are registered, the touched series' top is also read after each message (four
+attribute reads) to tell whether it changed.
 """
 
 from __future__ import annotations
@@ -123,20 +125,28 @@ class OptionVenueError(ValueError):
     """A message the venue refuses as malformed (it changes nothing)."""
 
 
+# The checks below take a plain int first: an isinstance check against the numbers ABCs costs
+# about as much as the book's own handling of a message (measured).
 def _whole(value: object, name: str, lo: int, hi: int) -> int:
     """An integer (Python or numpy, not a bool) in ``[lo, hi]``, else OptionVenueError."""
+    if type(value) is int and lo <= value <= hi:
+        return value
     if isinstance(value, bool) or not isinstance(value, Integral) or not lo <= int(value) <= hi:
         raise OptionVenueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
     return int(value)
 
 
 def _owner(value: object, name: str = "owner") -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise OptionVenueError(f"{name} must be an integer account id, got {value!r}")
     return int(value)
 
 
 def _side(value: object) -> int:
+    if type(value) is int and (value == 1 or value == -1):
+        return value
     if isinstance(value, bool) or not isinstance(value, Integral) or value not in (1, -1):
         raise OptionVenueError(f"side must be +1 (buy) or -1 (sell), got {value!r}")
     return int(value)
@@ -153,7 +163,7 @@ def _qty(value: object, name: str = "qty") -> int:
 def _quote_side(price: object, qty: object, name: str) -> tuple[int, int] | None:
     """One side of a quote: ``None`` when missing (price None and qty 0, or qty 0), else
     ``(price, qty)`` checked."""
-    if isinstance(qty, Integral) and not isinstance(qty, bool) and qty == 0:
+    if qty == 0 and (type(qty) is int or isinstance(qty, np.integer)):
         return None
     if price is None:
         raise OptionVenueError(f"{name}_qty must be 0 when {name}_px is None, got {qty!r}")
@@ -194,8 +204,14 @@ class OptionVenue:
         max_cross_ticks: int = 50,
     ) -> None:
         n = _whole(n_contracts, "n_contracts", 1, 1 << 20)
-        if not isinstance(tick_size, (int, float)) or not 0 < tick_size < float("inf"):
+        if (
+            isinstance(tick_size, bool)
+            or not isinstance(tick_size, (int, float))
+            or not 0 < tick_size < float("inf")
+        ):
             raise OptionVenueError(f"tick_size must be a positive finite amount, got {tick_size}")
+        if not callable(clock):
+            raise OptionVenueError(f"clock must be a callable returning seconds, got {clock!r}")
         self.max_cross_ticks = _whole(max_cross_ticks, "max_cross_ticks", 0, MAX_TICKS)
         if events is not None and not isinstance(events, EventClock):
             raise OptionVenueError(f"events must be an EventClock or None, got {events!r}")
@@ -335,8 +351,17 @@ class OptionVenue:
         self, owner: int, contract: int, series: _Series, side: int, price: int, qty: int
     ) -> int:
         """Enter a limit order in an accepted message; record it if it rests."""
-        oid = series.book.limit(owner, side, price, qty)
-        if series.book.remaining(oid):
+        book = series.book
+        oid = book.limit(owner, side, price, qty)
+        # The venue arms no price bands, so whatever the order did not fill rests; its fills are
+        # among the prints not yet settled (cheaper to add up than asking the book, measured).
+        trades = book.trades
+        n = len(trades)
+        if n == series.seen or qty > sum(
+            tr.qty
+            for tr in map(trades.__getitem__, range(series.seen, n))
+            if tr.aggressor_id == oid
+        ):
             series.owners[oid] = owner
             self._orders_of.setdefault(owner, set()).add((contract, oid))
         return oid
@@ -466,7 +491,8 @@ class OptionVenue:
             else:
                 slots[i] = self._rest(owner, c, series, side, *wanted)
                 ids.append(slots[i])
-                self._settle(c, series, auction=False)
+                if series.seen != len(series.book.trades):
+                    self._settle(c, series, auction=False)
         self._after({c})
         return ids[0], ids[1]
 

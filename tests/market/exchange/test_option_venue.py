@@ -428,6 +428,10 @@ def test_constructor_arguments_are_checked():
         OptionVenue(2, clock=lambda: 0.0, max_cross_ticks=-1)
     with pytest.raises(OptionVenueError, match="tick_size"):
         OptionVenue(2, clock=lambda: 0.0, tick_size=0.0)
+    with pytest.raises(OptionVenueError, match="tick_size"):
+        OptionVenue(2, clock=lambda: 0.0, tick_size=True)
+    with pytest.raises(OptionVenueError, match="clock must be a callable"):
+        OptionVenue(2, clock=0.0)  # type: ignore[arg-type]
     with pytest.raises(OptionVenueError, match="events"):
         OptionVenue(2, clock=lambda: 0.0, events=3)  # type: ignore[arg-type]
     assert set(OptionVenue(2, clock=lambda: 0.0).n_refused) == set(REFUSAL_REASONS)
