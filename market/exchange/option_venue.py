@@ -77,7 +77,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from market.exchange.clearing import Ledger
+from market.exchange.clearing import Ledger, to_cents
 from market.exchange.event_clock import EventClock
 from market.exchange.order_book import BUY, MAX_QTY, MAX_TICKS, SELL, OrderBook
 from market.exchange.venue import BookView
@@ -691,9 +691,13 @@ class OptionSettlement:
         self.cents = 0
 
     def __call__(self, record: OptionPrint) -> None:
-        paid = self.ledger.settle_option(
-            record.buyer, record.seller, record.contract, record.qty, record.price * self.tick_size
+        premium = record.price * self.tick_size
+        # the ledger takes a premium in currency; past 2**53 cents a float no longer holds every
+        # whole cent, and a rounded premium must not move in silence
+        if to_cents(premium * self.ledger.multiplier) != record.price * self.cents_per_tick:
+            raise OptionVenueError(
+                f"the premium of {record.price} ticks is not a whole number of cents in a float"
+            )
+        self.cents += self.ledger.settle_option(
+            record.buyer, record.seller, record.contract, record.qty, premium
         )
-        if paid != record.price * self.cents_per_tick * record.qty:
-            raise ArithmeticError(f"premium of {record} settled as {paid} cents")
-        self.cents += paid

@@ -456,3 +456,14 @@ def test_settlement_refuses_a_tick_that_is_not_whole_cents():
     with pytest.raises(OptionVenueError, match="whole number of cents"):
         OptionSettlement(Ledger(2, 1, multiplier=1), tick_size=0.001)
     assert OptionSettlement(Ledger(2, 1, multiplier=100), tick_size=0.05).cents_per_tick == 500
+
+
+def test_settlement_refuses_a_premium_a_float_cannot_hold_to_the_cent():
+    ledger = Ledger(n_accounts=3, n_contracts=1)
+    settle = OptionSettlement(ledger)
+    huge = OptionPrint(1, 0.0, 0, 2**54 + 1, 1, 1, 2, BUY, 1, 2, 0)
+    with pytest.raises(OptionVenueError, match="not a whole number of cents"):
+        settle(huge)
+    assert ledger.cash.tolist() == [0, 0, 0] and settle.cents == 0
+    settle(huge._replace(price=2**40))
+    assert ledger.cash.tolist() == [0, -(2**40) * 100, 2**40 * 100]
