@@ -15,7 +15,8 @@ series and a shared event counter). An incoming complex order goes, in order, to
    first and equal prices share pro rata, remainders going one package each to quotes drawn by
    the book's seeded generator;
 2. **resting contra complex orders** of the same strategy, price then time priority, at the
-   resting order's price;
+   resting order's price, or the nearest price inside the derived quote when the resting price
+   lies outside it (leg prices must lie inside the leg quotes);
 3. **leg-in**: only if the whole remaining quantity can be filled in the leg books (within
    ``leg_in_levels`` price levels of each leg's touch) at a net price within the limit; every leg
    is checked first, then one IOC goes to each leg;
@@ -449,21 +450,22 @@ class ComplexOrderBook:
 
     def _execute(self, order: _ComplexOrder) -> None:
         """Auction, then resting contra orders, then leg-in, as far as each goes."""
-        if self.coa and self._responders and self._near_marketable(order):
-            self._auction(order)
+        if self.coa and self._responders:
+            bbo = self.derived_bbo(order.strategy)
+            if self._near_marketable(order, bbo):
+                self._auction(order, bbo)
         if order.remaining:
             self._match_contra(order)
         if order.remaining:
             self._leg_in(order)
 
-    def _near_marketable(self, order: _ComplexOrder) -> bool:
-        bbo = self.derived_bbo(order.strategy)
+    def _near_marketable(self, order: _ComplexOrder, bbo: DerivedBBO) -> bool:
+        """Marketable against the derived contra price, or short of it by at most the buffer."""
         contra = bbo.ask if order.side == BUY else bbo.bid
         return contra is not None and order.side * (order.limit - contra) >= -self.coa_buffer_ticks
 
-    def _auction(self, order: _ComplexOrder) -> None:
+    def _auction(self, order: _ComplexOrder, bbo: DerivedBBO) -> None:
         """Ask every responder; fill the best quoted prices first, equal prices pro rata."""
-        bbo = self.derived_bbo(order.strategy)
         quotes: list[PackageQuote] = []
         for responder in self._responders:
             for quote in responder(order.strategy, order.side, order.remaining, bbo):
@@ -484,7 +486,8 @@ class ComplexOrderBook:
                     self._package(order, quote.owner, n, price, leg_prices, "coa")
 
     def _match_contra(self, order: _ComplexOrder) -> None:
-        """Trade with the strategy's resting opposite orders in priority, at their prices."""
+        """Trade with the strategy's resting opposite orders in priority, at their prices (see
+        :meth:`_pair_price`)."""
         book = self._books.get(order.strategy)
         if book is None:
             return
@@ -492,16 +495,32 @@ class ComplexOrderBook:
         for contra in book.side(-order.side):
             if not order.remaining or not order.crosses(contra.limit):
                 break
-            leg_prices = self._allocate(order.strategy, contra.limit)
-            if leg_prices is None:
+            price = self._pair_price(contra, order)
+            leg_prices = None if price is None else self._allocate(order.strategy, price)
+            if price is None or leg_prices is None:
                 continue
             n = min(order.remaining, contra.remaining)
-            self._package(order, contra.owner, n, contra.limit, leg_prices, "contra")
+            self._package(order, contra.owner, n, price, leg_prices, "contra")
             contra.remaining -= n
             if not contra.remaining:
                 done.append(contra)
         for contra in done:
             self._unrest(contra)
+
+    def _pair_price(self, first: _ComplexOrder, later: _ComplexOrder) -> int | None:
+        """The net price two crossing orders trade at: the earlier order's limit, moved to the
+        nearest price inside the derived quote when it lies outside it (no leg split exists
+        there); ``None`` (counted as no allocation) when that is beyond either limit."""
+        bbo = self.derived_bbo(first.strategy)
+        price = first.limit
+        if bbo.bid is not None:
+            price = max(price, bbo.bid)
+        if bbo.ask is not None:
+            price = min(price, bbo.ask)
+        if first.crosses(price) and later.crosses(price):
+            return price
+        self.n_no_allocation += 1
+        return None
 
     def _allocate(self, strategy: Strategy, net_price: int) -> tuple[int, ...] | None:
         """Leg prices for a package trade at ``net_price`` inside the legs' current BBO."""
@@ -626,16 +645,18 @@ class ComplexOrderBook:
                 self._unrest(order)
 
     def _cross_resting(self, strategy: Strategy) -> None:
-        """While the best resting bid and ask cross, the later one trades at the earlier's price."""
+        """While the best resting bid and ask cross, the later one trades with the earlier one
+        (at the price of :meth:`_pair_price`)."""
         book = self._books.get(strategy)
         while book and book.bids and book.asks and book.bids[0].limit >= book.asks[0].limit:
             bid, ask = book.bids[0], book.asks[0]
             first, later = (bid, ask) if bid.seq < ask.seq else (ask, bid)
-            leg_prices = self._allocate(strategy, first.limit)
-            if leg_prices is None:
+            price = self._pair_price(first, later)
+            leg_prices = None if price is None else self._allocate(strategy, price)
+            if price is None or leg_prices is None:
                 return
             n = min(bid.remaining, ask.remaining)
-            self._package(later, first.owner, n, first.limit, leg_prices, "contra")
+            self._package(later, first.owner, n, price, leg_prices, "contra")
             first.remaining -= n
             for order in (bid, ask):
                 if not order.remaining:

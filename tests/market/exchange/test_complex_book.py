@@ -298,6 +298,20 @@ def test_contra_orders_trade_price_then_time_at_the_resting_price() -> None:
     assert venue.n_ioc == 0
 
 
+def test_contra_trades_move_inside_the_derived_quote() -> None:
+    venue, cob = make_book()
+    quote_leg(venue, 1, 100, 102, 10)
+    quote_leg(venue, 2, 50, 53, 3)
+    # a sell at 45 is below the derived bid 47, but leg 2 offers only 3 of 5: it rests
+    resting = cob.submit(5, VERTICAL, SELL, 45, 5)
+    assert resting is not None and resting.order_id is not None and venue.prints == []
+    result = cob.submit(1, VERTICAL, BUY, 50, 5)
+    assert result is not None and result.filled == 5
+    # no leg split reaches 45: the package trades at the nearest derived price, 47
+    assert [(t.seller, t.qty, t.net_price) for t in cob.packages] == [(5, 5, 47)]
+    assert cob.packages[0].leg_prices == (100, 53)
+
+
 def test_leg_in_fills_every_leg_at_once_within_the_limit() -> None:
     venue, cob = make_book(leg_in_levels=2)
     quote_leg(venue, 1, 100, 102, 4)

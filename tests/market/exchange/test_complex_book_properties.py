@@ -107,19 +107,22 @@ class ComplexBookMachine(RuleBasedStateMachine):
         self.setup = (seed, buffer, levels)
         self.venue, self.cob = build(*self.setup)
         self.log: list[tuple[Any, ...]] = []
-        self.leg_orders: list[tuple[int, int]] = []
+        # (contract, side, order id) of every maker order sent
+        self.leg_orders: list[tuple[int, int, int]] = []
         # order id -> (owner, strategy, side)
         self.orders: dict[int, tuple[int, Strategy, int]] = {}
         for contract in CONTRACTS:  # every leg starts two-sided around its centre
             for side in (BUY, SELL):
-                price = max(1, CENTRE[contract] - side)
-                self.leg_orders.append(
-                    (contract, int(self.send(("leg", MAKERS[0], contract, side, price, 6))))  # type: ignore[call-overload]
-                )
+                self.send_leg(MAKERS[0], contract, side, max(1, CENTRE[contract] - side), 6)
 
     def send(self, message: tuple[Any, ...]) -> object:
         self.log.append(message)
         return play(self.venue, self.cob, message)
+
+    def send_leg(self, maker: int, contract: int, side: int, price: int, qty: int) -> None:
+        oid = self.send(("leg", maker, contract, side, price, qty))
+        assert isinstance(oid, int)
+        self.leg_orders.append((contract, side, oid))
 
     @rule(
         maker=st.sampled_from(MAKERS),
@@ -130,15 +133,26 @@ class ComplexBookMachine(RuleBasedStateMachine):
     )
     def leg_order(self, maker: int, contract: int, side: int, offset: int, qty: int) -> None:
         # bids below the centre and asks above it, with some overlap so makers also trade
-        price = max(1, CENTRE[contract] - side * 2 + offset)
-        oid = self.send(("leg", maker, contract, side, price, qty))
-        self.leg_orders.append((contract, int(oid)))  # type: ignore[call-overload]
+        self.send_leg(maker, contract, side, max(1, CENTRE[contract] - side * 2 + offset), qty)
 
     @precondition(lambda self: self.leg_orders)
     @rule(data=st.data())
     def leg_cancel(self, data: st.DataObject) -> None:
-        contract, oid = data.draw(st.sampled_from(self.leg_orders))
+        contract, _, oid = data.draw(st.sampled_from(self.leg_orders))
         self.send(("leg_cancel", contract, oid))
+
+    @rule(contract=st.sampled_from(CONTRACTS))
+    def leg_requote(self, contract: int) -> None:
+        """A maker quotes both sides around the centre again (refilling an emptied side)."""
+        for side in (BUY, SELL):
+            self.send_leg(MAKERS[1], contract, side, max(1, CENTRE[contract] - side), 4)
+
+    @rule(contract=st.sampled_from(CONTRACTS), side=SIDES)
+    def leg_side_empties(self, contract: int, side: int) -> None:
+        """Every maker order on one side of a leg is cancelled: no leg prices until it refills."""
+        for c, s, oid in self.leg_orders:
+            if (c, s) == (contract, side):
+                self.send(("leg_cancel", contract, oid))
 
     @rule(
         owner=st.sampled_from(TRADERS),
