@@ -40,7 +40,8 @@ notice that arrives while the book is itself trading is queued and handled when 
 
 While the venue is halted (or any leg book of the strategy is), submissions are refused: ``submit``
 returns ``None`` and the refusal is counted by reason; nothing is re-checked. Malformed input
-raises :class:`ComplexOrderError` naming the argument before anything changes.
+raises :class:`ComplexOrderError` naming the argument before anything changes (a responder's
+malformed quote too, before any package of that auction trades).
 """
 
 from __future__ import annotations

@@ -66,12 +66,11 @@ class FakeLegVenue:
             buy = trade.aggressor_side == BUY
             buyer = trade.aggressor_owner if buy else trade.resting_owner
             seller = trade.resting_owner if buy else trade.aggressor_owner
+            seq = self.next_seq()
+            bid, ask = top[0], top[2]
             self.prints.append(
-                LegPrint(
-                    self.next_seq(), contract, buyer, seller, trade.qty, trade.price, 0,
-                    top[0], top[2],
-                )
-            )  # fmt: skip
+                LegPrint(seq, contract, buyer, seller, trade.qty, trade.price, 0, bid, ask)
+            )
             filled += trade.qty
         if self._top(contract) != top and self.on_top_changed is not None:
             self.on_top_changed(contract)
