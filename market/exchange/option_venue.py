@@ -9,9 +9,11 @@ n_contracts``. Time is ``clock()`` (seconds) read once per message.
 
 Event sequence
 --------------
-Every accepted message (orders, cancels, replaces, quotes, mass cancels, crosses, listings,
-delistings, halts, reopens) takes the next number of the shared :class:`EventClock` ``events``,
-then each print the message caused takes the next ones, in the order they printed. A refused
+Every accepted message (orders, cancels, replaces, quotes, mass cancels, listings, delistings,
+halts, reopens) takes the next number of the shared :class:`EventClock` ``events``, then each
+print the message caused takes the next ones, in the order they printed. A cross (a package
+leg printed off the book) is a print of the complex book's message, not a message of its own:
+it takes one number, so a package trade's legs follow the number the package took. A refused
 message (return value ``None``) or bad input (``ValueError``) takes none and changes nothing,
 except as stated for :meth:`OptionVenue.quote`.
 
@@ -523,7 +525,8 @@ class OptionVenue:
         off the book (a complex-order package leg); settled through ``on_trade`` like any print.
 
         The caller chooses the price (inside the leg's quotes); raises while the venue is halted,
-        since no print may happen then.
+        since no print may happen then. A cross is a print, not a message: it takes one event
+        number, so the legs of one package trade follow the number the package itself took.
         """
         c = self._contract(contract)
         self._listed(c)
@@ -534,7 +537,7 @@ class OptionVenue:
         package_id = _whole(package_id, "package_id", 0, MAX_TICKS)
         if self.halt_reason is not None:
             raise OptionVenueError(f"cross refused: the venue is halted ({self.halt_reason})")
-        now = self._begin()
+        self._now = now = float(self.clock())
         record = OptionPrint(
             self.events.next(), now, c, price, qty, buyer, seller, 0, 0, 0, package_id
         )
