@@ -50,6 +50,21 @@ from market.options.pricing import bs_greeks, bs_price
 
 #: the year used for the ATM reference vol of the stress multiplier (one month)
 _ATM_REFERENCE_YEARS = 21 / 252
+#: columns of the top-of-book table (``option_top.parquet``)
+TOP_COLUMNS = (
+    "time",
+    "contract",
+    "bid_px",
+    "bid_sz",
+    "ask_px",
+    "ask_sz",
+    "theo",
+    "strike",
+    "is_call",
+    "mid",
+)
+#: strike / underlying mid bin edges of the half-spread figures in the summary
+MONEYNESS_EDGES = (0.0, 0.95, 0.98, 0.995, 1.005, 1.02, 1.05, np.inf)
 #: seconds over which the underlying's spread is averaged for the stress multiplier
 _SPREAD_AVERAGE_SECONDS = 60.0
 
@@ -341,7 +356,7 @@ class OptionMarket:
         m = self.model
         rows = np.flatnonzero(self._listed)
         bid_px, bid_sz, ask_px, ask_sz = self.venue.top()
-        block = np.empty((rows.size, 7))
+        block = np.empty((rows.size, len(TOP_COLUMNS)))
         block[:, 0] = m.now
         block[:, 1] = rows
         block[:, 2] = bid_px[rows]
@@ -349,6 +364,9 @@ class OptionMarket:
         block[:, 4] = ask_px[rows]
         block[:, 5] = ask_sz[rows]
         block[:, 6] = self._theo[rows]
+        block[:, 7] = np.asarray(m.chain.strike, dtype=float)[rows]
+        block[:, 8] = np.asarray(m.chain.is_call, dtype=bool)[rows]
+        block[:, 9] = m.state.mid
         self.top_rows.append(block)
         live = m.chain.live(m.now) & self._listed
         for account, q in self.quoters.items():
@@ -364,12 +382,7 @@ class OptionMarket:
         trades = pd.DataFrame(self.prints, columns=list(OptionPrint._fields))
         for side in ("buyer", "seller"):
             trades[f"{side}_population"] = [names[int(group_of[a])] for a in trades[side]]
-        top = pd.DataFrame(
-            np.concatenate(self.top_rows) if self.top_rows else np.empty((0, 7)),
-            columns=["time", "contract", "bid_px", "bid_sz", "ask_px", "ask_sz", "theo"],
-        )
-        ints = ("contract", "bid_px", "bid_sz", "ask_px", "ask_sz")
-        top = top.astype(dict.fromkeys(ints, "int64"))
+        top = self.top_frame()
         inventory = pd.DataFrame(
             self.inventory_rows,
             columns=["time", "dealer", "net_contracts", "net_vega", "quoted", "covered"],
@@ -383,6 +396,16 @@ class OptionMarket:
             "option_inventory": inventory,
             "option_curtailments": curtailments,
         }
+
+    def top_frame(self) -> pd.DataFrame:
+        """The top-of-book table (:data:`TOP_COLUMNS`; prices in ticks, ``theo`` and ``strike``
+        and the underlying's ``mid`` in currency)."""
+        top = pd.DataFrame(
+            np.concatenate(self.top_rows) if self.top_rows else np.empty((0, len(TOP_COLUMNS))),
+            columns=list(TOP_COLUMNS),
+        )
+        ints = ("contract", "bid_px", "bid_sz", "ask_px", "ask_sz")
+        return top.astype({**dict.fromkeys(ints, "int64"), "is_call": bool})
 
     def summary(self) -> dict[str, Any]:
         """The option market's figures for summary.json."""
@@ -415,4 +438,18 @@ class OptionMarket:
             "curtailments": len(self.monitor.events),
             "customers": dict(self.customer),
             "dealers": dealers,
+            "half_spread_share_by_moneyness": half_spread_by_moneyness(self.top_frame(), self.tick),
         }
+
+
+def half_spread_by_moneyness(top: pd.DataFrame, tick: float) -> dict[str, float | None]:
+    """Median quoted half-spread as a share of the theoretical value, by strike / mid bin
+    (:data:`MONEYNESS_EDGES`), over the rows of ``top`` quoted on both sides with a theo of at
+    least 10 ticks (below that one tick is already a large share)."""
+    both = top[(top.bid_px > 0) & (top.ask_px > 0) & (top.theo >= 10 * tick)]
+    share = (both.ask_px - both.bid_px) * tick / 2 / both.theo
+    bins = pd.cut(both.strike / both.mid, list(MONEYNESS_EDGES), right=False)
+    medians = share.groupby(bins, observed=False).median()
+    return {
+        f"{iv.left:g}-{iv.right:g}": (None if pd.isna(v) else float(v)) for iv, v in medians.items()
+    }

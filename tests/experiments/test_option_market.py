@@ -3,6 +3,8 @@ whole runs (deterministic per seed, conserved to the cent) and rfq mode left as 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ from experiments.config import ConfigError, RunConfig
 from experiments.model import HedgeLoopModel
 from experiments.option_market import OptionMarket
 from experiments.options_config import OptionsMarketConfig
+from experiments.report import summarise, write_outputs
 from market.exchange.clock import SECONDS_PER_DAY
 from tests.agents.test_dealer_quoting import book_model
 from tests.agents.test_dealers import contract
@@ -190,3 +193,24 @@ def test_book_mode_needs_an_option_tick_of_whole_cents() -> None:
     cfg.market.options.venue = "book"
     with pytest.raises(ValueError, match="option_tick"):
         HedgeLoopModel(cfg)
+
+
+def test_a_book_run_writes_the_option_tables_summary_and_figure(
+    day: HedgeLoopModel, tmp_path
+) -> None:
+    summary = summarise(day, wall_seconds=1.0)
+    write_outputs(day, summary, tmp_path)
+    trades = pd.read_parquet(tmp_path / "option_trades.parquet")
+    assert {"seq", "time", "contract", "price", "qty", "package_id"} <= set(trades.columns)
+    assert {"buyer_population", "seller_population"} <= set(trades.columns)
+    assert len(trades) == len(day.option_market.prints)
+    top = pd.read_parquet(tmp_path / "option_top.parquet")
+    record_times = np.unique(top.time)
+    assert len(record_times) == len(day.option_market.top_rows)
+    assert (tmp_path / "figures" / "option_market.png").stat().st_size > 10_000
+    written = json.loads((tmp_path / "summary.json").read_text())["options_market"]
+    for figures in written["dealers"].values():
+        assert {"requotes", "curtailments", "quoted_share", "net_contracts"} <= set(figures)
+        assert figures["requotes"] > 0
+    shares = [v for v in written["half_spread_share_by_moneyness"].values() if v is not None]
+    assert shares and all(0 < v < 1 for v in shares)
