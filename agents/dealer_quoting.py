@@ -99,6 +99,11 @@ class DealerQuoter:
         self.widen_ask_until = np.full(n, -math.inf)
         self._dirty = np.zeros(n, dtype=bool)
         self._risk_state: tuple[int, bool, bool, int] | None = None
+        # a pass over the very marks of the last one with nothing filled, pulled or ending its
+        # widening since has nothing to do (most steps: the underlying's mid did not move)
+        self._last_marks: SeriesMarks | None = None
+        self._news = True
+        self._next_widen_end = math.inf
         self.requotes = 0
         self.one_sided = 0
         self.passes = 0
@@ -114,12 +119,14 @@ class DealerQuoter:
         self.sent_theo[:] = np.nan
         self.bid[:] = 0
         self.ask[:] = 0
+        self._news = True
 
     def forget_rows(self, rows: np.ndarray) -> None:
         """Its quotes in ``rows`` are gone (the series were delisted)."""
         self.sent_theo[rows] = np.nan
         self.bid[rows] = 0
         self.ask[rows] = 0
+        self._news = True
 
     def on_fill(self, contract: int, side: int, now: float) -> None:
         """Its quote side ``side`` (+1 its bid, -1 its ask) in ``contract`` traded at ``now``:
@@ -130,6 +137,8 @@ class DealerQuoter:
         else:
             self.widen_ask_until[contract] = until
         self._dirty[contract] = True
+        self._news = True
+        self._next_widen_end = min(self._next_widen_end, until)
 
     # ------------------------------------------------------------------ the pass
     def risk_state(self, stress: float) -> tuple[int, bool, bool, int]:
@@ -147,8 +156,13 @@ class DealerQuoter:
 
     def due(self, marks: SeriesMarks, live: np.ndarray, now: float, stress: float) -> np.ndarray:
         """The rows to re-quote in this pass (see the module docstring)."""
-        rows = self.rows[live[self.rows]]
         state = self.risk_state(stress)
+        unchanged = state == self._risk_state and marks is self._last_marks
+        if unchanged and not self._news and now < self._next_widen_end:
+            return self.rows[:0]
+        self._last_marks = marks
+        self._news = False
+        rows = self.rows[live[self.rows]]
         if state != self._risk_state:
             self._risk_state = state
             return rows
@@ -175,6 +189,9 @@ class DealerQuoter:
         self.widen_bid_until[rows[ended]] = -math.inf
         ended = self.widen_ask_until[rows] <= now
         self.widen_ask_until[rows[ended]] = -math.inf
+        pending = np.concatenate((self.widen_bid_until, self.widen_ask_until))
+        pending = pending[pending > now]
+        self._next_widen_end = float(pending.min()) if pending.size else math.inf
         bid, ask = self.prices(rows, marks, now, stress)
         size = self.params.size
         acct = self.dealer.account
@@ -211,12 +228,20 @@ class DealerQuoter:
         mult = d.world.ledger.multiplier
         d_gamma = p.size * marks.gamma[rows] * mult
         d_vega = p.size * marks.vega[rows] * mult
-        for i in range(rows.size):
-            if bid[i] and d.beyond_limits(float(d_gamma[i]), float(d_vega[i])):
-                bid[i] = 0
-            if ask[i] and d.beyond_limits(-float(d_gamma[i]), -float(d_vega[i])):
-                ask[i] = 0
+        bid[self._breaches(d_gamma, d_vega)] = 0
+        ask[self._breaches(-d_gamma, -d_vega)] = 0
         return bid, ask
+
+    def _breaches(self, d_gamma: np.ndarray, d_vega: np.ndarray) -> np.ndarray:
+        """Whether each trade breaches a limit, as the dealer judges a request (a trade that
+        reduces an exposure never does), vectorised."""
+        d = self.dealer
+        cfg = d.cfg
+        g, v = d.net_gamma, d.net_vega
+        g_after, v_after = g + d_gamma, v + d_vega
+        return ((np.abs(g_after) > cfg.gamma_limit) & (np.abs(g_after) > abs(g))) | (
+            (np.abs(v_after) > cfg.vega_limit) & (np.abs(v_after) > abs(v))
+        )
 
     def _leland_values(self, rows: np.ndarray, marks: SeriesMarks) -> tuple[np.ndarray, np.ndarray]:
         """Black-Scholes values (currency per share) at the dealer's Leland vols for selling

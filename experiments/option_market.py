@@ -63,6 +63,8 @@ TOP_COLUMNS = (
     "is_call",
     "mid",
 )
+#: seconds the marks of a pass are reused while the mid and the surface stay put
+_MARKS_MAX_AGE = 10.0
 #: strike / underlying mid bin edges of the half-spread figures in the summary
 MONEYNESS_EDGES = (0.0, 0.95, 0.98, 0.995, 1.005, 1.02, 1.05, np.inf)
 #: seconds over which the underlying's spread is averaged for the stress multiplier
@@ -109,6 +111,7 @@ class OptionMarket:
         self._listed = np.zeros(len(model.chain), dtype=bool)
         self._theo = np.zeros(len(model.chain))
         self._spread: float | None = None  # the underlying's averaged spread (ticks)
+        self._marks: tuple[tuple[float, int, int], float, SeriesMarks] | None = None
         self._message_prints: list[OptionPrint] = []
         self._to_curtail: list[int] = []
         self._resting: list[tuple[float, int, int, int]] = []  # (when, seq, contract, order id)
@@ -194,6 +197,19 @@ class OptionMarket:
         out.vega[rows] = g.vega
         return out
 
+    def _fresh_marks(self, live: np.ndarray) -> SeriesMarks:
+        """The marks of the last pass while the mid, the surface and the live series are the
+        same and they are younger than :data:`_MARKS_MAX_AGE` (time decay alone moves a theo
+        far less than a tick in that time), else new ones."""
+        m = self.model
+        key = (float(m.state.mid), id(m.surface), int(live.sum()))
+        cached = self._marks
+        if cached is not None and cached[0] == key and m.now - cached[1] < _MARKS_MAX_AGE:
+            return cached[2]
+        marks = self.marks(live)
+        self._marks = (key, m.now, marks)
+        return marks
+
     def stress(self) -> float:
         """The half-spread multiplier under stress (:func:`stress_multiplier`, at most
         ``stress_max``), from the
@@ -228,7 +244,7 @@ class OptionMarket:
         live = m.chain.live(m.now) & self._listed
         if not live.any() or not m.state.mid > 0:
             return
-        marks = self.marks(live)
+        marks = self._fresh_marks(live)
         self._theo = marks.theo
         stress = self.stress()
         for account, q in self.quoters.items():

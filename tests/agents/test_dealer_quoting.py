@@ -6,11 +6,13 @@ account 0 (as in test_dealers), so the underlying's mid and spread are the test'
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from agents.customers import CustomersConfig
-from agents.dealer_quoting import coverage, stress_multiplier
+from agents.dealer_quoting import SeriesMarks, coverage, stress_multiplier
 from agents.dealers import DealersConfig
 from experiments.model import HedgeLoopModel
 from tests.agents.test_dealers import ScriptedBook, contract
@@ -115,6 +117,13 @@ def test_a_side_that_would_breach_a_limit_is_not_quoted() -> None:
     assert np.all(bid == 0) and np.all(ask > 0)
 
 
+def moved(marks: SeriesMarks, row: int, by: float) -> SeriesMarks:
+    """New marks (a pass's marks are never changed in place) with one theo moved ``by``."""
+    theo = marks.theo.copy()
+    theo[row] += by
+    return dataclasses.replace(marks, theo=theo)
+
+
 def test_requotes_only_when_theo_moved_past_the_threshold() -> None:
     m = book_model(requote_ticks=2.0)
     om, q, live, rows = quoter_and_rows(m)
@@ -123,12 +132,16 @@ def test_requotes_only_when_theo_moved_past_the_threshold() -> None:
     assert sent == rows.size and q.requotes == rows.size
     assert q.quote_pass(om.venue, marks, live, m.now, 1.0) == 0
     c = int(rows[0])
-    marks.theo[c] += 1.9 * om.tick
+    marks = moved(marks, c, 1.9 * om.tick)
     assert q.quote_pass(om.venue, marks, live, m.now, 1.0) == 0
-    marks.theo[c] += 0.2 * om.tick
+    marks = moved(marks, c, 0.2 * om.tick)
     assert q.quote_pass(om.venue, marks, live, m.now, 1.0) == 1
     q.on_fill(int(rows[1]), -1, m.now)  # a fill re-quotes its series
     assert q.quote_pass(om.venue, marks, live, m.now, 1.0) == 1
+    assert q.quote_pass(om.venue, marks, live, m.now + 1.0, 1.0) == 0
+    # and so does the end of its widening, on the same marks
+    later = m.now + m.cfg.market.options.fill_widen_seconds
+    assert q.quote_pass(om.venue, marks, live, later, 1.0) == 1
     # so does a change of risk state: every series
     q.dealer.net_vega = 0.5 * q.dealer.cfg.vega_limit
     assert q.quote_pass(om.venue, marks, live, m.now, 1.0) == rows.size
@@ -168,3 +181,16 @@ def test_coverage_gives_each_series_k_distinct_dealers_deterministically() -> No
     assert [r.size for r in coverage(10, 2, 5, np.random.default_rng(0))] == [10, 10]
     with pytest.raises(ValueError, match="per_series"):
         coverage(10, 2, 0, np.random.default_rng(0))
+
+
+def test_the_vectorised_limit_check_agrees_with_the_dealers_own() -> None:
+    m = book_model(n_dealers=1)
+    _, q, _, _ = quoter_and_rows(m)
+    d = q.dealer
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        d.net_gamma, d.net_vega = rng.normal(0, 1.2, 2) * (d.cfg.gamma_limit, d.cfg.vega_limit)
+        dg = rng.normal(0, 0.5, 30) * d.cfg.gamma_limit
+        dv = rng.normal(0, 0.5, 30) * d.cfg.vega_limit
+        want = [d._beyond_limits(float(a), float(b)) for a, b in zip(dg, dv, strict=True)]
+        assert q._breaches(dg, dv).tolist() == want
