@@ -84,7 +84,7 @@ class DealerQuoter:
     """One dealer's quotes in the chain rows ``rows`` (see the module docstring).
 
     Public counters: ``requotes`` (quote messages sent), ``one_sided`` (quotes sent with one
-    side held back by a limit), ``passes``.
+    side only: held back by a limit, or a bid that could not reach a tick), ``passes``.
     """
 
     def __init__(self, dealer: OptionDealer, rows: np.ndarray, params: QuotingParams) -> None:

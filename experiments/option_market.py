@@ -18,7 +18,9 @@
   at its own side's best that rests for ``rest_lifetime_seconds``; what cannot fill is refused;
   a customer's new order in a series first cancels its own order resting there (no self-trade);
 - halts: every halt of the underlying's book (circuit breaker, LULD pause, stop logic, call
-  auctions) is mirrored onto ``halt_all`` and its end onto ``reopen_all``.
+  auctions) is mirrored onto ``halt_all`` and its end onto ``reopen_all``, at the step's
+  boundaries (before participants act and after they have: a halt a price band triggers in the
+  middle of a step reaches the option books at its end).
 
 Units: prices on the venue in integer option ticks (``agents.dealers.option_tick`` currency per
 share each), quantities in contracts, times in clock seconds; side +1 buy / -1 sell.
