@@ -404,12 +404,6 @@ class OptionDealer(Participant):
         self.quotes_refused += 1
         return None
 
-    def beyond_limits(self, d_gamma: float, d_vega: float) -> bool:
-        """Whether a trade adding ``d_gamma`` and ``d_vega`` (units of ``net_gamma`` and
-        ``net_vega``) breaches a limit; the book-mode quoter (:mod:`agents.dealer_quoting`)
-        drops such a side."""
-        return self._beyond_limits(d_gamma, d_vega)
-
     def _beyond_limits(self, d_gamma: float, d_vega: float) -> bool:
         """Whether a trade adding ``d_gamma`` and ``d_vega`` takes an exposure beyond its limit
         (a trade that reduces the exposure never does)."""
