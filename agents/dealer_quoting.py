@@ -15,7 +15,11 @@ it covers. A :class:`DealerQuoter` holds one dealer's quotes and runs its quote 
   ``requote_ticks`` since its quote was sent (the unrounded value, so a value hovering at a
   rounding boundary does not flicker the price), a side of it filled, its widening ended, or the
   dealer's risk state changed (its vega inventory step, which sides its limits allow, the
-  stress step): those re-quote every series it covers.
+  stress step): those re-quote every series it covers;
+- post-only: every quote is sent ``post_only`` (:meth:`OptionVenue.quote`), so a side that would
+  lock or cross another owner's resting quote is repriced one tick behind it (a bid that would
+  fall below one tick is not sent): dealers whose inventories shift their prices apart do not
+  trade with each other through their quotes, only customers' orders take them.
 
 Units: prices on the venue in integer option ticks (``tick`` currency each, per share), values in
 currency per share, sizes in contracts, times in clock seconds; side +1 buy / -1 sell (the
@@ -51,7 +55,12 @@ class QuoteVenue(Protocol):
         bid_qty: int,
         ask_px: int | None,
         ask_qty: int,
+        *,
+        post_only: bool = False,
     ) -> tuple[int | None, int | None]: ...
+
+    @property
+    def n_repriced(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,9 @@ class DealerQuoter:
     """One dealer's quotes in the chain rows ``rows`` (see the module docstring).
 
     Public counters: ``requotes`` (quote messages sent), ``one_sided`` (quotes sent with one
-    side only: held back by a limit, or a bid that could not reach a tick), ``passes``.
+    side only: held back by a limit, a bid that could not reach a tick, or a side post-only
+    dropped), ``repriced`` (sides the venue moved behind another owner's quote or dropped),
+    ``passes``.
     """
 
     def __init__(self, dealer: OptionDealer, rows: np.ndarray, params: QuotingParams) -> None:
@@ -106,6 +117,7 @@ class DealerQuoter:
         self._next_widen_end = math.inf
         self.requotes = 0
         self.one_sided = 0
+        self.repriced = 0
         self.passes = 0
 
     # ------------------------------------------------------------------ state
@@ -195,12 +207,19 @@ class DealerQuoter:
         bid, ask = self.prices(rows, marks, now, stress)
         size = self.params.size
         acct = self.dealer.account
+        repriced = venue.n_repriced
+        before = sum(repriced.values())
         for i, c in enumerate(rows.tolist()):
             b, a = int(bid[i]), int(ask[i])
-            venue.quote(acct, c, b or None, size if b else 0, a or None, size if a else 0)
+            bid_id, ask_id = venue.quote(
+                acct, c, b or None, size if b else 0, a or None, size if a else 0, post_only=True
+            )
+            # a side the venue did not enter (post-only pushed it off the price range) is no side
+            b, a = (b if bid_id else 0), (a if ask_id else 0)
             self.one_sided += (b > 0) != (a > 0)
             self.bid[c], self.ask[c] = b, a
             self.sent_theo[c] = marks.theo[c]
+        self.repriced += sum(repriced.values()) - before
         self.requotes += int(rows.size)
         return int(rows.size)
 

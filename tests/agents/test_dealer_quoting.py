@@ -19,10 +19,16 @@ from tests.agents.test_dealers import ScriptedBook, contract
 from tests.conftest import force_vol, options_only_config
 
 
-def book_model(n_dealers: int = 2, n_customers: int = 1, **options: object) -> HedgeLoopModel:
+def book_model(
+    n_dealers: int = 2, n_customers: int = 1, inventory_vol: float = 0.02, **options: object
+) -> HedgeLoopModel:
     cfg = options_only_config()
     cfg.agents.dealers = DealersConfig(
-        n=n_dealers, rate=0.05, initial_book="flat", participation_cap=1.0
+        n=n_dealers,
+        rate=0.05,
+        initial_book="flat",
+        participation_cap=1.0,
+        inventory_vol=inventory_vol,
     )
     cfg.agents.customers = CustomersConfig(n=n_customers, rate=0.0)
     cfg.market.chain.n_strikes_each_side = 3
@@ -194,3 +200,68 @@ def test_the_vectorised_limit_check_agrees_with_the_dealers_own() -> None:
         dv = rng.normal(0, 0.5, 30) * d.cfg.vega_limit
         want = [d._beyond_limits(float(a), float(b)) for a, b in zip(dg, dv, strict=True)]
         assert q._breaches(dg, dv).tolist() == want
+
+
+def resting_quotes(om, account: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bid and ask prices (ticks, 0 = no side) of a dealer's quotes resting on the venue, by
+    contract, read back from the books' depth."""
+    n = om.venue.n_contracts
+    bids, asks = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    for c in {c for c, _ in om.venue.orders_of(account)}:
+        bid_id, ask_id = om.venue.quote_ids(account, c)
+        book = om.venue._series[c].book
+        for oid, out in ((bid_id, bids), (ask_id, asks)):
+            if oid and book.remaining(oid):
+                out[c] = book.order_record(oid).price
+    return bids, asks
+
+
+def shifted(marks: SeriesMarks, by: float) -> SeriesMarks:
+    """New marks with every theo moved ``by`` (currency per share)."""
+    return dataclasses.replace(marks, theo=marks.theo + by)
+
+
+def apart_and_stale(m: HedgeLoopModel, move_ticks: float) -> tuple:
+    """Two dealers, one long and one short vega, quote every series in turn: the first on the
+    pass's marks, the second after the theos moved ``move_ticks`` (the first's quotes are then
+    stale, as between its re-quotes). Returns the option market and both quoters."""
+    om = m.option_market
+    first, second = om.quoters.values()
+    first.dealer.net_vega = 0.6 * first.dealer.cfg.vega_limit
+    second.dealer.net_vega = -0.6 * second.dealer.cfg.vega_limit
+    live = m.chain.live(m.now) & om._listed
+    marks = om.marks(live)
+    first.quote_pass(om.venue, marks, live, m.now, 1.0)
+    second.quote_pass(om.venue, shifted(marks, move_ticks * om.tick), live, m.now, 1.0)
+    return om, first, second
+
+
+def test_opposite_inventories_print_nothing_from_quoting_alone() -> None:
+    m = book_model(n_dealers=2)
+    om, first, second = apart_and_stale(m, 12.0)
+    assert om.prints == [] and om.venue.n_prints == 0
+    assert first.repriced == 0  # the book was empty when it quoted
+    assert second.repriced > 10  # its bids would have crossed the first's stale asks
+    assert sum(om.venue.n_repriced.values()) == second.repriced
+    summary = om.summary()
+    assert summary["dealers"][str(second.dealer.account)]["repriced_sides"] == second.repriced
+    assert summary["repriced_quote_sides"]["bid"] > 10
+
+
+def test_a_dealer_quote_never_locks_or_crosses_another_dealers_resting_quote() -> None:
+    for move in (-12.0, -3.0, 3.0, 12.0, 40.0):
+        m = book_model(n_dealers=2)
+        om, first, second = apart_and_stale(m, move)
+        bid1, ask1 = resting_quotes(om, first.dealer.account)
+        bid2, ask2 = resting_quotes(om, second.dealer.account)
+        assert np.count_nonzero(ask1) > 10 and np.count_nonzero(ask2) > 10
+        both = (bid2 > 0) & (ask1 > 0)
+        assert np.all(bid2[both] < ask1[both])
+        both = (bid1 > 0) & (ask2 > 0)
+        assert np.all(bid1[both] < ask2[both])
+        bid_px, _, ask_px, _ = om.venue.top()
+        quoted = (bid_px > 0) & (ask_px > 0)
+        assert np.all(bid_px[quoted] < ask_px[quoted])
+        assert om.prints == []
+        # the quoter keeps only what rests: a bid post-only could not place is no bid
+        assert np.array_equal(second.bid > 0, bid2 > 0)
