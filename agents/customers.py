@@ -1,8 +1,9 @@
 """Option customers: buy and sell calls and puts at the dealers' quotes.
 
 Their flow sets the dealers' true positions and the open interest by strike and expiry. Each
-action is one option trade through ``world.trade_option`` (the best dealer quote), drawn from a
-configurable mix of flow types (:class:`FlowType`):
+action is one option order through ``world.fill_option`` (the best dealer quote on request, or
+an order on the series' book with ``market.options.venue: book``), drawn from a configurable mix
+of flow types (:class:`FlowType`):
 
 - ``protective_put``: buy out-of-the-money puts (strike / spot in ``put_moneyness``);
 - ``speculative_call``: buy out-of-the-money calls (``call_moneyness``);
@@ -561,15 +562,19 @@ class OptionCustomer(Participant):
         self._execute(contract, side, qty, flow.value)
 
     def _execute(self, contract: int, side: int, qty: int, label: str) -> bool:
-        price = self.world.trade_option(self.account, contract, side, qty)
-        if price is None:
-            self.refused[label] += qty
-            return False
+        """Send one order; what neither filled nor rests counts as refused. True if any of it
+        filled or rests (the counters hold only what filled at once)."""
+        fill = self.world.fill_option(self.account, contract, side, qty)
+        missed = qty - fill.filled - fill.resting
+        if missed:
+            self.refused[label] += missed
+        if fill.filled == 0:
+            return fill.resting > 0
         if side > 0:
-            self.contracts_bought[label] += qty
+            self.contracts_bought[label] += fill.filled
         else:
-            self.contracts_sold[label] += qty
-        self.premium_paid += side * qty * price * self.world.ledger.multiplier
+            self.contracts_sold[label] += fill.filled
+        self.premium_paid += side * fill.filled * fill.price * self.world.ledger.multiplier
         return True
 
 

@@ -9,13 +9,23 @@ currency; quantities in shares (options in contracts); time in seconds since the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from market.exchange.clearing import Ledger
 from market.exchange.market_state import MarketState
 from market.exchange.venue import BookView, Venue
 from market.options.chain import OptionChain
 from market.options.surface import VolSurface
+
+
+class OptionFill(NamedTuple):
+    """What an option order did at once: ``filled`` contracts at ``price`` (currency per share,
+    the average over the fills; 0.0 when none filled) and ``resting`` contracts left working on
+    an order book (book mode only; their later fills are the venue's to report)."""
+
+    filled: int
+    price: float
+    resting: int = 0
 
 
 class World(Protocol):
@@ -28,7 +38,7 @@ class World(Protocol):
     currency), accounts (``ledger``; a participant reads its own rows) and the first price of the
     run (``initial_price``).
     Acts: orders through ``venue``, order lifetimes through :meth:`cancel_at`, option trades
-    through :meth:`trade_option`.
+    through :meth:`trade_option` and :meth:`fill_option`.
     """
 
     @property
@@ -109,6 +119,11 @@ class World(Protocol):
 
         Returns the premium per share (currency), or None when no dealer quotes.
         """
+
+    def fill_option(self, account: int, contract: int, side: int, qty: int) -> OptionFill:
+        """A customer's option order for ``qty`` contracts on ``side``: in ``rfq`` mode
+        :meth:`trade_option` (all or nothing), in ``book`` mode an order on the series' book
+        (``market.options``); returns what filled at once and what rests."""
 
     def dealer_opening_book(self) -> list[tuple[int, int, int]]:
         """The customer trades ``(contract, customer side, contracts)`` that give the dealers

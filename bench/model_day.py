@@ -7,7 +7,13 @@ Prints the median wall time of the default day (several runs, one core), then tw
 * orders: the background population's activity doubled (about twice the orders, the same agents)
   should cost up to about twice as much.
 
-Usage: ``python -m bench.model_day [--repeats 3] [--seed 0]`` (``make bench`` runs it).
+With ``--venue book`` it instead compares the two options markets on one day with 2 expiries x
+15 strikes x 2 rights and 4 dealers: the request-for-quote day (``market.options.venue=rfq``)
+against the order-book day (``book``), side by side, with the option books' event counts
+(messages, prints, quote messages, curtailments) and the ratio of the medians.
+
+Usage: ``python -m bench.model_day [--repeats 3] [--seed 0] [--venue book]`` (``make bench``
+runs it without ``--venue``).
 """
 
 from __future__ import annotations
@@ -22,12 +28,60 @@ from experiments.model import HedgeLoopModel
 
 
 def run_once(cfg: RunConfig) -> tuple[float, int, int]:
+    wall, model = _run(cfg)
+    return wall, len(model.agents), model.book.n_events
+
+
+def _run(cfg: RunConfig) -> tuple[float, HedgeLoopModel]:
     t0 = time.perf_counter()
     model = HedgeLoopModel(cfg)
     model.run()
     wall = time.perf_counter() - t0
     model.finish()
-    return wall, len(model.agents), model.book.n_events
+    return wall, model
+
+
+def option_chain_day(seed: int, venue: str) -> RunConfig:
+    """One day with 2 expiries x 15 strikes x 2 rights and 4 dealers, options on ``venue``."""
+    cfg = RunConfig(seed=seed, progress=False)
+    chain = cfg.market.chain
+    chain.expiry_days = [0, 4]
+    chain.n_strikes_each_side = 7
+    chain.strike_cover_sd = 0.0
+    chain.expiry_cycle_days = 0
+    cfg.agents.dealers.n = 4
+    cfg.agents.dealers.initial_book_expiry = 1  # the later of the two expiries
+    cfg.market.options.venue = venue
+    return cfg
+
+
+def compare_venues(seed: int, repeats: int) -> None:
+    """The rfq day against the book day (module docstring), runs alternating."""
+    walls: dict[str, list[float]] = {"rfq": [], "book": []}
+    counts: dict = {}
+    for _ in range(repeats):
+        for venue in walls:
+            wall, model = _run(option_chain_day(seed, venue))
+            walls[venue].append(wall)
+            om = model.option_market
+            if om is not None:
+                s = om.summary()
+                counts = {
+                    "series": len(model.chain),
+                    "messages": s["messages"],
+                    "prints": s["prints"],
+                    "quote messages": sum(d["requotes"] for d in s["dealers"].values()),
+                    "curtailments": s["curtailments"],
+                    "option events": s["events"],
+                    "underlying book events": model.book.n_events,
+                }
+    med = {v: statistics.median(w) for v, w in walls.items()}
+    print("one trading day, 2 expiries x 15 strikes x 2 rights, 4 dealers")
+    for venue, w in walls.items():
+        runs = ", ".join(f"{x:.2f}" for x in w)
+        print(f"{venue:<5} wall median {med[venue]:7.2f} s  (runs: {runs})")
+    print("book-mode option events: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(f"book / rfq wall time: {med['book'] / med['rfq']:.2f}x")
 
 
 def measure(label: str, cfg: RunConfig, repeats: int) -> dict:
@@ -47,7 +101,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--venue",
+        choices=("book",),
+        default=None,
+        help="compare the order-book options market with the rfq one instead",
+    )
     args = ap.parse_args()
+    if args.venue == "book":
+        compare_venues(args.seed, args.repeats)
+        return
 
     base = RunConfig(seed=args.seed, progress=False)
     print("one trading day (23,400 one-second steps), every population at its defaults")

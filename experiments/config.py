@@ -29,6 +29,7 @@ from agents.insurers import InsurersConfig
 from agents.latent_config import LatentConfig
 from agents.liquidity import LiquidityConfig
 from experiments.events import named_events
+from experiments.options_config import OptionsMarketConfig
 from experiments.order_value import check_order_values
 from market.exchange.clock import OPEN_CLOCK_SECONDS, SECONDS_PER_DAY, wall_clock
 from market.exchange.stop_logic import StopLogic
@@ -460,6 +461,7 @@ class MarketConfig(Validated):
     chain: ChainConfig = field(default_factory=ChainConfig)
     intraday: IntradayConfig = field(default_factory=IntradayConfig)
     auctions: AuctionsConfig = field(default_factory=AuctionsConfig)
+    options: OptionsMarketConfig = field(default_factory=OptionsMarketConfig)
 
     def __post_init__(self) -> None:
         try:

@@ -46,8 +46,10 @@ from agents.desk.population import DeskPopulation
 from agents.insurers import InsurersPopulation
 from agents.latent_liquidity import LatentPopulation
 from agents.liquidity import LiquidityPopulation
+from agents.world import OptionFill
 from experiments.config import RunConfig
 from experiments.events import fire, schedule, scheduled_times
+from experiments.option_market import OptionMarket
 from experiments.recording import PackedDataCollector
 from market.exchange.auctions import CallAuctions
 from market.exchange.clearing import Clearing, Ledger
@@ -132,7 +134,7 @@ class HedgeLoopModel(mesa.Model):
     options and open interest), ``surface`` (implied vols), ``fundamental`` (currency), ``now``
     (seconds since the first open), ``day``, ``days``, ``scheduled_event_times``, ``dt``,
     ``tick`` (currency per tick), ``initial_price``, ``expiry_days``, ``book_amendments``, and
-    the methods :meth:`to_ticks`, :meth:`cancel_at`, :meth:`trade_option`,
+    the methods :meth:`to_ticks`, :meth:`cancel_at`, :meth:`trade_option`, :meth:`fill_option`,
     :meth:`dealer_opening_book` and :meth:`shares_endowed`. Everything else (``cfg``, the raw
     ``book`` its reporters and the run output read, ``clearing``, ``populations``) is the
     simulator's own.
@@ -175,6 +177,14 @@ class HedgeLoopModel(mesa.Model):
         # dealer ties get their own stream: drawn from the shared one (which orders the actors),
         # the option flow would reshuffle every later step and unpair runs that differ only in it
         self._tie_stream = population_stream(cfg.seed, "dealer_ties")
+        # book mode only: in rfq mode nothing of the option books exists or draws
+        self.option_market: OptionMarket | None = None
+        if m.options.book:
+            self.option_market = OptionMarket(
+                self,
+                population_stream(cfg.seed, "option_coverage"),
+                population_stream(cfg.seed, "option_orders"),
+            )
         self.set_fundamental_vol(m.fundamental_vol)
         self._expiries: list[tuple[float, int, int]] = []  # (time, seq, order id)
         self._seq = 0
@@ -351,6 +361,14 @@ class HedgeLoopModel(mesa.Model):
         best_dealer.on_option_trade(contract, -side * qty, best)
         return best
 
+    def fill_option(self, account: int, contract: int, side: int, qty: int) -> OptionFill:
+        """A customer's option order: :meth:`trade_option` in rfq mode (all or nothing), an
+        order on the series' book in book mode (:mod:`experiments.option_market`)."""
+        if self.option_market is not None:
+            return self.option_market.customer_order(account, contract, side, qty)
+        price = self.trade_option(account, contract, side, qty)
+        return OptionFill(0, 0.0) if price is None else OptionFill(qty, price)
+
     def dealer_opening_book(self) -> list[tuple[int, int, int]]:
         """The customer trades that give the dealers ``agents.dealers.initial_book`` (see
         :mod:`agents.dealer_book`)."""
@@ -410,14 +428,21 @@ class HedgeLoopModel(mesa.Model):
         self._fire_due_events()
         self.venue.update_rules(self.now)
         self._move_fundamental()
+        om = self.option_market
+        if om is not None:
+            om.before_act()
         self._observe()
         self._act()
+        if om is not None:
+            om.sync_halt()  # a price band may have halted the book during the step
         self._expire_orders()
         self.state.update()
         if k % self.steps_per_day == 0:
             self._close_day(day)
         if k % self._record_every == 0:
             self.datacollector.collect(self)
+            if om is not None:
+                om.record()
         if k >= self.n_steps:
             self.running = False
 
@@ -482,6 +507,8 @@ class HedgeLoopModel(mesa.Model):
         self.closes.append(close)
         close_time = (day + 1) * SECONDS_PER_DAY
         expired = self.chain.expire(close_time)
+        if self.option_market is not None:
+            self.option_market.delist_expired()
         for c, strike, is_call in zip(
             expired.indices, expired.strike, expired.is_call, strict=True
         ):
@@ -543,6 +570,8 @@ class HedgeLoopModel(mesa.Model):
             figures = pop.summary()
             if figures is not None:
                 out[name] = figures
+        if self.option_market is not None:
+            out["options_market"] = self.option_market.summary()
         return out
 
     def extra_tables(self) -> dict:
@@ -550,6 +579,8 @@ class HedgeLoopModel(mesa.Model):
         out = {}
         for pop in self.populations.values():
             out.update(pop.tables())
+        if self.option_market is not None:
+            out.update(self.option_market.tables())
         return out
 
     def run(self, progress=None) -> None:

@@ -36,6 +36,7 @@ from experiments.config import (
     SurfaceConfig,
 )
 from experiments.events import FundamentalShockSpec, FundamentalVolSpec
+from experiments.options_config import OptionsMarketConfig
 from market.validation import parameter_table
 
 #: where the reference lives, relative to the repository root
@@ -94,6 +95,12 @@ SECTIONS: tuple[Section, ...] = (
         "Call auctions",
         AuctionsConfig,
         "Opening and closing call auctions and market-on-open/close orders.",
+    ),
+    Section(
+        "Options market",
+        OptionsMarketConfig,
+        "How options trade: on request from the dealers (`rfq`) or on order books where the "
+        "dealers quote (`book`); docs/options_market.md.",
     ),
     Section(
         "Background traders",

@@ -18,6 +18,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from experiments.option_report import option_market_figure
 from experiments.outputs import (
     atomic_write,
     save_png,
@@ -326,7 +327,7 @@ def _writers(model, out: Path) -> dict[str, Callable[[], object]]:
         for name, frame in model.extra_tables().items():
             write_parquet(out / f"{name}.parquet", frame)
 
-    return {
+    writers: dict[str, Callable[[], object]] = {
         "timeseries.parquet": lambda: write_parquet(out / "timeseries.parquet", ts()),
         "trades.parquet": lambda: write_trades(model, out / "trades.parquet"),
         "flow_network": lambda: write_flow_network(model, out),
@@ -338,6 +339,11 @@ def _writers(model, out: Path) -> dict[str, Callable[[], object]]:
             model, ts(), out / "figures" / f"{scenario}.png"
         ),
     }
+    if getattr(model, "option_market", None) is not None:
+        writers["figures/option_market.png"] = lambda: option_market_figure(
+            model, out / "figures" / "option_market.png"
+        )
+    return writers
 
 
 def write_outputs(model, summary: dict, out: Path) -> None:

@@ -53,6 +53,15 @@ quote may trade with its owner's own resting limit orders, which moves nothing i
 :meth:`replace` of a quote side keeps it that quote side. So at most one bid and one ask resting
 per owner per series come from quotes.
 
+A quote sent with ``post_only=True`` never takes liquidity (an exchange's "price adjust" of market
+makers' quotes): once the owner's previous quote is pulled, a bid at or above the best ask resting
+is repriced to that ask minus one tick, an ask at or below the best bid resting to that bid plus
+one tick (both read before either new side is entered, so the quote's own bid does not move its
+ask); a bid that would fall below one tick is not entered. So market makers' quotes never lock or
+cross one another and no quote prints against a resting order. Repriced sides are counted in
+``n_repriced`` (``"bid"``, ``"ask"``; ``"bid_dropped"`` and ``"ask_dropped"`` for sides not
+entered: a bid below one tick, an ask above the highest price).
+
 Tick grid
 ---------
 Every book has one tick. A two-tier grid (0.01 below 3.00, 0.05 at or above) is added without
@@ -227,6 +236,12 @@ class OptionVenue:
         self.n_messages = 0
         self.n_prints = 0
         self.n_refused = dict.fromkeys(REFUSAL_REASONS, 0)
+        self.n_repriced = {
+            "bid": 0,
+            "ask": 0,
+            "bid_dropped": 0,
+            "ask_dropped": 0,
+        }  # post-only quote sides
         self._series: dict[int, _Series] = {}
         self._orders_of: dict[int, set[tuple[int, int]]] = {}  # owner -> {(contract, order id)}
         self._quotes: dict[tuple[int, int], list[int]] = {}  # (owner, contract) -> [bid, ask] ids
@@ -460,12 +475,16 @@ class OptionVenue:
         bid_qty: int,
         ask_px: int | None,
         ask_qty: int,
+        *,
+        post_only: bool = False,
     ) -> tuple[int | None, int | None]:
         """Replace ``owner``'s two-sided quote in ``contract`` (see the module docstring).
 
         A side is missing when its quantity is 0 (its price is then ignored; ``None`` is usual).
-        Returns the new ``(bid id, ask id)``, ``None`` for a side missing or refused by price
-        protection; ``(None, None)`` with the message refused if the series is not listed.
+        With ``post_only`` each side is repriced one tick behind the opposite best resting once
+        the previous quote is pulled (a bid below one tick is not entered), so it never trades.
+        Returns the new ``(bid id, ask id)``, ``None`` for a side missing, not entered or refused
+        by price protection; ``(None, None)`` with the message refused if the series is not listed.
         """
         owner = _owner(owner)
         c = self._contract(contract)
@@ -473,6 +492,8 @@ class OptionVenue:
         ask = _quote_side(ask_px, ask_qty, "ask")
         if bid is not None and ask is not None and bid[0] >= ask[0]:
             raise OptionVenueError(f"a quote needs bid_px < ask_px, got {bid[0]} >= {ask[0]}")
+        if not isinstance(post_only, bool):
+            raise OptionVenueError(f"post_only must be True or False, got {post_only!r}")
         series = self._series.get(c)
         if series is None:
             self._refuse("not_listed")
@@ -482,6 +503,8 @@ class OptionVenue:
         for old in slots:
             if old in series.owners:
                 self._cancel_resting(c, series, old)
+        if post_only:
+            bid, ask = self._behind_book(series.book, bid, ask)
         ids: list[int | None] = []
         for i, (side, wanted) in enumerate(((BUY, bid), (SELL, ask))):
             slots[i] = 0
@@ -497,6 +520,28 @@ class OptionVenue:
                     self._settle(c, series, auction=False)
         self._after({c})
         return ids[0], ids[1]
+
+    def _behind_book(
+        self, book: OrderBook, bid: tuple[int, int] | None, ask: tuple[int, int] | None
+    ) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+        """A post-only quote's ``(price, qty)`` sides, each one tick behind the opposite best
+        resting in ``book`` (a side pushed off the price range is dropped); counts what it moved."""
+        best_bid, best_ask = book.best_bid, book.best_ask
+        if bid is not None and best_ask is not None and bid[0] >= best_ask:
+            if best_ask > 1:
+                bid = (best_ask - 1, bid[1])
+                self.n_repriced["bid"] += 1
+            else:
+                bid = None
+                self.n_repriced["bid_dropped"] += 1
+        if ask is not None and best_bid is not None and ask[0] <= best_bid:
+            if best_bid < MAX_TICKS:
+                ask = (best_bid + 1, ask[1])
+                self.n_repriced["ask"] += 1
+            else:
+                ask = None
+                self.n_repriced["ask_dropped"] += 1
+        return bid, ask
 
     def mass_cancel(self, owner: int) -> list[Pulled]:
         """Pull every order and quote ``owner`` has resting in every series (a curtailment);

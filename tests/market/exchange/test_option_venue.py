@@ -246,6 +246,37 @@ def test_protection_for_a_quote_is_checked_after_the_old_quote_is_pulled(rec):
     assert bid is not None and rec.prints == []
 
 
+def test_a_post_only_quote_is_repriced_one_tick_behind_the_other_owners_best(rec):
+    v = rec.venue
+    v.quote(1, 0, 100, 5, 104, 5)
+    bid, ask = v.quote(2, 0, 104, 3, 108, 3, post_only=True)  # its bid would take 104
+    assert rec.prints == [] and v.view(0).depth(5) == ([(103, 3), (100, 5)], [(104, 5), (108, 3)])
+    assert v.view(0).remaining(bid) == 3 and v.quote_ids(2, 0) == (bid, ask)
+    v.quote(2, 0, 96, 3, 99, 3, post_only=True)  # its ask would take 100
+    assert rec.prints == [] and v.view(0).depth(1) == ([(100, 5)], [(101, 3)])
+    assert v.n_repriced == {"bid": 1, "ask": 1, "bid_dropped": 0, "ask_dropped": 0}
+    # the owner's own previous quote is pulled first, so it never reprices against itself
+    v.quote(2, 0, 102, 3, 103, 3, post_only=True)
+    assert v.view(0).depth(1) == ([(102, 3)], [(103, 3)]) and v.n_repriced["bid"] == 1
+    # a quote that crosses nothing is entered as sent, and without post_only it still trades
+    v.quote(3, 1, 50, 1, 60, 1, post_only=True)
+    assert v.view(1).depth(1) == ([(50, 1)], [(60, 1)]) and sum(v.n_repriced.values()) == 2
+    v.quote(3, 0, 103, 1, 110, 1)
+    assert [(p.price, p.qty, p.buyer, p.seller) for p in rec.prints] == [(103, 1, 3, 2)]
+
+
+def test_a_post_only_bid_that_cannot_reach_a_tick_is_not_entered(rec):
+    v = rec.venue
+    v.quote(1, 0, None, 0, 1, 4)
+    bid, ask = v.quote(2, 0, 1, 2, 3, 2, post_only=True)
+    assert bid is None and ask is not None and v.quote_ids(2, 0) == (0, ask)
+    assert v.n_repriced["bid_dropped"] == 1 and rec.prints == []
+    assert v.view(0).best_bid is None and v.view(0).best_ask == 1
+    with pytest.raises(OptionVenueError, match="post_only must be True or False"):
+        v.quote(2, 0, 1, 2, 3, 2, post_only=1)
+    assert v.quote_ids(2, 0) == (0, ask)
+
+
 def test_a_replaced_quote_side_stays_the_quote_side(rec):
     v = rec.venue
     bid, _ = v.quote(5, 0, 100, 1, 104, 1)

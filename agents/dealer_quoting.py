@@ -1,0 +1,328 @@
+"""Dealers as market makers on the option books: two-sided quotes from their own pricing.
+
+In book mode (``market.options.venue: book``) every dealer keeps a two-sided quote in each series
+it covers. A :class:`DealerQuoter` holds one dealer's quotes and runs its quote pass each step:
+
+- prices: the dealer's Leland/inventory pricing of :mod:`agents.dealers` (the ask is its price
+  to sell ``size`` contracts, the bid its price to buy them), as half-spreads around the
+  theoretical value (Black-Scholes at the surface vol), at least ``min_half_spread_ticks``;
+- stress: both half-spreads times the pass's ``stress`` multiplier (realised volatility against
+  the ATM vol, the underlying's spread; computed by the caller, the same for every dealer);
+- the side just filled is priced ``fill_widen_ticks`` further away for ``fill_widen_seconds``;
+- limits: a side whose fill would take ``|net_gamma|`` or ``|net_vega|`` beyond the dealer's
+  limit is not quoted (the quote becomes one-sided, or is pulled);
+- hysteresis: a series is re-quoted only when its theoretical value moved by at least
+  ``requote_ticks`` since its quote was sent (the unrounded value, so a value hovering at a
+  rounding boundary does not flicker the price), a side of it filled, its widening ended, or the
+  dealer's risk state changed (its vega inventory step, which sides its limits allow, the
+  stress step): those re-quote every series it covers;
+- post-only: every quote is sent ``post_only`` (:meth:`OptionVenue.quote`), so a side that would
+  lock or cross another owner's resting quote is repriced one tick behind it (a bid that would
+  fall below one tick is not sent): dealers whose inventories shift their prices apart do not
+  trade with each other through their quotes, only customers' orders take them.
+
+Units: prices on the venue in integer option ticks (``tick`` currency each, per share), values in
+currency per share, sizes in contracts, times in clock seconds; side +1 buy / -1 sell (the
+dealer's). The quoter sends messages only through ``venue.quote`` and is told of its fills by the
+caller (:meth:`DealerQuoter.on_fill`), which also pulls its quotes when the exchange curtails it
+(:meth:`DealerQuoter.forget`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from agents.dealers import OptionDealer
+from market.exchange.clock import SECONDS_PER_YEAR
+from market.options.pricing import bs_price, leland_number
+
+#: the stress multiplier is read in steps of this log size (about 20%)
+_STRESS_STEP = math.log(1.2)
+
+
+class QuoteVenue(Protocol):
+    """The part of :class:`market.exchange.option_venue.OptionVenue` a quoter uses."""
+
+    def quote(
+        self,
+        owner: int,
+        contract: int,
+        bid_px: int | None,
+        bid_qty: int,
+        ask_px: int | None,
+        ask_qty: int,
+        *,
+        post_only: bool = False,
+    ) -> tuple[int | None, int | None]: ...
+
+    @property
+    def n_repriced(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class QuotingParams:
+    """How the dealers quote (the book-mode fields of ``market.options``; units as the module's)."""
+
+    size: int
+    tick: float
+    requote_ticks: float
+    fill_widen_ticks: int
+    fill_widen_seconds: float
+    inventory_buckets: int
+
+
+@dataclass
+class SeriesMarks:
+    """Marks of every chain row at one instant, per share (rows not live are ignored):
+    ``theo`` currency, ``vol`` surface vol, ``t`` years to expiry, ``gamma`` and ``vega`` as
+    :func:`market.options.pricing.bs_greeks` gives them; ``spot`` the underlying's mid."""
+
+    spot: float
+    theo: np.ndarray
+    vol: np.ndarray
+    t: np.ndarray
+    gamma: np.ndarray
+    vega: np.ndarray
+
+
+class DealerQuoter:
+    """One dealer's quotes in the chain rows ``rows`` (see the module docstring).
+
+    Public counters: ``requotes`` (quote messages sent), ``one_sided`` (quotes sent with one
+    side only: held back by a limit, a bid that could not reach a tick, or a side post-only
+    dropped), ``repriced`` (sides the venue moved behind another owner's quote or dropped),
+    ``passes``.
+    """
+
+    def __init__(self, dealer: OptionDealer, rows: np.ndarray, params: QuotingParams) -> None:
+        self.dealer = dealer
+        self.params = params
+        self.rows = np.asarray(rows, dtype=np.int64)
+        n = len(dealer.world.chain)
+        self.sent_theo = np.full(n, np.nan)  # theo when the live quote was sent; nan = none
+        self.bid = np.zeros(n, dtype=np.int64)  # ticks of the live quote (0 = no side)
+        self.ask = np.zeros(n, dtype=np.int64)
+        self.widen_bid_until = np.full(n, -math.inf)
+        self.widen_ask_until = np.full(n, -math.inf)
+        self._dirty = np.zeros(n, dtype=bool)
+        self._risk_state: tuple[int, bool, bool, int] | None = None
+        # a pass over the very marks of the last one with nothing filled, pulled or ending its
+        # widening since has nothing to do (most steps: the underlying's mid did not move)
+        self._last_marks: SeriesMarks | None = None
+        self._news = True
+        self._next_widen_end = math.inf
+        self.requotes = 0
+        self.one_sided = 0
+        self.repriced = 0
+        self.passes = 0
+
+    # ------------------------------------------------------------------ state
+    def quoted(self, live: np.ndarray) -> int:
+        """How many of its rows that are ``live`` (a boolean mask over the chain) it quotes."""
+        r = self.rows[live[self.rows]]
+        return int(np.count_nonzero((self.bid[r] > 0) | (self.ask[r] > 0)))
+
+    def forget(self) -> None:
+        """Its quotes were pulled (a curtailment or a delisting of every row): none is live."""
+        self.sent_theo[:] = np.nan
+        self.bid[:] = 0
+        self.ask[:] = 0
+        self._news = True
+
+    def forget_rows(self, rows: np.ndarray) -> None:
+        """Its quotes in ``rows`` are gone (the series were delisted)."""
+        self.sent_theo[rows] = np.nan
+        self.bid[rows] = 0
+        self.ask[rows] = 0
+        self._news = True
+
+    def on_fill(self, contract: int, side: int, now: float) -> None:
+        """Its quote side ``side`` (+1 its bid, -1 its ask) in ``contract`` traded at ``now``:
+        widen that side for a while and re-quote the series at the next pass."""
+        until = now + self.params.fill_widen_seconds
+        if side > 0:
+            self.widen_bid_until[contract] = until
+        else:
+            self.widen_ask_until[contract] = until
+        self._dirty[contract] = True
+        self._news = True
+        self._next_widen_end = min(self._next_widen_end, until)
+
+    # ------------------------------------------------------------------ the pass
+    def risk_state(self, stress: float) -> tuple[int, bool, bool, int]:
+        """What, when it changes, re-quotes every series: the vega inventory step, whether the
+        limits allow buying and selling ``size`` of a typical series, and the stress step (20% of
+        the multiplier)."""
+        d = self.dealer
+        cfg = d.cfg
+        steps = self.params.inventory_buckets
+        # truncated toward zero: a flat book does not flicker between the steps either side
+        bucket = int(max(-1.0, min(1.0, d.net_vega / cfg.vega_limit)) * steps)
+        near_gamma = abs(d.net_gamma) >= cfg.gamma_limit * (1 - 1 / steps)
+        near_vega = abs(d.net_vega) >= cfg.vega_limit * (1 - 1 / steps)
+        return bucket, near_gamma, near_vega, math.floor(math.log(stress) / _STRESS_STEP)
+
+    def due(self, marks: SeriesMarks, live: np.ndarray, now: float, stress: float) -> np.ndarray:
+        """The rows to re-quote in this pass (see the module docstring)."""
+        state = self.risk_state(stress)
+        unchanged = state == self._risk_state and marks is self._last_marks
+        if unchanged and not self._news and now < self._next_widen_end:
+            return self.rows[:0]
+        self._last_marks = marks
+        self._news = False
+        rows = self.rows[live[self.rows]]
+        if state != self._risk_state:
+            self._risk_state = state
+            return rows
+        moved = np.abs(marks.theo[rows] - self.sent_theo[rows]) >= (
+            self.params.requote_ticks * self.params.tick
+        )
+        moved |= np.isnan(self.sent_theo[rows]) | self._dirty[rows]
+        ended = ((self.widen_bid_until[rows] <= now) & (self.widen_bid_until[rows] > -math.inf)) | (
+            (self.widen_ask_until[rows] <= now) & (self.widen_ask_until[rows] > -math.inf)
+        )
+        moved |= ended
+        return rows[moved]
+
+    def quote_pass(
+        self, venue: QuoteVenue, marks: SeriesMarks, live: np.ndarray, now: float, stress: float
+    ) -> int:
+        """Re-quote the rows that are due; returns how many quote messages it sent."""
+        self.passes += 1
+        rows = self.due(marks, live, now, stress)
+        if rows.size == 0:
+            return 0
+        self._dirty[rows] = False
+        ended = self.widen_bid_until[rows] <= now
+        self.widen_bid_until[rows[ended]] = -math.inf
+        ended = self.widen_ask_until[rows] <= now
+        self.widen_ask_until[rows[ended]] = -math.inf
+        pending = np.concatenate((self.widen_bid_until, self.widen_ask_until))
+        pending = pending[pending > now]
+        self._next_widen_end = float(pending.min()) if pending.size else math.inf
+        bid, ask = self.prices(rows, marks, now, stress)
+        size = self.params.size
+        acct = self.dealer.account
+        repriced = venue.n_repriced
+        before = sum(repriced.values())
+        for i, c in enumerate(rows.tolist()):
+            b, a = int(bid[i]), int(ask[i])
+            bid_id, ask_id = venue.quote(
+                acct, c, b or None, size if b else 0, a or None, size if a else 0, post_only=True
+            )
+            # a side the venue did not enter (post-only pushed it off the price range) is no side
+            b, a = (b if bid_id else 0), (a if ask_id else 0)
+            self.one_sided += (b > 0) != (a > 0)
+            self.bid[c], self.ask[c] = b, a
+            self.sent_theo[c] = marks.theo[c]
+        self.repriced += sum(repriced.values()) - before
+        self.requotes += int(rows.size)
+        return int(rows.size)
+
+    def prices(
+        self, rows: np.ndarray, marks: SeriesMarks, now: float, stress: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Bid and ask (ticks, 0 = no side) of ``rows``: the dealer's Leland/inventory prices to
+        buy and sell ``size`` contracts as half-spreads around the theoretical value, times
+        ``stress``, the filled side widened, on the tick; a side its limits forbid is 0."""
+        d = self.dealer
+        cfg = d.cfg
+        p = self.params
+        tick = p.tick
+        theo = marks.theo[rows]
+        ask_value, bid_value = self._leland_values(rows, marks)
+        edge = cfg.min_half_spread_ticks * tick
+        half_ask = np.maximum(ask_value - theo, edge) * stress
+        half_bid = np.maximum(theo - bid_value, edge) * stress
+        half_ask += np.where(self.widen_ask_until[rows] > now, p.fill_widen_ticks * tick, 0.0)
+        half_bid += np.where(self.widen_bid_until[rows] > now, p.fill_widen_ticks * tick, 0.0)
+        ask = np.maximum(np.ceil((theo + half_ask) / tick - 1e-9), 1).astype(np.int64)
+        bid = np.floor((theo - half_bid) / tick + 1e-9).astype(np.int64)
+        bid[bid < 1] = 0
+        bid[bid >= ask] = 0  # only when theo is below a tick: keep the ask alone
+        mult = d.world.ledger.multiplier
+        d_gamma = p.size * marks.gamma[rows] * mult
+        d_vega = p.size * marks.vega[rows] * mult
+        bid[self._breaches(d_gamma, d_vega)] = 0
+        ask[self._breaches(-d_gamma, -d_vega)] = 0
+        return bid, ask
+
+    def _breaches(self, d_gamma: np.ndarray, d_vega: np.ndarray) -> np.ndarray:
+        """Whether each trade breaches a limit, as the dealer judges a request (a trade that
+        reduces an exposure never does), vectorised."""
+        d = self.dealer
+        cfg = d.cfg
+        g, v = d.net_gamma, d.net_vega
+        g_after, v_after = g + d_gamma, v + d_vega
+        return ((np.abs(g_after) > cfg.gamma_limit) & (np.abs(g_after) > abs(g))) | (
+            (np.abs(v_after) > cfg.vega_limit) & (np.abs(v_after) > abs(v))
+        )
+
+    def _leland_values(self, rows: np.ndarray, marks: SeriesMarks) -> tuple[np.ndarray, np.ndarray]:
+        """Black-Scholes values (currency per share) at the dealer's Leland vols for selling
+        and buying ``size`` contracts, shifted for its vega inventory (as ``OptionDealer``
+        prices a request), in one vectorised call per side."""
+        d = self.dealer
+        cfg = d.cfg
+        chain = d.world.chain
+        spot = marks.spot
+        vol = marks.vol[rows]
+        k = d.round_trip_cost()
+        mult = d.world.ledger.multiplier
+        gamma_now = abs(d.net_gamma)
+        d_gamma = np.abs(self.params.size * marks.gamma[rows] * mult)
+        gaps = np.array(
+            [
+                max(d.policy.expected_interval(gamma_now + float(g), spot, float(v), k), d.look_gap)
+                for g, v in zip(d_gamma, vol, strict=True)
+            ]
+        )
+        ok = np.isfinite(gaps) & (vol > 0)
+        le = np.zeros(rows.size)
+        if ok.any():
+            le[ok] = leland_number(vol[ok], k, gaps[ok] / SECONDS_PER_YEAR)
+        inventory = cfg.inventory_vol * max(-1.0, min(1.0, d.net_vega / cfg.vega_limit))
+        strike = np.asarray(chain.strike, dtype=float)[rows]
+        call = np.asarray(chain.is_call, dtype=bool)[rows]
+        t = marks.t[rows]
+        ask_vol = np.maximum(vol * np.sqrt(1.0 + le) - inventory, 0.0)
+        bid_vol = np.maximum(vol * np.sqrt(np.maximum(1.0 - le, 0.0)) - inventory, 0.0)
+        ask_value = np.asarray(bs_price(spot, strike, t, ask_vol, call=call), dtype=float)
+        bid_value = np.asarray(bs_price(spot, strike, t, bid_vol, call=call), dtype=float)
+        return ask_value, bid_value
+
+
+def stress_multiplier(
+    realised_vol: float,
+    atm_vol: float,
+    spread_ticks: float,
+    vol_weight: float,
+    spread_weight: float,
+) -> float:
+    """Half-spread multiplier under stress, >= 1: ``(1 + vol_weight * max(realised / atm - 1,
+    0)) * (1 + spread_weight * max(spread_ticks - 1, 0))`` (vols annualised, the underlying's
+    spread in its ticks; a missing or non-finite reading counts as calm)."""
+    m = 1.0
+    if atm_vol > 0 and math.isfinite(realised_vol):
+        m *= 1.0 + vol_weight * max(realised_vol / atm_vol - 1.0, 0.0)
+    if math.isfinite(spread_ticks):
+        m *= 1.0 + spread_weight * max(spread_ticks - 1.0, 0.0)
+    return m
+
+
+def coverage(n_rows: int, n_dealers: int, per_series: int, rng: np.random.Generator) -> list:
+    """Which chain rows each dealer quotes: ``per_series`` distinct dealers (all of them if
+    fewer) drawn for every row from ``rng``; returns one array of rows per dealer."""
+    if n_dealers < 1:
+        raise ValueError(f"n_dealers must be >= 1, got {n_dealers}")
+    if per_series < 1:
+        raise ValueError(f"per_series must be >= 1, got {per_series}")
+    k = min(per_series, n_dealers)
+    chosen = np.zeros((n_dealers, n_rows), dtype=bool)
+    for row in range(n_rows):
+        chosen[rng.choice(n_dealers, k, replace=False), row] = True
+    return [np.flatnonzero(chosen[d]) for d in range(n_dealers)]
