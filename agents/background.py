@@ -90,16 +90,20 @@ fundamentalists' anchor is ``F * exp(value_learning * g)``: the news in ``F`` mo
 once, but the level each trader acts on is learnt from the price. Order flow that moves the price
 therefore moves value for good: the part the crowd learns before the fundamentalists lean
 against it stays (permanent impact), the rest reverts (transient impact), and what stays is undone
-only over ``horizon / (1 - value_learning)`` (about 3.3 hours at the defaults 120 s and 0.99).
+only over ``horizon / (1 - value_learning)`` (about 50 minutes at the defaults 30 s and 0.99).
 The same race sets how much of ``F``'s news reaches the price within 30 minutes. With
 ``value_learning = 0`` the anchor is ``F`` and the price is ``F`` plus a few minutes of noise.
 
-Calibration (seeds 0-5, ``python -m experiments.facts --seeds 2 3 4 5 --days 5 --impact-seeds 2
-3 4 5 --sizes 0.003 0.01 0.03``): ``value_learning`` 0.99 with a 120-s horizon, chartist scale
-0.3 and ``noise_sd`` 0.001. Trend-following becomes dangerous once the anchor follows the price:
-at a chartist scale of 0.4-0.5 the price left value by several percent within days (excess
-kurtosis of 30-minute returns above 20) on those seeds, and at 1.0 with a 30% contrarian share it
-drifted 22% from ``F``. docs/facts.md gives the figures on unseen seeds.
+Calibration (seeds 0-5, ``python -m experiments.facts --seeds 2 3 4 5 --days 5 --impact-seeds 2 3 4
+5 --sizes 0.003 0.01 0.03``): ``value_learning`` 0.99 with a 120-s horizon, chartist scale 0.3 and
+``noise_sd`` 0.001, on a latent book that followed ``F``. Since the latent investors read value from
+the flow instead (:mod:`agents.latent_liquidity`), the defaults are a 30-s horizon, fundamentalists
+at half weight (0.5) and chartists at 0.15: at 0.3 the chartists' contrarian half pulled the flow's
+moves back within minutes (variance ratios 0.86 / 0.74 / 0.68 at 5 minutes, 30 minutes and a day on
+unseen seeds; about 1 at 0.15). Trend-following becomes dangerous once the anchor follows the price:
+at a chartist scale of 0.4-0.5 the price left value by several percent within days (excess kurtosis
+of 30-minute returns above 20) on those seeds, and at 1.0 with a 30% contrarian share it drifted 22%
+from ``F``. docs/facts.md gives the figures on unseen seeds.
 
 Calibration of the volatility memory (seed 2, 20-day runs): the loop's gain decides everything.
 With a feedback exponent of 2 (the habituated crowd's) or a reference volatility below the

@@ -30,11 +30,14 @@ class BackgroundConfig(Validated):
         unit="actions/s",
         doc="base rate per trader, before the activity multiplier `m`",
     )
+    # half weights since the latent investors read value from the flow (docs/facts.md): the
+    # fundamentalists at full weight pinned the price to F, the chartists' contrarian half at
+    # 0.3 pulled the flow's moves back within minutes
     fundamentalist_scale: float = param(
-        1.0, lo=0.0, hi=1e6, doc="scale of the fundamentalist weight; 0 switches it off"
+        0.5, lo=0.0, hi=1e6, doc="scale of the fundamentalist weight; 0 switches it off"
     )
     chartist_scale: float = param(
-        0.3, lo=0.0, hi=1e6, doc="scale of the chartist weight; 0 switches it off"
+        0.15, lo=0.0, hi=1e6, doc="scale of the chartist weight; 0 switches it off"
     )
     noise_scale: float = param(
         1.0,
@@ -322,7 +325,7 @@ class BackgroundConfig(Validated):
         doc="weight of the remembered price/value gap `g` in the fundamentalists' anchor; 0 = off",
     )
     value_learning_horizon: float = param(
-        120.0, lo=0.0, hi=1e8, lo_open=True, unit="s", doc="half-life of `g`"
+        30.0, lo=0.0, hi=1e8, lo_open=True, unit="s", doc="half-life of `g`"
     )
     news_horizon: float = param(
         150.0,

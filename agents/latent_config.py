@@ -46,15 +46,29 @@ class LatentConfig(Validated):
         unit="log price^2/s",
         doc="`D`: diffusion of each reservation price, `dx = sqrt(2 D) dW`",
     )
+    # 0 by default: the latent investors do not see F's news; they read it, with everything
+    # else, from the flow (metaorder_impact)
     value_tracking: float = param(
+        0.0,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="share of each log move of the fundamental, other than its public jumps, that "
+        "shifts every reservation price",
+    )
+    # public news (a news event, the night's news) is heard by everyone at once: the latent
+    # investors reprice on it as market makers do, so a 15% announcement does not take hours of
+    # informed selling to reach the price (docs/facts.md, "News")
+    news_tracking: float = param(
         1.0,
         lo=0.0,
         hi=1.0,
         unit="fraction",
-        doc="share of each log move of the fundamental that shifts every reservation price",
+        doc="share of each public jump of the fundamental (the night's news, a news event) that "
+        "shifts every reservation price at once",
     )
     learning: float = param(
-        0.8,
+        0.0,
         lo=0.0,
         hi=1.0,
         unit="fraction",
@@ -96,7 +110,7 @@ class LatentConfig(Validated):
         "trader splitting an order, not as news each time); 0 = every share is news",
     )
     metaorder_impact: float = param(
-        0.0,
+        20.0,
         lo=0.0,
         hi=1000.0,
         unit="bp at 1% of daily volume",
@@ -107,8 +121,10 @@ class LatentConfig(Validated):
         "about 10 bp for Y = 1 and a 1% daily volatility",
         plausible=(0.0, 30.0),
     )
+    # the whole peak by default: the market's other mechanisms already give back about a third
+    # within the hour (docs/facts.md); dropping a third here as well made prices revert
     metaorder_permanent: float = param(
-        2.0 / 3.0,
+        1.0,
         lo=0.0,
         hi=1.0,
         unit="fraction",

@@ -15,21 +15,27 @@ reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry pe
   one that follows the mid lets a move stand.
 * **diffusing**: each reservation price moves as a Brownian motion, ``dx = sqrt(2 D) dW`` with
   ``D = diffusion`` (log price squared per second).
-* **following value**: every reservation price (and the anchor) moves by ``value_tracking``
-  times each log move of the fundamental ``F``. Latent investors revise their prices with news;
-  what they resist is flow. With ``value_tracking = 0`` the latent book would lean against news
-  as much as against order flow, pinning the price and cutting the share of ``F``'s moves that
-  reach it.
-* **learning value from the price** (Kyle 1985, Econometrica 53:1315; Gennotte & Leland 1990,
-  American Economic Review 80:999): the latent investors cannot tell uninformed flow from
-  news, so they read a lasting gap between the price and ``F`` as value they lack. They keep
-  ``g``, an average of ``log(mid / F)`` with half-life ``learning_horizon``, and value at ``F *
-  exp(learning * g)`` (:class:`agents.beliefs.LearntValue`); every pass shifts all reservation
-  prices and the anchor by the change of ``learning * g``. A move that flow makes and that
-  stands for a few horizons is then adopted by about ``learning`` of it (permanent impact), the
-  rest reverts as the book leans against it; within the horizon the V-shaped book still makes
-  impact concave. With ``learning = 0`` a dense latent book absorbs the crowd's flow and leaves
-  the price as ``F`` plus tens of minutes of noise.
+* **hearing public news**: every reservation price (and the anchor) moves by ``news_tracking``
+  (1 by default) times each public jump of the fundamental ``F`` (the night's news, a news
+  event; ``World.public_news``), as market makers reprice on an announcement. Without it a
+  15% announcement reached the price only as fast as the informed crowd could sell it in:
+  about a fifth of it in an hour (docs/facts.md, "Public news").
+* optionally **following value** (``value_tracking`` > 0; 0 by default): every reservation price
+  (and the anchor) moves by ``value_tracking`` times each other log move of ``F``, its diffusion,
+  as if latent investors saw it. By default they do not: they read it, with everything else,
+  from the flow (the metaorder revision below), so the informed crowd's trading is what carries
+  those moves into their prices. Without that revision, ``value_tracking = 0`` would lean the
+  latent book against value as much as against order flow and pin the price.
+* optionally **learning value from the price** (``learning`` > 0; 0 by default; Kyle 1985,
+  Econometrica 53:1315; Gennotte & Leland 1990, American Economic Review 80:999): the latent
+  investors cannot tell uninformed flow from news, so they read a lasting gap between the price and
+  ``F`` as value they lack. They keep ``g``, an average of ``log(mid / F)`` with half-life
+  ``learning_horizon``, and value at ``F * exp(learning * g)``
+  (:class:`agents.beliefs.LearntValue`); every pass shifts all reservation prices and the anchor by
+  the change of ``learning * g``. A move that flow makes and that stands for a few horizons is then
+  adopted by about ``learning`` of it (permanent impact), the rest reverts as the book leans against
+  it; within the horizon the V-shaped book still makes impact concave. With ``learning = 0`` a dense
+  latent book absorbs the crowd's flow and leaves the price as ``F`` plus tens of minutes of noise.
 * optionally **revising value by the others' flow** (``flow_impact`` > 0; off by default):
   every pass moves every reservation price and the anchor by ``flow_impact`` (bp per million
   shares) times the aggressor-signed volume traded since the previous pass, less what the
@@ -41,13 +47,13 @@ reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry pe
   ``flow_impact_half_life`` makes the level it holds fade back to value (Bucci et al. 2019
   measure impact that decays slowly over days). ``flow_level_log`` in the summary is that
   level at the end: the part of log(mid / F) the flow's impact holds.
-* optionally **revising value by each trader's metaorder** (``metaorder_impact`` > 0; off by
-  default): every other account's run of same-side aggressive trading is read as one metaorder
-  whose value impact grows as the square root of its shares and keeps ``metaorder_permanent`` of
-  its peak when it ends (:mod:`agents.metaorder_impact`; Farmer, Gerig, Lillo & Waelbroeck 2013).
-  Concave per order where ``flow_impact`` is linear in the flow's sum, so many overlapping orders
-  add variance in proportion to the volume they trade rather than to its square.
-  ``metaorder_level_log`` in the summary is the level the episodes hold value at at the end.
+* **revising value by each trader's metaorder** (``metaorder_impact`` > 0, 20 bp by default; 0
+  switches it off): every other account's run of same-side aggressive trading is read as one
+  metaorder whose value impact grows as the square root of its shares and keeps
+  ``metaorder_permanent`` of its peak when it ends (:mod:`agents.metaorder_impact`; Farmer, Gerig,
+  Lillo & Waelbroeck 2013). Concave per order where ``flow_impact`` is linear in the flow's sum, so
+  many overlapping orders add variance in proportion to the volume they trade rather than to its
+  square. ``metaorder_level_log`` in the summary is the level the episodes hold value at at the end.
 * optionally a scripted **common sentiment** ``S`` (``sentiment_sd``, off by default): an
   Ornstein-Uhlenbeck process of stationary s.d. ``sentiment_sd`` and half-life
   ``sentiment_half_life`` starting at 0 (:class:`agents.beliefs.Sentiment`), whose moves shift
@@ -230,13 +236,15 @@ class LatentBook:
         log_mid: float,
         news: float = 0.0,
         mood: float = 0.0,
+        public: float = 0.0,
         fronts: bool = True,
         deposit_multiplier: float = 1.0,
     ) -> None:
         """A full pass from the last one to ``now`` (seconds): drop the revealed and forgotten
-        orders, shift every reservation price and the anchor by ``value_tracking * news + mood``
-        (``news``: the log move of value since the last pass; ``mood``: the common move of the
-        investors' views that is not value's, learnt from the price or a sentiment), diffuse,
+        orders, shift every reservation price and the anchor by ``value_tracking * (news -
+        public) + news_tracking * public + mood`` (``news``: the log move of value since the
+        last pass, ``public`` the part of it that was public jumps; ``mood``: the common move of
+        the investors' views that is not value's, learnt from the price or a sentiment), diffuse,
         move the anchor towards ``log_mid``, deposit, rebuild the fronts around ``log_mid``
         (unless ``fronts`` is False). Reveals nothing. Deposits arrive at ``deposit_multiplier``
         (>= 0) times ``deposit_rate``."""
@@ -250,7 +258,7 @@ class LatentBook:
         keep &= ~np.isnan(self.x)
         if not keep.all():
             self.x, self.side, self.death = self.x[keep], self.side[keep], self.death[keep]
-        shift = cfg.value_tracking * news + mood
+        shift = cfg.value_tracking * (news - public) + cfg.news_tracking * public + mood
         if shift:
             self.x += shift
             self.anchor += shift
@@ -374,6 +382,7 @@ class LatentTrader(Participant):
         self._next_update = world.now
         self._last_look = world.now  # the previous look at the touch (not during halts)
         self._log_value = math.log(world.fundamental)
+        self._public_news = world.public_news
         #: the latent investors' learnt value: the change of ``learning * g`` shifts the book
         self.learnt = LearntValue(cfg.learning, cfg.learning_horizon)
         #: log move per share of net purchase (Kyle's lambda); see ``flow_impact``
@@ -430,9 +439,10 @@ class LatentTrader(Participant):
                 log_mid,
                 log_value - self._log_value,
                 mood,
+                public=m.public_news - self._public_news,
                 deposit_multiplier=self._storm(dt),
             )
-            self._log_value = log_value
+            self._log_value, self._public_news = log_value, m.public_news
             self._next_update = now + self.cfg.update_interval * self.stream.standard_exponential()
         elapsed, self._last_look = now - self._last_look, now
         if latent.crosses(log_bid, log_ask):

@@ -105,6 +105,11 @@ class World(Protocol):
         """The underlying's fundamental value now (currency)."""
 
     @property
+    def public_news(self) -> float:
+        """The sum of the fundamental's public jumps so far (log): the night's news and news
+        events, which everyone hears of at once; its diffusion between them is not public."""
+
+    @property
     def ledger(self) -> Ledger:
         """Cash (cents), shares and option positions of every account."""
 

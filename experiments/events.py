@@ -210,6 +210,7 @@ class EventTarget(Protocol):
     volatility surface, the trading rules by name and the desks that take parent orders."""
 
     fundamental: float
+    public_news: float
     surface: VolSurface
     rules: Mapping[str, Any]
     populations: Mapping[str, Iterable[Any]]
@@ -276,8 +277,9 @@ def scheduled_times(events: Any) -> list[float]:
 
 
 def shock_fundamental(ev: EventConfig, target: EventTarget) -> None:
-    """Move the fundamental value by the log return ``ev.size``."""
+    """Move the fundamental value by the log return ``ev.size``: public news."""
     target.fundamental *= math.exp(ev.size)
+    target.public_news += ev.size
 
 
 def send_parent_order(ev: EventConfig, target: EventTarget) -> None:

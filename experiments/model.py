@@ -210,6 +210,9 @@ class HedgeLoopModel(mesa.Model):
         self.now = 0.0
         self.day = 0
         self.fundamental = m.initial_price
+        #: log: the sum of F's public jumps so far (the night's news, scheduled news events), the
+        #: part of its moves everyone hears of at once, unlike its diffusion
+        self.public_news = 0.0
         self.prev_close = m.initial_price
         self.closes: list[float] = []
 
@@ -464,7 +467,9 @@ class HedgeLoopModel(mesa.Model):
         if share <= 0.0 or self.day == 0:
             return
         sd = self._fund_sd * math.sqrt(share * self.steps_per_day)
-        self.fundamental *= math.exp(sd * self._fund_stream.standard_normal() - 0.5 * sd**2)
+        jump = sd * self._fund_stream.standard_normal() - 0.5 * sd**2
+        self.fundamental *= math.exp(jump)
+        self.public_news += jump
 
     def _fire_due_events(self) -> None:
         while self._events and self._events[0][0] <= self.now:

@@ -21,14 +21,15 @@ from experiments.model import HedgeLoopModel
 from market.exchange.clock import SECONDS_PER_YEAR
 
 #: the background crowd anchored to the fundamental (no value learning, fresh opinions, the
-#: chartist and noise scales it had then, no volatility memory, no speculators and no moods, a
-#: calm market at the base activity): unit tests of other mechanisms run on a market whose price
-#: follows F closely, so that they test their mechanism rather than price formation. With the
-#: memory on, this trend-following crowd keeps a 5% crash's storm going for hours (activity at
-#: its cap, about 250% volatility): the habituation that used to end it is gone, and value
-#: learning is what calms the default crowd
+#: fundamentalist, chartist and noise scales it had then, no volatility memory, no speculators and
+#: no moods, a calm market at the base activity): unit tests of other mechanisms run on a market
+#: whose price follows F closely, so that they test their mechanism rather than price formation.
+#: With the memory on, this trend-following crowd keeps a 5% crash's storm going for hours
+#: (activity at its cap, about 250% volatility): the habituation that used to end it is gone, and
+#: value learning is what calms the default crowd
 ANCHORED_BACKGROUND = {
     "value_learning": 0.0,
+    "fundamentalist_scale": 1.0,
     "opinion_half_life_min": 0.0,
     "opinion_half_life_max": 0.0,
     "chartist_scale": 1.0,

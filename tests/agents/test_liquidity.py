@@ -332,7 +332,8 @@ def _crash(loss_limit: float, stop_logic: bool = False, after: int = 5400, **liq
     for _ in range(600):
         model.step()
     assert sum(lp.quoting for lp in lps) == 20
-    model.fundamental *= math.exp(-0.05)  # news: the value drops 5%
+    model.fundamental *= math.exp(-0.05)  # news: the value drops 5%, and everyone hears it
+    model.public_news -= 0.05
     out = quoting = 0
     for _ in range(1800):
         model.step()

@@ -37,9 +37,9 @@ def test_every_agents_preset_composes_with_every_scenario(preset):
     for scenario in SCENARIOS:
         cfg = load(f"agents={preset}", f"scenario={scenario}")
         assert isinstance(cfg, RunConfig)
-    if preset == "price_discovery":  # its fields reach the dataclasses, off in the default
-        assert cfg.agents.latent.metaorder_impact > 0 and cfg.agents.latent.value_tracking == 0
-        assert load().agents.latent.metaorder_impact == 0
+    if preset == "fundamental_anchored":  # its fields reach the dataclasses, off in the default
+        assert cfg.agents.latent.metaorder_impact == 0 and cfg.agents.latent.value_tracking == 1
+        assert load().agents.latent.metaorder_impact > 0
 
 
 def test_overrides_reach_the_dataclasses():

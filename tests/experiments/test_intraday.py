@@ -92,6 +92,30 @@ def test_overnight_news_moves_the_fundamental_at_the_open():
     assert open_jumps(0.5) > 5.0  # a session's worth of news, released at once
 
 
+@pytest.mark.parametrize("variance", [0.0, 0.5])
+def test_the_nights_news_is_public_news_and_the_day_s_diffusion_is_not(variance):
+    cfg = RunConfig(seed=3, progress=False)
+    for name in ("background", "liquidity", "customers", "dealers", "insurers"):
+        getattr(cfg.agents, name).n = 0
+    cfg.desk.enabled = False
+    cfg.agents.closing_flow.enabled = False
+    cfg.agents.latent.enabled = False
+    cfg.market.step_seconds = 60.0
+    cfg.market.record_interval = 60.0
+    cfg.market.intraday.overnight_variance = variance
+    cfg.scenario.days = 4
+    cfg.scenario.events = {}
+    model = HedgeLoopModel(cfg)
+    changed_on = []
+    while model.running:
+        day, news = model.day, model.public_news
+        model.step()
+        if model.public_news != news:
+            changed_on.append(model.day != day)
+    # the news moves only when a day opens (once a night), never within a session
+    assert changed_on == ([True] * 3 if variance else [])
+
+
 def test_news_boost_scale_concentrates_news_at_the_ends_of_the_day():
     def open_over_midday(scale):
         steps = np.diff(fundamental_path(20, news=True, news_boost_scale=scale)).reshape(20, 390)

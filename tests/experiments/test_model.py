@@ -96,6 +96,7 @@ def test_fundamental_shock_event_moves_the_value():
     ]
     model = run_for(cfg, 660)
     assert model.fundamental == pytest.approx(cfg.market.initial_price * np.exp(-0.05))
+    assert model.public_news == pytest.approx(-0.05)  # news everyone hears of at once
 
 
 def test_full_day_closes_and_settles_0dte_expiry():
