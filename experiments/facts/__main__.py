@@ -1,4 +1,5 @@
-"""``python -m experiments.facts``: measure the stylized facts and impact, print the table.
+"""``python -m experiments.facts``: measure the stylized facts, impact and news absorption, print
+the table.
 
 Trailing ``key=value`` arguments are Hydra overrides applied to every run (e.g. a smaller
 population for a quick look); they change the market measured, so the headline lists them.
@@ -28,6 +29,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--days", type=int, help="days of each many-day run")
     p.add_argument("--impact-seeds", type=int, nargs="+", help="seeds of the impact runs")
     p.add_argument("--sizes", type=float, nargs="+", help="impact sizes Q/V (0.01 = 1%%)")
+    p.add_argument(
+        "--news-size", type=float, help="size of the public news, a log return (0.03 = 3%%)"
+    )
     p.add_argument("--workers", type=int, help="runs in parallel (default 2)")
     p.add_argument("--out", type=Path, help="output directory (default results/facts/<time>)")
     p.add_argument("overrides", nargs="*", help="Hydra overrides for every run, key=value")
@@ -42,6 +46,7 @@ def config_from(args: argparse.Namespace) -> FactsConfig:
         "days": args.days,
         "impact_seeds": args.impact_seeds,
         "sizes": args.sizes,
+        "news_size": args.news_size,
         "workers": args.workers,
         "overrides": args.overrides or None,
     }

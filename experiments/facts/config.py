@@ -1,4 +1,4 @@
-"""What the facts command runs: seeds, days, the impact sizes, and the two presets.
+"""What the facts command runs: seeds, days, the impact sizes, the news, and the two presets.
 
 The seeds default to 1001 and up, which no calibration of the model has used, so the table reads
 the model on data nobody tuned it on. Every run is the ``baseline`` scenario (one calm day with
@@ -17,6 +17,10 @@ from market.validation import ConfigError, Validated, param
 SCENARIO = "baseline"
 #: impact sizes as a share of the day's volume (Q/V)
 DEFAULT_SIZES = (0.001, 0.003, 0.01, 0.03, 0.05)
+#: seconds after a public jump of F at which its absorption into the price is read
+DEFAULT_NEWS_HORIZONS_S = (60.0, 300.0, 1800.0, 3600.0)
+#: the horizons the facts table reads (5 and 30 minutes), whatever the configured ones
+TABLE_NEWS_HORIZONS_S = (300.0, 1800.0)
 MAX_SEED = 2**63 - 1
 
 
@@ -70,6 +74,24 @@ class FactsConfig(Validated):
         doc="horizons after completion at which the decay curve (pooled I_after / I_peak with a "
         "seed-bootstrap interval) is read",
     )
+    news_size: float = param(
+        0.03,
+        lo=0.0,
+        hi=0.3,
+        lo_open=True,
+        unit="log return",
+        doc="size of the public jump of F in the news experiment (0.03 = 3%; the sign alternates "
+        "by seed, the first falls)",
+    )
+    news_horizons_s: list[float] = param(
+        default_factory=lambda: list(DEFAULT_NEWS_HORIZONS_S),
+        lo=0.0,
+        hi=SECONDS_PER_DAY,
+        lo_open=True,
+        unit="s",
+        doc="horizons after the news at which its absorption is read (the table's 5 and 30 min "
+        "are read as well)",
+    )
     tail_fraction: float = param(
         0.05,
         lo=0.0,
@@ -83,7 +105,7 @@ class FactsConfig(Validated):
     overrides: list[str] = field(default_factory=list)
 
     def check(self) -> None:
-        for name in ("seeds", "impact_seeds", "sizes"):
+        for name in ("seeds", "impact_seeds", "sizes", "news_horizons_s"):
             if not getattr(self, name):
                 raise ConfigError(f"facts.{name} must list at least one value")
         try:
@@ -93,8 +115,14 @@ class FactsConfig(Validated):
 
     @property
     def start_s(self) -> float:
-        """The parent orders' arrival, seconds since the open of day 0."""
+        """The parent orders' and the news' arrival, seconds since the open of day 0."""
         return wall_clock(self.start)
+
+    @property
+    def news_read_s(self) -> list[float]:
+        """Every horizon (s after the news) the news experiment reads, sorted: the configured
+        ones and the table's."""
+        return sorted({*map(float, self.news_horizons_s), *TABLE_NEWS_HORIZONS_S})
 
 
 def quick_config() -> FactsConfig:

@@ -69,30 +69,33 @@ def _parent_event(side: int, qty: int, cfg: FactsConfig) -> EventConfig:
     )
 
 
-def _run_day(seed: int, cfg: FactsConfig, events: list[EventConfig]) -> HedgeLoopModel:
+def run_day(seed: int, cfg: FactsConfig, events: list[EventConfig]) -> HedgeLoopModel:
+    """One day of the baseline on ``seed`` with ``events`` as its only scheduled events (none:
+    the control day, the baseline's own parent order removed), run to the close."""
     run_cfg = run_config(seed, 1, cfg.overrides)
-    run_cfg.scenario.events = events  # only this metaorder: the scenario's own events removed
+    run_cfg.scenario.events = events  # only these: the scenario's own events removed
     model = HedgeLoopModel(run_cfg)
     model.run()
     model.finish()
     return model
 
 
-def _mid(model: HedgeLoopModel) -> tuple[np.ndarray, np.ndarray]:
+def mid_path(model: HedgeLoopModel) -> tuple[np.ndarray, np.ndarray]:
+    """The recorded ``(times, mids)`` of a finished day (seconds since the open, currency)."""
     frame = model.datacollector.get_model_vars_dataframe()
     return frame["time"].to_numpy(dtype=float), frame["mid"].to_numpy(dtype=float)
 
 
 def run_paired(seed: int, side: int, cfg: FactsConfig) -> PairedRuns:
     """The control day of ``seed`` and one day per size with a parent order on ``side``."""
-    control = _run_day(seed, cfg, [])
-    times, mid_without = _mid(control)
+    control = run_day(seed, cfg, [])
+    times, mid_without = mid_path(control)
     volume = int(control.book.trades.columns()["qty"].sum())
     out = PairedRuns(seed, side, volume, [], [], [], [], [], list(cfg.decay_after_s), [], 0.0)
     for size in cfg.sizes:
         qty = max(1, round(size * volume))
-        model = _run_day(seed, cfg, [_parent_event(side, qty, cfg)])
-        path = fx.impact_path(_mid(model)[1], mid_without, side)
+        model = run_day(seed, cfg, [_parent_event(side, qty, cfg)])
+        path = fx.impact_path(mid_path(model)[1], mid_without, side)
         parent = model.populations["desk"][0].parents[0]
         done = parent.status == "completed"
         end = float(parent.end_time) if done else float("nan")
@@ -128,7 +131,8 @@ def decay_curve(runs: Sequence[PairedRuns], horizons: Sequence[float]) -> list[d
     return rows
 
 
-def _mean_se(values: np.ndarray) -> tuple[float | None, float | None]:
+def mean_se(values: np.ndarray) -> tuple[float | None, float | None]:
+    """Mean and standard error over the finite ``values`` (None: no value, or one for the s.e.)."""
     v = values[np.isfinite(values)]
     if v.size == 0:
         return None, None
@@ -141,8 +145,8 @@ def size_rows(runs: Sequence[PairedRuns], sigma_daily: float) -> list[dict]:
     rows = []
     for j in range(len(runs[0].qty)):
         qv = float(np.mean([r.q_over_v[j] for r in runs]))
-        peak, peak_se = _mean_se(np.array([r.peak[j] for r in runs]))
-        after, after_se = _mean_se(np.array([r.after[j] for r in runs]))
+        peak, peak_se = mean_se(np.array([r.peak[j] for r in runs]))
+        after, after_se = mean_se(np.array([r.after[j] for r in runs]))
         y = float(fx.square_root_prefactor(peak, sigma_daily, qv)) if peak is not None else None
         rows.append(
             {

@@ -1,7 +1,7 @@
 """One facts measurement: run everything, measure, compare with the real ranges, write it out.
 
 Outputs in the chosen directory: ``facts.json`` (the configuration, the seeds, every fact, the
-impact rows and the table), ``facts.md`` (the table with sources) and three figures,
+impact and news rows and the table), ``facts.md`` (the table with sources) and three figures,
 ``abs_acf.png``, ``impact.png`` and ``intraday.png``.
 """
 
@@ -18,15 +18,18 @@ from experiments.facts import figures
 from experiments.facts.config import SCENARIO, FactsConfig
 from experiments.facts.impact import impact_summary, run_paired
 from experiments.facts.measure import measure_facts
+from experiments.facts.news import news_facts, news_rows, news_sign, run_news_pair
 from experiments.facts.runs import run_baseline, run_parallel
 from experiments.facts.table import render_markdown, render_text, table_rows
 
 
 def run_facts(cfg: FactsConfig, log: Callable[[str], None] | None = None) -> dict:
-    """Run the many-day and the paired impact runs and measure them (the ``facts.json`` dict).
+    """Run the many-day, the paired impact and the paired news runs and measure them (the
+    ``facts.json`` dict).
 
     All runs share one pool; the long many-day runs go first so that the pool finishes evenly.
-    Impact seeds alternate buy (even position) and sell (odd position).
+    Impact seeds alternate buy (even position) and sell (odd position); the news on the same seeds
+    alternates bad (even position) and good (odd position), one job per seed.
     """
     commit = _commit()  # before the runs: the source they ran, even if it changes meanwhile
     calls = [(run_baseline, (seed, cfg.days, cfg.overrides)) for seed in cfg.seeds]
@@ -34,11 +37,17 @@ def run_facts(cfg: FactsConfig, log: Callable[[str], None] | None = None) -> dic
         (run_paired, (seed, 1 if i % 2 == 0 else -1, cfg))
         for i, seed in enumerate(cfg.impact_seeds)
     ]
+    calls += [(run_news_pair, (seed, news_sign(i), cfg)) for i, seed in enumerate(cfg.impact_seeds)]
     results = run_parallel(calls, cfg.workers, log)
-    samples, paired = results[: len(cfg.seeds)], results[len(cfg.seeds) :]
+    n_many, n_pairs = len(cfg.seeds), len(cfg.impact_seeds)
+    samples = results[:n_many]
+    paired = results[n_many : n_many + n_pairs]
+    news = results[n_many + n_pairs :]
     facts, curves = measure_facts(samples, cfg.tail_fraction)
     impact = impact_summary(paired, facts["sigma_daily"])  # type: ignore[arg-type]
     facts.update(impact["facts"])
+    rows_news = news_rows(news)
+    facts.update(news_facts(rows_news, news))
     return {
         "scenario": SCENARIO,
         "config": dataclasses.asdict(cfg),
@@ -47,6 +56,8 @@ def run_facts(cfg: FactsConfig, log: Callable[[str], None] | None = None) -> dic
         "impact_rows": impact["rows"],
         "impact_decay": impact["decay"],
         "impact_runs": [dataclasses.asdict(p) for p in paired],
+        "news_rows": rows_news,
+        "news_runs": [dataclasses.asdict(n) for n in news],
         "table": table_rows(facts),
         "curves": curves,
     }
@@ -69,13 +80,14 @@ def _commit() -> str | None:
 
 
 def headline(result: dict) -> str:
-    """Which runs the table measured: scenario, seeds, days, impact seeds and sizes."""
+    """Which runs the table measured: scenario, seeds, days, impact seeds and sizes, news."""
     c = result["config"]
     sizes = ", ".join(f"{s:.1%}" for s in c["sizes"])
+    news = f"; news ±{c['news_size']:.1%} on the same seeds" if "news_size" in c else ""
     return (
         f"scenario {result['scenario']}: seeds {c['seeds']} x {c['days']} days; impact: "
         f"seeds {c['impact_seeds']}, Q/V {sizes} at {c['participation']:.0%} POV from "
-        f"{c['start']}; commit {result['commit'] or 'unknown'}"
+        f"{c['start']}{news}; commit {result['commit'] or 'unknown'}"
         + (f"; overrides {c['overrides']}" if c["overrides"] else "")
     )
 
@@ -123,6 +135,22 @@ def decay_lines(result: dict) -> list[str]:
     return out
 
 
+def news_lines(result: dict) -> list[str]:
+    """The news rows as Markdown: horizon, mean absorption ± s.e. over seeds, seeds."""
+
+    def share(v: float | None, se: float | None) -> str:
+        if v is None:
+            return "n/a"
+        return f"{v:.2f}" + ("" if se is None else f" ± {se:.2f}")
+
+    out = ["| after the news | absorption (mean ± s.e.) | seeds |", "|---|---|---|"]
+    for r in result.get("news_rows", []):
+        h = r["horizon_s"]
+        when = f"{h / 60:g} min" if h >= 60 else f"{h:g} s"
+        out.append(f"| {when} | {share(r['absorption'], r['absorption_se'])} | {r['n']} |")
+    return out
+
+
 def write_outputs(result: dict, out_dir: Path) -> None:
     """facts.json, facts.md and the figures into ``out_dir`` (created if needed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -141,6 +169,10 @@ def write_outputs(result: dict, out_dir: Path) -> None:
         "## Decay after completion",
         "",
         *decay_lines(result),
+        "",
+        "## Public news in the price",
+        "",
+        *news_lines(result),
         "",
         f"σ_daily = {result['facts']['sigma_daily']:.4%}",
         "",
@@ -168,7 +200,7 @@ def jsonable(value: object) -> object:
 
 
 def report_text(result: dict) -> str:
-    """The terminal report: headline, the table, the impact rows."""
+    """The terminal report: headline, the table, the impact rows, the decay and the news."""
     return "\n".join(
         [
             headline(result),
@@ -178,5 +210,7 @@ def report_text(result: dict) -> str:
             *impact_lines(result),
             "",
             *decay_lines(result),
+            "",
+            *news_lines(result),
         ]
     )

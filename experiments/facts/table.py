@@ -1,10 +1,10 @@
 """The real-market ranges and the table that sets the simulated facts against them.
 
-Each :class:`Target` names one fact of :mod:`experiments.facts.measure` or
-:mod:`experiments.facts.impact`, the range observed in real markets (with its source, written
-out in docs/facts.md) and how its simulated value is shown. A bound may name another fact (the
-95% band of an autocorrelation depends on the sample size). A target without bounds is shown for
-information only.
+Each :class:`Target` names one fact of :mod:`experiments.facts.measure`,
+:mod:`experiments.facts.impact` or :mod:`experiments.facts.news`, the range observed in real
+markets (with its source, written out in docs/facts.md) and how its simulated value is shown. A
+bound may name another fact (the 95% band of an autocorrelation depends on the sample size). A
+target without bounds is shown for information only.
 """
 
 from __future__ import annotations
@@ -268,6 +268,24 @@ TARGETS: tuple[Target, ...] = (
         "{impact_after_over_peak:.2f} (90%: {impact_after_over_peak_lo:.2f} to "
         "{impact_after_over_peak_hi:.2f})",
         "Moro et al. 2009; Bucci et al. 2019",
+    ),
+    Target(
+        "news_absorption_5m",
+        "public news in the price after 5 min",
+        "≥ 0.8",
+        0.8,
+        None,
+        "{news_absorption_5m:.2f} ({news_seeds_5m} seeds)",
+        "Andersen et al. 2003; Busse & Green 2002",
+    ),
+    Target(
+        "news_absorption_30m",
+        "public news in the price after 30 min",
+        "0.9–1.1",
+        0.9,
+        1.1,
+        "{news_absorption_30m:.2f} ({news_seeds_30m} seeds)",
+        "no lasting under- or overreaction on average",
     ),
 )
 

@@ -16,6 +16,8 @@ Conventions:
   ``i`` is ``i % MINUTES_PER_DAY``.
 - Impact is signed by the side of the order (+1 buy, -1 sell): a positive impact means that the
   price moved against the trader (up for a buy, down for a sell).
+- News absorption is signed by the news: the share of a jump of the fundamental value (a signed
+  log return) that the price has taken on, 1 = all of it whichever way it went.
 """
 
 from __future__ import annotations
@@ -260,6 +262,58 @@ def impact_path(mid_with: ArrayLike, mid_without: ArrayLike, side: int) -> Float
     if side not in (1, -1):
         raise ConfigError(f"side must be +1 (buy) or -1 (sell), got {side!r}")
     return np.asarray(side * np.log(a / b), dtype=np.float64)
+
+
+def news_absorption(
+    times: ArrayLike,
+    mid_with: ArrayLike,
+    mid_without: ArrayLike,
+    t0: float,
+    size: float,
+    horizons: ArrayLike,
+) -> FloatArray:
+    """How much of a public jump of the fundamental value is in the price ``h`` seconds later:
+    ``A(h) = log(mid_with / mid_without)(t0 + h) / size``.
+
+    ``mid_with`` and ``mid_without`` are the mid paths (currency, > 0) of the same seed with and
+    without the jump (common random numbers) on the grid ``times`` (seconds, sorted); each is read
+    as the last record at or before ``t0 + h``. ``size`` is the jump as a signed log return
+    (-0.03 = F down 3%), not 0. 1 = the news is fully in the price, 0 = none of it, > 1 an
+    overshoot; the sign of ``size`` cancels, so a fall taken in full also reads 1. NaN for a
+    horizon past the last record. ``horizons`` are seconds after ``t0``, each > 0.
+    """
+    tv = check_array("times", times)
+    gap = _log_mid_ratio(mid_with, mid_without, tv.size)
+    if size == 0.0 or not np.isfinite(size):
+        raise ConfigError(f"size must be a finite nonzero log return, got {size!r}")
+    h = check_array("horizons", horizons, 0.0, lo_open=True)
+    at = t0 + h
+    i = np.searchsorted(tv, at, side="right") - 1
+    inside = (i >= 0) & (at <= tv[-1])
+    out = np.full(h.shape, np.nan)
+    out[inside] = gap[i[inside]] / size
+    return out
+
+
+def pre_arrival_gap(
+    times: ArrayLike, mid_with: ArrayLike, mid_without: ArrayLike, t0: float
+) -> float:
+    """The largest ``|log(mid_with / mid_without)|`` recorded before ``t0`` (seconds): 0 when
+    two paired runs are identical until the event at ``t0`` arrives, as common random numbers
+    require; 0 as well when nothing was recorded before ``t0``."""
+    tv = check_array("times", times)
+    gap = _log_mid_ratio(mid_with, mid_without, tv.size)
+    before = gap[tv < t0]
+    return float(np.max(np.abs(before))) if before.size else 0.0
+
+
+def _log_mid_ratio(mid_with: ArrayLike, mid_without: ArrayLike, n: int) -> FloatArray:
+    """``log(mid_with / mid_without)`` of two positive mid paths on one grid of ``n >= 1`` times."""
+    a = check_array("mid_with", mid_with, 0.0, lo_open=True)
+    b = check_array("mid_without", mid_without, 0.0, lo_open=True)
+    if n < 1 or a.shape != (n,) or b.shape != (n,):
+        raise ConfigError(f"the two mid paths need the grid's {n} times, got {a.size} and {b.size}")
+    return np.asarray(np.log(a / b), dtype=np.float64)
 
 
 def value_at(times: ArrayLike, values: ArrayLike, t: float) -> float:
