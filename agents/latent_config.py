@@ -58,7 +58,7 @@ class LatentConfig(Validated):
     )
     # public news (a news event, the night's news) is heard by everyone at once: the latent
     # investors reprice on it as market makers do, so a 15% announcement does not take hours of
-    # informed selling to reach the price (docs/facts.md, "News")
+    # informed selling to reach the price (docs/facts.md, "The default market now")
     news_tracking: float = param(
         1.0,
         lo=0.0,

@@ -19,7 +19,7 @@ reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry pe
   (1 by default) times each public jump of the fundamental ``F`` (the night's news, a news
   event; ``World.public_news``), as market makers reprice on an announcement. Without it a
   15% announcement reached the price only as fast as the informed crowd could sell it in:
-  about a fifth of it in an hour (docs/facts.md, "Public news").
+  about a fifth of it in an hour (docs/facts.md, "The default market now").
 * optionally **following value** (``value_tracking`` > 0; 0 by default): every reservation price
   (and the anchor) moves by ``value_tracking`` times each other log move of ``F``, its diffusion,
   as if latent investors saw it. By default they do not: they read it, with everything else,
