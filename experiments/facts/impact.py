@@ -86,11 +86,30 @@ def mid_path(model: HedgeLoopModel) -> tuple[np.ndarray, np.ndarray]:
     return frame["time"].to_numpy(dtype=float), frame["mid"].to_numpy(dtype=float)
 
 
-def run_paired(seed: int, side: int, cfg: FactsConfig) -> PairedRuns:
-    """The control day of ``seed`` and one day per size with a parent order on ``side``."""
-    control = run_day(seed, cfg, [])
-    times, mid_without = mid_path(control)
-    volume = int(control.book.trades.columns()["qty"].sum())
+@dataclass
+class ControlDay:
+    """The control day of a seed, as the paired experiments read it: recorded times (s), mids
+    (currency) and the shares traded (V)."""
+
+    times: np.ndarray
+    mids: np.ndarray
+    volume: int
+
+
+def control_day(seed: int, cfg: FactsConfig) -> ControlDay:
+    """Run the control day of ``seed`` (no scheduled event) once, for every pair on that seed."""
+    model = run_day(seed, cfg, [])
+    times, mids = mid_path(model)
+    return ControlDay(times, mids, int(model.book.trades.columns()["qty"].sum()))
+
+
+def run_paired(
+    seed: int, side: int, cfg: FactsConfig, control: ControlDay | None = None
+) -> PairedRuns:
+    """The control day of ``seed`` (run here unless given) and one day per size with a parent
+    order on ``side``."""
+    control = control if control is not None else control_day(seed, cfg)
+    times, mid_without, volume = control.times, control.mids, control.volume
     out = PairedRuns(seed, side, volume, [], [], [], [], [], list(cfg.decay_after_s), [], 0.0)
     for size in cfg.sizes:
         qty = max(1, round(size * volume))

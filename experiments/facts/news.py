@@ -11,8 +11,8 @@ Absorption at horizon h: ``A(h) = log(mid_with / mid_without)(start + h) / (sign
 1 = the news is fully in the price, > 1 an overshoot. Real markets take public news in within
 minutes (Busse & Green 2002; Andersen, Bollerslev, Diebold & Vega 2003).
 
-Each seed runs its own control in its own job: the impact job of the same seed runs the same
-control, but sharing it would tie one job to the other's result.
+The impact and the news experiment of a seed share its control day (:func:`run_seed_pairs`, one
+job per seed), so it runs once.
 """
 
 from __future__ import annotations
@@ -24,7 +24,15 @@ import numpy as np
 
 from experiments.events import EventConfig, EventKind
 from experiments.facts.config import FactsConfig
-from experiments.facts.impact import mean_se, mid_path, run_day
+from experiments.facts.impact import (
+    ControlDay,
+    PairedRuns,
+    control_day,
+    mean_se,
+    mid_path,
+    run_day,
+    run_paired,
+)
 from market.stats import facts as fx
 from market.validation import ConfigError
 
@@ -52,13 +60,16 @@ def _news_event(size: float, cfg: FactsConfig) -> EventConfig:
     return EventConfig(kind=EventKind.fundamental_shock, day=0, at=cfg.start, size=size)
 
 
-def run_news_pair(seed: int, sign: int, cfg: FactsConfig) -> NewsRun:
-    """The control day of ``seed`` and the same day with news of ``sign * cfg.news_size`` at
-    ``cfg.start``, read at every horizon of ``cfg.news_read_s``."""
+def run_news_pair(
+    seed: int, sign: int, cfg: FactsConfig, control: ControlDay | None = None
+) -> NewsRun:
+    """The control day of ``seed`` (run here unless given) and the same day with news of ``sign *
+    cfg.news_size`` at ``cfg.start``, read at every horizon of ``cfg.news_read_s``."""
     if sign not in (1, -1):
         raise ConfigError(f"sign must be +1 (good news) or -1 (bad news), got {sign!r}")
     size = sign * cfg.news_size
-    times, mid_without = mid_path(run_day(seed, cfg, []))
+    control = control if control is not None else control_day(seed, cfg)
+    times, mid_without = control.times, control.mids
     times_with, mid_with = mid_path(run_day(seed, cfg, [_news_event(size, cfg)]))
     if not np.array_equal(times, times_with):
         raise RuntimeError(f"seed {seed}: the paired days recorded different times")
@@ -66,6 +77,16 @@ def run_news_pair(seed: int, sign: int, cfg: FactsConfig) -> NewsRun:
     absorption = fx.news_absorption(times, mid_with, mid_without, cfg.start_s, size, horizons)
     gap = fx.pre_arrival_gap(times, mid_with, mid_without, cfg.start_s)
     return NewsRun(seed, sign, size, horizons, [float(a) for a in absorption], gap)
+
+
+def run_seed_pairs(seed: int, position: int, cfg: FactsConfig) -> tuple[PairedRuns, NewsRun]:
+    """Both paired experiments of the impact seed at ``position`` on one control day: the parent
+    orders on side +1 (even position) or -1, the news bad (even) or good."""
+    control = control_day(seed, cfg)
+    side = 1 if position % 2 == 0 else -1
+    return run_paired(seed, side, cfg, control), run_news_pair(
+        seed, news_sign(position), cfg, control
+    )
 
 
 def news_rows(runs: Sequence[NewsRun]) -> list[dict]:

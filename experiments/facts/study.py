@@ -16,9 +16,9 @@ from pathlib import Path
 
 from experiments.facts import figures
 from experiments.facts.config import SCENARIO, FactsConfig
-from experiments.facts.impact import impact_summary, run_paired
+from experiments.facts.impact import impact_summary
 from experiments.facts.measure import measure_facts
-from experiments.facts.news import news_facts, news_rows, news_sign, run_news_pair
+from experiments.facts.news import news_facts, news_rows, run_seed_pairs
 from experiments.facts.runs import run_baseline, run_parallel
 from experiments.facts.table import render_markdown, render_text, table_rows
 
@@ -29,20 +29,16 @@ def run_facts(cfg: FactsConfig, log: Callable[[str], None] | None = None) -> dic
 
     All runs share one pool; the long many-day runs go first so that the pool finishes evenly.
     Impact seeds alternate buy (even position) and sell (odd position); the news on the same seeds
-    alternates bad (even position) and good (odd position), one job per seed.
+    alternates bad (even position) and good (odd position); both share the seed's control day,
+    one job per seed.
     """
     commit = _commit()  # before the runs: the source they ran, even if it changes meanwhile
     calls = [(run_baseline, (seed, cfg.days, cfg.overrides)) for seed in cfg.seeds]
-    calls += [
-        (run_paired, (seed, 1 if i % 2 == 0 else -1, cfg))
-        for i, seed in enumerate(cfg.impact_seeds)
-    ]
-    calls += [(run_news_pair, (seed, news_sign(i), cfg)) for i, seed in enumerate(cfg.impact_seeds)]
+    calls += [(run_seed_pairs, (seed, i, cfg)) for i, seed in enumerate(cfg.impact_seeds)]
     results = run_parallel(calls, cfg.workers, log)
-    n_many, n_pairs = len(cfg.seeds), len(cfg.impact_seeds)
-    samples = results[:n_many]
-    paired = results[n_many : n_many + n_pairs]
-    news = results[n_many + n_pairs :]
+    samples = results[: len(cfg.seeds)]
+    paired = [r[0] for r in results[len(cfg.seeds) :]]
+    news = [r[1] for r in results[len(cfg.seeds) :]]
     facts, curves = measure_facts(samples, cfg.tail_fraction)
     impact = impact_summary(paired, facts["sigma_daily"])  # type: ignore[arg-type]
     facts.update(impact["facts"])

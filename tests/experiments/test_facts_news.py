@@ -9,7 +9,15 @@ import pytest
 
 from experiments.facts.__main__ import config_from, parse_args
 from experiments.facts.config import FactsConfig, quick_config
-from experiments.facts.news import NewsRun, news_facts, news_rows, news_sign, run_news_pair
+from experiments.facts.impact import run_paired
+from experiments.facts.news import (
+    NewsRun,
+    news_facts,
+    news_rows,
+    news_sign,
+    run_news_pair,
+    run_seed_pairs,
+)
 from experiments.facts.study import news_lines
 from experiments.facts.table import table_rows
 from market.validation import ConfigError
@@ -100,3 +108,11 @@ def test_one_paired_seed_is_identical_before_the_news_and_takes_it_in_after():
     assert len(run.absorption) == 4 and np.all(np.isfinite(run.absorption))
     assert run.absorption[-1] > 0.0
     assert dataclasses.asdict(run)["absorption"] == run.absorption
+
+
+def test_both_experiments_of_a_seed_share_one_control_day_and_read_the_same():
+    cfg = dataclasses.replace(quick_config(), overrides=SMALL, sizes=[0.01])
+    impact, news = run_seed_pairs(1002, 1, cfg)
+    assert impact.side == -1 and news.sign == 1  # odd position: a sell order, good news
+    assert news == run_news_pair(1002, 1, cfg)  # as if the news ran its own control
+    assert impact == run_paired(1002, -1, cfg)
