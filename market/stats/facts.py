@@ -308,12 +308,12 @@ def pre_arrival_gap(
 
 
 def _log_mid_ratio(mid_with: ArrayLike, mid_without: ArrayLike, n: int) -> FloatArray:
-    """``log(mid_with / mid_without)`` of two positive mid paths on one grid of ``n >= 1`` times."""
-    a = check_array("mid_with", mid_with, 0.0, lo_open=True)
-    b = check_array("mid_without", mid_without, 0.0, lo_open=True)
-    if n < 1 or a.shape != (n,) or b.shape != (n,):
-        raise ConfigError(f"the two mid paths need the grid's {n} times, got {a.size} and {b.size}")
-    return np.asarray(np.log(a / b), dtype=np.float64)
+    """``log(mid_with / mid_without)`` of two positive mid paths on one grid of ``n >= 1`` times
+    (:func:`impact_path` of a buy)."""
+    gap = impact_path(mid_with, mid_without, 1)
+    if n < 1 or gap.shape != (n,):
+        raise ConfigError(f"the two mid paths need the grid's {n} times, got {gap.size}")
+    return gap
 
 
 def value_at(times: ArrayLike, values: ArrayLike, t: float) -> float:
