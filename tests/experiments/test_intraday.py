@@ -60,8 +60,8 @@ def test_closing_auction_is_the_official_close():
     model.finish()
 
 
-def fundamental_path(days: int, seed: int = 0, **intraday) -> np.ndarray:
-    """log F at every step of an agent-less run with one-minute steps (only F moves)."""
+def agentless_config(days: int, seed: int = 0, **intraday) -> RunConfig:
+    """A run with no participants and one-minute steps: only F moves."""
     cfg = RunConfig(seed=seed, progress=False)
     for name in ("background", "liquidity", "customers", "dealers", "insurers"):
         getattr(cfg.agents, name).n = 0
@@ -74,7 +74,12 @@ def fundamental_path(days: int, seed: int = 0, **intraday) -> np.ndarray:
     cfg.scenario.events = {}
     for key, value in intraday.items():
         setattr(cfg.market.intraday, key, value)
-    model = HedgeLoopModel(cfg)
+    return cfg
+
+
+def fundamental_path(days: int, seed: int = 0, **intraday) -> np.ndarray:
+    """log F at every step of an agent-less run with one-minute steps (only F moves)."""
+    model = HedgeLoopModel(agentless_config(days, seed, **intraday))
     path = [model.fundamental]
     while model.running:
         model.step()
@@ -94,18 +99,7 @@ def test_overnight_news_moves_the_fundamental_at_the_open():
 
 @pytest.mark.parametrize("variance", [0.0, 0.5])
 def test_the_nights_news_is_public_news_and_the_day_s_diffusion_is_not(variance):
-    cfg = RunConfig(seed=3, progress=False)
-    for name in ("background", "liquidity", "customers", "dealers", "insurers"):
-        getattr(cfg.agents, name).n = 0
-    cfg.desk.enabled = False
-    cfg.agents.closing_flow.enabled = False
-    cfg.agents.latent.enabled = False
-    cfg.market.step_seconds = 60.0
-    cfg.market.record_interval = 60.0
-    cfg.market.intraday.overnight_variance = variance
-    cfg.scenario.days = 4
-    cfg.scenario.events = {}
-    model = HedgeLoopModel(cfg)
+    model = HedgeLoopModel(agentless_config(4, seed=3, overnight_variance=variance))
     changed_on = []
     while model.running:
         day, news = model.day, model.public_news
