@@ -139,6 +139,18 @@ class LatentConfig(Validated):
         doc="an episode ends when its account takes liquidity on the other side or has taken "
         "none on its side for this long",
     )
+    # 1 by default: on the calibration seeds a discount did not remove the short-gamma runaway
+    # (docs/gamma.md, "What the runaway is made of"), so nothing argues for moving the default
+    metaorder_dealer_weight: float = param(
+        1.0,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="the registered option market makers' episodes (their delta hedges) move value by "
+        "this share of anyone else's: hedging flow is predictable from the public open interest "
+        "and the price, so it is read as mostly uninformed (agents/metaorder_impact.py); 1 = "
+        "read like anyone's, 0 = not at all",
+    )
     learning_horizon: float = param(
         1800.0,
         lo=1.0,

@@ -53,7 +53,10 @@ reservation prices ``x``, sides (+1 buy, -1 sell) and sizes (lots), one entry pe
   ``metaorder_permanent`` of its peak when it ends (:mod:`agents.metaorder_impact`; Farmer, Gerig,
   Lillo & Waelbroeck 2013). Concave per order where ``flow_impact`` is linear in the flow's sum, so
   many overlapping orders add variance in proportion to the volume they trade rather than to its
-  square. ``metaorder_level_log`` in the summary is the level the episodes hold value at at the end.
+  square. The option dealers' delta hedges can be read at ``metaorder_dealer_weight`` of that
+  (1 by default; below 1 hedging flow, predictable from the public open interest, counts as
+  partly uninformed). ``metaorder_level_log`` in the summary is the level the episodes hold
+  value at at the end.
 * optionally a scripted **common sentiment** ``S`` (``sentiment_sd``, off by default): an
   Ornstein-Uhlenbeck process of stationary s.d. ``sentiment_sd`` and half-life
   ``sentiment_half_life`` starting at 0 (:class:`agents.beliefs.Sentiment`), whose moves shift
@@ -396,6 +399,7 @@ class LatentTrader(Participant):
         self.metaorders = MetaorderImpact(
             cfg.metaorder_impact * 1e-4, cfg.metaorder_permanent, cfg.metaorder_gap
         )
+        self._dealers_weighted = False  # the dealers' weight is set at the first read
         if cfg.metaorder_impact > 0.0:
             world.state.track_account_flow()
         self._start = world.now
@@ -478,6 +482,12 @@ class LatentTrader(Participant):
         state = self.world.state
         self._volume_sum += float(state.volumes[self._volume_step + 1 : state.n + 1].sum())
         self._volume_step = state.n
+        if not self._dealers_weighted:
+            # designated once the dealers exist, after this agent is built
+            for key in self.world.chain.dealers:
+                if isinstance(key, int):
+                    self.metaorders.set_weight(key, self.cfg.metaorder_dealer_weight)
+            self._dealers_weighted = True
         accounts, signed = state.take_account_flow()
         others = accounts != self.unique_id
         if self._volume_sum <= 0.0:

@@ -18,6 +18,14 @@ the data (broker codes, Toth et al. 2011) and what lets many overlapping orders 
 by the square root of their own size rather than the flow's sum moving it linearly, so that the
 variance they add grows with the volume they trade and not with its square.
 
+An account can be read at a weight (:meth:`MetaorderImpact.set_weight`, 1 by default): its
+episodes then move value by that share of the square root. The latent investors read the
+registered option market makers' hedges so (``agents.latent.metaorder_dealer_weight``): a delta
+hedge is flow anyone can predict from the public open interest and the price, and predictable,
+uninformed flow moves prices less than flow that may be informed (Admati & Pfleiderer 1991,
+"Sunshine trading"; Bessembinder, Carrion, Tuttle & Venkataraman 2016 on the anticipated rolls of
+oil ETFs).
+
 Units: shares (+ bought, - sold), log price for value, seconds. The coefficient is the peak in
 log price of an episode of 1% of the daily volume (``Y * sigma_daily * 0.1`` in the square-root
 law's terms).
@@ -55,6 +63,8 @@ class MetaorderImpact:
         self.gap = float(gap)
         self.q = np.zeros(0)  # signed shares of each account's running episode (0: none)
         self.last = np.zeros(0)  # time of each account's last same-side print
+        self.weight = np.ones(0)  # the share of its square root an account's episodes move value
+        self._weighted = False  # some weight is not 1 (else the plain sum, bit for bit as before)
         self.kept = 0.0
         self.level = 0.0
         self.episodes = 0  # episodes ended so far
@@ -64,11 +74,23 @@ class MetaorderImpact:
             extra = max(n - self.q.size, self.q.size)
             self.q = np.concatenate([self.q, np.zeros(extra)])
             self.last = np.concatenate([self.last, np.zeros(extra)])
+            self.weight = np.concatenate([self.weight, np.ones(extra)])
+
+    def set_weight(self, account: int, weight: float) -> None:
+        """Read ``account``'s episodes at ``weight`` (0..1) of the square root from now on."""
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"weight must be in [0, 1], got {weight}")
+        if account < 0:
+            raise ValueError(f"account must be >= 0, got {account}")
+        self._grow(account + 1)
+        self.weight[account] = weight
+        self._weighted = self._weighted or weight != 1.0
 
     def _end(self, mask: NDArray[np.bool_], daily_volume: float) -> None:
         """End the episodes under ``mask``: keep ``permanent`` of their peaks."""
         if mask.any():
             peaks = square_root_impact(self.q[mask], self.coefficient, daily_volume)
+            peaks *= self.weight[mask]
             self.kept += self.permanent * float(peaks.sum())
             self.episodes += int(mask.sum())
             self.q[mask] = 0.0
@@ -92,5 +114,7 @@ class MetaorderImpact:
             self.last[acc[d != 0.0]] = now
         before = self.level
         running = square_root_impact(self.q, self.coefficient, daily_volume)
+        if self._weighted:
+            running *= self.weight
         self.level = self.kept + float(running.sum())
         return self.level - before

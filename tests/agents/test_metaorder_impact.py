@@ -10,6 +10,7 @@ import pytest
 from agents.latent_config import LatentConfig
 from agents.latent_liquidity import LatentTrader
 from agents.metaorder_impact import MetaorderImpact, square_root_impact
+from experiments.api import load_config
 from experiments.model import HedgeLoopModel
 from market.validation import ConfigError
 from tests.conftest import latent_market
@@ -74,9 +75,42 @@ def test_accounts_are_read_apart_and_grow_the_arrays():
     assert m.episodes == 1 and m.kept == pytest.approx(-0.5 * C)
 
 
+def test_an_account_read_at_a_weight_moves_value_by_that_share_of_the_root():
+    m = MetaorderImpact(C, 0.5, gap=100.0)
+    m.set_weight(3, 0.25)
+    m.update(0.0, [3, 4], [400_000, 100_000], V)  # 4% and 1% of V
+    assert m.level == pytest.approx(0.25 * 2 * C + C)
+    m.update(200.0, [], [], V)  # both went quiet: half of each weighted peak stays
+    assert m.kept == pytest.approx(0.5 * (0.25 * 2 * C + C))
+    with pytest.raises(ValueError, match="weight"):
+        m.set_weight(3, 1.5)
+    with pytest.raises(ValueError, match="account"):
+        m.set_weight(-1, 0.5)
+
+
+def test_in_the_market_the_dealers_hedges_are_read_at_their_weight_and_no_one_else():
+    cfg = load_config("baseline", "agents.latent.metaorder_dealer_weight=0.25")
+    cfg.scenario.days = 1
+    model = HedgeLoopModel(cfg)
+    for _ in range(600):
+        model.step()
+    trader = model.populations["latent"][0]
+    assert isinstance(trader, LatentTrader)
+    dealers = [d.account for d in model.populations["dealers"]]
+    weight = trader.metaorders.weight
+    assert dealers and all(weight[a] == 0.25 for a in dealers)
+    assert np.all(np.delete(weight, dealers) == 1.0)
+    model.finish()
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("metaorder_impact", -1.0), ("metaorder_permanent", 1.5), ("metaorder_gap", 0.0)],
+    [
+        ("metaorder_impact", -1.0),
+        ("metaorder_permanent", 1.5),
+        ("metaorder_gap", 0.0),
+        ("metaorder_dealer_weight", -0.1),
+    ],
 )
 def test_bad_values_are_refused_naming_the_field(field, value):
     with pytest.raises(ConfigError, match=f"agents.latent.{field}"):
