@@ -54,6 +54,7 @@ from experiments.recording import PackedDataCollector
 from market.exchange.auctions import CallAuctions
 from market.exchange.clearing import Clearing, Ledger
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR, intraday_profile
+from market.exchange.event_clock import EventClock
 from market.exchange.market_state import MarketState
 from market.exchange.order_book import OrderBook
 from market.exchange.rules import LimitUpLimitDown, MarketWideCircuitBreaker
@@ -184,6 +185,7 @@ class HedgeLoopModel(mesa.Model):
                 self,
                 population_stream(cfg.seed, "option_coverage"),
                 population_stream(cfg.seed, "option_orders"),
+                events=self.events,
             )
         self.set_fundamental_vol(m.fundamental_vol)
         self._expiries: list[tuple[float, int, int]] = []  # (time, seq, order id)
@@ -223,7 +225,11 @@ class HedgeLoopModel(mesa.Model):
         self.book = OrderBook(tick_size=m.tick_size)
         self.rules = self._build_rules()
         calls = self.rules.get("auctions")
-        self.venue = Venue(self.book, self.rules.values(), calls=calls)  # clearing wired later
+        # book mode: one event counter numbers the underlying's and the option books' messages
+        # and prints, so their order across books is exact; rfq mode numbers nothing
+        self.events: EventClock | None = EventClock() if m.options.book else None
+        # clearing is wired later, once the participants exist
+        self.venue = Venue(self.book, self.rules.values(), calls=calls, events=self.events)
         self.book_view: BookView = self.venue.view
         self.state = MarketState(
             self.book, m.initial_price, self.dt, self.n_steps, initial_vol=m.surface.atm_vol

@@ -76,10 +76,17 @@ _SPREAD_AVERAGE_SECONDS = 60.0
 class OptionMarket:
     """The option books of one model (see the module docstring); ``model`` is the
     :class:`experiments.model.HedgeLoopModel` (after its clearing exists), ``coverage_rng`` and
-    ``order_rng`` its streams for the dealers' coverage and the customers' choice to rest."""
+    ``order_rng`` its streams for the dealers' coverage and the customers' choice to rest,
+    ``events`` the event counter the option venue numbers its messages and prints from (the one
+    the underlying venue shares, so both books' events are in one exact order)."""
 
     def __init__(
-        self, model: Any, coverage_rng: np.random.Generator, order_rng: np.random.Generator
+        self,
+        model: Any,
+        coverage_rng: np.random.Generator,
+        order_rng: np.random.Generator,
+        *,
+        events: EventClock,
     ) -> None:
         self.model = model
         cfg = self.cfg = model.cfg.market.options
@@ -92,7 +99,9 @@ class OptionMarket:
                 f"mode, got {self.tick} x {mult}"
             )
         self.cents_per_tick = round(cents)
-        self.events = EventClock()
+        if not isinstance(events, EventClock):
+            raise ValueError(f"events must be an EventClock, got {events!r}")
+        self.events = events
         self.venue = OptionVenue(
             len(model.chain),
             clock=lambda: model.now,
@@ -451,7 +460,8 @@ class OptionMarket:
             "messages": v.n_messages,
             "prints": v.n_prints,
             "contracts": int(sum(p.qty for p in self.prints)),
-            "events": self.events.last,
+            "events": v.n_events,
+            "events_all_books": self.events.last,
             "refused": dict(v.n_refused),
             "repriced_quote_sides": dict(v.n_repriced),
             "halts": self.halts,

@@ -59,11 +59,15 @@ TRADES_PIECE = 1 << 16
 
 def trades_frame(model, start: int = 0, stop: int | None = None) -> pd.DataFrame:
     """Every print (positions ``start:stop`` of the book's log) with the populations of the
-    aggressor, the resting side, buyer and seller."""
+    aggressor, the resting side, buyer and seller; on a venue with an event clock (book mode)
+    the first column, ``seq``, is each print's event number, the counter the option prints'
+    ``seq`` is on."""
     names = np.array([*model.populations, "other"], dtype=object)
     df = pd.DataFrame(model.book.trades.columns(start, stop)).rename(
         columns={"price": "price_ticks"}
     )
+    if model.venue.events is not None:
+        df.insert(0, "seq", model.venue.print_seqs()[start:stop])
     df["price"] = df["price_ticks"] * model.tick
     agg_pop = model.population_of[df["aggressor_owner"].to_numpy()]
     rest_pop = model.population_of[df["resting_owner"].to_numpy()]
