@@ -20,11 +20,8 @@ from typing import ClassVar
 from agents.stale_quote_taker import StaleTakerParams
 from market.validation import ConfigError, Validated, param
 
-#: the sources of the stale-quote takers' fields
-_STALE_SOURCES = (
-    "Budish, Cramton & Shim 2015, 'The high-frequency trading arms race'; Foucault, Kozhan & "
-    "Tham 2017, 'Toxic arbitrage'"
-)
+#: the sources of the stale-quote takers' fields (docs/options_market.md has the titles)
+_STALE_SOURCES = "Budish, Cramton & Shim 2015; Foucault, Kozhan & Tham 2017"
 
 
 class OptionVenueKind(StrEnum):
@@ -168,7 +165,9 @@ class OptionsMarketConfig(Validated):
         hi=1000,
         unit="agents",
         doc="stale-quote takers in book mode (0: none, the market as without them); fast "
-        f"traders taking quotes the underlying's move left behind ({_STALE_SOURCES})",
+        "traders taking quotes the underlying's move left behind (Budish, Cramton & Shim 2015, "
+        "'The high-frequency trading arms race'; Foucault, Kozhan & Tham 2017, 'Toxic "
+        "arbitrage')",
     )
     stale_taker_rate: float = param(
         1.0,
@@ -177,7 +176,8 @@ class OptionsMarketConfig(Validated):
         lo_open=True,
         unit="looks/s",
         doc="each stale-quote taker's Poisson rate of looking at the option books; latency "
-        f"arbitrageurs react within milliseconds, far faster than a step ({_STALE_SOURCES})",
+        "arbitrageurs react within milliseconds, so at the default one-second step about "
+        f"once a step ({_STALE_SOURCES})",
     )
     stale_edge_ticks: float = param(
         1.0,
@@ -194,7 +194,7 @@ class OptionsMarketConfig(Validated):
         hi=100_000,
         unit="contracts",
         doc="size of a stale-quote taker's order at most (and at most the size shown at the "
-        f"stale price; default one dealer quote, `quote_size`) ({_STALE_SOURCES})",
+        "stale price); the default is one dealer quote (`quote_size`), a modelling choice",
     )
     stale_max_orders_per_look: int = param(
         3,
@@ -202,8 +202,7 @@ class OptionsMarketConfig(Validated):
         hi=10_000,
         unit="orders",
         doc="a look sends at most this many immediate-or-cancel orders, the largest edges first "
-        "(a latency arbitrage race is won on a few quotes at a time; Budish, Cramton & Shim "
-        "2015)",
+        "(a modelling choice that bounds one look's work)",
     )
     stale_max_position_contracts: int = param(
         100,
@@ -211,8 +210,7 @@ class OptionsMarketConfig(Validated):
         hi=10_000_000,
         unit="contracts",
         doc="a stale-quote taker's position in one series stays within +/- this (it does not "
-        "hedge and holds what it takes; Foucault, Kozhan & Tham 2017 model arbitrageurs "
-        "with bounded inventories)",
+        "hedge and holds what it takes; a modelling choice that bounds what it accumulates)",
     )
 
     def stale_taker_params(self) -> StaleTakerParams:
