@@ -138,7 +138,8 @@ class HedgeLoopModel(mesa.Model):
     (seconds since the first open), ``day``, ``days``, ``scheduled_event_times``, ``dt``,
     ``tick`` (currency per tick), ``initial_price``, ``expiry_days``, ``book_amendments``, and
     the methods :meth:`to_ticks`, :meth:`cancel_at`, :meth:`trade_option`, :meth:`fill_option`,
-    :meth:`dealer_opening_book` and :meth:`shares_endowed`. Everything else (``cfg``, the raw
+    :meth:`option_tops`, :meth:`take_option`, :meth:`dealer_opening_book` and
+    :meth:`shares_endowed`. Everything else (``cfg``, the raw
     ``book`` its reporters and the run output read, ``clearing``, ``populations``) is the
     simulator's own.
     """
