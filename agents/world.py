@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 from market.exchange.clearing import Ledger
 from market.exchange.market_state import MarketState
 from market.exchange.venue import BookView, Venue
@@ -28,6 +31,33 @@ class OptionFill(NamedTuple):
     resting: int = 0
 
 
+class OptionTake(NamedTuple):
+    """What an immediate-or-cancel order on an option book took: ``filled`` contracts at
+    ``price`` (currency per share, the average; 0.0 when none filled), of which
+    ``dealer_filled`` against dealers' quotes at ``dealer_price`` (their average; 0.0 when
+    none). ``refused`` when the venue refused the order (halted, not listed, price protection)."""
+
+    filled: int
+    price: float
+    dealer_filled: int = 0
+    dealer_price: float = 0.0
+    refused: bool = False
+
+
+class OptionTops(NamedTuple):
+    """The option books' top of book, indexed by chain row: ``bid_px``, ``ask_px`` in option
+    ticks and ``bid_sz``, ``ask_sz`` in contracts (0 and 0 for an empty side, -1 everywhere for
+    a series not listed); ``tick`` is currency per option tick (per share); ``halted`` whether
+    the option books are halted. The arrays are read-only and refreshed by the next read."""
+
+    bid_px: NDArray[np.int64]
+    bid_sz: NDArray[np.int64]
+    ask_px: NDArray[np.int64]
+    ask_sz: NDArray[np.int64]
+    tick: float
+    halted: bool
+
+
 class World(Protocol):
     """Everything a participant may read and every way it may act.
 
@@ -38,7 +68,9 @@ class World(Protocol):
     currency), accounts (``ledger``; a participant reads its own rows) and the first price of the
     run (``initial_price``).
     Acts: orders through ``venue``, order lifetimes through :meth:`cancel_at`, option trades
-    through :meth:`trade_option` and :meth:`fill_option`.
+    through :meth:`trade_option` and :meth:`fill_option`; in book mode the option books' tops
+    through :meth:`option_tops` and immediate-or-cancel orders on them through
+    :meth:`take_option`.
     """
 
     @property
@@ -129,6 +161,17 @@ class World(Protocol):
         """A customer's option order for ``qty`` contracts on ``side``: in ``rfq`` mode
         :meth:`trade_option` (all or nothing), in ``book`` mode an order on the series' book
         (``market.options``); returns what filled at once and what rests."""
+
+    def option_tops(self) -> OptionTops | None:
+        """The option books' top of book now (book mode), or None when options trade on
+        request (``rfq``)."""
+
+    def take_option(
+        self, account: int, contract: int, side: int, price: int, qty: int
+    ) -> OptionTake:
+        """An immediate-or-cancel order for ``qty`` contracts on ``side`` in ``contract`` at
+        limit ``price`` (option ticks) on its book (book mode only: raises ``ValueError`` in
+        ``rfq`` mode); what it took, what of that came from dealers, or that it was refused."""
 
     def dealer_opening_book(self) -> list[tuple[int, int, int]]:
         """The customer trades ``(contract, customer side, contracts)`` that give the dealers

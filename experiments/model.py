@@ -46,7 +46,8 @@ from agents.desk.population import DeskPopulation
 from agents.insurers import InsurersPopulation
 from agents.latent_liquidity import LatentPopulation
 from agents.liquidity import LiquidityPopulation
-from agents.world import OptionFill
+from agents.stale_quote_taker import StaleTakersPopulation
+from agents.world import OptionFill, OptionTake, OptionTops
 from experiments.config import RunConfig
 from experiments.events import fire, schedule, scheduled_times
 from experiments.option_market import OptionMarket
@@ -75,6 +76,8 @@ POPULATIONS: dict[str, type[Population]] = {
     "latent": LatentPopulation,  # last: the ids of the others stay as they were
 }
 POPULATION_NAMES = tuple(POPULATIONS)
+#: populations a run has only when its config asks for them (after the others: their ids stay)
+OPTIONAL_POPULATIONS: dict[str, type[Population]] = {"stale_takers": StaleTakersPopulation}
 #: population columns in the order the time series has always had them (any others follow)
 _RECORDED_ORDER = (
     "dealer_delta",
@@ -136,7 +139,8 @@ class HedgeLoopModel(mesa.Model):
     (seconds since the first open), ``day``, ``days``, ``scheduled_event_times``, ``dt``,
     ``tick`` (currency per tick), ``initial_price``, ``expiry_days``, ``book_amendments``, and
     the methods :meth:`to_ticks`, :meth:`cancel_at`, :meth:`trade_option`, :meth:`fill_option`,
-    :meth:`dealer_opening_book` and :meth:`shares_endowed`. Everything else (``cfg``, the raw
+    :meth:`option_tops`, :meth:`take_option`, :meth:`dealer_opening_book` and
+    :meth:`shares_endowed`. Everything else (``cfg``, the raw
     ``book`` its reporters and the run output read, ``clearing``, ``populations``) is the
     simulator's own.
     """
@@ -301,12 +305,30 @@ class HedgeLoopModel(mesa.Model):
             )
         return rules
 
+    def _population_classes(self) -> dict[str, type[Population]]:
+        """The run's populations in build order: :data:`POPULATIONS`, then the stale-quote
+        takers when book mode has ``market.options.stale_takers`` (none otherwise, so a run
+        without them has exactly the populations, columns and groups it always had)."""
+        out = dict(POPULATIONS)
+        opts = self.cfg.market.options
+        if opts.book and opts.stale_takers > 0:
+            out["stale_takers"] = OPTIONAL_POPULATIONS["stale_takers"]
+        return out
+
+    def _population_config(self, name: str) -> object:
+        cfg = self.cfg
+        if name == "desk":
+            return cfg.desk
+        if name == "stale_takers":
+            return cfg.market.options.stale_taker_params()
+        return getattr(cfg.agents, name)
+
     def _build_populations(self) -> None:
         """Every population from its own stream, in build order (an empty or switched-off
         population gets no members and draws nothing)."""
         cfg = self.cfg
-        for name, pop_cls in POPULATIONS.items():
-            pop_cfg = cfg.desk if name == "desk" else getattr(cfg.agents, name)
+        for name, pop_cls in self._population_classes().items():
+            pop_cfg = self._population_config(name)
             stream = population_stream(cfg.seed, name)
             if getattr(pop_cfg, "n", 1) == 0 or not getattr(pop_cfg, "enabled", True):
                 self.populations[name] = pop_cls.empty(self, pop_cfg, stream)
@@ -318,7 +340,7 @@ class HedgeLoopModel(mesa.Model):
         n_accounts = max((a.unique_id for a in self.agents), default=0) + 1
         ledger = Ledger(n_accounts, len(self.chain), multiplier=self.cfg.market.chain.multiplier)
         # accounts outside every population (e.g. a clearing account) count as "other"
-        group_of = np.full(n_accounts, len(POPULATIONS), dtype=np.int64)
+        group_of = np.full(n_accounts, len(self.populations), dtype=np.int64)
         for p, members in enumerate(self.populations.values()):
             for a in members:
                 group_of[a.unique_id] = p
@@ -326,7 +348,7 @@ class HedgeLoopModel(mesa.Model):
         return Clearing(
             ledger,
             group_of,
-            len(POPULATIONS) + 1,
+            len(self.populations) + 1,
             cents_per_tick=round(self.tick * 100),
             clock=lambda: self.now,
             listeners={a.unique_id: a for a in self.agents if a.wants_fills},
@@ -377,6 +399,19 @@ class HedgeLoopModel(mesa.Model):
             return self.option_market.customer_order(account, contract, side, qty)
         price = self.trade_option(account, contract, side, qty)
         return OptionFill(0, 0.0) if price is None else OptionFill(qty, price)
+
+    def option_tops(self) -> OptionTops | None:
+        """The option books' top of book now (book mode), None in rfq mode."""
+        return None if self.option_market is None else self.option_market.tops()
+
+    def take_option(
+        self, account: int, contract: int, side: int, price: int, qty: int
+    ) -> OptionTake:
+        """An immediate-or-cancel order on ``contract``'s book at ``price`` option ticks (book
+        mode only, :meth:`experiments.option_market.OptionMarket.take`)."""
+        if self.option_market is None:
+            raise ValueError("take_option needs market.options.venue=book, got rfq")
+        return self.option_market.take(account, contract, side, price, qty)
 
     def dealer_opening_book(self) -> list[tuple[int, int, int]]:
         """The customer trades that give the dealers ``agents.dealers.initial_book`` (see
@@ -548,7 +583,7 @@ class HedgeLoopModel(mesa.Model):
             "fundamental": "fundamental",
             "vol_ewma": lambda m: m.state.vol,
         }
-        for p, name in enumerate(POPULATIONS):
+        for p, name in enumerate(self.populations):
             rep[f"net_{name}"] = lambda m, p=p: int(m.pop_net[p])
         columns: dict[str, Callable[[], float]] = {}
         for pop in self.populations.values():

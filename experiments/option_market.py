@@ -17,6 +17,9 @@
   ``customer_cross_ticks`` beyond the opposite best, or (a ``rest_share`` of orders) a limit order
   at its own side's best that rests for ``rest_lifetime_seconds``; what cannot fill is refused;
   a customer's new order in a series first cancels its own order resting there (no self-trade);
+- takers: :meth:`OptionMarket.take` sends a participant's immediate-or-cancel order at its own
+  limit (the stale-quote takers of :mod:`agents.stale_quote_taker`) and tells it what came from
+  dealers' quotes; :meth:`OptionMarket.tops` is the top of book they read;
 - halts: every halt of the underlying's book (circuit breaker, LULD pause, stop logic, call
   auctions) is mirrored onto ``halt_all`` and its end onto ``reopen_all``, at the step's
   boundaries (before participants act and after they have: a halt a price band triggers in the
@@ -42,7 +45,7 @@ from agents.dealer_quoting import (
     stress_multiplier,
 )
 from agents.dealers import OptionDealer
-from agents.world import OptionFill
+from agents.world import OptionFill, OptionTake, OptionTops
 from market.exchange.clearing import to_cents
 from market.exchange.clock import SECONDS_PER_YEAR
 from market.exchange.event_clock import EventClock
@@ -343,6 +346,32 @@ class OptionMarket:
             self._resting_ids.discard((contract, oid))
             if self._listed[contract]:
                 self.venue.cancel(contract, oid)
+
+    # ------------------------------------------------------------------ takers
+    def tops(self) -> OptionTops:
+        """The venue's top of book (read-only arrays the next read refreshes), its tick and
+        whether it is halted."""
+        bid_px, bid_sz, ask_px, ask_sz = self.venue.top()
+        return OptionTops(bid_px, bid_sz, ask_px, ask_sz, self.tick, self.venue.halted)
+
+    def take(self, account: int, contract: int, side: int, price: int, qty: int) -> OptionTake:
+        """An immediate-or-cancel order of ``account`` at limit ``price`` (option ticks): what
+        it took, at what average premium per share, and of that what came from dealers' quotes;
+        ``refused`` if the venue refused it (halted, not listed, price protection)."""
+        self._message_prints.clear()
+        filled = self.venue.ioc(account, contract, side, price, qty)
+        mine = [p for p in self._message_prints if (p.buyer if side > 0 else p.seller) == account]
+        self._message_prints.clear()
+        self._curtail_pending()
+        if filled is None:
+            return OptionTake(0, 0.0, refused=True)
+        dealers = [p for p in mine if (p.seller if side > 0 else p.buyer) in self.quoters]
+        return OptionTake(*self._average(mine), *self._average(dealers))
+
+    def _average(self, prints: list[OptionPrint]) -> tuple[int, float]:
+        """Contracts of ``prints`` and their average premium per share (0.0 when none)."""
+        qty = sum(p.qty for p in prints)
+        return qty, (sum(p.qty * p.price for p in prints) * self.tick / qty if qty else 0.0)
 
     # ------------------------------------------------------------------ prints
     def _on_print(self, record: OptionPrint) -> None:
