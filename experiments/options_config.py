@@ -159,6 +159,50 @@ class OptionsMarketConfig(Validated):
         doc="a resting customer order is cancelled after this long",
     )
 
+    spread_share: float = param(
+        0.0,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="share of customers' new option trades sent as two-leg packages to the complex "
+        "order book (0: none, the market as without them); complex orders are 'over 30 "
+        "percent' of US option volume (Li, Musto & Pearson, 'A Simple Role for Complex "
+        "Options', 2023)",
+        plausible=(0.0, 0.4),
+    )
+    spread_straddle_share: float = param(
+        0.1,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="share of those packages that are straddles (call and put of one strike) rather "
+        "than verticals (one strike and the next out); straddles and strangles are 'a small "
+        "fraction' of complex volume (Li, Musto & Pearson 2023)",
+    )
+    package_max_packages: int = param(
+        10,
+        lo=1,
+        hi=100_000,
+        unit="packages",
+        doc="a dealer answers an auction for at most this many packages (default: one quote "
+        "size, a modelling choice)",
+    )
+    package_vol_points: float = param(
+        1.0,
+        lo=0.0,
+        hi=100.0,
+        unit="vol points",
+        doc="a dealer's package half-width charges this many vol points (0.01) on the "
+        "package's net |vega| (legs' vegas with their ratios' signs, so offsetting legs cancel)",
+    )
+    package_gamma_move: float = param(
+        0.01,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction of spot",
+        doc="and `0.5 * |net gamma| * (spot * this)^2` on the package's net |gamma|",
+    )
+
     stale_takers: int = param(
         0,
         lo=0,
