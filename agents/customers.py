@@ -56,6 +56,11 @@ it is not complete, each acting customer executes the next ``opening_trades_per_
 trades instead of its own flow, so every opening position is a recorded trade between a customer
 and a dealer. Trades the dealers refuse are dropped and counted in ``opening_refused``.
 
+Packages (book mode only). With ``market.options.spread_share`` > 0 a new trade is, with that
+probability, sent as ``qty`` two-leg packages (a vertical or a straddle around the picked
+contract, :mod:`agents.customer_spreads`) to the complex order book; its fills are counted in
+``packages_traded`` (packages), what neither filled nor rests in ``packages_refused``.
+
 Units and signs: side +1 buy / -1 sell (the customer's); quantities in contracts; cash in
 currency; moneyness is strike / spot.
 """
@@ -73,6 +78,7 @@ from typing import ClassVar
 import numpy as np
 
 from agents.base import Participant, Population
+from agents.customer_spreads import package_legs
 from agents.world import World
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.options.pricing import bs_price
@@ -379,6 +385,10 @@ class OptionCustomer(Participant):
         self.contracts_sold = dict.fromkeys(names, 0)
         self.refused = dict.fromkeys(names, 0)
         self.premium_paid = 0.0
+        #: packages bought or sold at once (per flow type) and packages that neither filled nor
+        #: rest (book mode, ``market.options.spread_share``)
+        self.packages_traded = dict.fromkeys(names, 0)
+        self.packages_refused = 0
         self._weights = cfg.weights()
         self._cum_weights = np.cumsum(self._weights).tolist()
         self._ranges = [cfg.moneyness(ft) for ft in FLOW_TYPES]
@@ -559,7 +569,29 @@ class OptionCustomer(Participant):
         qty = int(self.stream.integers(cfg.contracts_min, cfg.contracts_max + 1))
         if flow is FlowType.call_frenzy:
             qty = max(1, math.ceil(qty * cfg.frenzy_size_multiplier))
-        self._execute(contract, side, qty, flow.value)
+        if not self._maybe_package(contract, side, qty, flow.value):
+            self._execute(contract, side, qty, flow.value)
+
+    def _maybe_package(self, contract: int, side: int, qty: int, label: str) -> bool:
+        """With the book's spread share, send ``qty`` packages around ``contract`` to the
+        complex order book instead (:mod:`agents.customer_spreads`); True if it did. Draws
+        nothing when the share is 0, so such a run is the run without packages."""
+        spread_share, straddle_share = self.world.option_package_shares()
+        if spread_share <= 0.0 or self.stream.random() >= spread_share:
+            return False
+        straddle = self.stream.random() < straddle_share
+        m = self.world
+        legs = package_legs(
+            contract, straddle, self._strike, self._expiry, self._is_call, m.chain.live(m.now)
+        )
+        if legs is None:
+            return False
+        fill = m.fill_option_package(self.account, legs, side, qty)
+        self.packages_refused += qty - fill.filled - fill.resting
+        if fill.filled:
+            self.packages_traded[label] += fill.filled
+            self.premium_paid += side * fill.filled * fill.price * m.ledger.multiplier
+        return True
 
     def _execute(self, contract: int, side: int, qty: int, label: str) -> bool:
         """Send one order; what neither filled nor rests counts as refused. True if any of it

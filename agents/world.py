@@ -162,6 +162,17 @@ class World(Protocol):
         :meth:`trade_option` (all or nothing), in ``book`` mode an order on the series' book
         (``market.options``); returns what filled at once and what rests."""
 
+    def option_package_shares(self) -> tuple[float, float]:
+        """The share of customers' new option trades sent as packages and the share of those
+        that are straddles (``market.options``; ``(0.0, 0.0)`` in ``rfq`` mode)."""
+
+    def fill_option_package(
+        self, account: int, legs: Sequence[tuple[int, int]], side: int, qty: int
+    ) -> OptionFill:
+        """A customer's order for ``qty`` packages of ``legs`` (``(contract, ratio)``) on
+        ``side`` to the complex order book (book mode only): packages filled at once at
+        ``price`` (the net premium per share, currency, may be negative) and packages resting."""
+
     def option_tops(self) -> OptionTops | None:
         """The option books' top of book now (book mode), or None when options trade on
         request (``rfq``)."""
