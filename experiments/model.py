@@ -31,7 +31,7 @@ from __future__ import annotations
 import heapq
 import math
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import mesa
 import numpy as np
@@ -399,6 +399,23 @@ class HedgeLoopModel(mesa.Model):
             return self.option_market.customer_order(account, contract, side, qty)
         price = self.trade_option(account, contract, side, qty)
         return OptionFill(0, 0.0) if price is None else OptionFill(qty, price)
+
+    def option_package_shares(self) -> tuple[float, float]:
+        """``market.options.spread_share`` and ``spread_straddle_share`` in book mode, zeros in
+        rfq mode (no complex order book there)."""
+        if self.option_market is None:
+            return 0.0, 0.0
+        cfg = self.cfg.market.options
+        return float(cfg.spread_share), float(cfg.spread_straddle_share)
+
+    def fill_option_package(
+        self, account: int, legs: Sequence[tuple[int, int]], side: int, qty: int
+    ) -> OptionFill:
+        """A customer's package order on the complex order book (book mode only,
+        :meth:`experiments.option_market.OptionMarket.customer_package`)."""
+        if self.option_market is None:
+            raise ValueError("fill_option_package needs market.options.venue=book, got rfq")
+        return self.option_market.customer_package(account, legs, side, qty)
 
     def option_tops(self) -> OptionTops | None:
         """The option books' top of book now (book mode), None in rfq mode."""

@@ -20,6 +20,10 @@
 - takers: :meth:`OptionMarket.take` sends a participant's immediate-or-cancel order at its own
   limit (the stale-quote takers of :mod:`agents.stale_quote_taker`) and tells it what came from
   dealers' quotes; :meth:`OptionMarket.tops` is the top of book they read;
+- packages: :attr:`OptionMarket.complex` is the complex order book over the venue
+  (:mod:`experiments.complex_market`): customers' packages, the dealers' auction answers;
+  its leg prints settle here like every print, and ``option_trades`` names each print's
+  package route;
 - halts: every halt of the underlying's book (circuit breaker, LULD pause, stop logic, call
   auctions) is mirrored onto ``halt_all`` and its end onto ``reopen_all``, at the step's
   boundaries (before participants act and after they have: a halt a price band triggers in the
@@ -32,6 +36,7 @@ share each), quantities in contracts, times in clock seconds; side +1 buy / -1 s
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -46,6 +51,7 @@ from agents.dealer_quoting import (
 )
 from agents.dealers import OptionDealer
 from agents.world import OptionFill, OptionTake, OptionTops
+from experiments.complex_market import ComplexMarket
 from market.exchange.clearing import to_cents
 from market.exchange.clock import SECONDS_PER_YEAR
 from market.exchange.event_clock import EventClock
@@ -137,7 +143,31 @@ class OptionMarket:
         self.customer = dict.fromkeys(
             ("orders", "contracts", "filled", "rested", "rested_filled", "replaced", "refused"), 0
         )
+        #: the marks and stress multiplier of the last quote pass (the dealers' package quotes)
+        self.last_marks: SeriesMarks | None = None
+        self.last_stress = 1.0
         self.sync_listings()
+        self.complex = self._build_complex()
+
+    def _build_complex(self) -> ComplexMarket:
+        """The complex order book over this venue, with its own streams (tie-breaks, resting)."""
+        from experiments.model import population_stream  # the model imports this module
+
+        seed = self.model.cfg.seed
+        return ComplexMarket(
+            self,
+            population_stream(seed, "complex_ties"),
+            population_stream(seed, "complex_orders"),
+        )
+
+    @property
+    def now(self) -> float:
+        """The model's clock (seconds)."""
+        return float(self.model.now)
+
+    def is_listed(self, contract: int) -> bool:
+        """Whether ``contract`` is listed on the venue now."""
+        return bool(self._listed[contract])
 
     def _build_quoters(self, rng: np.random.Generator) -> dict[int, DealerQuoter]:
         dealers = [d for d in self.model.populations["dealers"] if isinstance(d, OptionDealer)]
@@ -166,6 +196,9 @@ class OptionMarket:
     def delist_expired(self) -> None:
         """Delist the series the chain has expired (their resting orders are pulled)."""
         gone = np.flatnonzero(self.model.chain.expired & self._listed)
+        if gone.size:
+            # first: a delisting tells the complex book of the leg's top, which it then reads
+            self.complex.delisted(set(gone.tolist()))
         for c in gone.tolist():
             self.venue.delist(c)
             self._listed[c] = False
@@ -188,6 +221,7 @@ class OptionMarket:
         self.sync_listings()
         self.sync_halt()
         self._expire_resting()
+        self.complex.expire_resting(self.model.now)
         self.quote_pass()
 
     # ------------------------------------------------------------------ dealers
@@ -261,11 +295,28 @@ class OptionMarket:
         marks = self._fresh_marks(live)
         self._theo = marks.theo
         stress = self.stress()
+        self.last_marks, self.last_stress = marks, stress
         for account, q in self.quoters.items():
             if self.monitor.curtailed(account, m.now):
                 continue
             q.quote_pass(self.venue, marks, live, m.now, stress)
             self._curtail_pending()
+
+    def curtail_pending(self) -> None:
+        """Carry out the curtailments the prints of the last message triggered."""
+        self._curtail_pending()
+
+    def start_message(self) -> list[OptionPrint]:
+        """Forget the prints of earlier messages; the list returned collects the next ones."""
+        self._message_prints.clear()
+        return self._message_prints
+
+    def customer_package(
+        self, account: int, legs: Sequence[tuple[int, int]], side: int, qty: int
+    ) -> OptionFill:
+        """A customer's package order on the complex order book
+        (:meth:`experiments.complex_market.ComplexMarket.customer_package`)."""
+        return self.complex.customer_package(account, legs, side, qty)
 
     def _curtail_pending(self) -> None:
         """Pull every quote and order of the dealers the monitor curtailed during the last
@@ -383,6 +434,7 @@ class OptionMarket:
         m.clearing.settle_option(record.buyer, record.seller, record.contract, record.qty, premium)
         self.prints.append(record)
         self._message_prints.append(record)
+        self.complex.note_print(record.seq)
         for owner, order, dq in (
             (record.buyer, record.buyer_order, record.qty),
             (record.seller, record.seller_order, -record.qty),
@@ -438,6 +490,10 @@ class OptionMarket:
         trades = pd.DataFrame(self.prints, columns=list(OptionPrint._fields))
         for side in ("buyer", "seller"):
             trades[f"{side}_population"] = [names[int(group_of[a])] for a in trades[side]]
+        # "coa", "resting" (a contra complex order) or "leg_in" for package legs, else ""
+        trades["package_route"] = self.complex.route_column(
+            trades["package_id"].tolist(), trades["seq"].tolist()
+        )
         top = self.top_frame()
         inventory = pd.DataFrame(
             self.inventory_rows,
@@ -484,11 +540,12 @@ class OptionMarket:
                 "net_vega": float(q.dealer.net_vega),
             }
         v = self.venue
+        contracts = int(sum(p.qty for p in self.prints))
         return {
             "venue": "book",
             "messages": v.n_messages,
             "prints": v.n_prints,
-            "contracts": int(sum(p.qty for p in self.prints)),
+            "contracts": contracts,
             "events": v.n_events,
             "events_all_books": self.events.last,
             "refused": dict(v.n_refused),
@@ -498,6 +555,7 @@ class OptionMarket:
             "customers": dict(self.customer),
             "dealers": dealers,
             "half_spread_share_by_moneyness": half_spread_by_moneyness(self.top_frame(), self.tick),
+            "packages": self.complex.summary(self.prints, contracts),
         }
 
 
