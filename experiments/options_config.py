@@ -188,19 +188,22 @@ class OptionsMarketConfig(Validated):
         "size, a modelling choice)",
     )
     package_vol_points: float = param(
-        1.0,
+        0.5,
         lo=0.0,
         hi=100.0,
         unit="vol points",
         doc="a dealer's package half-width charges this many vol points (0.01) on the "
-        "package's net |vega| (legs' vegas with their ratios' signs, so offsetting legs cancel)",
+        "package's net |vega| (legs' vegas with their ratios' signs, so offsetting legs cancel); "
+        "a modelling choice, set so that one leg alone is charged about the dealers' quoted "
+        "half-spread on a calm book day",
     )
     package_gamma_move: float = param(
-        0.01,
+        0.005,
         lo=0.0,
         hi=1.0,
         unit="fraction of spot",
-        doc="and `0.5 * |net gamma| * (spot * this)^2` on the package's net |gamma|",
+        doc="and `0.5 * |net gamma| * (spot * this)^2` on the package's net |gamma| (the same "
+        "modelling choice)",
     )
 
     stale_takers: int = param(
