@@ -24,6 +24,7 @@ Units: net prices in option ticks of the legs, quantities in packages (legs in c
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections.abc import Sequence
@@ -98,7 +99,7 @@ class ComplexMarket:
                 params,
                 marks=lambda: market.last_marks,
                 stress=lambda: market.last_stress,
-                curtailed=lambda account=account: market.monitor.curtailed(account, market.now),
+                curtailed=functools.partial(self._curtailed, account),
             )
             for account, q in market.quoters.items()
         ]
@@ -110,6 +111,10 @@ class ComplexMarket:
         self._resting: list[tuple[float, int, Strategy]] = []  # (until, order id, strategy)
         self._own: dict[tuple[int, Strategy], int] = {}  # (account, strategy) -> resting order
         self.customer = dict.fromkeys(("orders", "packages", "filled", "rested", "refused"), 0)
+
+    def _curtailed(self, account: int) -> bool:
+        """Whether the exchange curtails dealer ``account`` now."""
+        return bool(self.market.monitor.curtailed(account, self.market.now))
 
     # ------------------------------------------------------------------ customers
     def customer_package(
