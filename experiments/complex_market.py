@@ -28,21 +28,41 @@ import functools
 import heapq
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from agents.dealer_quoting import DealerQuoter, SeriesMarks
 from agents.package_quoting import PackageQuotingParams, PackageResponder
 from agents.world import OptionFill
 from market.exchange.complex_book import ComplexOrderBook, PackageTrade, Strategy
-from market.exchange.option_venue import OptionVenue
+from market.exchange.option_venue import OptionPrint, OptionVenue
+from market.exchange.risk_protection import QuoteRiskMonitor
 from market.exchange.venue import BookView
-
-if TYPE_CHECKING:
-    from experiments.option_market import OptionMarket
 
 #: how the summary names the book's routes
 ROUTE_NAMES = {"coa": "coa", "contra": "resting", "legged": "leg_in"}
+
+
+class OptionMarketView(Protocol):
+    """What the complex market uses of :class:`experiments.option_market.OptionMarket`."""
+
+    venue: OptionVenue
+    tick: float
+    cfg: Any
+    quoters: dict[int, DealerQuoter]
+    monitor: QuoteRiskMonitor
+    last_marks: SeriesMarks | None
+    last_stress: float
+
+    @property
+    def now(self) -> float: ...
+
+    def is_listed(self, contract: int) -> bool: ...
+
+    def curtail_pending(self) -> None: ...
+
+    def start_message(self) -> list[OptionPrint]: ...
 
 
 class LegAdapter:
@@ -80,7 +100,7 @@ class ComplexMarket:
     between auction quotes, ``order_rng`` draws which customer packages rest."""
 
     def __init__(
-        self, market: OptionMarket, rng: np.random.Generator, order_rng: np.random.Generator
+        self, market: OptionMarketView, rng: np.random.Generator, order_rng: np.random.Generator
     ) -> None:
         self.market = market
         cfg = market.cfg

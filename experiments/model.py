@@ -190,6 +190,10 @@ class HedgeLoopModel(mesa.Model):
                 population_stream(cfg.seed, "option_coverage"),
                 population_stream(cfg.seed, "option_orders"),
                 events=self.events,
+                complex_rngs=(
+                    population_stream(cfg.seed, "complex_ties"),
+                    population_stream(cfg.seed, "complex_orders"),
+                ),
             )
         self.set_fundamental_vol(m.fundamental_vol)
         self._expiries: list[tuple[float, int, int]] = []  # (time, seq, order id)

@@ -87,7 +87,9 @@ class OptionMarket:
     :class:`experiments.model.HedgeLoopModel` (after its clearing exists), ``coverage_rng`` and
     ``order_rng`` its streams for the dealers' coverage and the customers' choice to rest,
     ``events`` the event counter the option venue numbers its messages and prints from (the one
-    the underlying venue shares, so both books' events are in one exact order)."""
+    the underlying venue shares, so both books' events are in one exact order), ``complex_rngs``
+    the complex order book's streams for auction tie-breaks and the customers' choice to rest a
+    package."""
 
     def __init__(
         self,
@@ -96,6 +98,7 @@ class OptionMarket:
         order_rng: np.random.Generator,
         *,
         events: EventClock,
+        complex_rngs: tuple[np.random.Generator, np.random.Generator],
     ) -> None:
         self.model = model
         cfg = self.cfg = model.cfg.market.options
@@ -147,18 +150,7 @@ class OptionMarket:
         self.last_marks: SeriesMarks | None = None
         self.last_stress = 1.0
         self.sync_listings()
-        self.complex = self._build_complex()
-
-    def _build_complex(self) -> ComplexMarket:
-        """The complex order book over this venue, with its own streams (tie-breaks, resting)."""
-        from experiments.model import population_stream  # the model imports this module
-
-        seed = self.model.cfg.seed
-        return ComplexMarket(
-            self,
-            population_stream(seed, "complex_ties"),
-            population_stream(seed, "complex_orders"),
-        )
+        self.complex = ComplexMarket(self, *complex_rngs)
 
     @property
     def now(self) -> float:

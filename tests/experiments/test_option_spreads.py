@@ -93,7 +93,7 @@ def test_each_package_prints_its_legs_in_one_seq_range_inside_the_quotes(
         if before.empty or after.empty:
             continue
         b, a = before.iloc[-1], after.iloc[0]
-        if (b.bid_px, b.ask_px) != (a.bid_px, a.ask_px) or b.bid_px <= 0:
+        if (b.bid_px, b.ask_px) != (a.bid_px, a.ask_px) or b.bid_px <= 0 or b.ask_px <= 0:
             continue
         assert b.bid_px <= leg.price <= b.ask_px
         checked += 1
