@@ -56,10 +56,8 @@ it is not complete, each acting customer executes the next ``opening_trades_per_
 trades instead of its own flow, so every opening position is a recorded trade between a customer
 and a dealer. Trades the dealers refuse are dropped and counted in ``opening_refused``.
 
-Packages (book mode only). With ``market.options.spread_share`` > 0 a new trade is, with that
-probability, sent as ``qty`` two-leg packages (a vertical or a straddle around the picked
-contract, :mod:`agents.customer_spreads`) to the complex order book; its fills are counted in
-``packages_traded`` (packages), what neither filled nor rests in ``packages_refused``.
+Packages (book mode): with probability ``market.options.spread_share`` a new trade is sent as
+``qty`` two-leg packages to the complex order book instead (:mod:`agents.customer_spreads`).
 
 Units and signs: side +1 buy / -1 sell (the customer's); quantities in contracts; cash in
 currency; moneyness is strike / spot.
@@ -385,8 +383,7 @@ class OptionCustomer(Participant):
         self.contracts_sold = dict.fromkeys(names, 0)
         self.refused = dict.fromkeys(names, 0)
         self.premium_paid = 0.0
-        #: packages bought or sold at once (per flow type) and packages that neither filled nor
-        #: rest (book mode, ``market.options.spread_share``)
+        #: packages filled at once (per flow type); packages neither filled nor resting
         self.packages_traded = dict.fromkeys(names, 0)
         self.packages_refused = 0
         self._weights = cfg.weights()

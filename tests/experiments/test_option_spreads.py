@@ -152,3 +152,27 @@ def test_bad_package_fields_are_refused_naming_the_field(
         OptionsMarketConfig(**{field: value})
     assert f"market.options.{field}" in str(err.value)
     assert needle in str(err.value)
+
+
+def test_packages_are_refused_while_the_option_books_are_halted_and_trade_after() -> None:
+    m = HedgeLoopModel(spread_config())
+    om = m.option_market
+    assert om is not None
+    om.before_act()
+    calls = [
+        c
+        for c in range(len(m.chain))
+        if m.chain.is_call[c] and m.chain.live(m.now)[c] and m.chain.expiry[c] > m.now + 86_400
+    ]
+    legs = ((calls[0], 1), (calls[1], -1))
+    account = m.populations["customers"][0].account
+    om.venue.halt_all("test")
+    fill = om.customer_package(account, legs, 1, 2)
+    assert (fill.filled, fill.resting) == (0, 0)
+    assert om.complex.book.refusals["halted"] == 1
+    om.venue.reopen_all()
+    before = m.ledger.options[account].copy()
+    fill = om.customer_package(account, legs, 1, 2)
+    assert fill.filled == 2 and fill.price > 0
+    assert m.ledger.options[account][calls[0]] - before[calls[0]] == 2
+    assert m.ledger.options[account][calls[1]] - before[calls[1]] == -2
