@@ -134,6 +134,26 @@ def tiny_cfg() -> RunConfig:
     return cfg
 
 
+def small_book_config(seed: int = 0, step_seconds: float = 60.0, venue: str = "book") -> RunConfig:
+    """A small day on the options' order books: a crowd, customers and three flat dealers on a
+    short chain (two expiries, two strikes each side), requoting on 5-tick moves so that a day
+    takes seconds."""
+    cfg = tiny_cfg()
+    cfg.seed = seed
+    cfg.agents.background.n = 20
+    cfg.agents.customers.n = 10
+    cfg.agents.customers.rate = 0.01
+    cfg.agents.dealers.n = 3
+    cfg.agents.dealers.initial_book = "flat"
+    cfg.market.step_seconds = step_seconds
+    cfg.market.chain.n_strikes_each_side = 2
+    cfg.market.chain.expiry_days = [0, 4]
+    cfg.market.chain.strike_cover_sd = 0.0
+    cfg.market.options.venue = venue
+    cfg.market.options.requote_ticks = 5.0
+    return cfg
+
+
 def latent_market(**latent: float) -> HedgeLoopModel:
     """A crowd, liquidity providers and a dense latent book that does not learn from the price
     (seed 7, one day), with ``latent`` fields set on top; the latent trader is

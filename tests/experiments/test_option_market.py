@@ -18,24 +18,12 @@ from experiments.report import summarise, write_outputs
 from market.exchange.clock import SECONDS_PER_DAY
 from tests.agents.test_dealer_quoting import book_model
 from tests.agents.test_dealers import contract
-from tests.conftest import tiny_cfg
+from tests.conftest import small_book_config, tiny_cfg
 
 
 def book_day(seed: int = 0, venue: str = "book") -> HedgeLoopModel:
-    """A whole small day: a crowd, customers and three dealers on a short chain."""
-    cfg = tiny_cfg()
-    cfg.seed = seed
-    cfg.agents.background.n = 20
-    cfg.agents.customers.n = 10
-    cfg.agents.customers.rate = 0.01
-    cfg.agents.dealers.n = 3
-    cfg.agents.dealers.initial_book = "flat"
-    cfg.market.step_seconds = 20.0
-    cfg.market.chain.n_strikes_each_side = 2
-    cfg.market.chain.expiry_days = [0, 4]
-    cfg.market.chain.strike_cover_sd = 0.0
-    cfg.market.options.venue = venue
-    cfg.market.options.requote_ticks = 5.0  # fewer quote messages: a test of seconds
+    """A whole small day (tests.conftest.small_book_config) at 20-second steps."""
+    cfg = small_book_config(seed, step_seconds=20.0, venue=venue)
     m = HedgeLoopModel(cfg)
     m.run()
     return m

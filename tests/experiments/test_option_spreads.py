@@ -13,25 +13,13 @@ from experiments.config import ConfigError, RunConfig
 from experiments.model import HedgeLoopModel
 from experiments.option_market import OptionMarket
 from experiments.options_config import OptionsMarketConfig
-from tests.conftest import tiny_cfg
+from tests.conftest import small_book_config
 
 
 def spread_config(seed: int = 0, share: float = 0.5) -> RunConfig:
-    """A small day: a crowd, busy customers and three dealers on a short chain, minute steps."""
-    cfg = tiny_cfg()
-    cfg.seed = seed
-    cfg.agents.background.n = 20
-    cfg.agents.customers.n = 10
-    cfg.agents.customers.rate = 0.01
-    cfg.agents.dealers.n = 3
-    cfg.agents.dealers.initial_book = "flat"
-    cfg.market.step_seconds = 60.0
-    cfg.market.chain.n_strikes_each_side = 2
-    cfg.market.chain.expiry_days = [0, 4]
-    cfg.market.chain.strike_cover_sd = 0.0
+    """A small book-mode day (tests.conftest.small_book_config) with customers' packages."""
+    cfg = small_book_config(seed)
     opts = cfg.market.options
-    opts.venue = "book"
-    opts.requote_ticks = 5.0
     opts.spread_share = share
     opts.spread_straddle_share = 0.3
     return cfg

@@ -11,26 +11,14 @@ import pytest
 from experiments.config import ConfigError, RunConfig
 from experiments.model import POPULATION_NAMES, HedgeLoopModel
 from experiments.options_config import OptionsMarketConfig
-from tests.conftest import tiny_cfg
+from tests.conftest import small_book_config
 
 
 def taker_config(seed: int = 0, takers: int = 2) -> RunConfig:
-    """A small day: a crowd, customers, three dealers and ``takers`` stale-quote takers on a
-    short chain, with minute steps (the dealers re-quote once a minute)."""
-    cfg = tiny_cfg()
-    cfg.seed = seed
-    cfg.agents.background.n = 20
-    cfg.agents.customers.n = 10
-    cfg.agents.customers.rate = 0.01
-    cfg.agents.dealers.n = 3
-    cfg.agents.dealers.initial_book = "flat"
-    cfg.market.step_seconds = 60.0
-    cfg.market.chain.n_strikes_each_side = 2
-    cfg.market.chain.expiry_days = [0, 4]
-    cfg.market.chain.strike_cover_sd = 0.0
+    """A small book-mode day (tests.conftest.small_book_config: minute steps, so the dealers
+    re-quote once a minute) with ``takers`` stale-quote takers."""
+    cfg = small_book_config(seed)
     opts = cfg.market.options
-    opts.venue = "book"
-    opts.requote_ticks = 5.0  # fewer quote messages: a test of seconds
     opts.stale_takers = takers
     opts.stale_taker_rate = 0.01
     return cfg
