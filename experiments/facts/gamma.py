@@ -19,6 +19,8 @@ over the ``neutral`` arm's (the 1-day ratio only when there are at least
 regression of the last-30-minute return on the rest-of-day return (slope, t statistic, days;
 Baltussen, Da, Lammers & Martens 2021), the dealers' share of traded volume, the fraction of
 dealer looks outside the outer band, and mean |GEX| per 1% move over the mean day's traded value.
+Then each seed's days apart (:func:`seed_day_ratios`), with the number of short-gamma days that
+ran away, so that a regime some seeds enter is not averaged away.
 The arithmetic is in :mod:`market.stats.gamma`. Trailing ``key=value`` arguments are Hydra
 overrides applied to every arm (after the arm's own).
 """
@@ -185,6 +187,58 @@ def measure(samples: Sequence[ArmSample]) -> dict[str, dict]:
     return {arm: arm_figures(runs, ref) for arm, runs in by_arm.items() if runs}
 
 
+#: the hedging arms and horizons of the per-seed, per-day table
+SPLIT_ARMS = ("short", "long")
+SPLIT_HORIZONS = ("1 min", "30 min")
+#: a short-gamma ratio above this at 1 minute marks a day as a runaway (the target is 1.2-3x)
+RUNAWAY_RATIO = 3.0
+
+
+def seed_day_ratios(samples: Sequence[ArmSample]) -> list[dict]:
+    """Per seed and day: each hedging arm's 1-minute and 30-minute volatility over the neutral
+    arm's on the same seed and day. A regime that some seeds or days enter (a short-gamma
+    runaway) shows here, where the pooled table averages it away."""
+    by = {(s.seed, s.arm): s for s in samples}
+    rows = []
+    for seed in sorted({s.seed for s in samples}):
+        ref = by.get((seed, "neutral"))
+        if ref is None:
+            continue
+        ref_days = gs.day_rows(ref.log_mid, PER_DAY)
+        arm_days = {
+            a: gs.day_rows(by[(seed, a)].log_mid, PER_DAY) for a in SPLIT_ARMS if (seed, a) in by
+        }
+        for d in range(ref_days.shape[0]):
+            row: dict = {"seed": seed, "day": d}
+            for arm, days in arm_days.items():
+                for label in SPLIT_HORIZONS:
+                    step = HORIZONS[label]
+                    mine = gs.intraday_returns(days[d], step)
+                    row[f"{arm} {label}"] = gs.vol_ratio(
+                        mine, gs.intraday_returns(ref_days[d], step)
+                    )
+            rows.append(row)
+    return rows
+
+
+def split_text(rows: Sequence[dict]) -> str:
+    """The per-seed, per-day table and how many days ran away (short gamma above
+    :data:`RUNAWAY_RATIO` at 1 minute)."""
+    keys = [f"{a} {h}" for a in SPLIT_ARMS for h in SPLIT_HORIZONS]
+    keys = [k for k in keys if any(k in r for r in rows)]
+    lines = ["| seed | day | " + " | ".join(keys) + " |", "|---" * (len(keys) + 2) + "|"]
+    for r in rows:
+        cells = [f"{r[k]:.2f}x" if np.isfinite(r.get(k, np.nan)) else "n/a" for k in keys]
+        lines.append(f"| {r['seed']} | {r['day']} | " + " | ".join(cells) + " |")
+    short = [r["short 1 min"] for r in rows if np.isfinite(r.get("short 1 min", np.nan))]
+    if short:
+        away = sum(v > RUNAWAY_RATIO for v in short)
+        lines.append(
+            f"\nshort gamma above {RUNAWAY_RATIO:g}x at 1 minute: {away} of {len(short)} days"
+        )
+    return "\n".join(lines)
+
+
 ROWS = (
     ("vol 10 s", "{:.2f}x"),
     ("vol 1 min", "{:.2f}x"),
@@ -238,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     samples = run_parallel(calls, args.workers)
     print(table_text(measure(samples), args.seeds, args.days, args.overrides))
+    print()
+    print(split_text(seed_day_ratios(samples)))
     return 0
 
 

@@ -77,3 +77,24 @@ def test_long_gamma_hedging_lowers_10s_volatility_against_the_neutral_arm():
     fig = gx.measure(samples)
     assert fig["long"]["vol 10 s"] < 1.0
     assert fig["long"]["dealer share %"] > 0.0
+
+
+def test_per_seed_and_day_ratios_show_a_runaway_the_pooled_table_averages():
+    samples = [_sample(arm, 1.0, seed, days=3) for seed in (1, 2) for arm in gx.ARMS]
+    # seed 2's short arm: day 1's moves five times the neutral arm's, the other days the same
+    runaway = next(s for s in samples if s.seed == 2 and s.arm == "short")
+    steps = np.diff(runaway.log_mid)
+    steps[gx.PER_DAY : 2 * gx.PER_DAY] *= 5.0
+    runaway.log_mid = np.concatenate([[runaway.log_mid[0]], runaway.log_mid[0] + np.cumsum(steps)])
+    rows = gx.seed_day_ratios(samples)
+    assert [(r["seed"], r["day"]) for r in rows] == [(s, d) for s in (1, 2) for d in range(3)]
+    by = {(r["seed"], r["day"]): r for r in rows}
+    assert by[(2, 1)]["short 1 min"] == pytest.approx(5.0)
+    assert by[(2, 1)]["short 30 min"] == pytest.approx(5.0)
+    assert by[(2, 0)]["short 1 min"] == pytest.approx(1.0)
+    assert by[(1, 1)]["long 30 min"] == pytest.approx(1.0)
+    text = gx.split_text(rows)
+    assert "| 2 | 1 | 5.00x | 5.00x | 1.00x | 1.00x |" in text
+    assert "above 3x at 1 minute: 1 of 6 days" in text
+    pooled = gx.measure(samples)["short"]["vol 1 min"]
+    assert 1.0 < pooled < 3.0  # the pooled ratio hides the runaway day
