@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf, ValidationError
 
 from agents.background_config import BackgroundConfig
 from agents.closing_flow import ClosingFlowConfig
-from agents.customers import CustomersConfig
+from agents.customer_config import CustomersConfig
 from agents.dealer_config import DealersConfig
 from agents.desk import DeskConfig
 from agents.insurers import InsurersConfig

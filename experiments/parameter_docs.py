@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agents.background_config import BackgroundConfig
 from agents.closing_flow import ClosingFlowConfig
-from agents.customers import CustomersConfig
+from agents.customer_config import CustomersConfig
 from agents.dealer_config import DealersConfig
 from agents.desk.config import DeskConfig, HPIObserverConfig, HPIPolicyConfig
 from agents.desk.orders import ParentOrderSpec

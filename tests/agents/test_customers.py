@@ -7,10 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from agents.customer_config import FLOW_TYPES, CustomersConfig, FlowType
 from agents.customers import (
-    FLOW_TYPES,
-    CustomersConfig,
-    FlowType,
     chase_factor,
     expected_capped_size,
     flow_totals,

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from agents.customers import CustomersConfig
+from agents.customer_config import CustomersConfig
 from agents.dealer_quoting import SeriesMarks, coverage, stress_multiplier
 from agents.dealers import DealersConfig
 from experiments.model import HedgeLoopModel

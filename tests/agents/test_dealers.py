@@ -11,7 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from agents.customers import CustomersConfig, OptionCustomer
+from agents.customer_config import CustomersConfig
+from agents.customers import OptionCustomer
 from agents.dealer_book import InitialBook
 from agents.dealers import DealersConfig, OptionDealer, hedge_policy_of, populate
 from agents.hedge_execution import HedgeOrderType

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.customers import CustomersConfig
+from agents.customer_config import CustomersConfig
 from agents.dealers import DealersConfig
 from experiments.config import ChainConfig, RunConfig
 from experiments.model import HedgeLoopModel

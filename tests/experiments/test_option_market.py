@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.customers import CustomersConfig
+from agents.customer_config import CustomersConfig
 from experiments.config import ConfigError, RunConfig
 from experiments.model import HedgeLoopModel
 from experiments.option_market import OptionMarket
