@@ -43,27 +43,70 @@ from agents.base import Participant, Population
 from agents.world import OptionTops, World
 from market.exchange.clock import SECONDS_PER_YEAR
 from market.options.pricing import bs_price
-from market.validation import check_range
+from market.validation import Validated, param
+
+#: the sources of the takers' parameters (docs/options_market.md has the titles)
+_STALE_SOURCES = "Budish, Cramton & Shim 2015; Foucault, Kozhan & Tham 2017"
 
 
 @dataclass(frozen=True)
-class StaleTakerParams:
-    """How the stale-quote takers trade (units as the module's); checked when built."""
+class StaleTakerParams(Validated):
+    """How the stale-quote takers trade (units as the module's); checked when built. The
+    ``market.options.stale_*`` fields are declared from these."""
 
-    n: int = 0
-    rate: float = 1.0
-    edge_ticks: float = 1.0
-    max_contracts: int = 10
-    max_orders_per_look: int = 3
-    max_position_contracts: int = 100
-
-    def __post_init__(self) -> None:
-        check_range("n", self.n, 0, 1000)
-        check_range("rate", self.rate, 0.0, 1000.0, lo_open=True)
-        check_range("edge_ticks", self.edge_ticks, 0.0, 10_000.0)
-        check_range("max_contracts", self.max_contracts, 1, 100_000)
-        check_range("max_orders_per_look", self.max_orders_per_look, 1, 10_000)
-        check_range("max_position_contracts", self.max_position_contracts, 1, 10_000_000)
+    n: int = param(
+        0,
+        lo=0,
+        hi=1000,
+        unit="agents",
+        doc="stale-quote takers in book mode (0: none, the market as without them); fast "
+        "traders taking quotes the underlying's move left behind (Budish, Cramton & Shim 2015, "
+        "'The high-frequency trading arms race'; Foucault, Kozhan & Tham 2017, 'Toxic "
+        "arbitrage')",
+    )
+    rate: float = param(
+        1.0,
+        lo=0.0,
+        hi=1000.0,
+        lo_open=True,
+        unit="looks/s",
+        doc="each stale-quote taker's Poisson rate of looking at the option books; latency "
+        "arbitrageurs react within milliseconds, so at the default one-second step about "
+        f"once a step ({_STALE_SOURCES})",
+    )
+    edge_ticks: float = param(
+        1.0,
+        lo=0.0,
+        hi=10_000.0,
+        unit="option ticks",
+        doc="a quote is taken when its price is more than this beyond the taker's fair value "
+        "(Black-Scholes at the surface and the live underlying mid); the option venue charges "
+        f"no fee, so this is the whole hurdle ({_STALE_SOURCES})",
+    )
+    max_contracts: int = param(
+        10,
+        lo=1,
+        hi=100_000,
+        unit="contracts",
+        doc="size of a stale-quote taker's order at most (and at most the size shown at the "
+        "stale price); the default is one dealer quote (`quote_size`), a modelling choice",
+    )
+    max_orders_per_look: int = param(
+        3,
+        lo=1,
+        hi=10_000,
+        unit="orders",
+        doc="a look sends at most this many immediate-or-cancel orders, the largest edges first "
+        "(a modelling choice that bounds one look's work)",
+    )
+    max_position_contracts: int = param(
+        100,
+        lo=1,
+        hi=10_000_000,
+        unit="contracts",
+        doc="a stale-quote taker's position in one series stays within +/- this (it does not "
+        "hedge and holds what it takes; a modelling choice that bounds what it accumulates)",
+    )
 
 
 class StaleOrder(NamedTuple):

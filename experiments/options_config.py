@@ -18,10 +18,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from agents.stale_quote_taker import StaleTakerParams
-from market.validation import ConfigError, Validated, param
-
-#: the sources of the stale-quote takers' fields (docs/options_market.md has the titles)
-_STALE_SOURCES = "Budish, Cramton & Shim 2015; Foucault, Kozhan & Tham 2017"
+from market.validation import ConfigError, Validated, param, param_from
 
 
 class OptionVenueKind(StrEnum):
@@ -206,59 +203,13 @@ class OptionsMarketConfig(Validated):
         "modelling choice)",
     )
 
-    stale_takers: int = param(
-        0,
-        lo=0,
-        hi=1000,
-        unit="agents",
-        doc="stale-quote takers in book mode (0: none, the market as without them); fast "
-        "traders taking quotes the underlying's move left behind (Budish, Cramton & Shim 2015, "
-        "'The high-frequency trading arms race'; Foucault, Kozhan & Tham 2017, 'Toxic "
-        "arbitrage')",
-    )
-    stale_taker_rate: float = param(
-        1.0,
-        lo=0.0,
-        hi=1000.0,
-        lo_open=True,
-        unit="looks/s",
-        doc="each stale-quote taker's Poisson rate of looking at the option books; latency "
-        "arbitrageurs react within milliseconds, so at the default one-second step about "
-        f"once a step ({_STALE_SOURCES})",
-    )
-    stale_edge_ticks: float = param(
-        1.0,
-        lo=0.0,
-        hi=10_000.0,
-        unit="option ticks",
-        doc="a quote is taken when its price is more than this beyond the taker's fair value "
-        "(Black-Scholes at the surface and the live underlying mid); the option venue charges "
-        f"no fee, so this is the whole hurdle ({_STALE_SOURCES})",
-    )
-    stale_max_contracts: int = param(
-        10,
-        lo=1,
-        hi=100_000,
-        unit="contracts",
-        doc="size of a stale-quote taker's order at most (and at most the size shown at the "
-        "stale price); the default is one dealer quote (`quote_size`), a modelling choice",
-    )
-    stale_max_orders_per_look: int = param(
-        3,
-        lo=1,
-        hi=10_000,
-        unit="orders",
-        doc="a look sends at most this many immediate-or-cancel orders, the largest edges first "
-        "(a modelling choice that bounds one look's work)",
-    )
-    stale_max_position_contracts: int = param(
-        100,
-        lo=1,
-        hi=10_000_000,
-        unit="contracts",
-        doc="a stale-quote taker's position in one series stays within +/- this (it does not "
-        "hedge and holds what it takes; a modelling choice that bounds what it accumulates)",
-    )
+    # declared once with the takers' parameters (agents/stale_quote_taker.py)
+    stale_takers: int = param_from(StaleTakerParams, "n")
+    stale_taker_rate: float = param_from(StaleTakerParams, "rate")
+    stale_edge_ticks: float = param_from(StaleTakerParams, "edge_ticks")
+    stale_max_contracts: int = param_from(StaleTakerParams, "max_contracts")
+    stale_max_orders_per_look: int = param_from(StaleTakerParams, "max_orders_per_look")
+    stale_max_position_contracts: int = param_from(StaleTakerParams, "max_position_contracts")
 
     def stale_taker_params(self) -> StaleTakerParams:
         """The stale-quote takers' parameters (:mod:`agents.stale_quote_taker`)."""

@@ -158,6 +158,17 @@ def param(
     return dataclasses.field(default=default, metadata={"spec": spec})
 
 
+def param_from(cls: type, name: str) -> Any:
+    """A field declared as ``cls``'s field ``name`` is: the same default, range, unit, plausible
+    range and doc. A config that carries a component's parameter under its own name keeps one
+    declaration, checked and documented in both places from it."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if name not in fields or spec_of(fields[name]) is None:
+        raise TypeError(f"{cls.__name__} has no declared field {name!r}")
+    f = fields[name]
+    return dataclasses.field(default=f.default, metadata={"spec": spec_of(f)})
+
+
 def spec_of(field: dataclasses.Field[Any]) -> Spec | None:
     """The :class:`Spec` declared for ``field``, if any."""
     return field.metadata.get("spec")

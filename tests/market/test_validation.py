@@ -19,6 +19,7 @@ from market.validation import (
     check_choice,
     check_range,
     param,
+    param_from,
     parameter_rows,
     parameter_table,
     spec_of,
@@ -280,3 +281,23 @@ def test_plausible_range_outside_the_allowed_range_or_reversed_is_refused_at_dec
 def test_plausible_range_does_not_restrict_what_a_run_accepts():
     # plausibility bounds the calibration's search, not the values a user may set by hand
     assert Demo(share=0.9).share == 0.9
+
+
+def test_a_field_declared_from_another_keeps_one_declaration_and_checks_it_under_its_own_name():
+    @dataclass(frozen=True)
+    class Part(Validated):
+        size: int = param(10, lo=1, hi=100, unit="contracts", doc="order size")
+
+    @dataclass
+    class Flat(Validated):
+        config_path: ClassVar[str] = "market.flat"
+        part_size: int = param_from(Part, "size")
+
+    assert spec_of(dataclasses.fields(Flat)[0]) is spec_of(dataclasses.fields(Part)[0])
+    assert Flat().part_size == 10
+    with pytest.raises(ConfigError, match=r"market.flat.part_size must be in \[1, 100\], got 0"):
+        Flat(part_size=0)
+    with pytest.raises(ConfigError, match=r"size must be in \[1, 100\], got 101"):
+        Part(size=101)
+    with pytest.raises(TypeError, match="no declared field 'colour'"):
+        param_from(Part, "colour")
