@@ -37,26 +37,41 @@ from dataclasses import dataclass
 from agents.dealer_quoting import DealerQuoter, SeriesMarks
 from market.exchange.complex_book import PackageQuote, Strategy
 from market.exchange.leg_allocation import DerivedBBO
+from market.validation import Validated, param
 
 
 @dataclass(frozen=True)
-class PackageQuotingParams:
-    """How dealers price packages (the ``package_*`` fields of ``market.options``)."""
+class PackageQuotingParams(Validated):
+    """How dealers price packages; the ``package_*`` fields of ``market.options`` are declared
+    from these, ``tick`` (currency per share of an option tick) comes from the dealers."""
 
-    tick: float
-    max_packages: int
-    vol_points: float
-    gamma_move: float
-
-    def __post_init__(self) -> None:
-        if not self.tick > 0:
-            raise ValueError(f"tick must be > 0, got {self.tick}")
-        if self.max_packages < 1:
-            raise ValueError(f"max_packages must be >= 1, got {self.max_packages}")
-        if not 0 <= self.vol_points <= 100:
-            raise ValueError(f"vol_points must be in [0, 100], got {self.vol_points}")
-        if not 0 <= self.gamma_move <= 1:
-            raise ValueError(f"gamma_move must be in [0, 1], got {self.gamma_move}")
+    tick: float = param(lo=0.0, lo_open=True, unit="currency per share", doc="the option tick")
+    max_packages: int = param(
+        10,
+        lo=1,
+        hi=100_000,
+        unit="packages",
+        doc="a dealer answers an auction for at most this many packages (default: one quote "
+        "size, a modelling choice)",
+    )
+    vol_points: float = param(
+        0.5,
+        lo=0.0,
+        hi=100.0,
+        unit="vol points",
+        doc="a dealer's package half-width charges this many vol points (0.01) on the "
+        "package's net |vega| (legs' vegas with their ratios' signs, so offsetting legs cancel); "
+        "a modelling choice, set so that one leg alone is charged about the dealers' quoted "
+        "half-spread on a calm book day",
+    )
+    gamma_move: float = param(
+        0.005,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction of spot",
+        doc="and `0.5 * |net gamma| * (spot * this)^2` on the package's net |gamma| (the same "
+        "modelling choice)",
+    )
 
 
 class PackageResponder:

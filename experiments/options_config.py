@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
+from agents.package_quoting import PackageQuotingParams
 from agents.stale_quote_taker import StaleTakerParams
 from market.validation import ConfigError, Validated, param, param_from
 
@@ -176,32 +177,10 @@ class OptionsMarketConfig(Validated):
         "than verticals (one strike and the next out); straddles and strangles are 'a small "
         "fraction' of complex volume (Li, Musto & Pearson 2023)",
     )
-    package_max_packages: int = param(
-        10,
-        lo=1,
-        hi=100_000,
-        unit="packages",
-        doc="a dealer answers an auction for at most this many packages (default: one quote "
-        "size, a modelling choice)",
-    )
-    package_vol_points: float = param(
-        0.5,
-        lo=0.0,
-        hi=100.0,
-        unit="vol points",
-        doc="a dealer's package half-width charges this many vol points (0.01) on the "
-        "package's net |vega| (legs' vegas with their ratios' signs, so offsetting legs cancel); "
-        "a modelling choice, set so that one leg alone is charged about the dealers' quoted "
-        "half-spread on a calm book day",
-    )
-    package_gamma_move: float = param(
-        0.005,
-        lo=0.0,
-        hi=1.0,
-        unit="fraction of spot",
-        doc="and `0.5 * |net gamma| * (spot * this)^2` on the package's net |gamma| (the same "
-        "modelling choice)",
-    )
+    # declared once with the dealers' package pricing (agents/package_quoting.py)
+    package_max_packages: int = param_from(PackageQuotingParams, "max_packages")
+    package_vol_points: float = param_from(PackageQuotingParams, "vol_points")
+    package_gamma_move: float = param_from(PackageQuotingParams, "gamma_move")
 
     # declared once with the takers' parameters (agents/stale_quote_taker.py)
     stale_takers: int = param_from(StaleTakerParams, "n")
