@@ -125,7 +125,10 @@ class ComplexMarket:
         ]
         for responder in self.responders:
             self.book.add_responder(responder)
-        market.venue.add_top_listener(self.book.on_leg_top_changed)
+        if cfg.spread_share > 0.0:
+            # only customers' packages ever rest, and a listener makes the venue read the
+            # touched series' top after every message
+            market.venue.add_top_listener(self.book.on_leg_top_changed)
         self.route_of_package: dict[int, str] = {}
         self.leg_in_seqs: set[int] = set()
         self._resting: list[tuple[float, int, Strategy]] = []  # (until, order id, strategy)
