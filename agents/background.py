@@ -284,14 +284,14 @@ class BackgroundCrowd(CrowdMoods):
             return self.multiplier
         self._seen_step = state.n
         cfg = self.cfg
+        sigma = math.sqrt(self.remember(state.vol**2, dt))
         if fundamental is not None:
-            self.learn_value(state.mid, fundamental, dt)
+            self.learn_value(state.mid, fundamental, dt, sigma)
         if self.moods:
             self.trend_z = self.trend_signal(state)
             if fundamental is not None:  # the herd's value: F, or partly the crowd's learnt value
                 anchor = cfg.mood_anchor_learning * self.value.anchor
                 self.value_z = self.value_signal(state, fundamental * math.exp(anchor))
-        sigma = math.sqrt(self.remember(state.vol**2, dt))
         ratio = sigma / cfg.activity_reference_vol
         # no habituation: a volatile month keeps the crowd busy for as long as it is remembered
         m = ratio**cfg.activity_feedback
@@ -311,18 +311,40 @@ class BackgroundCrowd(CrowdMoods):
         """
         return self.memory.update(fast_var, dt)
 
-    def learn_value(self, mid: float, fundamental: float, dt: float) -> None:
+    def learn_value(
+        self, mid: float, fundamental: float, dt: float, sigma: float | None = None
+    ) -> None:
         """Update the learnt value with this step's ``log(mid / fundamental)`` (once per step).
 
         :class:`agents.beliefs.LearntValue` with the news correction: the gap is read net of the
         news still in transit, ``N`` (F's log moves, each fading with half-life
         ``news_horizon``, the time the price takes to absorb news). A gap that fresh news
         explains is not the market knowing better, so the crowd does not learn it away.
+        ``sigma`` (annualised, the crowd's remembered volatility) stretches the half-life by
+        :meth:`learning_slowdown`.
         """
         if not self.cfg.value_learning or not (mid > 0 and fundamental > 0):
             return
-        self.value.update(dt, math.log(mid), math.log(fundamental))
+        scale = self.learning_slowdown(sigma)
+        self.value.update(dt, math.log(mid), math.log(fundamental), scale)
         self.anchor_factor = math.exp(self.value.anchor)
+
+    def learning_slowdown(self, sigma: float | None) -> float:
+        """The factor on the learnt value's half-life, ``max(1, sigma / reference) ** k`` with
+        ``k = value_learning_vol_exponent`` and the reference ``activity_reference_vol``: 1 at
+        ``k = 0`` or in a market no more volatile than the crowd finds normal.
+
+        A crowd that reads the price as a signal of value weighs it by how informative it is;
+        the weight (a Kalman gain) falls as the price's noise variance rises (Grossman &
+        Stiglitz 1980, American Economic Review 70:393; Hellwig 1980, J. Economic Theory
+        22:477), so a market swinging well beyond its usual volatility is learnt from more
+        slowly, and a flow that moves the price back and forth (hedges chasing it) stops moving
+        the crowd's value with it. ``k = 2`` is that variance ratio.
+        """
+        k = self.cfg.value_learning_vol_exponent
+        if not k or sigma is None:
+            return 1.0
+        return max(1.0, sigma / self.cfg.activity_reference_vol) ** k
 
     @property
     def value_gap(self) -> float:

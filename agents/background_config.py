@@ -327,6 +327,15 @@ class BackgroundConfig(Validated):
     value_learning_horizon: float = param(
         30.0, lo=0.0, hi=1e8, lo_open=True, unit="s", doc="half-life of `g`"
     )
+    value_learning_vol_exponent: float = param(
+        0.0,
+        lo=0.0,
+        hi=10.0,
+        doc="`k`: `g`'s half-life is `value_learning_horizon * max(1, sigma / "
+        "activity_reference_vol) ** k`, so a crowd learns value from a price swinging beyond "
+        "its usual volatility more slowly (its weight on a noisier signal falls); 0 = a fixed "
+        "half-life",
+    )
     news_horizon: float = param(
         150.0,
         lo=0.0,

@@ -142,9 +142,12 @@ class LearntValue:
         """``learning * g`` (log): how far the learnt value stands from ``F``."""
         return self.learning * self.gap
 
-    def update(self, dt: float, log_mid: float, log_value: float) -> float:
-        """Average ``log_mid - log_value`` (plus ``N``) into ``g`` over ``dt`` seconds; return the
-        change of ``learning * g`` (log)."""
+    def update(
+        self, dt: float, log_mid: float, log_value: float, horizon_scale: float = 1.0
+    ) -> float:
+        """Average ``log_mid - log_value`` (plus ``N``) into ``g`` over ``dt`` seconds, with the
+        half-life ``horizon * horizon_scale`` (>= 1 stretches it: a noisier price is learnt
+        from more slowly); return the change of ``learning * g`` (log)."""
         if self.learning == 0.0 or dt <= 0.0:
             return 0.0
         target = log_mid - log_value
@@ -154,7 +157,8 @@ class LearntValue:
             fade = 0.5 ** (dt / self.news_horizon)
             self.news_in_transit = fade * self.news_in_transit + (log_value - last)
             target += self.news_in_transit
-        step = -math.expm1(-math.log(2.0) * dt / self.horizon) * (target - self.gap)
+        half_life = self.horizon * horizon_scale
+        step = -math.expm1(-math.log(2.0) * dt / half_life) * (target - self.gap)
         self.gap += step
         return self.learning * step
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -331,6 +332,48 @@ def test_value_gap_averages_the_log_gap_with_its_half_life():
     gap = math.log(0.9)
     assert crowd.value_gap == pytest.approx(0.5 * gap, rel=1e-9)
     assert crowd.anchor_factor == pytest.approx(math.exp(0.8 * 0.5 * gap))
+
+
+@pytest.mark.parametrize(
+    ("exponent", "sigma", "half_lives"),
+    [(0.0, 1.2, 1.0), (2.0, 0.15, 1.0), (2.0, 0.6, 4.0), (1.0, 0.9, 3.0)],
+)
+def test_a_noisier_market_is_learnt_from_more_slowly(exponent, sigma, half_lives):
+    """With ``value_learning_vol_exponent`` k the half-life is stretched by
+    ``max(1, sigma / activity_reference_vol) ** k`` (reference 0.3): at k = 2 and twice the
+    usual volatility, 400 s of a 100-s horizon are one half-life; a calm market is unchanged."""
+    crowd = BackgroundCrowd(
+        BackgroundConfig(
+            value_learning=0.8,
+            value_learning_horizon=100.0,
+            value_learning_vol_exponent=exponent,
+            activity_reference_vol=0.3,
+        ),
+        np.random.default_rng(0),
+    )
+    for _ in range(round(100 * half_lives)):
+        crowd.learn_value(mid=90.0, fundamental=100.0, dt=1.0, sigma=sigma)
+    assert crowd.value_gap == pytest.approx(0.5 * math.log(0.9), rel=1e-9)
+
+
+def test_the_learning_slowdown_follows_the_crowds_remembered_volatility():
+    """In a step the crowd learns with the volatility it has just remembered: with the exponent
+    on, a market forced far above the reference moves the learnt gap less than with it off."""
+    gaps = []
+    for k in (0.0, 2.0):
+        cfg = BackgroundConfig(
+            value_learning=0.99,
+            value_learning_horizon=30.0,
+            value_learning_vol_exponent=k,
+            mood_share=0.0,
+        )
+        crowd = BackgroundCrowd(cfg, np.random.default_rng(0))
+        state = SimpleNamespace(n=0, mid=95.0, vol=1.5)  # five times the reference volatility
+        for n in range(60):
+            state.n = n
+            crowd.activity_multiplier(state, 1.0, fundamental=100.0)
+        gaps.append(crowd.value_gap)
+    assert gaps[0] < gaps[1] < 0.0  # both learn the discount, the slowed crowd less of it
 
 
 def test_without_value_learning_the_anchor_is_the_fundamental():
