@@ -93,6 +93,10 @@ against it stays (permanent impact), the rest reverts (transient impact), and wh
 only over ``horizon / (1 - value_learning)`` (about 50 minutes at the defaults 30 s and 0.99).
 The same race sets how much of ``F``'s news reaches the price within 30 minutes. With
 ``value_learning = 0`` the anchor is ``F`` and the price is ``F`` plus a few minutes of noise.
+With ``value_learning_vol_exponent`` k > 0 the half-life is stretched by ``max(1, sigma /
+activity_reference_vol) ** k`` (``sigma`` the crowd's remembered volatility): a price swinging
+beyond the usual is a noisier signal and is learnt from more slowly
+(:meth:`BackgroundCrowd.learning_slowdown`).
 
 Calibration (seeds 0-5, ``python -m experiments.facts --seeds 2 3 4 5 --days 5 --impact-seeds 2 3 4
 5 --sizes 0.003 0.01 0.03``): ``value_learning`` 0.99 with a 120-s horizon, chartist scale 0.3 and
