@@ -96,29 +96,12 @@ The same race sets how much of ``F``'s news reaches the price within 30 minutes.
 With ``value_learning_vol_exponent`` k > 0 the half-life is stretched by ``max(1, sigma /
 activity_reference_vol) ** k`` (``sigma`` the crowd's remembered volatility): a price swinging
 beyond the usual is a noisier signal and is learnt from more slowly
-(:meth:`BackgroundCrowd.learning_slowdown`).
+(:meth:`BackgroundCrowd.learning_slowdown`). With ``value_learning_gamma_discount`` c > 0 the
+crowd reads the delta-hedging dealers' public gamma exposure (``World.dealer_gex``) and learns
+only ``1 - phi`` of the gap, ``phi = min(1, c * max(0, -GEX) / (p * V))`` the share a short
+book's hedges explain (:func:`agents.beliefs.hedging_explained_share`).
 
-Calibration (seeds 0-5, ``python -m experiments.facts --seeds 2 3 4 5 --days 5 --impact-seeds 2 3 4
-5 --sizes 0.003 0.01 0.03``): ``value_learning`` 0.99 with a 120-s horizon, chartist scale 0.3 and
-``noise_sd`` 0.001, on a latent book that followed ``F``. Since the latent investors read value from
-the flow instead (:mod:`agents.latent_liquidity`), the defaults are a 30-s horizon, fundamentalists
-at half weight (0.5) and chartists at 0.15: at 0.3 the chartists' contrarian half pulled the flow's
-moves back within minutes (variance ratios 0.86 / 0.74 / 0.68 at 5 minutes, 30 minutes and a day on
-unseen seeds; about 1 at 0.15). Trend-following becomes dangerous once the anchor follows the price:
-at a chartist scale of 0.4-0.5 the price left value by several percent within days (excess kurtosis
-of 30-minute returns above 20) on those seeds, and at 1.0 with a 30% contrarian share it drifted 22%
-from ``F``. docs/facts.md gives the figures on unseen seeds.
-
-Calibration of the volatility memory (seed 2, 20-day runs): the loop's gain decides everything.
-With a feedback exponent of 2 (the habituated crowd's) or a reference volatility below the
-market's usual level the multiplier locks at its cap (5-minute volatility 0.3-1.7 annualised,
-variance ratios near 0.4); with the reference far above it the crowd stays thin and the memory
-reaches only about 1.5 hours. Exponent 0.5 with a reference of 0.3, multiplier bounds [0.5, 2],
-weights ``k ** -1`` on 80% of ``sigma**2`` and one speculator in two acting twice as often keep
-the multiplier within 0.7-1.4 (10th-90th percentile) and let volatility drift over days (daily
-s.d. of log realised volatility 0.37, the price at most 3.6% from ``F``). Learning value in
-trading time (faster in a busy market) was tried and dropped: in a storm the crowd learnt a 15%
-fall in ``F`` away before the price could absorb it. docs/facts.md gives the unseen figures.
+The calibration of these defaults and of the volatility memory: docs/participants.md.
 
 Persistent private opinions (``opinion_half_life_min`` / ``_max``: 1 minute to a day by default;
 both 0 switch them off). The
@@ -156,11 +139,19 @@ import numpy as np
 
 from agents.background_config import BackgroundConfig
 from agents.base import Participant, Population
-from agents.beliefs import LearntValue, Sentiment, log_uniform, look_probability, revise
+from agents.beliefs import (
+    LearntValue,
+    Sentiment,
+    hedging_explained_share,
+    log_uniform,
+    look_probability,
+    revise,
+)
 from agents.moods import CrowdMoods
 from agents.noise_metaorders import Metaorder
 from agents.volatility_memory import VolatilityMemory, log_spaced, power_weights
 from agents.world import World
+from market.exchange.market_state import DailyVolume
 
 _BUFFER = 4096
 
@@ -218,6 +209,9 @@ class BackgroundCrowd(CrowdMoods):
         #: news still in transit, and how far from F it stands (agents.beliefs.LearntValue)
         self.value = LearntValue(cfg.value_learning, cfg.value_learning_horizon, cfg.news_horizon)
         self.anchor_factor = 1.0  # exp(value_learning * g), set once a step, read every action
+        #: the share of the gap put down to the dealers' hedges this step (read_dealers)
+        self.hedging_share = 0.0
+        self._daily_volume: DailyVolume | None = None
         self.shade_scale = cfg.limit_offset / cfg.offset_shape
         #: the common sentiment S_t of the traders' looks at value (belief mode only)
         self.sentiment = (
@@ -330,8 +324,18 @@ class BackgroundCrowd(CrowdMoods):
         if not self.cfg.value_learning or not (mid > 0 and fundamental > 0):
             return
         scale = self.learning_slowdown(sigma)
-        self.value.update(dt, math.log(mid), math.log(fundamental), scale)
+        self.value.update(dt, math.log(mid), math.log(fundamental), scale, self.hedging_share)
         self.anchor_factor = math.exp(self.value.anchor)
+
+    def read_dealers(self, world: World) -> None:
+        """Set :attr:`hedging_share` from the dealers' public gamma exposure and the day's
+        traded notional (:func:`agents.beliefs.hedging_explained_share` with
+        ``value_learning_gamma_discount``); call before :meth:`activity_multiplier`."""
+        if self._daily_volume is None:
+            self._daily_volume = DailyVolume(world.state, world.now)
+        notional = world.state.mid * self._daily_volume.update(world.now)
+        discount = self.cfg.value_learning_gamma_discount
+        self.hedging_share = float(hedging_explained_share(world.dealer_gex, notional, discount))
 
     def learning_slowdown(self, sigma: float | None) -> float:
         """The factor on the learnt value's half-life, ``max(1, sigma / reference) ** k`` with
@@ -641,6 +645,8 @@ class BackgroundPopulation(Population):
         crowd = self.crowd
         if crowd.sentiment is not None:
             crowd.sentiment.advance(world.now, crowd.normal())
+        if self.cfg.value_learning_gamma_discount > 0.0:
+            crowd.read_dealers(world)
         self.activity_multiplier = self.crowd.activity_multiplier(
             world.state, world.dt, world.fundamental
         )

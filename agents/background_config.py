@@ -336,6 +336,15 @@ class BackgroundConfig(Validated):
         "its usual volatility more slowly (its weight on a noisier signal falls); 0 = a fixed "
         "half-life",
     )
+    value_learning_gamma_discount: float = param(
+        0.0,
+        lo=0.0,
+        hi=1000.0,
+        doc="`c`: the crowd puts the share `min(1, c * max(0, -GEX) / (p * V))` of the "
+        "price/value gap it learns from down to the dealers' hedges (GEX the dealers' gamma "
+        "exposure per 1% move, `p * V` the day's traded notional) and learns only the rest; "
+        "0 = off",
+    )
     news_horizon: float = param(
         150.0,
         lo=0.0,

@@ -53,6 +53,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 class Sentiment:
@@ -143,11 +144,18 @@ class LearntValue:
         return self.learning * self.gap
 
     def update(
-        self, dt: float, log_mid: float, log_value: float, horizon_scale: float = 1.0
+        self,
+        dt: float,
+        log_mid: float,
+        log_value: float,
+        horizon_scale: float = 1.0,
+        explained: float = 0.0,
     ) -> float:
         """Average ``log_mid - log_value`` (plus ``N``) into ``g`` over ``dt`` seconds, with the
         half-life ``horizon * horizon_scale`` (>= 1 stretches it: a noisier price is learnt
-        from more slowly); return the change of ``learning * g`` (log)."""
+        from more slowly); return the change of ``learning * g`` (log). ``explained`` (0-1) is
+        the share of that gap a known mechanical flow accounts for: only ``1 - explained`` of it
+        is averaged in as information."""
         if self.learning == 0.0 or dt <= 0.0:
             return 0.0
         target = log_mid - log_value
@@ -157,6 +165,7 @@ class LearntValue:
             fade = 0.5 ** (dt / self.news_horizon)
             self.news_in_transit = fade * self.news_in_transit + (log_value - last)
             target += self.news_in_transit
+        target *= 1.0 - explained
         half_life = self.horizon * horizon_scale
         step = -math.expm1(-math.log(2.0) * dt / half_life) * (target - self.gap)
         self.gap += step
@@ -212,3 +221,25 @@ class ImpactMemory:
         else:
             self.level += impulse
         return self.level - before
+
+
+def hedging_explained_share(
+    dealer_gex: ArrayLike, daily_notional: ArrayLike, discount: float
+) -> np.ndarray:
+    """The share of a lasting price/value gap put down to option dealers' hedges:
+    ``min(1, discount * max(0, -GEX) / notional)``, 0 where no notional has traded yet.
+
+    ``dealer_gex`` is the dealers' gamma exposure per 1% move (currency; negative = short
+    gamma), ``daily_notional`` the day's traded notional (currency). ``-GEX / notional`` is the
+    share of a day's trading the dealers' hedges add per 1% move in the direction of the move;
+    only a short book's hedges push a move on, so a long book explains nothing. In a linear
+    market whose other traders absorb a lasting move ``x`` against a depth ``D``, hedges that
+    buy ``h x`` add ``h / D`` of the move they chase (the loop gain), so a crowd that knows the
+    dealers' book reads ``1 - h / D`` of a gap as news; ``discount`` stands for ``1 / D`` in
+    units of daily notional per 1% move.
+    """
+    gex = np.asarray(dealer_gex, dtype=float)
+    notional = np.asarray(daily_notional, dtype=float)
+    safe = np.where(notional > 0.0, notional, 1.0)
+    share = np.minimum(1.0, discount * np.maximum(0.0, -gex) / safe)
+    return np.where(notional > 0.0, share, 0.0)

@@ -227,6 +227,12 @@ class OptionDealer(Participant):
         """
         return self.pnl_premium + self.pnl_gamma_theta + self.pnl_hedge_cost
 
+    @property
+    def hedged_gex(self) -> float:
+        """``gex`` if this dealer delta-hedges, else 0: the gamma whose hedges reach the
+        market."""
+        return self.gex if self.hedging else 0.0
+
     def round_trip_cost(self) -> float:
         """Round-trip proportional cost of the underlying estimated from the book spread."""
         st = self.world.state

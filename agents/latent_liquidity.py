@@ -145,7 +145,8 @@ from agents.latent_config import LatentConfig
 from agents.metaorder_impact import MetaorderImpact
 from agents.volatility_memory import VolatilityMemory, log_spaced, power_weights
 from agents.world import World
-from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.exchange.clock import SECONDS_PER_YEAR
+from market.exchange.market_state import DailyVolume
 
 #: warm-up length in units of the latent memory 1 / forget_rate, and its step (s)
 _WARMUP_MEMORIES = 4.0
@@ -402,9 +403,7 @@ class LatentTrader(Participant):
         self._dealers_weighted = False  # the dealers' weight is set at the first read
         if cfg.metaorder_impact > 0.0:
             world.state.track_account_flow()
-        self._start = world.now
-        self._volume_step = world.state.n
-        self._volume_sum = 0.0
+        self.daily_volume = DailyVolume(world.state, world.now)
         #: S starts at 0 so that the open is where the run says it is
         self.sentiment = Sentiment(cfg.sentiment_sd, cfg.sentiment_half_life, 0.0, world.now)
         # S on a fixed clock grid from a stream of its own (spawned at build, before any draw
@@ -480,8 +479,7 @@ class LatentTrader(Participant):
         if self.cfg.metaorder_impact <= 0.0:
             return 0.0
         state = self.world.state
-        self._volume_sum += float(state.volumes[self._volume_step + 1 : state.n + 1].sum())
-        self._volume_step = state.n
+        daily = self.daily_volume.update(now)
         if not self._dealers_weighted:
             # designated once the dealers exist, after this agent is built
             for key in self.world.chain.dealers:
@@ -490,9 +488,8 @@ class LatentTrader(Participant):
             self._dealers_weighted = True
         accounts, signed = state.take_account_flow()
         others = accounts != self.unique_id
-        if self._volume_sum <= 0.0:
+        if daily <= 0.0:
             return 0.0  # nothing traded yet: no episode to read
-        daily = self._volume_sum / max(now - self._start, 1800.0) * SECONDS_PER_DAY
         return self.metaorders.update(now, accounts[others], signed[others], daily)
 
     def _expected_flow(self, flow: float, dt: float) -> float:

@@ -142,6 +142,13 @@ class World(Protocol):
         events, which everyone hears of at once; its diffusion between them is not public."""
 
     @property
+    def dealer_gex(self) -> float:
+        """The delta-hedging option dealers' summed gamma exposure per 1% move of the
+        underlying (currency; negative = short gamma) as of their last revaluation, 0 without
+        them: the positioning a market that reads the exchange's open-close statistics by
+        account type knows, counted only where hedges reach the market."""
+
+    @property
     def ledger(self) -> Ledger:
         """Cash (cents), shares and option positions of every account."""
 

@@ -443,6 +443,12 @@ class HedgeLoopModel(mesa.Model):
         return opening_book_trades(dealers_cfg, self.chain, self.initial_price)
 
     @property
+    def dealer_gex(self) -> float:
+        """The hedging dealers' summed GEX per 1% move (currency;
+        :attr:`agents.world.World.dealer_gex`)."""
+        return self.populations["dealers"].total("hedged_gex")
+
+    @property
     def book_amendments(self) -> int:
         """Cancel and reduce messages the book has accepted so far."""
         return self.book.n_events - self.book.n_orders

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from market.exchange.clock import SECONDS_PER_YEAR
+from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.exchange.order_book import OrderBook
 
 
@@ -138,3 +138,26 @@ class MarketState:
         """Mids of the last ``window`` seconds, one per step, oldest first."""
         k = max(1, round(window / self.dt))
         return self.mids[max(0, self.n - k + 1) : self.n + 1]
+
+
+class DailyVolume:
+    """A running estimate of the shares traded per trading day, read from a
+    :class:`MarketState`: the volume traded since ``start`` (seconds, trading clock) over the
+    trading time elapsed, at least ``floor`` seconds of it (so the first trades of a run do not
+    read as a huge day), scaled to a day. 0 until something trades."""
+
+    def __init__(self, state: MarketState, start: float, floor: float = 1800.0) -> None:
+        self.state = state
+        self.start = float(start)
+        self.floor = float(floor)
+        self.total = 0.0  # shares traded since start
+        self._step = state.n
+
+    def update(self, now: float) -> float:
+        """Add the steps' volumes since the previous call; return the shares per day now."""
+        state = self.state
+        self.total += float(state.volumes[self._step + 1 : state.n + 1].sum())
+        self._step = state.n
+        if self.total <= 0.0:
+            return 0.0
+        return self.total / max(now - self.start, self.floor) * SECONDS_PER_DAY

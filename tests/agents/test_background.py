@@ -8,10 +8,23 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from agents.background import BackgroundConfig, BackgroundCrowd, populate
-from agents.beliefs import LearntValue, Sentiment, log_uniform, look_probability, revise
+from agents.background import (
+    BackgroundConfig,
+    BackgroundCrowd,
+    BackgroundPopulation,
+    populate,
+)
+from agents.beliefs import (
+    LearntValue,
+    Sentiment,
+    hedging_explained_share,
+    log_uniform,
+    look_probability,
+    revise,
+)
 from experiments.config import RunConfig
 from experiments.model import HedgeLoopModel
+from market.exchange.clock import SECONDS_PER_DAY
 from tests.conftest import activity, book_only_config, force_vol
 
 
@@ -54,6 +67,7 @@ def orders_of(model: HedgeLoopModel, owner: int, since: int = 0):
         ("max_expected_return", 0.0, "(0.0, "),
         ("value_learning", 1.0, "[0.0, 1.0)"),
         ("value_learning_horizon", 0.0, "(0.0, "),
+        ("value_learning_gamma_discount", -1.0, "[0.0, 1000.0]"),
         ("price_learning", 1.5, "[0.0, 1.0]"),
         ("value_look_rate", -1e-4, "[0.0, 1.0]"),
         ("value_look_weight", 1.2, "[0.0, 1.0]"),
@@ -374,6 +388,57 @@ def test_the_learning_slowdown_follows_the_crowds_remembered_volatility():
             crowd.activity_multiplier(state, 1.0, fundamental=100.0)
         gaps.append(crowd.value_gap)
     assert gaps[0] < gaps[1] < 0.0  # both learn the discount, the slowed crowd less of it
+
+
+def test_the_hedging_share_is_the_dealers_short_gamma_over_the_days_notional():
+    gex = np.array([-1e6, -1e6, -1e6, 2e6, -1e6])
+    notional = np.array([1e8, 4e8, 1e7, 1e8, 0.0])
+    share = hedging_explained_share(gex, notional, 50.0)
+    # 1% of a day's notional per 1% move at c = 50 explains half; a quarter of it an eighth;
+    # ten times it saturates; a long book's hedges lean against the move; no volume, no read
+    np.testing.assert_allclose(share, [0.5, 0.125, 1.0, 0.0, 0.0])
+    assert float(hedging_explained_share(-1e6, 1e8, 0.0)) == 0.0
+
+
+@pytest.mark.parametrize("explained", [0.0, 0.4, 1.0])
+def test_the_crowd_learns_only_the_share_of_a_gap_hedges_do_not_explain(explained):
+    value = LearntValue(0.9, horizon=10.0)
+    for _ in range(2000):  # 200 half-lives: settled
+        value.update(1.0, math.log(95.0), math.log(100.0), explained=explained)
+    assert value.gap == pytest.approx((1.0 - explained) * math.log(0.95), abs=1e-12)
+
+
+def _dealer_world(gex: float) -> SimpleNamespace:
+    """A world whose price sits 5% below value and trades 1,000 shares in each 30-s step."""
+    volumes = np.full(200, 1000.0)
+    state = SimpleNamespace(n=0, mid=95.0, vol=0.3, volumes=volumes)
+    return SimpleNamespace(state=state, now=0.0, dt=30.0, fundamental=100.0, dealer_gex=gex)
+
+
+def _learnt_gap(world: SimpleNamespace, discount: float) -> float:
+    cfg = BackgroundConfig(
+        value_learning=0.99,
+        value_learning_horizon=30.0,
+        value_learning_gamma_discount=discount,
+        mood_share=0.0,
+    )
+    crowd = BackgroundCrowd(cfg, np.random.default_rng(0))
+    population = BackgroundPopulation(cfg, np.random.default_rng(0), [], crowd)
+    for n in range(1, 120):
+        world.state.n, world.now = n, 30.0 * n
+        population.observe(world)  # type: ignore[arg-type]
+    return crowd.value_gap
+
+
+def test_a_crowd_that_knows_the_dealers_short_gamma_learns_less_of_the_gap():
+    """Past the 30-minute floor the notional is 95 x 1,000 / 30 s x 23,400 s = 7.41e7 a day;
+    a short book of 1% of it per 1% move at c = 50 explains half the gap."""
+    gex = 0.01 * 95.0 * 1000.0 / 30.0 * SECONDS_PER_DAY
+    off = _learnt_gap(_dealer_world(-gex), 0.0)
+    short = _learnt_gap(_dealer_world(-gex), 50.0)
+    long = _learnt_gap(_dealer_world(gex), 50.0)
+    assert long == off  # a long book's hedges lean against moves: nothing put down to them
+    assert short / off == pytest.approx(0.5, abs=1e-6)
 
 
 def test_without_value_learning_the_anchor_is_the_fundamental():

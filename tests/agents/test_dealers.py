@@ -585,3 +585,17 @@ def test_the_summary_says_how_the_hedges_were_worked_summed_over_the_dealers():
     assert (s["crossing_orders"], s["participation_cap_binds"]) == (6, 3)
     assert s["passive_filled_shares"] == 1000
     assert small_model(n_dealers=0).populations["dealers"].summary() is None
+
+
+@pytest.mark.parametrize("hedge", [True, False])
+def test_the_public_dealer_gex_counts_only_dealers_whose_hedges_reach_the_market(hedge):
+    m = small_model(n_dealers=2, n_customers=3, hedge=hedge, initial_book="short_gamma")
+    ScriptedBook(m).set(100.0)
+    dealers, customers = parts(m)
+    while customers[0].opening.pending:
+        customers[0].act()
+    for d in dealers:
+        d.book_greeks()
+    own = m.populations["dealers"].total("gex")
+    assert own < 0.0  # the opening book is short gamma
+    assert m.dealer_gex == (own if hedge else 0.0)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
-from market.exchange.clock import SECONDS_PER_YEAR
-from market.exchange.market_state import MarketState
+from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
+from market.exchange.market_state import DailyVolume, MarketState
 from market.exchange.order_book import OrderBook
 
 
@@ -77,3 +79,19 @@ def test_account_flow_is_kept_per_aggressor_only_once_asked_for_and_reset_when_t
     assert signed.tolist() == [-300, 50]  # the resting account 1 is no aggressor
     state.update()
     assert state.take_account_flow()[0].size == 0
+
+
+def test_daily_volume_scales_what_traded_to_a_day_with_a_floor_on_the_elapsed_time():
+    state = SimpleNamespace(n=0, volumes=np.zeros(10_000))
+    daily = DailyVolume(state, start=0.0, floor=1800.0)  # type: ignore[arg-type]
+    assert daily.update(10.0) == 0.0  # nothing traded yet
+    state.volumes[1:11] = 100.0
+    state.n = 10
+    # 1,000 shares in 10 s read against the 30-minute floor, not as 100 shares a second
+    assert daily.update(10.0) == pytest.approx(1000.0 / 1800.0 * SECONDS_PER_DAY)
+    state.volumes[11:3601] = 1.0
+    state.n = 3600
+    assert daily.update(3600.0) == pytest.approx(4590.0 / 3600.0 * SECONDS_PER_DAY)
+    assert daily.update(3600.0) == pytest.approx(
+        4590.0 / 3600.0 * SECONDS_PER_DAY
+    )  # no double count
