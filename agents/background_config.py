@@ -342,8 +342,8 @@ class BackgroundConfig(Validated):
         hi=1000.0,
         doc="`c`: the crowd puts the share `min(1, c * max(0, -GEX) / (p * V))` of the "
         "price/value gap it learns from down to the dealers' hedges (GEX the dealers' gamma "
-        "exposure per 1% move, `p * V` the day's traded notional) and learns only the rest; "
-        "0 = off",
+        "exposure per 1% move, `p * V` the notional traded per day so far) and learns only "
+        "the rest; 0 = off",
     )
     news_horizon: float = param(
         150.0,

@@ -230,7 +230,7 @@ def hedging_explained_share(
     ``min(1, discount * max(0, -GEX) / notional)``, 0 where no notional has traded yet.
 
     ``dealer_gex`` is the dealers' gamma exposure per 1% move (currency; negative = short
-    gamma), ``daily_notional`` the day's traded notional (currency). ``-GEX / notional`` is the
+    gamma), ``daily_notional`` the notional traded per day (currency). ``-GEX / notional`` is the
     share of a day's trading the dealers' hedges add per 1% move in the direction of the move;
     only a short book's hedges push a move on, so a long book explains nothing. In a linear
     market whose other traders absorb a lasting move ``x`` against a depth ``D``, hedges that
