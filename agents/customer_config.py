@@ -174,6 +174,13 @@ class CustomersConfig(Validated):
         unit="s",
         doc="span of the log return `r` the frenzy chases",
     )
+    frenzy_side: int = param(
+        1,
+        choices=(1, -1),
+        doc="the frenzy's side: +1 buys its calls (the dealers sell them and are short gamma), "
+        "-1 writes them (the dealers buy them and are long gamma: the same option flow with "
+        "the dealers' gamma reversed, gamma_squeeze's long-gamma control)",
+    )
     frenzy_nearest_expiry: bool = param(
         True,
         choices=(True, False),

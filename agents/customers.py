@@ -13,7 +13,9 @@ of flow types (:class:`FlowType`):
   ``frenzy_size_multiplier`` times the usual, in the nearest expiry if ``frenzy_nearest_expiry``;
   its intensity chases the recent return: it is multiplied by
   ``1 + frenzy_chase * max(r, 0) / 1%`` where ``r`` is the log return over ``frenzy_window_seconds``
-  (the whole population's activity rises by exactly the extra frenzy intensity);
+  (the whole population's activity rises by exactly the extra frenzy intensity); with
+  ``frenzy_side`` -1 the same flow writes the calls instead (a control with the dealers' gamma
+  reversed);
 - ``put_selling``: sell out-of-the-money puts (``put_selling_moneyness``).
 
 Weights are relative intensities (``*_weight``, >= 0, at least one > 0). With ``typed=False``
@@ -79,7 +81,7 @@ from agents.world import World
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.options.pricing import bs_price
 
-#: flow type -> (customer side, is_call)
+#: flow type -> (customer side, is_call); the frenzy's side is ``frenzy_side``
 FLOW_TRADE = {
     FlowType.protective_put: (1, False),
     FlowType.speculative_call: (1, True),
@@ -322,7 +324,7 @@ class OptionCustomer(Participant):
         return int(rows[int(np.argmin(dist))])
 
     def _trade(self, flow: FlowType) -> None:
-        side, _ = FLOW_TRADE[flow]
+        side = self.cfg.frenzy_side if flow is FlowType.call_frenzy else FLOW_TRADE[flow][0]
         if side > 0 and self.world.ledger.cash[self.account] <= 0:
             self.refused[flow.value] += 1
             return

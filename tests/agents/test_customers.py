@@ -91,6 +91,21 @@ def test_each_flow_trades_its_side_type_and_moneyness(flow, side, is_call, lo, h
     np.testing.assert_array_equal(dealer_pos, -customer_pos)
 
 
+def test_a_writing_frenzy_sells_the_same_calls_to_the_dealers():
+    m = small_model(expiry_weights=[0.0, 1.0, 1.0], frenzy_side=-1, **ONLY[FlowType.call_frenzy])
+    customers = act(m, 40)
+    positions = held(m, customers)
+    assert len(positions) >= 3
+    for k, qty in positions:
+        assert qty < 0 and bool(m.chain.is_call[k])
+        assert 1.0 - 1e-9 <= m.chain.strike[k] / 100.0 <= 1.05 + 1e-9
+    totals = flow_totals(customers)
+    assert totals["sold"]["call_frenzy"] == sum(-q for _, q in positions)
+    assert sum(totals["bought"].values()) == 0
+    dealer_pos = sum(m.ledger.options[d.account] for d in m.populations["dealers"])
+    assert (dealer_pos >= 0).all() and dealer_pos.sum() > 0  # the dealers are long the calls
+
+
 def test_frenzy_trades_the_nearest_expiry_in_bigger_sizes():
     m = small_model(
         contracts_min=2, contracts_max=4, frenzy_size_multiplier=5.0, **ONLY[FlowType.call_frenzy]
