@@ -392,6 +392,15 @@ def test_covid_long_gamma_arm_gives_dealers_positive_gamma():
     assert long_book.population_sum("dealers", "gex") > 0
 
 
+def test_gamma_squeeze_long_gamma_arm_reverses_the_dealers_gamma():
+    # the frenzy's first hour: its calls make the dealers short gamma, written they make them long
+    over = (*SMALL, "agents.customers.rate=0.05")
+    buying = run_for(short("gamma_squeeze", *over, events=[]), 1800)
+    writing = run_for(short("gamma_squeeze", *over, events=[], arm="control_long_gamma"), 1800)
+    assert buying.population_sum("dealers", "gex") < 0
+    assert writing.population_sum("dealers", "gex") > 0
+
+
 def _flash_early(arm: str) -> HedgeLoopModel:
     """The flash crash moved to the morning, with providers quick to withdraw."""
     cfg = composed(
