@@ -384,21 +384,21 @@ def test_dealer_control_sends_no_hedge_trades(scenario):
     assert any(d.contracts_bought + d.contracts_sold > 0 for d in control.populations["dealers"])
 
 
-def test_covid_long_gamma_arm_gives_dealers_positive_gamma():
-    over = (*SMALL, "agents.customers.rate=0.01")
-    short_book = run_for(short("covid_2020", *over, events=[]), 300)
-    long_book = run_for(short("covid_2020", *over, events=[], arm="control_long_gamma"), 300)
+@pytest.mark.parametrize(
+    ("scenario", "rate", "seconds"),
+    [
+        # covid: the opening book, short in the treatment and long in the control
+        ("covid_2020", 0.01, 300),
+        # the squeeze: the frenzy's first half hour, its calls bought or written
+        ("gamma_squeeze", 0.05, 1800),
+    ],
+)
+def test_long_gamma_arm_gives_dealers_positive_gamma(scenario, rate, seconds):
+    over = (*SMALL, f"agents.customers.rate={rate}")
+    short_book = run_for(short(scenario, *over, events=[]), seconds)
+    long_book = run_for(short(scenario, *over, events=[], arm="control_long_gamma"), seconds)
     assert short_book.population_sum("dealers", "gex") < 0
     assert long_book.population_sum("dealers", "gex") > 0
-
-
-def test_gamma_squeeze_long_gamma_arm_reverses_the_dealers_gamma():
-    # the frenzy's first hour: its calls make the dealers short gamma, written they make them long
-    over = (*SMALL, "agents.customers.rate=0.05")
-    buying = run_for(short("gamma_squeeze", *over, events=[]), 1800)
-    writing = run_for(short("gamma_squeeze", *over, events=[], arm="control_long_gamma"), 1800)
-    assert buying.population_sum("dealers", "gex") < 0
-    assert writing.population_sum("dealers", "gex") > 0
 
 
 def _flash_early(arm: str) -> HedgeLoopModel:
