@@ -125,6 +125,14 @@ def _crossing_seconds(band: float, gamma: float, spot: float, vol: float) -> flo
     return (band / speed) ** 2 * SECONDS_PER_YEAR
 
 
+def _crossing_seconds_array(band, gamma: np.ndarray, spot: float, vol: np.ndarray) -> np.ndarray:
+    """:func:`_crossing_seconds` over arrays, in its operations' order (the same figures)."""
+    speed = np.abs(gamma) * spot * vol
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (band / speed) ** 2 * SECONDS_PER_YEAR
+    return np.where(speed > 0.0, out, math.inf)
+
+
 # --------------------------------------------------------------------------------------------
 # Policies
 # --------------------------------------------------------------------------------------------
@@ -161,6 +169,20 @@ class HedgePolicy(ABC):
     ) -> float:
         """The policy's expected seconds between rebalances for a book with this gamma."""
 
+    def expected_intervals(
+        self, gamma_shares: np.ndarray, spot: float, vol: np.ndarray, round_trip_cost: float = 0.0
+    ) -> np.ndarray:
+        """:meth:`expected_interval` for arrays of books (``gamma_shares`` and ``vol`` of one
+        shape), element for element the same figures; the band policies override it with one
+        vectorised expression, for the dealers' quote pass over many series."""
+        return np.array(
+            [
+                self.expected_interval(float(g), spot, float(v), round_trip_cost)
+                for g, v in zip(gamma_shares, vol, strict=True)
+            ],
+            dtype=float,
+        )
+
     def inner_band(
         self, gamma_shares: float, spot: float, vol: float, round_trip_cost: float = 0.0
     ) -> float:
@@ -179,6 +201,9 @@ class NoHedge(HedgePolicy):
 
     def expected_interval(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         return math.inf
+
+    def expected_intervals(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> np.ndarray:
+        return np.full(np.shape(gamma_shares), math.inf)
 
     def inner_band(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         return math.inf
@@ -203,6 +228,10 @@ class FixedBand(HedgePolicy):
         return _crossing_seconds(
             max(self.band_shares, self.min_trade_shares), gamma_shares, spot, vol
         )
+
+    def expected_intervals(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> np.ndarray:
+        band = max(self.band_shares, self.min_trade_shares)
+        return _crossing_seconds_array(band, gamma_shares, spot, vol)
 
     def inner_band(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         return self.band_shares
@@ -231,6 +260,9 @@ class TimeBased(HedgePolicy):
 
     def expected_interval(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         return self.interval_seconds
+
+    def expected_intervals(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> np.ndarray:
+        return np.full(np.shape(gamma_shares), self.interval_seconds)
 
 
 class GammaBand(HedgePolicy):
@@ -269,6 +301,14 @@ class GammaBand(HedgePolicy):
         width = max(self.band(gamma_shares, spot, vol), self.min_trade_shares)
         return _crossing_seconds(width, gamma_shares, spot, vol)
 
+    def expected_intervals(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> np.ndarray:
+        # the terms in band()'s order, so each element is bit for bit the scalar figure
+        band = self.base_band_shares + self.gamma_multiplier * np.abs(gamma_shares) * spot * vol * (
+            self._sqrt_h
+        )
+        width = np.maximum(band, self.min_trade_shares)
+        return _crossing_seconds_array(width, gamma_shares, spot, vol)
+
     def inner_band(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         return self.band(gamma_shares, spot, vol)
 
@@ -305,6 +345,11 @@ class WhalleyWilmott(HedgePolicy):
     def expected_interval(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         width = max(self.halfwidth(gamma_shares, spot, round_trip_cost), self.min_trade_shares)
         return _crossing_seconds(width, gamma_shares, spot, vol)
+
+    def expected_intervals(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> np.ndarray:
+        h = whalley_wilmott_halfwidth(spot, gamma_shares, 0.5 * round_trip_cost, self.risk_aversion)
+        width = np.maximum(h, self.min_trade_shares)
+        return _crossing_seconds_array(width, gamma_shares, spot, vol)
 
     def inner_band(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         return self.halfwidth(gamma_shares, spot, round_trip_cost)

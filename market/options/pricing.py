@@ -49,6 +49,7 @@ __all__ = [
     "implied_vol",
     "leland_number",
     "leland_volatility",
+    "unchecked_bs_price",
     "whalley_wilmott_halfwidth",
 ]
 
@@ -247,6 +248,16 @@ def bs_delta(
     """Black-Scholes-Merton delta, d price / d spot (cheaper than :func:`bs_greeks`)."""
     k = _terms(spot, strike, t, vol, rate, div, call)
     return _result(k.omega * k.df_q * ndtr(k.omega * k.d1))
+
+
+def unchecked_bs_price(
+    spot: _Num, strike: _Num, t: _Num, vol: _Num, omega: FloatArray
+) -> FloatArray:
+    """:func:`bs_price` at zero rate and dividend without argument checks, for quoting loops
+    whose inputs were validated once (the chain's strikes, the surface's vols, the model's mid):
+    the checks cost more than the pricing at a few dozen series. ``omega`` is +1.0 for a call,
+    -1.0 for a put; nothing here catches a bad input, so the caller must."""
+    return _price_from_terms(_terms_of(spot, strike, t, vol, 0.0, 0.0, omega))
 
 
 def _unchecked_delta(

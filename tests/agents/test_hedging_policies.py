@@ -212,6 +212,32 @@ def test_expected_interval_shrinks_with_gamma_for_band_policies():
         assert hi < lo, p.kind
 
 
+@pytest.mark.parametrize(
+    "policy",
+    [
+        NoHedge(),
+        FixedBand(500.0),
+        TimeBased(60.0),
+        GammaBand(500.0, 1.5, 300.0),
+        WhalleyWilmott(1e-3),
+    ],
+    ids=lambda p: p.kind.value,
+)
+def test_expected_intervals_are_the_scalar_figures_bit_for_bit(policy):
+    # the quote pass prices on the vectorised figures; the dealer's own quotes on the scalar one
+    rng = np.random.default_rng(7)
+    gamma = np.concatenate(([0.0, 1e-9], rng.lognormal(8.0, 3.0, 200)))
+    vol = np.concatenate(([0.2, 0.0], rng.uniform(0.05, 1.5, 200)))
+    got = policy.expected_intervals(gamma, SPOT, vol, 0.0007)
+    want = [
+        policy.expected_interval(float(g), SPOT, float(v), 0.0007)
+        for g, v in zip(gamma, vol, strict=True)
+    ]
+    assert got.shape == gamma.shape
+    assert got.tolist() == want
+    assert policy.expected_intervals(np.array([]), SPOT, np.array([]), 0.0007).shape == (0,)
+
+
 def test_make_policy_builds_each_kind_with_its_parameters():
     assert make_policy(HedgePolicyKind.fixed_band, band_shares=123.0).band_shares == 123.0
     assert make_policy("time_based", interval_seconds=42.0).interval_seconds == 42.0

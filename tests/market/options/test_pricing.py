@@ -19,6 +19,7 @@ from market.options.pricing import (
     implied_vol,
     leland_number,
     leland_volatility,
+    unchecked_bs_price,
     whalley_wilmott_halfwidth,
 )
 
@@ -339,3 +340,15 @@ def test_price_increases_with_vol_and_time_at_zero_rates(spot, m, t, vol, call):
     assert bs_price(spot, strike, t * 1.1, vol, call=call) >= base - rounding
     intrinsic = max((spot - strike) if call else (strike - spot), 0.0)
     assert base >= intrinsic - 1e-12 * spot
+
+
+def test_unchecked_price_is_the_checked_price_bit_for_bit():
+    # the quote pass prices on the unchecked path; everything else on the checked one
+    rng = np.random.default_rng(3)
+    strike = rng.uniform(50.0, 150.0, 300)
+    t = np.concatenate(([0.0], rng.uniform(0.0, 0.5, 299)))
+    vol = np.concatenate(([0.2, 0.0], rng.uniform(0.01, 2.0, 298)))
+    call = rng.random(300) < 0.5
+    want = bs_price(101.3, strike, t, vol, call=call)
+    got = unchecked_bs_price(101.3, strike, t, vol, np.where(call, 1.0, -1.0))
+    assert got.tolist() == want.tolist()
