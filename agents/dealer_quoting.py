@@ -15,7 +15,10 @@ it covers. A :class:`DealerQuoter` holds one dealer's quotes and runs its quote 
   ``requote_ticks`` since its quote was sent (the unrounded value, so a value hovering at a
   rounding boundary does not flicker the price), a side of it filled, its widening ended, or the
   dealer's risk state changed (its vega inventory step, which sides its limits allow, the
-  stress step): those re-quote every series it covers;
+  stress multiplier 20% away from the one it last re-quoted on): those re-quote every series it
+  covers;
+- a series due whose prices come out as its live quote's, resting in full where it was sent,
+  is left alone: no message, and the quote keeps its place in the queue;
 - post-only: every quote is sent ``post_only`` (:meth:`OptionVenue.quote`), so a side that would
   lock or cross another owner's resting quote is repriced one tick behind it (a bid that would
   fall below one tick is not sent): dealers whose inventories shift their prices apart do not
@@ -92,7 +95,8 @@ class SeriesMarks:
 class DealerQuoter:
     """One dealer's quotes in the chain rows ``rows`` (see the module docstring).
 
-    Public counters: ``requotes`` (quote messages sent), ``one_sided`` (quotes sent with one
+    Public counters: ``requotes`` (quote messages sent), ``unchanged`` (series due whose
+    prices came out as the live quote's, so nothing was sent), ``one_sided`` (quotes sent with one
     side only: held back by a limit, a bid that could not reach a tick, or a side post-only
     dropped), ``repriced`` (sides the venue moved behind another owner's quote or dropped),
     ``passes``.
@@ -112,13 +116,16 @@ class DealerQuoter:
         chain = dealer.world.chain
         self._strike = np.asarray(chain.strike, dtype=float)
         self._omega = np.where(np.asarray(chain.is_call, dtype=bool), 1.0, -1.0)
-        self._risk_state: tuple[int, bool, bool, int] | None = None
+        self._risk_state: tuple[int, bool, bool, float] | None = None
+        self._stress_anchor: float | None = None  # the stress multiplier last re-quoted on
+        self._behind = np.zeros(n, dtype=bool)  # its live quote was moved behind by post-only
         # a pass over the very marks of the last one with nothing filled, pulled or ending its
         # widening since has nothing to do (most steps: the underlying's mid did not move)
         self._last_marks: SeriesMarks | None = None
         self._news = True
         self._next_widen_end = math.inf
         self.requotes = 0
+        self.unchanged = 0
         self.one_sided = 0
         self.repriced = 0
         self.passes = 0
@@ -156,10 +163,11 @@ class DealerQuoter:
         self._next_widen_end = min(self._next_widen_end, until)
 
     # ------------------------------------------------------------------ the pass
-    def risk_state(self, stress: float) -> tuple[int, bool, bool, int]:
+    def risk_state(self, stress: float) -> tuple[int, bool, bool, float]:
         """What, when it changes, re-quotes every series: the vega inventory step, whether the
-        limits allow buying and selling ``size`` of a typical series, and the stress step (20% of
-        the multiplier)."""
+        limits allow buying and selling ``size`` of a typical series, and the stress multiplier
+        last re-quoted on, which moves only once ``stress`` is 20% away from it (a multiplier
+        hovering at a fixed step's edge would re-quote every series each time it crossed)."""
         d = self.dealer
         cfg = d.cfg
         steps = self.params.inventory_buckets
@@ -167,7 +175,10 @@ class DealerQuoter:
         bucket = int(max(-1.0, min(1.0, d.net_vega / cfg.vega_limit)) * steps)
         near_gamma = abs(d.net_gamma) >= cfg.gamma_limit * (1 - 1 / steps)
         near_vega = abs(d.net_vega) >= cfg.vega_limit * (1 - 1 / steps)
-        return bucket, near_gamma, near_vega, math.floor(math.log(stress) / _STRESS_STEP)
+        anchor = self._stress_anchor
+        if anchor is None or abs(math.log(stress / anchor)) >= _STRESS_STEP:
+            anchor = self._stress_anchor = stress
+        return bucket, near_gamma, near_vega, anchor
 
     def due(self, marks: SeriesMarks, live: np.ndarray, now: float, stress: float) -> np.ndarray:
         """The rows to re-quote in this pass (see the module docstring)."""
@@ -199,6 +210,7 @@ class DealerQuoter:
         rows = self.due(marks, live, now, stress)
         if rows.size == 0:
             return 0
+        dirty = self._dirty[rows]  # a side filled: the quote no longer rests in full
         self._dirty[rows] = False
         ended = self.widen_bid_until[rows] <= now
         self.widen_bid_until[rows[ended]] = -math.inf
@@ -212,19 +224,28 @@ class DealerQuoter:
         acct = self.dealer.account
         repriced = venue.n_repriced
         before = sum(repriced.values())
+        sent = 0
         for i, c in enumerate(rows.tolist()):
             b, a = int(bid[i]), int(ask[i])
+            self.sent_theo[c] = marks.theo[c]
+            if b == self.bid[c] and a == self.ask[c] and not (dirty[i] or self._behind[c]):
+                # the live quote rests as wanted, in full: a message would change nothing and
+                # lose its place in the queue
+                self.unchanged += 1
+                continue
+            moved = repriced["bid"] + repriced["ask"]
             bid_id, ask_id = venue.quote(
                 acct, c, b or None, size if b else 0, a or None, size if a else 0, post_only=True
             )
+            sent += 1
+            self._behind[c] = repriced["bid"] + repriced["ask"] != moved
             # a side the venue did not enter (post-only pushed it off the price range) is no side
             b, a = (b if bid_id else 0), (a if ask_id else 0)
             self.one_sided += (b > 0) != (a > 0)
             self.bid[c], self.ask[c] = b, a
-            self.sent_theo[c] = marks.theo[c]
         self.repriced += sum(repriced.values()) - before
-        self.requotes += int(rows.size)
-        return int(rows.size)
+        self.requotes += sent
+        return sent
 
     def prices(
         self, rows: np.ndarray, marks: SeriesMarks, now: float, stress: float

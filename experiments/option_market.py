@@ -57,7 +57,7 @@ from market.exchange.clock import SECONDS_PER_YEAR
 from market.exchange.event_clock import EventClock
 from market.exchange.option_venue import OptionPrint, OptionVenue
 from market.exchange.risk_protection import QuoteRiskMonitor
-from market.options.pricing import bs_greeks, bs_price
+from market.options.pricing import bs_greeks, unchecked_bs_price
 
 #: the year used for the ATM reference vol of the stress multiplier (one month)
 _ATM_REFERENCE_YEARS = 21 / 252
@@ -135,6 +135,7 @@ class OptionMarket:
         self._theo = np.zeros(len(model.chain))
         self._spread: float | None = None  # the underlying's averaged spread (ticks)
         self._marks: tuple[tuple[float, int, int], float, SeriesMarks] | None = None
+        self._atm: tuple[tuple[float, int], float] | None = None  # (mid, surface id), ATM vol
         self._message_prints: list[OptionPrint] = []
         self._to_curtail: list[int] = []
         self._resting: list[tuple[float, int, int, int]] = []  # (when, seq, contract, order id)
@@ -228,9 +229,9 @@ class OptionMarket:
         call = np.asarray(chain.is_call, dtype=bool)[rows]
         t = (np.asarray(chain.expiry, dtype=float)[rows] - m.now) / SECONDS_PER_YEAR
         vol = np.asarray(m.surface.vol(strike, t, spot), dtype=float)
-        g = bs_greeks(spot, strike, t, vol, call=call)
+        g = bs_greeks(spot, strike, t, vol, call=call)  # checks the inputs once
         out = SeriesMarks(spot, *(np.zeros(n) for _ in range(5)))
-        out.theo[rows] = bs_price(spot, strike, t, vol, call=call)
+        out.theo[rows] = unchecked_bs_price(spot, strike, t, vol, np.where(call, 1.0, -1.0))
         out.vol[rows] = vol
         out.t[rows] = t
         out.gamma[rows] = g.gamma
@@ -257,7 +258,10 @@ class OptionMarket:
         spread flickers with every order at the touch, and would re-quote every series)."""
         m = self.model
         spot = float(m.state.mid)
-        atm = float(m.surface.vol(spot, _ATM_REFERENCE_YEARS, spot))
+        key = (spot, id(m.surface))  # the surface is replaced when it changes, never mutated
+        if self._atm is None or self._atm[0] != key:
+            self._atm = (key, float(m.surface.vol(spot, _ATM_REFERENCE_YEARS, spot)))
+        atm = self._atm[1]
         spread = float(m.state.spread_ticks)
         if spread > 0:
             w = min(1.0, m.dt / _SPREAD_AVERAGE_SECONDS)

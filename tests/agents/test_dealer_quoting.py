@@ -148,9 +148,56 @@ def test_requotes_only_when_theo_moved_past_the_threshold() -> None:
     # and so does the end of its widening, on the same marks
     later = m.now + m.cfg.market.options.fill_widen_seconds
     assert q.quote_pass(om.venue, marks, live, later, 1.0) == 1
-    # so does a change of risk state: every series
+    # so does a change of risk state: every series, sent where its prices changed
     q.dealer.net_vega = 0.5 * q.dealer.cfg.vega_limit
+    before = q.unchanged
+    sent = q.quote_pass(om.venue, marks, live, m.now, 1.0)
+    assert sent > rows.size // 2 and sent + q.unchanged - before == rows.size
+
+
+def test_a_quote_whose_prices_did_not_change_is_not_resent_and_keeps_its_place() -> None:
+    m = book_model(requote_ticks=0.0)  # every series is due at every new set of marks
+    om, q, live, rows = quoter_and_rows(m)
+    marks = om.marks(live)
     assert q.quote_pass(om.venue, marks, live, m.now, 1.0) == rows.size
+    ids = om.venue.orders_of(q.dealer.account)
+    messages = om.venue.n_messages
+    same = dataclasses.replace(marks, theo=marks.theo.copy())
+    assert q.quote_pass(om.venue, same, live, m.now, 1.0) == 0
+    assert q.unchanged == rows.size
+    assert om.venue.orders_of(q.dealer.account) == ids and om.venue.n_messages == messages
+    # a side filled (its widening long over): the quote no longer rests in full, so that series
+    # is sent again at the same prices, and only that one
+    c = int(rows[0])
+    old = om.venue.quote_ids(q.dealer.account, c)
+    q.on_fill(c, 1, m.now - 1e6)
+    assert q.quote_pass(om.venue, same, live, m.now, 1.0) == 1
+    new = om.venue.quote_ids(q.dealer.account, c)
+    assert new[0] > max(old) and new[1] > max(old)
+    assert [x for x in om.venue.orders_of(q.dealer.account) if x[0] != c] == [
+        x for x in ids if x[0] != c
+    ]
+
+
+def test_a_quote_post_only_moved_behind_another_is_sent_again_at_unchanged_prices() -> None:
+    m = book_model(n_dealers=2, requote_ticks=0.0)
+    om, _first, second = apart_and_stale(m, 12.0)
+    behind = int(np.count_nonzero(second._behind))
+    assert behind > 10  # its bids would have crossed the first's stale asks
+    live = m.chain.live(m.now) & om._listed
+    marks = shifted(om.marks(live), 12.0 * om.tick)  # the marks it quoted on, anew
+    sent = second.quote_pass(om.venue, marks, live, m.now, 1.0)
+    assert sent == behind  # the others rest where they were sent
+
+
+def test_the_stress_multiplier_requotes_everything_only_once_it_moved_a_full_step() -> None:
+    m = book_model()
+    om, q, live, rows = quoter_and_rows(m)
+    marks = om.marks(live)
+    q.quote_pass(om.venue, marks, live, m.now, 1.0)
+    for stress, requote_all in ((1.15, False), (1.25, True), (1.1, False), (1.3, False)):
+        due = q.due(marks, live, m.now, stress)
+        assert (due.size == rows.size) is requote_all, stress
 
 
 def test_curtailment_pulls_all_the_dealers_quotes_until_the_cooldown_ends() -> None:
