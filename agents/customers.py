@@ -76,7 +76,7 @@ import numpy as np
 
 from agents.base import Participant, Population
 from agents.customer_config import FLOW_TYPES, CustomersConfig, FlowType
-from agents.customer_spreads import package_legs
+from agents.customer_spreads import package_kind, package_legs
 from agents.world import World
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.options.pricing import bs_price
@@ -343,13 +343,13 @@ class OptionCustomer(Participant):
         """With the book's spread share, send ``qty`` packages around ``contract`` to the
         complex order book instead (:mod:`agents.customer_spreads`); True if it did. Draws
         nothing when the share is 0, so such a run is the run without packages."""
-        spread_share, straddle_share = self.world.option_package_shares()
+        spread_share, *kind_shares = self.world.option_package_shares()
         if spread_share <= 0.0 or self.stream.random() >= spread_share:
             return False
-        straddle = self.stream.random() < straddle_share
+        kind = package_kind(float(self.stream.random()), *kind_shares)
         m = self.world
         legs = package_legs(
-            contract, straddle, self._strike, self._expiry, self._is_call, m.chain.live(m.now)
+            contract, kind, self._strike, self._expiry, self._is_call, m.chain.live(m.now)
         )
         if legs is None:
             return False

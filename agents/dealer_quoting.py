@@ -5,7 +5,9 @@ it covers. A :class:`DealerQuoter` holds one dealer's quotes and runs its quote 
 
 - prices: the dealer's Leland/inventory pricing of :mod:`agents.dealers` (the ask is its price
   to sell ``size`` contracts, the bid its price to buy them), as half-spreads around the
-  theoretical value (Black-Scholes at the surface vol), at least ``min_half_spread_ticks``;
+  theoretical value (Black-Scholes at the surface vol), plus a per-series ``charge`` the caller
+  computes for every dealer alike (:func:`quote_charge`: hedging one fill's delta at the
+  underlying's touch, holding its vega), at least ``min_half_spread_ticks``;
 - stress: both half-spreads times the pass's ``stress`` multiplier (realised volatility against
   the ATM vol, the underlying's spread; computed by the caller, the same for every dealer);
 - the side just filled is priced ``fill_widen_ticks`` further away for ``fill_widen_seconds``;
@@ -81,8 +83,9 @@ class QuotingParams:
 @dataclass
 class SeriesMarks:
     """Marks of every chain row at one instant, per share (rows not live are ignored):
-    ``theo`` currency, ``vol`` surface vol, ``t`` years to expiry, ``gamma`` and ``vega`` as
-    :func:`market.options.pricing.bs_greeks` gives them; ``spot`` the underlying's mid."""
+    ``theo`` currency, ``vol`` surface vol, ``t`` years to expiry, ``gamma``, ``vega`` and
+    ``delta`` as :func:`market.options.pricing.bs_greeks` gives them; ``spot`` the underlying's
+    mid."""
 
     spot: float
     theo: np.ndarray
@@ -90,6 +93,24 @@ class SeriesMarks:
     t: np.ndarray
     gamma: np.ndarray
     vega: np.ndarray
+    delta: np.ndarray
+
+
+def quote_charge(
+    marks: SeriesMarks,
+    underlying_spread: float,
+    hedge_cost_weight: float,
+    vega_charge_weight: float,
+    vol_of_vol: float,
+    vega_holding_years: float,
+) -> np.ndarray:
+    """What every dealer adds to both half-spreads of each series (currency per share):
+    ``hedge_cost_weight * |delta| * underlying_spread / 2`` (hedging one fill's delta at the
+    underlying's touch, ``underlying_spread`` in currency) plus ``vega_charge_weight * vega *
+    vol_of_vol * sqrt(vega_holding_years)`` (one standard deviation of the implied vol's move
+    while the fill's vega is held; ``vol_of_vol`` absolute per square-root trading year)."""
+    hedge = hedge_cost_weight * 0.5 * underlying_spread * np.abs(marks.delta)
+    return hedge + vega_charge_weight * vol_of_vol * math.sqrt(vega_holding_years) * marks.vega
 
 
 class DealerQuoter:
@@ -203,9 +224,16 @@ class DealerQuoter:
         return rows[moved]
 
     def quote_pass(
-        self, venue: QuoteVenue, marks: SeriesMarks, live: np.ndarray, now: float, stress: float
+        self,
+        venue: QuoteVenue,
+        marks: SeriesMarks,
+        live: np.ndarray,
+        now: float,
+        stress: float,
+        charge: np.ndarray | None = None,
     ) -> int:
-        """Re-quote the rows that are due; returns how many quote messages it sent."""
+        """Re-quote the rows that are due; returns how many quote messages it sent.
+        ``charge``: :func:`quote_charge` over the chain's rows (none if ``None``)."""
         self.passes += 1
         rows = self.due(marks, live, now, stress)
         if rows.size == 0:
@@ -219,7 +247,7 @@ class DealerQuoter:
         pending = np.concatenate((self.widen_bid_until, self.widen_ask_until))
         pending = pending[pending > now]
         self._next_widen_end = float(pending.min()) if pending.size else math.inf
-        bid, ask = self.prices(rows, marks, now, stress)
+        bid, ask = self.prices(rows, marks, now, stress, charge)
         size = self.params.size
         acct = self.dealer.account
         repriced = venue.n_repriced
@@ -248,11 +276,17 @@ class DealerQuoter:
         return sent
 
     def prices(
-        self, rows: np.ndarray, marks: SeriesMarks, now: float, stress: float
+        self,
+        rows: np.ndarray,
+        marks: SeriesMarks,
+        now: float,
+        stress: float,
+        charge: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Bid and ask (ticks, 0 = no side) of ``rows``: the dealer's Leland/inventory prices to
-        buy and sell ``size`` contracts as half-spreads around the theoretical value, times
-        ``stress``, the filled side widened, on the tick; a side its limits forbid is 0."""
+        buy and sell ``size`` contracts as half-spreads around the theoretical value, plus
+        ``charge`` (by chain row, currency per share), times ``stress``, the filled side
+        widened, on the tick; a side its limits forbid is 0."""
         d = self.dealer
         cfg = d.cfg
         p = self.params
@@ -260,8 +294,9 @@ class DealerQuoter:
         theo = marks.theo[rows]
         ask_value, bid_value = self._leland_values(rows, marks)
         edge = cfg.min_half_spread_ticks * tick
-        half_ask = np.maximum(ask_value - theo, edge) * stress
-        half_bid = np.maximum(theo - bid_value, edge) * stress
+        extra = 0.0 if charge is None else charge[rows]
+        half_ask = np.maximum(ask_value - theo + extra, edge) * stress
+        half_bid = np.maximum(theo - bid_value + extra, edge) * stress
         half_ask += np.where(self.widen_ask_until[rows] > now, p.fill_widen_ticks * tick, 0.0)
         half_bid += np.where(self.widen_bid_until[rows] > now, p.fill_widen_ticks * tick, 0.0)
         ask = np.maximum(np.ceil((theo + half_ask) / tick - 1e-9), 1).astype(np.int64)
@@ -274,6 +309,34 @@ class DealerQuoter:
         bid[self._breaches(d_gamma, d_vega)] = 0
         ask[self._breaches(-d_gamma, -d_vega)] = 0
         return bid, ask
+
+    def stale_take(
+        self,
+        contract: int,
+        resting_side: int,
+        price: int,
+        qty: int,
+        marks: SeriesMarks,
+        now: float,
+        stress: float,
+        charge: np.ndarray | None,
+        edge_ticks: int,
+    ) -> int:
+        """Contracts it would take now of an order resting at ``price`` (ticks) on
+        ``resting_side`` (+1 a bid, which it would sell to; -1 an ask, which it would buy from):
+        up to ``size`` of the ``qty`` resting when the order is through its own price on the
+        other side by at least ``edge_ticks`` (a bid at or above its ask plus the edge), and
+        that side of its limits allows the trade; else 0. The adverse selection of passive
+        orders left behind by the underlying (design note section 5.5)."""
+        row = np.array([contract], dtype=np.int64)
+        bid, ask = self.prices(row, marks, now, stress, charge)
+        if resting_side > 0:
+            mine = int(ask[0])
+            through = mine > 0 and price >= mine + edge_ticks
+        else:
+            mine = int(bid[0])
+            through = mine > 0 and price <= mine - edge_ticks
+        return min(self.params.size, qty) if through else 0
 
     def _breaches(self, d_gamma: np.ndarray, d_vega: np.ndarray) -> np.ndarray:
         """Whether each trade breaches a limit, as the dealer judges a request (a trade that

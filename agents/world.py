@@ -169,9 +169,10 @@ class World(Protocol):
         :meth:`trade_option` (all or nothing), in ``book`` mode an order on the series' book
         (``market.options``); returns what filled at once and what rests."""
 
-    def option_package_shares(self) -> tuple[float, float]:
-        """The share of customers' new option trades sent as packages and the share of those
-        that are straddles (``market.options``; ``(0.0, 0.0)`` in ``rfq`` mode)."""
+    def option_package_shares(self) -> tuple[float, float, float, float]:
+        """The share of customers' new option trades sent as packages and the shares of those
+        that are straddles, calendars and diagonals (``market.options``; zeros in ``rfq``
+        mode)."""
 
     def fill_option_package(
         self, account: int, legs: Sequence[tuple[int, int]], side: int, qty: int

@@ -194,6 +194,7 @@ class HedgeLoopModel(mesa.Model):
                     population_stream(cfg.seed, "complex_ties"),
                     population_stream(cfg.seed, "complex_orders"),
                 ),
+                take_rng=population_stream(cfg.seed, "dealer_stale_takes"),
             )
         self.set_fundamental_vol(m.fundamental_vol)
         self._expiries: list[tuple[float, int, int]] = []  # (time, seq, order id)
@@ -404,13 +405,19 @@ class HedgeLoopModel(mesa.Model):
         price = self.trade_option(account, contract, side, qty)
         return OptionFill(0, 0.0) if price is None else OptionFill(qty, price)
 
-    def option_package_shares(self) -> tuple[float, float]:
-        """``market.options.spread_share`` and ``spread_straddle_share`` in book mode, zeros in
-        rfq mode (no complex order book there)."""
+    def option_package_shares(self) -> tuple[float, float, float, float]:
+        """``market.options.spread_share`` and the shares of straddles, calendars and diagonals
+        among the packages (``spread_straddle_share``, ``spread_calendar_share``,
+        ``spread_diagonal_share``) in book mode, zeros in rfq mode (no complex order book)."""
         if self.option_market is None:
-            return 0.0, 0.0
+            return 0.0, 0.0, 0.0, 0.0
         cfg = self.cfg.market.options
-        return float(cfg.spread_share), float(cfg.spread_straddle_share)
+        return (
+            float(cfg.spread_share),
+            float(cfg.spread_straddle_share),
+            float(cfg.spread_calendar_share),
+            float(cfg.spread_diagonal_share),
+        )
 
     def fill_option_package(
         self, account: int, legs: Sequence[tuple[int, int]], side: int, qty: int

@@ -47,11 +47,13 @@ from agents.dealer_quoting import (
     QuotingParams,
     SeriesMarks,
     coverage,
+    quote_charge,
     stress_multiplier,
 )
 from agents.dealers import OptionDealer
 from agents.world import OptionFill, OptionTake, OptionTops
 from experiments.complex_market import ComplexMarket
+from experiments.stale_order_taking import StaleOrderTaking
 from market.exchange.clearing import to_cents
 from market.exchange.clock import SECONDS_PER_YEAR
 from market.exchange.event_clock import EventClock
@@ -76,8 +78,17 @@ TOP_COLUMNS = (
 )
 #: seconds the marks of a pass are reused while the mid and the surface stay put
 _MARKS_MAX_AGE = 10.0
-#: strike / underlying mid bin edges of the half-spread figures in the summary
-MONEYNESS_EDGES = (0.0, 0.95, 0.98, 0.995, 1.005, 1.02, 1.05, np.inf)
+#: out-of-the-money moneyness bins of the half-spread figures in the summary: ``100 * log(strike
+#: / mid)`` for calls, its negative for puts (so > 0 is out of the money), in percent
+MONEYNESS_BINS = {
+    "itm_over_5pct": (-np.inf, -5.0),
+    "itm_2_5pct": (-5.0, -2.0),
+    "itm_0.5_2pct": (-2.0, -0.5),
+    "atm": (-0.5, 0.5),
+    "otm_0.5_2pct": (0.5, 2.0),
+    "otm_2_5pct": (2.0, 5.0),
+    "otm_over_5pct": (5.0, np.inf),
+}
 #: seconds over which the underlying's spread is averaged for the stress multiplier
 _SPREAD_AVERAGE_SECONDS = 60.0
 
@@ -89,7 +100,8 @@ class OptionMarket:
     ``events`` the event counter the option venue numbers its messages and prints from (the one
     the underlying venue shares, so both books' events are in one exact order), ``complex_rngs``
     the complex order book's streams for auction tie-breaks and the customers' choice to rest a
-    package."""
+    package, ``take_rng`` the stream ordering the dealers asked to take a stale resting order
+    (:mod:`experiments.stale_order_taking`; a fixed seed if not given)."""
 
     def __init__(
         self,
@@ -99,6 +111,7 @@ class OptionMarket:
         *,
         events: EventClock,
         complex_rngs: tuple[np.random.Generator, np.random.Generator],
+        take_rng: np.random.Generator | None = None,
     ) -> None:
         self.model = model
         cfg = self.cfg = model.cfg.market.options
@@ -130,6 +143,10 @@ class OptionMarket:
             cfg.risk_cooldown_seconds,
         )
         self.quoters = self._build_quoters(coverage_rng)
+        self.stale_orders: StaleOrderTaking | None = None
+        if cfg.dealers_take_stale and self.quoters:
+            rng = take_rng if take_rng is not None else np.random.default_rng(0)
+            self.stale_orders = StaleOrderTaking(self, rng, cfg.dealer_take_edge_ticks)
         self._order_rng = order_rng
         self._listed = np.zeros(len(model.chain), dtype=bool)
         self._theo = np.zeros(len(model.chain))
@@ -150,6 +167,7 @@ class OptionMarket:
         #: the marks and stress multiplier of the last quote pass (the dealers' package quotes)
         self.last_marks: SeriesMarks | None = None
         self.last_stress = 1.0
+        self.last_charge: np.ndarray | None = None
         self.sync_listings()
         self.complex = ComplexMarket(self, *complex_rngs)
 
@@ -230,12 +248,13 @@ class OptionMarket:
         t = (np.asarray(chain.expiry, dtype=float)[rows] - m.now) / SECONDS_PER_YEAR
         vol = np.asarray(m.surface.vol(strike, t, spot), dtype=float)
         g = bs_greeks(spot, strike, t, vol, call=call)  # checks the inputs once
-        out = SeriesMarks(spot, *(np.zeros(n) for _ in range(5)))
+        out = SeriesMarks(spot, *(np.zeros(n) for _ in range(6)))
         out.theo[rows] = unchecked_bs_price(spot, strike, t, vol, np.where(call, 1.0, -1.0))
         out.vol[rows] = vol
         out.t[rows] = t
         out.gamma[rows] = g.gamma
         out.vega[rows] = g.vega
+        out.delta[rows] = g.delta
         return out
 
     def _fresh_marks(self, live: np.ndarray) -> SeriesMarks:
@@ -291,12 +310,23 @@ class OptionMarket:
         marks = self._fresh_marks(live)
         self._theo = marks.theo
         stress = self.stress()
-        self.last_marks, self.last_stress = marks, stress
+        cfg = self.cfg
+        charge = quote_charge(
+            marks,
+            (self._spread if self._spread is not None else 1.0) * m.tick,
+            cfg.hedge_cost_weight,
+            cfg.vega_charge_weight,
+            cfg.vol_of_vol,
+            cfg.vega_holding_seconds / SECONDS_PER_YEAR,
+        )
+        self.last_marks, self.last_stress, self.last_charge = marks, stress, charge
         for account, q in self.quoters.items():
             if self.monitor.curtailed(account, m.now):
                 continue
-            q.quote_pass(self.venue, marks, live, m.now, stress)
+            q.quote_pass(self.venue, marks, live, m.now, stress, charge)
             self._curtail_pending()
+        if self.stale_orders is not None:
+            self.stale_orders.run(marks, live, stress, charge)
 
     def curtail_pending(self) -> None:
         """Carry out the curtailments the prints of the last message triggered."""
@@ -311,7 +341,11 @@ class OptionMarket:
         self, account: int, legs: Sequence[tuple[int, int]], side: int, qty: int
     ) -> OptionFill:
         """A customer's package order on the complex order book
-        (:meth:`experiments.complex_market.ComplexMarket.customer_package`)."""
+        (:meth:`experiments.complex_market.ComplexMarket.customer_package`). Its own orders
+        resting in the legs' series are cancelled first: legging in must not trade with them."""
+        for contract, _ in legs:
+            if self._listed[contract]:
+                self._replace_own(account, contract)
         return self.complex.customer_package(account, legs, side, qty)
 
     def _curtail_pending(self) -> None:
@@ -528,6 +562,7 @@ class OptionMarket:
             dealers[str(account)] = {
                 "series_covered": int(q.rows.size),
                 "requotes": q.requotes,
+                "unchanged_quotes": q.unchanged,
                 "one_sided_quotes": q.one_sided,
                 "repriced_sides": q.repriced,
                 "curtailments": self.monitor.curtailments.get(account, 0),
@@ -550,19 +585,33 @@ class OptionMarket:
             "curtailments": len(self.monitor.events),
             "customers": dict(self.customer),
             "dealers": dealers,
-            "half_spread_share_by_moneyness": half_spread_by_moneyness(self.top_frame(), self.tick),
+            "quoted_half_spread": quoted_half_spreads(self.top_frame(), self.tick),
+            "dealer_stale_takes": (
+                None if self.stale_orders is None else self.stale_orders.summary()
+            ),
             "packages": self.complex.summary(self.prints, contracts),
         }
 
 
-def half_spread_by_moneyness(top: pd.DataFrame, tick: float) -> dict[str, float | None]:
-    """Median quoted half-spread as a share of the theoretical value, by strike / mid bin
-    (:data:`MONEYNESS_EDGES`), over the rows of ``top`` quoted on both sides with a theo of at
-    least 10 ticks (below that one tick is already a large share)."""
+def quoted_half_spreads(top: pd.DataFrame, tick: float) -> dict[str, dict[str, float | None]]:
+    """Quoted half-spreads of the series quoted on both sides with a theo of at least 10 ticks
+    (below that one tick is already a large share), over every record time of ``top``: for all
+    of them (``all``) and by out-of-the-money moneyness (:data:`MONEYNESS_BINS`), the mean and
+    median half-spread as a share of the theoretical value (``mean_share``, ``median_share``),
+    the median in option ticks (``median_ticks``) and how many quotes (``n``)."""
     both = top[(top.bid_px > 0) & (top.ask_px > 0) & (top.theo >= 10 * tick)]
-    share = (both.ask_px - both.bid_px) * tick / 2 / both.theo
-    bins = pd.cut(both.strike / both.mid, list(MONEYNESS_EDGES), right=False)
-    medians = share.groupby(bins, observed=False).median()
-    return {
-        f"{iv.left:g}-{iv.right:g}": (None if pd.isna(v) else float(v)) for iv, v in medians.items()
-    }
+    ticks = (both.ask_px - both.bid_px) / 2
+    share = ticks * tick / both.theo
+    otm = 100 * np.log(both.strike / both.mid) * np.where(both.is_call, 1.0, -1.0)
+    out: dict[str, dict[str, float | None]] = {}
+    for name, mask in [("all", np.ones(len(both), dtype=bool))] + [
+        (name, (otm >= lo) & (otm < hi)) for name, (lo, hi) in MONEYNESS_BINS.items()
+    ]:
+        n = int(np.count_nonzero(mask))
+        out[name] = {
+            "mean_share": float(share[mask].mean()) if n else None,
+            "median_share": float(share[mask].median()) if n else None,
+            "median_ticks": float(ticks[mask].median()) if n else None,
+            "n": n,
+        }
+    return out

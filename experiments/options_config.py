@@ -78,6 +78,35 @@ class OptionsMarketConfig(Validated):
     stress_max: float = param(
         4.0, lo=1.0, hi=1000.0, doc="the stress multiplier of half-spreads is capped here"
     )
+    hedge_cost_weight: float = param(
+        1.0,
+        lo=0.0,
+        hi=100.0,
+        doc="half-spreads add `this * |delta| * underlying spread / 2`: the cost of hedging "
+        "one fill's delta at the underlying's touch (wide dollar spreads in the money)",
+    )
+    vega_charge_weight: float = param(
+        1.0,
+        lo=0.0,
+        hi=100.0,
+        doc="half-spreads add `this * vega * vol_of_vol * sqrt(vega_holding_seconds)`: the "
+        "risk of holding one fill's vega until it is laid off",
+    )
+    vol_of_vol: float = param(
+        0.15,
+        lo=0.0,
+        hi=10.0,
+        unit="vol / sqrt(year)",
+        doc="standard deviation of the implied vol's change over a trading year (absolute, "
+        "0.15 = 15 vol points), for the vega charge",
+    )
+    vega_holding_seconds: float = param(
+        3600.0,
+        lo=0.0,
+        hi=10_000_000.0,
+        unit="s",
+        doc="how long a dealer expects to hold a fill's vega, for the vega charge",
+    )
     fill_widen_ticks: int = param(
         2,
         lo=0,
@@ -132,6 +161,20 @@ class OptionsMarketConfig(Validated):
         unit="s",
         doc="a curtailed dealer's quotes are pulled and it may not quote for this long",
     )
+    dealers_take_stale: bool = param(
+        True,
+        doc="dealers take resting orders of others (customers, the desk) left through their "
+        "own quote by the underlying or the surface (the adverse selection of passive "
+        "orders); dealers' quotes are never taken this way",
+    )
+    dealer_take_edge_ticks: int = param(
+        2,
+        lo=0,
+        hi=10_000,
+        unit="option ticks",
+        doc="a dealer takes a resting bid at least this far above its own ask (an ask at "
+        "least this far below its own bid)",
+    )
     customer_cross_ticks: int = param(
         3,
         lo=0,
@@ -177,6 +220,23 @@ class OptionsMarketConfig(Validated):
         "than verticals (one strike and the next out); straddles and strangles are 'a small "
         "fraction' of complex volume (Li, Musto & Pearson 2023)",
     )
+    spread_calendar_share: float = param(
+        0.15,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="share of the packages that are calendars (one strike, the next later expiry: the "
+        "shape of a roll); calendars and diagonals are among the main complex types (Li, "
+        "Musto & Pearson 2023), the share a modelling choice",
+    )
+    spread_diagonal_share: float = param(
+        0.05,
+        lo=0.0,
+        hi=1.0,
+        unit="fraction",
+        doc="share of the packages that are diagonals (the next strike out at the next later "
+        "expiry); the rest after straddles, calendars and diagonals are verticals",
+    )
     # declared once with the dealers' package pricing (agents/package_quoting.py)
     package_max_packages: int = param_from(PackageQuotingParams, "max_packages")
     package_vol_points: float = param_from(PackageQuotingParams, "vol_points")
@@ -202,6 +262,12 @@ class OptionsMarketConfig(Validated):
         )
 
     def check(self) -> None:
+        kinds = self.spread_straddle_share + self.spread_calendar_share + self.spread_diagonal_share
+        if kinds > 1.0 + 1e-12:
+            raise ConfigError(
+                "market.options.spread_straddle_share + spread_calendar_share + "
+                f"spread_diagonal_share must be <= 1 (the rest are verticals), got {kinds:g}"
+            )
         if self.customer_cross_ticks > self.max_cross_ticks:
             raise ConfigError(
                 f"market.options.customer_cross_ticks must be <= max_cross_ticks "

@@ -227,6 +227,21 @@ class OptionVenue:
         """``(contract, order id)`` of every order ``owner`` has resting, sorted."""
         return sorted(self._orders_of.get(_owner(owner), ()))
 
+    def front_order(self, contract: int, side: int) -> tuple[int, int, int, int] | None:
+        """``(order id, owner, price, remaining)`` of the order first in time priority at the
+        best price on ``side`` (+1 the bids, -1 the asks) of a listed series, ``None`` if that
+        side is empty (or the series not listed)."""
+        series = self._series.get(self._contract(contract))
+        _side(side)
+        if series is None:
+            return None
+        book = series.book
+        price = book.best_bid if side == BUY else book.best_ask
+        if price is None:
+            return None
+        oid = book.level_orders(side, price)[0]
+        return oid, series.owners[oid], price, book.remaining(oid)
+
     def quote_ids(self, owner: int, contract: int) -> tuple[int, int]:
         """Order ids of ``owner``'s current quote in ``contract`` (bid, ask; 0 = no such side);
         an id may have filled since."""

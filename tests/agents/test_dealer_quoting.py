@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from agents.customer_config import CustomersConfig
-from agents.dealer_quoting import SeriesMarks, coverage, stress_multiplier
+from agents.dealer_quoting import SeriesMarks, coverage, quote_charge, stress_multiplier
 from agents.dealers import DealersConfig
 from experiments.model import HedgeLoopModel
 from tests.agents.test_dealers import ScriptedBook, contract
@@ -39,7 +39,8 @@ def book_model(
     for key, value in options.items():
         setattr(cfg.market.options, key, value)
     m = HedgeLoopModel(cfg)
-    ScriptedBook(m).set(100.0)
+    m.scripted_book = ScriptedBook(m)  # tests move the underlying with it
+    m.scripted_book.set(100.0)
     return m
 
 
@@ -91,6 +92,35 @@ def test_width_grows_with_stress_and_the_stress_multiplier_with_vol_and_spread()
     force_vol(m, 4 * m.cfg.market.surface.atm_vol)
     assert om.stress() > 2 * calm_market
     assert om.stress() <= m.cfg.market.options.stress_max
+
+
+def test_the_charge_prices_hedging_a_fills_delta_and_holding_its_vega() -> None:
+    m = book_model()
+    om, q, live, rows = quoter_and_rows(m)
+    marks = om.marks(live)
+    tick = m.tick
+    hedge_only = quote_charge(marks, 4 * tick, 1.0, 0.0, 0.15, 1 / 252)
+    assert np.allclose(hedge_only, 0.5 * 4 * tick * np.abs(marks.delta))
+    # in dollars it is widest in the money (|delta| near 1)
+    itm_call = contract(m, 97.0, 4, True)
+    otm_call = contract(m, 103.0, 4, True)
+    assert hedge_only[itm_call] > 3 * hedge_only[otm_call]
+    vega_only = quote_charge(marks, 4 * tick, 0.0, 1.0, 0.15, 1 / 252)
+    assert np.allclose(vega_only, 0.15 * np.sqrt(1 / 252) * marks.vega)
+    longer = quote_charge(marks, 4 * tick, 0.0, 1.0, 0.15, 4 / 252)
+    assert np.allclose(longer, 2 * vega_only)
+    assert not quote_charge(marks, 4 * tick, 0.0, 0.0, 0.15, 1 / 252).any()
+    # both half-spreads are at least the charge (the Leland part is >= 0 on a flat book), which
+    # they were not without it
+    charge = (hedge_only + vega_only)[rows]
+    theo = marks.theo[rows]
+    _, ask0 = q.prices(rows, marks, m.now, 1.0)
+    bid1, ask1 = q.prices(rows, marks, m.now, 1.0, hedge_only + vega_only)
+    assert np.any(ask0 * tick - theo < charge - tick)
+    assert np.all(ask1 * tick - theo >= charge - 1e-12)
+    quoted = bid1 > 0
+    assert quoted.sum() > rows.size // 2
+    assert np.all(theo[quoted] - bid1[quoted] * tick >= charge[quoted] - 1e-12)
 
 
 def test_the_side_just_filled_is_widened_for_a_while() -> None:

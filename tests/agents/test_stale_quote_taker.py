@@ -167,6 +167,9 @@ def test_the_position_limit_holds_over_repeated_looks() -> None:
         risk_max_contracts=1e9,  # no curtailment: the dealer keeps re-quoting at the old mid
         risk_max_delta=1e12,
         risk_max_vega=1e15,
+        # quotes no wider than their Leland part: each re-quote stays stale by the edge
+        hedge_cost_weight=0.0,
+        vega_charge_weight=0.0,
     )
     script.set(101.0, update_state=False)
     for _ in range(4):

@@ -200,5 +200,8 @@ def test_a_book_run_writes_the_option_tables_summary_and_figure(
     for figures in written["dealers"].values():
         assert {"requotes", "curtailments", "quoted_share", "net_contracts"} <= set(figures)
         assert figures["requotes"] > 0
-    shares = [v for v in written["half_spread_share_by_moneyness"].values() if v is not None]
+    spreads = written["quoted_half_spread"]
+    assert spreads["all"]["n"] == sum(b["n"] for k, b in spreads.items() if k != "all") > 0
+    shares = [b["median_share"] for b in spreads.values() if b["n"]]
     assert shares and all(0 < v < 1 for v in shares)
+    assert all(b["median_ticks"] >= 1 for b in spreads.values() if b["n"])

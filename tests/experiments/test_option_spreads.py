@@ -5,6 +5,7 @@ seed, a share of 0 leaves the day as it was, and the config refuses bad values."
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -128,6 +129,8 @@ def test_a_share_of_zero_leaves_a_book_day_as_without_the_complex_book(
         ("spread_share", 1.5, "[0.0, 1.0]"),
         ("spread_share", -0.1, "[0.0, 1.0]"),
         ("spread_straddle_share", 2.0, "[0.0, 1.0]"),
+        ("spread_calendar_share", -0.5, "[0.0, 1.0]"),
+        ("spread_diagonal_share", 1.5, "[0.0, 1.0]"),
         ("package_max_packages", 0, "[1, 100000]"),
         ("package_vol_points", -1.0, "[0.0, 100.0]"),
         ("package_gamma_move", 1.5, "[0.0, 1.0]"),
@@ -140,6 +143,26 @@ def test_bad_package_fields_are_refused_naming_the_field(
         OptionsMarketConfig(**{field: value})
     assert f"market.options.{field}" in str(err.value)
     assert needle in str(err.value)
+
+
+def test_package_kind_shares_above_one_are_refused_naming_them() -> None:
+    with pytest.raises(ConfigError, match="spread_calendar_share") as err:
+        OptionsMarketConfig(spread_straddle_share=0.6, spread_calendar_share=0.4)
+    assert "must be <= 1" in str(err.value) and "got 1.05" in str(err.value)
+
+
+def test_calendars_and_diagonals_trade_with_legs_in_two_expiries() -> None:
+    cfg = spread_config(share=1.0)
+    opts = cfg.market.options
+    opts.spread_straddle_share, opts.spread_calendar_share, opts.spread_diagonal_share = 0, 0.5, 0.5
+    m = HedgeLoopModel(cfg)
+    m.run()
+    trades = m.extra_tables()["option_trades"]
+    legs = trades[trades.package_id > 0]
+    assert legs.package_id.nunique() > 10
+    expiry = np.asarray(m.chain.expiry)
+    spans = legs.groupby("package_id").contract.agg(lambda c: len(set(expiry[c])))
+    assert (spans == 2).all()  # every package spans two expiries
 
 
 def test_packages_are_refused_while_the_option_books_are_halted_and_trade_after() -> None:

@@ -111,6 +111,21 @@ def test_limit_rests_then_trades_at_the_resting_price_with_seq_after_the_message
     assert v.n_prints == 1 and v.n_messages == 4 and v.n_events == 5 == v.events.last
 
 
+def test_front_order_is_the_first_in_time_at_the_best_price(rec):
+    v = rec.venue
+    assert v.front_order(0, 1) is None and v.front_order(2, 1) is None  # empty, unlisted
+    v.limit(7, 0, 1, 40, 3)
+    first = v.limit(8, 0, 1, 41, 5)
+    v.limit(9, 0, 1, 41, 2)
+    v.limit(9, 0, -1, 45, 1)
+    assert v.front_order(0, 1) == (first, 8, 41, 5)
+    assert v.front_order(0, -1)[1:] == (9, 45, 1)
+    v.ioc(6, 0, -1, 41, 4)
+    assert v.front_order(0, 1) == (first, 8, 41, 1)
+    with pytest.raises(OptionVenueError, match="side"):
+        v.front_order(0, 0)
+
+
 def test_ioc_returns_the_quantity_filled_and_never_rests(rec):
     v = rec.venue
     v.limit(1, 0, BUY, 100, 2)
