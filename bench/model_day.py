@@ -12,8 +12,9 @@ With ``--venue book`` it instead compares the two options markets on one day wit
 against the order-book day (``book``), side by side, with the option books' event counts
 (messages, prints, quote messages, curtailments) and the ratio of the medians.
 
-Usage: ``python -m bench.model_day [--repeats 3] [--seed 0] [--venue book]`` (``make bench``
-runs it without ``--venue``).
+Usage: ``python -m bench.model_day [--repeats 3] [--seed 0] [--venue book [--seeds 0 1 2]]``
+(``make bench`` runs it without ``--venue``). A book-mode day is not the rfq day: its path, and
+with it the number of quote messages, changes with anything in book mode, so compare over seeds.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ def option_chain_day(seed: int, venue: str) -> RunConfig:
     return cfg
 
 
-def compare_venues(seed: int, repeats: int) -> None:
-    """The rfq day against the book day (module docstring), runs alternating."""
+def compare_venues(seed: int, repeats: int) -> float:
+    """The rfq day against the book day (module docstring), runs alternating; returns the
+    ratio of the medians."""
     walls: dict[str, list[float]] = {"rfq": [], "book": []}
     counts: dict = {}
     for _ in range(repeats):
@@ -76,12 +78,13 @@ def compare_venues(seed: int, repeats: int) -> None:
                     "underlying book events": model.book.n_events,
                 }
     med = {v: statistics.median(w) for v, w in walls.items()}
-    print("one trading day, 2 expiries x 15 strikes x 2 rights, 4 dealers")
+    print(f"one trading day, seed {seed}, 2 expiries x 15 strikes x 2 rights, 4 dealers")
     for venue, w in walls.items():
         runs = ", ".join(f"{x:.2f}" for x in w)
         print(f"{venue:<5} wall median {med[venue]:7.2f} s  (runs: {runs})")
     print("book-mode option events: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print(f"book / rfq wall time: {med['book'] / med['rfq']:.2f}x")
+    return med["book"] / med["rfq"]
 
 
 def measure(label: str, cfg: RunConfig, repeats: int) -> dict:
@@ -102,6 +105,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="with --venue book: compare on each of these seeds (a book-mode day is a "
+        "different day from the rfq one, and its cost follows its path) and print the median",
+    )
+    ap.add_argument(
         "--venue",
         choices=("book",),
         default=None,
@@ -109,7 +120,13 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.venue == "book":
-        compare_venues(args.seed, args.repeats)
+        seeds = args.seeds or [args.seed]
+        ratios = [compare_venues(seed, args.repeats) for seed in seeds]
+        if len(ratios) > 1:
+            each = ", ".join(f"{r:.2f}" for r in ratios)
+            print(
+                f"\nbook / rfq over seeds {seeds}: median {statistics.median(ratios):.2f}x ({each})"
+            )
         return
 
     base = RunConfig(seed=args.seed, progress=False)

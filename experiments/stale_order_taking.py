@@ -41,6 +41,7 @@ class StaleOrderTaking:
             for row in q.rows.tolist():
                 covering.setdefault(row, []).append(account)
         self.covering = covering
+        self._last_marks: SeriesMarks | None = None
         self.orders = 0
         self.contracts = 0
         self.by_dealer: Counter[int] = Counter()
@@ -58,11 +59,14 @@ class StaleOrderTaking:
     def run(
         self, marks: SeriesMarks, live: np.ndarray, stress: float, charge: np.ndarray | None
     ) -> None:
-        """One step's taking (see the module docstring)."""
+        """One step's taking (see the module docstring), on steps with new marks only (the mid
+        or the surface moved): a resting order goes stale as the theo moves; a dealer's own
+        width changing in between (inventory, stress) is seen at the next move."""
         om = self.market
         venue = om.venue
-        if venue.halted:
+        if venue.halted or marks is self._last_marks:
             return
+        self._last_marks = marks
         now = om.now
         for contract, side in self.candidates(marks, live):
             front = venue.front_order(contract, side)
