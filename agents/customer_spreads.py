@@ -27,21 +27,31 @@ packages.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 #: legs of a package: (chain row, ratio)
 Legs = tuple[tuple[int, int], ...]
 
 
+class ChainRows(NamedTuple):
+    """The chain's rows as the package builders read them: strike (currency), expiry (clock
+    seconds), whether a call, and whether live now; one entry per row."""
+
+    strike: np.ndarray
+    expiry: np.ndarray
+    is_call: np.ndarray
+    live: np.ndarray
+
+
 def next_strike_out(
     contract: int,
-    strike: np.ndarray,
-    expiry: np.ndarray,
-    is_call: np.ndarray,
-    live: np.ndarray,
+    chain: ChainRows,
 ) -> int | None:
     """The live row of the same expiry and type as ``contract`` at the next strike further out
     of the money (higher for a call, lower for a put), or None."""
+    strike, expiry, is_call, live = chain
     call = bool(is_call[contract])
     k = float(strike[contract])
     rows = np.flatnonzero(live & (expiry == expiry[contract]) & (is_call == call))
@@ -54,13 +64,11 @@ def next_strike_out(
 
 def next_expiry(
     contract: int,
-    strike: np.ndarray,
-    expiry: np.ndarray,
-    is_call: np.ndarray,
-    live: np.ndarray,
+    chain: ChainRows,
 ) -> int | None:
     """The live row of the same strike and type as ``contract`` at the nearest later expiry, or
     None."""
+    strike, expiry, is_call, live = chain
     rows = np.flatnonzero(
         live
         & (strike == strike[contract])
@@ -72,12 +80,10 @@ def next_expiry(
 
 def straddle_twin(
     contract: int,
-    strike: np.ndarray,
-    expiry: np.ndarray,
-    is_call: np.ndarray,
-    live: np.ndarray,
+    chain: ChainRows,
 ) -> int | None:
     """The live row of the other type at the same strike and expiry as ``contract``, or None."""
+    strike, expiry, is_call, live = chain
     rows = np.flatnonzero(
         live
         & (expiry == expiry[contract])
@@ -105,27 +111,21 @@ def package_kind(
     return "vertical"
 
 
-def package_legs(
-    contract: int,
-    kind: str,
-    strike: np.ndarray,
-    expiry: np.ndarray,
-    is_call: np.ndarray,
-    live: np.ndarray,
-) -> Legs | None:
+def package_legs(contract: int, kind: str, chain: ChainRows) -> Legs | None:
     """The legs of the package of ``kind`` (:data:`PACKAGE_KINDS`) around ``contract`` (module
     docstring), or None when its second leg is not live."""
-    if not 0 <= contract < len(strike):
-        raise ValueError(f"contract must be a chain row in [0, {len(strike) - 1}], got {contract}")
+    if not 0 <= contract < len(chain.strike):
+        n = len(chain.strike)
+        raise ValueError(f"contract must be a chain row in [0, {n - 1}], got {contract}")
     if kind not in PACKAGE_KINDS:
         raise ValueError(f"kind must be one of {', '.join(PACKAGE_KINDS)}, got {kind!r}")
     if kind == "straddle":
-        twin = straddle_twin(contract, strike, expiry, is_call, live)
+        twin = straddle_twin(contract, chain)
         return None if twin is None else ((contract, 1), (twin, 1))
     if kind == "vertical":
-        out = next_strike_out(contract, strike, expiry, is_call, live)
+        out = next_strike_out(contract, chain)
     else:
-        out = next_expiry(contract, strike, expiry, is_call, live)
+        out = next_expiry(contract, chain)
         if out is not None and kind == "diagonal":
-            out = next_strike_out(out, strike, expiry, is_call, live)
+            out = next_strike_out(out, chain)
     return None if out is None else ((contract, 1), (out, -1))

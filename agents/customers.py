@@ -76,7 +76,7 @@ import numpy as np
 
 from agents.base import Participant, Population
 from agents.customer_config import FLOW_TYPES, CustomersConfig, FlowType
-from agents.customer_spreads import package_kind, package_legs
+from agents.customer_spreads import ChainRows, package_kind, package_legs
 from agents.world import World
 from market.exchange.clock import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from market.options.pricing import bs_price
@@ -348,9 +348,8 @@ class OptionCustomer(Participant):
             return False
         kind = package_kind(float(self.stream.random()), *kind_shares)
         m = self.world
-        legs = package_legs(
-            contract, kind, self._strike, self._expiry, self._is_call, m.chain.live(m.now)
-        )
+        chain = ChainRows(self._strike, self._expiry, self._is_call, m.chain.live(m.now))
+        legs = package_legs(contract, kind, chain)
         if legs is None:
             return False
         fill = m.fill_option_package(self.account, legs, side, qty)

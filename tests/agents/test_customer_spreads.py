@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from agents.customer_spreads import (
+    ChainRows,
     next_expiry,
     next_strike_out,
     package_kind,
@@ -24,43 +25,49 @@ LIVE = np.ones(10, dtype=bool)
 
 
 def test_a_vertical_sells_the_next_strike_further_out() -> None:
-    assert package_legs(1, "vertical", STRIKE, EXPIRY, CALL, LIVE) == ((1, 1), (2, -1))  # call: up
-    assert package_legs(4, "vertical", STRIKE, EXPIRY, CALL, LIVE) == ((4, 1), (3, -1))  # put: down
+    assert package_legs(1, "vertical", ChainRows(STRIKE, EXPIRY, CALL, LIVE)) == (
+        (1, 1),
+        (2, -1),
+    )  # call: up
+    assert package_legs(4, "vertical", ChainRows(STRIKE, EXPIRY, CALL, LIVE)) == (
+        (4, 1),
+        (3, -1),
+    )  # put: down
     # the last strike of its expiry has none further out (the later expiry does not count)
-    assert next_strike_out(2, STRIKE, EXPIRY, CALL, LIVE) is None
-    assert package_legs(3, "vertical", STRIKE, EXPIRY, CALL, LIVE) is None
+    assert next_strike_out(2, ChainRows(STRIKE, EXPIRY, CALL, LIVE)) is None
+    assert package_legs(3, "vertical", ChainRows(STRIKE, EXPIRY, CALL, LIVE)) is None
     # a strike not live is skipped
     live = LIVE.copy()
     live[2] = False
-    assert next_strike_out(1, STRIKE, EXPIRY, CALL, live) is None
+    assert next_strike_out(1, ChainRows(STRIKE, EXPIRY, CALL, live)) is None
 
 
 def test_a_straddle_pairs_the_other_type_at_the_same_strike() -> None:
-    assert package_legs(1, "straddle", STRIKE, EXPIRY, CALL, LIVE) == ((1, 1), (4, 1))
-    assert straddle_twin(5, STRIKE, EXPIRY, CALL, LIVE) == 2
-    assert straddle_twin(6, STRIKE, EXPIRY, CALL, LIVE) is None
+    assert package_legs(1, "straddle", ChainRows(STRIKE, EXPIRY, CALL, LIVE)) == ((1, 1), (4, 1))
+    assert straddle_twin(5, ChainRows(STRIKE, EXPIRY, CALL, LIVE)) == 2
+    assert straddle_twin(6, ChainRows(STRIKE, EXPIRY, CALL, LIVE)) is None
 
 
 def test_a_contract_outside_the_chain_is_refused() -> None:
     with pytest.raises(ValueError, match="contract"):
-        package_legs(10, "vertical", STRIKE, EXPIRY, CALL, LIVE)
+        package_legs(10, "vertical", ChainRows(STRIKE, EXPIRY, CALL, LIVE))
     with pytest.raises(ValueError, match="kind must be one of"):
-        package_legs(1, "condor", STRIKE, EXPIRY, CALL, LIVE)
+        package_legs(1, "condor", ChainRows(STRIKE, EXPIRY, CALL, LIVE))
 
 
 def test_a_calendar_sells_the_same_strike_at_the_nearest_later_expiry() -> None:
-    assert package_legs(1, "calendar", STRIKE, EXPIRY, CALL, LIVE) == ((1, 1), (7, -1))
-    assert next_expiry(7, STRIKE, EXPIRY, CALL, LIVE) == 9
-    assert next_expiry(4, STRIKE, EXPIRY, CALL, LIVE) is None  # no later put at 100
+    assert package_legs(1, "calendar", ChainRows(STRIKE, EXPIRY, CALL, LIVE)) == ((1, 1), (7, -1))
+    assert next_expiry(7, ChainRows(STRIKE, EXPIRY, CALL, LIVE)) == 9
+    assert next_expiry(4, ChainRows(STRIKE, EXPIRY, CALL, LIVE)) is None  # no later put at 100
     live = LIVE.copy()
     live[7] = False  # a later expiry not live is skipped
-    assert package_legs(1, "calendar", STRIKE, EXPIRY, CALL, live) == ((1, 1), (9, -1))
+    assert package_legs(1, "calendar", ChainRows(STRIKE, EXPIRY, CALL, live)) == ((1, 1), (9, -1))
 
 
 def test_a_diagonal_sells_the_next_strike_out_at_the_next_expiry() -> None:
-    assert package_legs(1, "diagonal", STRIKE, EXPIRY, CALL, LIVE) == ((1, 1), (8, -1))
+    assert package_legs(1, "diagonal", ChainRows(STRIKE, EXPIRY, CALL, LIVE)) == ((1, 1), (8, -1))
     # no strike further out at the next expiry: no package
-    assert package_legs(7, "diagonal", STRIKE, EXPIRY, CALL, LIVE) is None
+    assert package_legs(7, "diagonal", ChainRows(STRIKE, EXPIRY, CALL, LIVE)) is None
 
 
 def test_the_kind_is_drawn_by_cumulative_shares() -> None:
