@@ -162,6 +162,7 @@ class DealerQuoter:
         self.sent_theo[:] = np.nan
         self.bid[:] = 0
         self.ask[:] = 0
+        self._behind[:] = False
         self._news = True
 
     def forget_rows(self, rows: np.ndarray) -> None:
@@ -169,6 +170,7 @@ class DealerQuoter:
         self.sent_theo[rows] = np.nan
         self.bid[rows] = 0
         self.ask[rows] = 0
+        self._behind[rows] = False
         self._news = True
 
     def on_fill(self, contract: int, side: int, now: float) -> None:

@@ -125,14 +125,6 @@ def _crossing_seconds(band: float, gamma: float, spot: float, vol: float) -> flo
     return (band / speed) ** 2 * SECONDS_PER_YEAR
 
 
-def _crossing_seconds_array(band, gamma: np.ndarray, spot: float, vol: np.ndarray) -> np.ndarray:
-    """:func:`_crossing_seconds` over arrays, in its operations' order (the same figures)."""
-    speed = np.abs(gamma) * spot * vol
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = (band / speed) ** 2 * SECONDS_PER_YEAR
-    return np.where(speed > 0.0, out, math.inf)
-
-
 # --------------------------------------------------------------------------------------------
 # Policies
 # --------------------------------------------------------------------------------------------
@@ -231,7 +223,7 @@ class FixedBand(HedgePolicy):
 
     def expected_intervals(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> np.ndarray:
         band = max(self.band_shares, self.min_trade_shares)
-        return _crossing_seconds_array(band, gamma_shares, spot, vol)
+        return band_crossing_interval(band, gamma_shares, spot, vol)
 
     def inner_band(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         return self.band_shares
@@ -307,7 +299,7 @@ class GammaBand(HedgePolicy):
             self._sqrt_h
         )
         width = np.maximum(band, self.min_trade_shares)
-        return _crossing_seconds_array(width, gamma_shares, spot, vol)
+        return band_crossing_interval(width, gamma_shares, spot, vol)
 
     def inner_band(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         return self.band(gamma_shares, spot, vol)
@@ -349,7 +341,7 @@ class WhalleyWilmott(HedgePolicy):
     def expected_intervals(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> np.ndarray:
         h = whalley_wilmott_halfwidth(spot, gamma_shares, 0.5 * round_trip_cost, self.risk_aversion)
         width = np.maximum(h, self.min_trade_shares)
-        return _crossing_seconds_array(width, gamma_shares, spot, vol)
+        return band_crossing_interval(width, gamma_shares, spot, vol)
 
     def inner_band(self, gamma_shares, spot, vol, round_trip_cost=0.0) -> float:
         return self.halfwidth(gamma_shares, spot, round_trip_cost)

@@ -101,7 +101,7 @@ class OptionMarket:
     the underlying venue shares, so both books' events are in one exact order), ``complex_rngs``
     the complex order book's streams for auction tie-breaks and the customers' choice to rest a
     package, ``take_rng`` the stream ordering the dealers asked to take a stale resting order
-    (:mod:`experiments.stale_order_taking`; a fixed seed if not given)."""
+    (:mod:`experiments.stale_order_taking`)."""
 
     def __init__(
         self,
@@ -111,7 +111,7 @@ class OptionMarket:
         *,
         events: EventClock,
         complex_rngs: tuple[np.random.Generator, np.random.Generator],
-        take_rng: np.random.Generator | None = None,
+        take_rng: np.random.Generator,
     ) -> None:
         self.model = model
         cfg = self.cfg = model.cfg.market.options
@@ -145,8 +145,7 @@ class OptionMarket:
         self.quoters = self._build_quoters(coverage_rng)
         self.stale_orders: StaleOrderTaking | None = None
         if cfg.dealers_take_stale and self.quoters:
-            rng = take_rng if take_rng is not None else np.random.default_rng(0)
-            self.stale_orders = StaleOrderTaking(self, rng, cfg.dealer_take_edge_ticks)
+            self.stale_orders = StaleOrderTaking(self, take_rng, cfg.dealer_take_edge_ticks)
         self._order_rng = order_rng
         self._listed = np.zeros(len(model.chain), dtype=bool)
         self._theo = np.zeros(len(model.chain))
@@ -167,7 +166,6 @@ class OptionMarket:
         #: the marks and stress multiplier of the last quote pass (the dealers' package quotes)
         self.last_marks: SeriesMarks | None = None
         self.last_stress = 1.0
-        self.last_charge: np.ndarray | None = None
         self.sync_listings()
         self.complex = ComplexMarket(self, *complex_rngs)
 
@@ -319,7 +317,7 @@ class OptionMarket:
             cfg.vol_of_vol,
             cfg.vega_holding_seconds / SECONDS_PER_YEAR,
         )
-        self.last_marks, self.last_stress, self.last_charge = marks, stress, charge
+        self.last_marks, self.last_stress = marks, stress
         for account, q in self.quoters.items():
             if self.monitor.curtailed(account, m.now):
                 continue
